@@ -1,0 +1,82 @@
+"""The exception hierarchy: one root, split by phase (build vs run vs storage)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentPatternsError",
+    "PatternError",
+    "RunError",
+    "ModelBehaviorError",
+    "OutputValidationError",
+    "BranchError",
+    "ResumeError",
+    "StorageError",
+    "UnsupportedError",
+    "GuardrailTripwireTriggered",
+    "InputGuardrailTripwireTriggered",
+    "OutputGuardrailTripwireTriggered",
+    "BudgetExceeded",
+    "InputError",
+]
+
+
+class AgentPatternsError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class PatternError(AgentPatternsError, ValueError):
+    """A topology problem found when a pattern is built (before any model call)."""
+
+
+class RunError(AgentPatternsError, RuntimeError):
+    """Something went wrong while a pattern was running."""
+
+
+class ModelBehaviorError(RunError):
+    """The model asked for something that does not exist or sent malformed arguments, twice."""
+
+
+class OutputValidationError(RunError):
+    """An agent's final output did not validate into its ``output_type``, even after a retry."""
+
+
+class BranchError(RunError):
+    """A parallel branch failed and the pattern was told to fail on branch errors."""
+
+
+class ResumeError(RunError):
+    """A resume was asked for a thread that cannot be resumed that way."""
+
+
+class StorageError(AgentPatternsError, OSError):
+    """A checkpointer or store could not be opened or used (bad URL, corrupt file, server down)."""
+
+
+class UnsupportedError(AgentPatternsError, TypeError):
+    """A construct (e.g. an SDK hosted tool) that this package cannot map."""
+
+
+class GuardrailTripwireTriggered(RunError):
+    """A guardrail's tripwire stopped the run."""
+
+    def __init__(self, message: str, *, agent: str = "", guardrail: str = "", info: object = None):
+        super().__init__(message)
+        self.agent = agent
+        self.guardrail = guardrail
+        self.info = info
+
+
+class InputGuardrailTripwireTriggered(GuardrailTripwireTriggered):
+    """An input guardrail tripped."""
+
+
+class OutputGuardrailTripwireTriggered(GuardrailTripwireTriggered):
+    """An output guardrail tripped."""
+
+
+class BudgetExceeded(RunError):
+    """A run hit its model-call or token budget; its state is saved and it can be resumed."""
+
+
+class InputError(AgentPatternsError, ValueError):
+    """A run was asked for with unusable input (empty request, bad decision, bad option)."""

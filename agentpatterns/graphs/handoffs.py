@@ -1,0 +1,215 @@
+"""Handoff networks: ``from_agent``, ``triage`` and ``sequential``.
+
+Each agent is a node; a handoff is a ``Command(goto=target)`` whose possible targets are
+declared as the node's ``destinations``, so ``get_graph()`` shows every handoff edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command
+
+from agentpatterns.errors import PatternError
+from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs.pattern import (
+    END_ID,
+    START_ID,
+    Edge,
+    Pattern,
+    collect_agents,
+    register,
+    tool_nodes_and_edges,
+)
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.runtime import TurnResult, agent_turn
+from agentpatterns.state import PatternState
+
+__all__ = ["from_agent", "sequential", "triage"]
+
+
+def _handoff_edges(agents: Sequence[Agent], kind: str = "handoff") -> list[Edge]:
+    return [Edge(source=a.name, target=t.name, kind=kind) for a in agents for t in a.handoffs]  # type: ignore[arg-type]
+
+
+def _finish_edges(agents: Sequence[Agent], tool_only: set[str], has_next: set[str]) -> list[Edge]:
+    # an agent whose turn ends without a handoff finishes the run
+    return [Edge(source=a.name, target=END_ID, kind="route", label="no handoff")
+            for a in agents if a.name not in tool_only and a.name not in has_next]
+
+
+def _tool_only(entry: Agent, agents: Sequence[Agent]) -> set[str]:
+    """Agents reachable only as tools (they run inside their caller's node)."""
+    by_handoff = {entry.name} | {t.name for a in agents for t in a.handoffs}
+    return {a.name for a in agents if a.name not in by_handoff}
+
+
+def from_agent(entry: Agent, *, name: str = "", fallback: Agent | None = None) -> Pattern:
+    """The pattern an agent network describes, following handoffs and agents-as-tools.
+
+    Any SDK-style network (a triage agent with handoffs, a chain whose agents hand off in
+    turn, an orchestrator with agents as tools) becomes an explicit graph.
+
+    Example:
+        >>> editor = Agent(name="Editor", instructions="Edit and polish the content")
+        >>> writer = Agent(name="Writer", instructions="Write, then hand off to editor",
+        ...                handoffs=[editor])
+        >>> p = from_agent(writer)
+        >>> [(e.source, e.target, e.kind) for e in p.edges if e.kind == "handoff"]
+        [('Writer', 'Editor', 'handoff')]
+    """
+    return _network("handoffs", entry, name=name, fallback=fallback)
+
+
+def _network(kind: str, entry: Agent, *, name: str, fallback: Agent | None,
+             steps: Sequence[Agent] = (), extra_edges: Sequence[Edge] = (),
+             options: Mapping[str, Any] | None = None) -> Pattern:
+    roots = [entry, *steps] + ([fallback] if fallback is not None else [])
+    agents = collect_agents(roots)
+    tool_only = _tool_only(entry, agents) - {r.name for r in roots}
+    tools, tool_edges = tool_nodes_and_edges(agents)
+    edges = [Edge(source=START_ID, target=entry.name, kind="route", label="entry")]
+    edges += _handoff_edges(agents)
+    edges += list(extra_edges)
+    if fallback is not None:
+        edges.append(Edge(source=entry.name, target=fallback.name, kind="route", label="fallback"))
+    has_next = {e.source for e in extra_edges if e.kind == "sequence"}
+    edges += _finish_edges(agents, tool_only, has_next)
+    edges += tool_edges
+    opts = {"fallback": fallback.name if fallback else None, "tool_only": sorted(tool_only)}
+    opts.update(options or {})
+    return Pattern(kind=kind, agents=tuple(agents), entry=entry.name, edges=tuple(edges),
+                   nodes=tuple(tools), options=opts, name=name or kind)
+
+
+def triage(router: Agent, *, fallback: Agent | None = None, name: str = "") -> Pattern:
+    """Triage: a router hands each request to the specialist that fits it.
+
+    Args:
+        router: The routing agent; its ``handoffs`` are the specialists.
+        fallback: Agent that takes requests the router cannot place, and handoffs to names
+            that do not exist (a hallucinated target).
+
+    Raises:
+        PatternError: The router has no handoffs.
+
+    Example:
+        >>> from agentpatterns import Runner
+        >>> booking = Agent(name="Booking Agent",
+        ...     handoff_description="Handles all booking and reservation requests",
+        ...     instructions="Help users book appointments and reservations")
+        >>> support = Agent(name="Support Agent",
+        ...     handoff_description="Handles customer support and troubleshooting",
+        ...     instructions="Help users with technical issues and questions")
+        >>> router = Agent(name="Triage Agent", instructions="Route users to a specialist",
+        ...                handoffs=[booking, support])
+        >>> Runner.run_sync(triage(router), "I need to book a table").path
+        ['Triage Agent', 'Booking Agent']
+    """
+    if not router.handoffs:
+        raise PatternError(f"triage router {router.name!r} has no handoffs; give it "
+                           "handoffs=[specialist, ...]")
+    return _network("triage", router, name=name, fallback=fallback)
+
+
+def sequential(agents: Sequence[Agent], *, name: str = "") -> Pattern:
+    """Sequential: agents act in order, each working from the previous one's output.
+
+    Agents that already hand off to the next one (``handoffs=[writer]``) keep their handoff
+    edges; otherwise a ``sequence`` edge joins each agent to the next.
+
+    Raises:
+        PatternError: Fewer than one agent, or the same agent twice.
+
+    Example:
+        >>> from agentpatterns import Runner
+        >>> steps = [Agent(name=n, instructions=i) for n, i in [
+        ...     ("Researcher", "Research the topic thoroughly"),
+        ...     ("Writer", "Write based on research"), ("Editor", "Edit and polish")]]
+        >>> Runner.run_sync(sequential(steps), "tides").path
+        ['Researcher', 'Writer', 'Editor']
+    """
+    agents = list(agents)
+    if not agents:
+        raise PatternError("sequential([]) has no agents; pass at least one Agent")
+    names = [a.name for a in agents]
+    for n in names:
+        if names.count(n) > 1:
+            raise PatternError(f"sequential: {n!r} appears twice; each step must be its own "
+                               "agent (clone it with agent.clone(name=...))")
+    extra = [Edge(source=a.name, target=b.name, kind="sequence")
+             for a, b in zip(agents, agents[1:], strict=False)
+             if not any(t is b for t in a.handoffs)]
+    return _network("sequential", agents[0], name=name, fallback=None, steps=agents[1:],
+                    extra_edges=extra, options={"order": names})
+
+
+def _handoff_reason(res: TurnResult, target: Agent) -> str:
+    said = next((m.content for m in reversed(res.messages)
+                 if getattr(m, "tool_calls", None) and isinstance(m.content, str) and m.content),
+                "")
+    return said or target.handoff_description or f"handoff to {target.name}"
+
+
+def build_network(pattern: Pattern) -> StateGraph:
+    """One node per agent; handoffs are ``Command(goto=...)`` with declared destinations."""
+    graph = StateGraph(PatternState)
+    agents = pattern.agent_map
+    fallback = pattern.options.get("fallback")
+    tool_only = set(pattern.options.get("tool_only", ()))
+    for agent in pattern.agents:
+        if agent.name in tool_only:
+            continue
+        sequence_next = next((e.target for e in pattern.out_edges(agent.name, "sequence")), None)
+        destinations = [e.target for e in pattern.out_edges(agent.name, "handoff", "route")
+                        if e.target != END_ID]
+        if sequence_next is None:
+            destinations.append(END)
+        node = agent_node(agent.name, _make_turn(agent, fallback),
+                          _make_finish(agent, agents, fallback, sequence_next, pattern.entry))
+        graph.add_node(agent.name, node, destinations=tuple(destinations),
+                       metadata={"agentpatterns": {"kind": "agent",
+                                                   "tools": [t.name for t in agent.tools]}})
+        if sequence_next is not None:
+            graph.add_edge(agent.name, sequence_next)
+    graph.add_edge(START, pattern.entry)
+    return graph
+
+
+def _make_turn(agent: Agent, fallback: str | None) -> Any:
+    def make(state: Mapping[str, Any]) -> Any:
+        return agent_turn(agent, state.get("messages", []), state=state,
+                          fallback=fallback if fallback != agent.name else None)
+
+    return make
+
+
+def _make_finish(agent: Agent, agents: Mapping[str, Agent], fallback: str | None,
+                 sequence_next: str | None, entry: str) -> Any:
+    def finish(state: Mapping[str, Any], res: TurnResult) -> Any:
+        update = res.state_update()
+        target = res.handoff
+        if target is None and fallback and agent.name == entry and fallback != agent.name:
+            # the router placed the request nowhere: the fallback takes it
+            target = fallback
+            update["events"] = [*update["events"], {"type": "no_route", "agent": agent.name,
+                                                    "to": fallback}]
+        if target is not None:
+            step = len(state.get("path") or []) + len(res.path)
+            update["handoffs"] = [{"from": agent.name, "to": target, "step": step,
+                                   "reason": _handoff_reason(res, agents[target])}]
+            return Command(goto=target, update=update)
+        update["final_output"] = res.output if res.output is not None else res.text
+        update["last_agent"] = agent.name
+        if sequence_next is not None:
+            return update
+        return Command(goto=END, update=update)
+
+    return finish
+
+
+register("handoffs")(build_network)
+register("triage")(build_network)
+register("sequential")(build_network)

@@ -1,0 +1,62 @@
+"""Small text helpers shared by the offline model, the router and tool naming."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["STOPWORDS", "handoff_tool_name", "key_terms", "snake", "stem", "stems"]
+
+STOPWORDS = frozenset(
+    """a an the and or but if then than to of in on at by for from with without into onto
+    is are was were be been being am do does did done have has had having i me my mine we us
+    our you your yours he she it its they them their this that these those there here what
+    which who whom whose when where why how can could would should will shall may might must
+    need needs want wants please help handle handles handling all any some just also about
+    request requests agent agents use used user users as so not no yes up out over via per
+    let lets get got make makes very more most much many each every other both""".split()
+)
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def snake(name: str) -> str:
+    """``"Booking Agent"`` -> ``"booking_agent"`` (the SDK's naming of handoff tools)."""
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9]+", "_", name.lower())).strip("_") or "agent"
+
+
+def handoff_tool_name(agent_name: str) -> str:
+    """The tool a handoff to ``agent_name`` is offered as: ``transfer_to_<snake>``, as in the SDK."""
+    return f"transfer_to_{snake(agent_name)}"
+
+
+def stem(word: str) -> str:
+    """A small, stated suffix stripper: booking/book, reservation/reserve, queries/query."""
+    w = word.lower()
+    if len(w) <= 3:
+        return w
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "s",
+                   "ly", "ment"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            if suffix in ("ies", "ied"):
+                w += "y"
+            break
+    if w.endswith("y"):
+        w = w[:-1] + "i"
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]
+    return w
+
+
+def stems(text: str) -> set[str]:
+    """Stems of the content words of ``text`` (stop words dropped)."""
+    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+
+
+def key_terms(text: str, *, limit: int = 6) -> list[str]:
+    """Content words of ``text`` in order of appearance, without repeats."""
+    seen: list[str] = []
+    for w in _WORD.findall(text.lower()):
+        if w not in STOPWORDS and len(w) > 2 and w not in seen:
+            seen.append(w)
+    return seen[:limit]

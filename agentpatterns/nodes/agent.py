@@ -1,0 +1,111 @@
+"""``Agent``: what an agent is, independent of the runtime that executes it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, Tool
+
+__all__ = ["Agent", "Instructions"]
+
+#: Instructions are text, or a function of the run's state that returns text.
+Instructions = str | Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Agent:
+    """An agent: a name, instructions, and what it may hand off to or call.
+
+    The keyword arguments are the OpenAI Agents SDK's, so code written against the SDK
+    reads the same. Agents compare by identity; ``clone`` makes a changed copy.
+
+    Attributes:
+        name: Unique within a pattern; the graph node is named after it.
+        instructions: System prompt, or a function of the run state returning it.
+        handoff_description: What the agent handles; routers match requests against it.
+        handoffs: Agents this one may hand the conversation to.
+        tools: Function tools and agents used as tools (``other.as_tool(...)``).
+        model: A model name (``"openai:gpt-4.1-mini"``, ``"offline"``) or a LangChain chat
+            model; ``None`` uses the run's model or the environment's.
+        output_type: A pydantic model the final output is validated into.
+        input_guardrails: Functions checked on the agent's input before it runs.
+        output_guardrails: Functions checked on the agent's final output.
+
+    Example:
+        >>> booking = Agent(name="Booking Agent",
+        ...                 handoff_description="Handles all booking and reservation requests",
+        ...                 instructions="Help users book appointments and reservations")
+        >>> router = Agent(name="Triage Agent", instructions="Route users",
+        ...                handoffs=[booking])
+        >>> [a.name for a in router.handoffs]
+        ['Booking Agent']
+    """
+
+    name: str
+    instructions: Instructions | None = None
+    handoff_description: str | None = None
+    handoffs: Sequence[Agent] = ()
+    tools: Sequence[Tool] = ()
+    model: Any = None
+    output_type: type[BaseModel] | None = None
+    input_guardrails: Sequence[Callable[..., Any]] = ()
+    output_guardrails: Sequence[Callable[..., Any]] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise TypeError("Agent(name=...) must be a non-empty string")
+        # freeze the sequences so a pattern built from this agent cannot change under it
+        for attr in ("handoffs", "tools", "input_guardrails", "output_guardrails"):
+            value = getattr(self, attr)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence | tuple | list):
+                raise TypeError(f"Agent {self.name!r}: {attr}= must be a list")
+            object.__setattr__(self, attr, tuple(value))
+        for target in self.handoffs:
+            if not isinstance(target, Agent):
+                raise TypeError(
+                    f"Agent {self.name!r}: handoffs= holds {target!r}, which is not an Agent"
+                )
+        for tool in self.tools:
+            if not isinstance(tool, FunctionTool | AgentTool):
+                raise TypeError(
+                    f"Agent {self.name!r}: tools= holds {tool!r}; wrap functions with "
+                    "@function_tool and agents with agent.as_tool(...)"
+                )
+        if self.output_type is not None and not (
+            isinstance(self.output_type, type) and issubclass(self.output_type, BaseModel)
+        ):
+            raise TypeError(f"Agent {self.name!r}: output_type must be a pydantic BaseModel class")
+
+    def as_tool(self, *, tool_name: str | None = None, tool_description: str | None = None) -> AgentTool:
+        """This agent as a tool another agent can call (agents-as-tools / hierarchical).
+
+        Args:
+            tool_name: Name the calling model sees (default: the agent's name in snake case).
+            tool_description: When to use it (default: the handoff description).
+        """
+        from agentpatterns.nodes._text import snake
+
+        return AgentTool(
+            agent=self,
+            name=tool_name or snake(self.name),
+            description=tool_description or self.handoff_description or self.name,
+        )
+
+    def clone(self, **changes: Any) -> Agent:
+        """A copy with some fields changed (``agent.clone(instructions="...")``)."""
+        return dataclasses.replace(self, **changes)
+
+    def render_instructions(self, state: Mapping[str, Any]) -> str:
+        """The instructions for this run: the text, or the callable applied to ``state``."""
+        if callable(self.instructions):
+            return str(self.instructions(state))
+        return self.instructions or ""
+
+    def __repr__(self) -> str:
+        return f"Agent(name={self.name!r})"

@@ -1,0 +1,300 @@
+"""``Runner`` and ``RunResult``: run, resume and inspect a pattern on LangGraph."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import HumanMessage
+
+from agentpatterns.errors import InputError, ResumeError
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.models import describe_model, resolve_model
+from agentpatterns.nodes.runtime import MODEL_KEY
+from agentpatterns.state import fresh_run_update
+
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
+
+    from agentpatterns.session import SQLiteSession
+
+__all__ = ["RunResult", "Runner", "as_pattern", "normalize_decision"]
+
+_MISSING: Any = object()
+_FROM_AGENT: weakref.WeakKeyDictionary[Agent, Pattern] = weakref.WeakKeyDictionary()
+
+
+def as_pattern(target: Pattern | Agent) -> Pattern:
+    """A ``Pattern`` as is; an ``Agent`` as ``from_agent(agent)`` (cached per agent)."""
+    if isinstance(target, Pattern):
+        return target
+    if isinstance(target, Agent):
+        pattern = _FROM_AGENT.get(target)
+        if pattern is None:
+            from agentpatterns.graphs.handoffs import from_agent
+
+            pattern = _FROM_AGENT[target] = from_agent(target)
+        return pattern
+    raise InputError(f"expected a Pattern or an Agent, got {type(target).__name__}; build one "
+                     "with triage(...), sequential([...]) or Agent(...)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What a run produced, on either runtime.
+
+    Attributes:
+        final_output: The answer: a string, or an instance of the last agent's ``output_type``.
+        path: Agents in the order they took a turn (agents used as tools included).
+        last_agent: The agent whose output is the final output.
+        thread_id: The thread the run is checkpointed under.
+        interrupted: True while a human decision is awaited.
+        interruption: What to decide on (for human approval: the plan and how to answer).
+        model: Which model the run used (``offline (deterministic rules, not an LLM)``...).
+        calls: Model calls per agent in this run.
+        usage: Token usage per agent in this run.
+        handoffs: The handoff log: ``{"from", "to", "reason", "step"}``.
+        events: Recorded incidents (fallbacks, retries, caps, rejections).
+        values: The raw final graph state.
+        runtime: ``"langgraph"`` or ``"openai-agents"``.
+    """
+
+    final_output: Any
+    path: list[str]
+    last_agent: str | None
+    thread_id: str
+    interrupted: bool = False
+    interruption: Any = None
+    model: str = ""
+    calls: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    handoffs: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    runtime: str = "langgraph"
+
+    @property
+    def model_calls(self) -> int:
+        """Total model calls in this run."""
+        return sum(self.calls.values())
+
+
+def normalize_decision(decision: Any) -> dict[str, Any]:
+    """``True``/``False``/``{"approved": ..., "feedback": ..., "plan": ...}`` -> a dict.
+
+    Raises:
+        InputError: Anything else, naming the accepted forms.
+    """
+    if isinstance(decision, bool):
+        return {"approved": decision}
+    if isinstance(decision, Mapping):
+        unknown = set(decision) - {"approved", "feedback", "plan"}
+        if unknown:
+            raise InputError(f"decision has unknown keys {sorted(unknown)}; use 'approved', "
+                             "'feedback' and/or 'plan'")
+        out = dict(decision)
+        if "feedback" in out and not isinstance(out["feedback"], str):
+            raise InputError("decision['feedback'] must be text")
+        if "plan" in out and not isinstance(out["plan"], str):
+            raise InputError("decision['plan'] must be text (the edited plan)")
+        if "approved" not in out:
+            # feedback alone means "not yet: revise"; an edited plan alone means "run this"
+            out["approved"] = "plan" in out and "feedback" not in out
+        if not isinstance(out["approved"], bool):
+            raise InputError("decision['approved'] must be True or False")
+        return out
+    raise InputError(f"decision {decision!r} is not understood; pass True, False or a dict "
+                     "{'approved': bool, 'feedback': str, 'plan': str}")
+
+
+def _config(thread_id: str, model: Any, recursion_limit: int | None,
+            extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    configurable: dict[str, Any] = {"thread_id": thread_id}
+    if model is not None:
+        configurable[MODEL_KEY] = model
+    configurable.update(extra or {})
+    config: dict[str, Any] = {"configurable": configurable}
+    if recursion_limit is not None:
+        config["recursion_limit"] = recursion_limit
+    return config
+
+
+def _start_input(user_input: Any) -> dict[str, Any]:
+    if not isinstance(user_input, str) or not user_input.strip():
+        raise InputError("the input is empty; pass the user's request as a non-empty string")
+    return fresh_run_update(user_input, HumanMessage(user_input))
+
+
+def _compiled(pattern: Pattern, saver: Any, store: Any) -> CompiledStateGraph:
+    # compiling is cheap but not free; reuse per (saver, store) object pair
+    cache: dict[tuple[int, int], tuple[Any, Any, Any]] = pattern.__dict__.setdefault(
+        "_compiled", {})
+    key = (id(saver), id(store))
+    hit = cache.get(key)
+    if hit is not None and hit[0] is saver and hit[1] is store:
+        return hit[2]
+    graph = pattern.graph().compile(checkpointer=saver, store=store, name=pattern.name)
+    if len(cache) > 32:
+        cache.clear()
+    cache[key] = (saver, store, graph)
+    return graph
+
+
+def _result(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunResult:
+    values = dict(snapshot.values or {})
+    interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
+    last = values.get("last_agent") or None
+    output = values.get("final_output")
+    if last and isinstance(output, Mapping):
+        agent = pattern.agent_map.get(last)
+        if agent is not None and agent.output_type is not None:
+            output = agent.output_type.model_validate(output)
+    entry_agent = pattern.agent_map.get(pattern.entry) or pattern.agents[0]
+    return RunResult(
+        final_output=output,
+        path=list(values.get("path") or []),
+        last_agent=last,
+        thread_id=thread_id,
+        interrupted=bool(interrupts),
+        interruption=interrupts[0].value if interrupts else None,
+        model=describe_model(resolve_model(model, entry_agent.model)),
+        calls=dict(values.get("calls") or {}),
+        usage=dict(values.get("usage") or {}),
+        handoffs=list(values.get("handoffs") or []),
+        events=list(values.get("events") or []),
+        values=values,
+    )
+
+
+def _session_args(session: SQLiteSession | None, thread_id: str | None, checkpointer: Any,
+                  store: Any) -> tuple[str | None, Any, Any]:
+    if session is None:
+        return thread_id, checkpointer, store
+    if thread_id is not None and thread_id != session.thread_id:
+        raise InputError("pass either session= or thread_id=, not both")
+    return session.thread_id, checkpointer or session.url, store or session.url
+
+
+def _resume_command(snapshot: Any, thread_id: str, decision: Any) -> Any:
+    from langgraph.types import Command
+
+    if not snapshot.values and not snapshot.next:
+        raise ResumeError(f"thread {thread_id!r} has no run in this database; check the "
+                          "thread id (see `agentpatterns threads`) and the --db")
+    interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
+    if interrupts:
+        if decision is _MISSING:
+            raise ResumeError(f"thread {thread_id!r} is waiting for a decision; pass "
+                              "decision=True (approve), False (reject) or a dict with feedback")
+        return Command(resume=normalize_decision(decision))
+    if decision is not _MISSING:
+        raise ResumeError(f"thread {thread_id!r} is not waiting for a decision; resume it "
+                          "without one to continue a run that was cut off")
+    if not snapshot.next:
+        raise ResumeError(f"thread {thread_id!r} already finished; start a new run instead")
+    return None
+
+
+class Runner:
+    """Run patterns (or single agents) on LangGraph; keyword-only options, like the SDK.
+
+    Every method accepts a ``Pattern`` or an ``Agent`` (which becomes ``from_agent(agent)``).
+    """
+
+    @staticmethod
+    async def run(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+                  checkpointer: Any = None, store: Any = None, model: Any = None,
+                  session: SQLiteSession | None = None, recursion_limit: int | None = None,
+                  configurable: Mapping[str, Any] | None = None) -> RunResult:
+        """Run to the end (or to an interrupt) and return the result.
+
+        Args:
+            target: The pattern or agent.
+            input: The user's request.
+            thread_id: The thread to checkpoint under (new random id by default). Reusing a
+                thread continues its conversation.
+            checkpointer: Saver object or URL (``memory`` default, ``sqlite:///file``,
+                ``postgresql://...``).
+            store: Long-term memory store (object or URL).
+            model: Model for every agent (name or LangChain chat model); overrides theirs.
+            session: A ``SQLiteSession``: thread and database for conversational memory.
+            recursion_limit: LangGraph's bound on steps.
+            configurable: Extra ``config["configurable"]`` entries (e.g. ``user_id``).
+        """
+        from agentpatterns.storage import aopen_checkpointer, aopen_store
+
+        pattern = as_pattern(target)
+        thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
+        thread_id = thread_id or uuid.uuid4().hex
+        update = _start_input(input)
+        config = _config(thread_id, model, recursion_limit, configurable)
+        async with aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st:
+            graph = _compiled(pattern, saver, st)
+            await graph.ainvoke(update, config)
+            return _result(pattern, await graph.aget_state(config), thread_id, model)
+
+    @staticmethod
+    def run_sync(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+                 checkpointer: Any = None, store: Any = None, model: Any = None,
+                 session: SQLiteSession | None = None, recursion_limit: int | None = None,
+                 configurable: Mapping[str, Any] | None = None) -> RunResult:
+        """Blocking ``run`` (uses LangGraph's ``invoke``; no event loop needed)."""
+        from agentpatterns.storage import open_checkpointer, open_store
+
+        pattern = as_pattern(target)
+        thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
+        thread_id = thread_id or uuid.uuid4().hex
+        update = _start_input(input)
+        config = _config(thread_id, model, recursion_limit, configurable)
+        with open_checkpointer(checkpointer) as saver, open_store(store) as st:
+            graph = _compiled(pattern, saver, st)
+            graph.invoke(update, config)
+            return _result(pattern, graph.get_state(config), thread_id, model)
+
+    @staticmethod
+    async def resume(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
+                     checkpointer: Any = None, store: Any = None, model: Any = None,
+                     recursion_limit: int | None = None,
+                     configurable: Mapping[str, Any] | None = None) -> RunResult:
+        """Continue a thread: answer its pending decision, or finish a run that was cut off.
+
+        Raises:
+            ResumeError: Unknown thread, a finished thread, a decision where none is awaited
+                (or none where one is). The thread's state is not touched.
+            InputError: A decision in a form that is not understood.
+        """
+        from agentpatterns.storage import aopen_checkpointer, aopen_store
+
+        pattern = as_pattern(target)
+        config = _config(thread_id, model, recursion_limit, configurable)
+        async with aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st:
+            graph = _compiled(pattern, saver, st)
+            command = _resume_command(await graph.aget_state(config), thread_id, decision)
+            await graph.ainvoke(command, config)
+            return _result(pattern, await graph.aget_state(config), thread_id, model)
+
+    @staticmethod
+    def resume_sync(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
+                    checkpointer: Any = None, store: Any = None, model: Any = None,
+                    recursion_limit: int | None = None,
+                    configurable: Mapping[str, Any] | None = None) -> RunResult:
+        """Blocking ``resume``."""
+        from agentpatterns.storage import open_checkpointer, open_store
+
+        pattern = as_pattern(target)
+        config = _config(thread_id, model, recursion_limit, configurable)
+        with open_checkpointer(checkpointer) as saver, open_store(store) as st:
+            graph = _compiled(pattern, saver, st)
+            command = _resume_command(graph.get_state(config), thread_id, decision)
+            graph.invoke(command, config)
+            return _result(pattern, graph.get_state(config), thread_id, model)
+
+
+def run_coroutine_sync(coro: Any) -> Any:
+    """Run a coroutine from sync code (used by the SDK adapter's ``run_sdk_sync``)."""
+    return asyncio.run(coro)

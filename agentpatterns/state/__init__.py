@@ -1,0 +1,12 @@
+"""State schemas and reducers shared by every pattern."""
+
+from agentpatterns.state.schema import (
+    RESET,
+    PatternState,
+    add_counts,
+    append,
+    fresh_run_update,
+    merge,
+)
+
+__all__ = ["RESET", "PatternState", "add_counts", "append", "fresh_run_update", "merge"]

@@ -1,0 +1,134 @@
+"""The one state schema all patterns share, and its reducers.
+
+Every pattern compiles to a ``StateGraph(PatternState)``. Keys a pattern does not use stay
+absent. Per-run keys (path, handoff log, counters, pattern scratch space) are reset at the
+start of each new run on a thread, while ``messages`` is the thread's conversation and
+carries over (that is how session memory works).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+__all__ = ["RESET", "PatternState", "add_counts", "append", "fresh_run_update", "merge"]
+
+#: Written to a per-run key by the runner when a new run starts on an existing thread.
+RESET = "__agentpatterns_reset__"
+
+
+def append(left: list[Any] | None, right: Any) -> list[Any]:
+    """Append ``right`` (an item list) to ``left``; ``RESET`` empties the list."""
+    if isinstance(right, str) and right == RESET:
+        return []
+    if left is None:
+        left = []
+    if not right:
+        return left
+    if not isinstance(right, list):
+        right = [right]
+    # the reducer appends, so parallel branches never overwrite each other
+    return [*left, *right]
+
+
+def merge(left: Mapping[str, Any] | None, right: Any) -> dict[str, Any]:
+    """Shallow-merge dict ``right`` into ``left`` (fan-in of per-agent results); ``RESET`` empties."""
+    if isinstance(right, str) and right == RESET:
+        return {}
+    out = dict(left or {})
+    if right:
+        out.update(right)
+    return out
+
+
+def add_counts(left: Mapping[str, Any] | None, right: Any) -> dict[str, Any]:
+    """Add numeric counters key by key (model calls and tokens per agent); ``RESET`` empties."""
+    if isinstance(right, str) and right == RESET:
+        return {}
+    out = dict(left or {})
+    for key, value in (right or {}).items():
+        if isinstance(value, Mapping):
+            out[key] = add_counts(out.get(key), value)
+        else:
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+class PatternState(TypedDict, total=False):
+    """Graph state of every compiled pattern.
+
+    Attributes:
+        messages: The thread's conversation (user, agents, tool calls and results).
+        input: The user's request of the current run.
+        active_agent: The agent that acted last.
+        path: Agents in the order they took a turn in this run.
+        handoffs: The handoff log: ``{"from", "to", "reason", "step"}`` per handoff.
+        results: The latest output of each agent (fan-in merges them).
+        calls: Model calls per agent in this run.
+        usage: Token usage per agent in this run (``input``, ``output``, ``total``).
+        events: Recorded incidents: fallbacks, retries, caps, rejected decisions.
+        final_output: The run's answer (a string, or a dumped ``output_type`` model).
+        last_agent: The agent whose output is ``final_output``.
+        drafts: Reflection: every draft, in order.
+        critiques: Reflection: every critique, in order.
+        iteration: Reflection: drafts written so far.
+        assignments: Supervisor: ``{"worker", "task", "round"}`` per assignment.
+        reports: Supervisor: ``{"worker", "report", "round"}`` per report.
+        rounds: Supervisor: assignments made so far.
+        branches: Parallel and dynamic: per-branch ``{"status", "output", "error"}``.
+        domains: Dynamic: the domains the analyzer named (after the cap).
+        specialists: Dynamic: the specs of the agents created at run time.
+        plan: Human approval: the plan awaiting or given approval.
+        decision: Human approval: the decision that was taken.
+        stopped: Why the run stopped early, if it did (guardrail, budget, rejection).
+    """
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    input: str
+    active_agent: str
+    path: Annotated[list[str], append]
+    handoffs: Annotated[list[dict[str, Any]], append]
+    results: Annotated[dict[str, Any], merge]
+    calls: Annotated[dict[str, int], add_counts]
+    usage: Annotated[dict[str, dict[str, int]], add_counts]
+    events: Annotated[list[dict[str, Any]], append]
+    final_output: Any
+    last_agent: str
+    drafts: Annotated[list[str], append]
+    critiques: Annotated[list[str], append]
+    iteration: int
+    assignments: Annotated[list[dict[str, Any]], append]
+    reports: Annotated[list[dict[str, Any]], append]
+    rounds: int
+    branches: Annotated[dict[str, dict[str, Any]], merge]
+    domains: list[str]
+    specialists: list[dict[str, Any]]
+    plan: str
+    decision: dict[str, Any]
+    stopped: dict[str, Any] | None
+
+
+_PER_RUN_APPEND = ("path", "handoffs", "results", "calls", "usage", "events", "drafts",
+                   "critiques", "assignments", "reports", "branches")
+
+
+def fresh_run_update(user_input: str, message: Any) -> dict[str, Any]:
+    """The input of a new run on a (possibly used) thread: new request, per-run keys reset."""
+    update: dict[str, Any] = {key: RESET for key in _PER_RUN_APPEND}
+    update.update(
+        messages=[message],
+        input=user_input,
+        final_output=None,
+        last_agent="",
+        iteration=0,
+        rounds=0,
+        domains=[],
+        specialists=[],
+        plan="",
+        decision={},
+        stopped=None,
+    )
+    return update
