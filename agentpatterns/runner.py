@@ -180,6 +180,13 @@ def _session_args(session: SQLiteSession | None, thread_id: str | None, checkpoi
     return session.thread_id, checkpointer or session.url, store or session.url
 
 
+def _with_user(session: SQLiteSession | None,
+               configurable: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    if session is None or session.user_id is None:
+        return configurable
+    return {"user_id": session.user_id, **(configurable or {})}
+
+
 def _resume_command(snapshot: Any, thread_id: str, decision: Any) -> Any:
     from langgraph.types import Command
 
@@ -232,7 +239,7 @@ class Runner:
         thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
         thread_id = thread_id or uuid.uuid4().hex
         update = _start_input(input)
-        config = _config(thread_id, model, recursion_limit, configurable)
+        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable))
         async with aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st:
             graph = _compiled(pattern, saver, st)
             await graph.ainvoke(update, config)
@@ -250,7 +257,7 @@ class Runner:
         thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
         thread_id = thread_id or uuid.uuid4().hex
         update = _start_input(input)
-        config = _config(thread_id, model, recursion_limit, configurable)
+        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable))
         with open_checkpointer(checkpointer) as saver, open_store(store) as st:
             graph = _compiled(pattern, saver, st)
             graph.invoke(update, config)

@@ -56,6 +56,8 @@ _PHRASE_STOP = {"advice", "question", "questions", "implications", "expertise", 
 
 # Verbs in an agent's instructions and what the agent writes when it has that job.
 _NOUNS: tuple[tuple[str, str], ...] = (
+    ("sql", "SQL query"),
+    ("python", "Python code"),
     ("research", "research notes"),
     ("polish", "edited text"),
     ("edit", "edited text"),
@@ -66,8 +68,6 @@ _NOUNS: tuple[tuple[str, str], ...] = (
     ("aggregat", "summary"),
     ("analy", "analysis"),
     ("process", "processed data"),
-    ("sql", "SQL query"),
-    ("python", "Python code"),
     ("generat", "draft"),
     ("writ", "draft"),
     ("draft", "draft"),
@@ -254,12 +254,9 @@ def _write(name: str, instructions: str, messages: Sequence[BaseMessage],
            since: Sequence[BaseMessage], request: str) -> str:
     handoff_ids = {c.get("id") for m in since if isinstance(m, AIMessage) for c in m.tool_calls
                    if c["name"].startswith("transfer_to_")}
-    tool_outputs = []
-    for message in reversed(since):
-        if isinstance(message, ToolMessage) and message.tool_call_id not in handoff_ids:
-            tool_outputs.append(_text(message))
-        elif tool_outputs or not isinstance(message, ToolMessage):
-            break
+    # answer from every tool result received for this request (hierarchical, supervisor)
+    tool_outputs = [_text(m) for m in since
+                    if isinstance(m, ToolMessage) and m.tool_call_id not in handoff_ids]
     if _REVIEW.search(instructions):
         drafts = [int(n) for n in _DRAFT.findall(request)]
         number = max(drafts, default=1)
@@ -268,19 +265,23 @@ def _write(name: str, instructions: str, messages: Sequence[BaseMessage],
         return f"[{name}] feedback on draft {number}: be more specific and add an example."
     lowered = instructions.lower()
     # the verb that comes first in the instructions names what the agent writes
+    # (a language named in them comes first: "Write SQL queries" writes a SQL query)
     found = [(lowered.find(verb), n) for verb, n in _NOUNS if verb in lowered]
-    noun = min(found)[1] if found else "answer"
+    domain = [n for verb, n in _NOUNS[:2] if verb in lowered]
+    noun = domain[0] if domain else min(found)[1] if found else "answer"
     if noun == "draft":
         noun = f"draft {max((int(n) for n in _DRAFT.findall(request)), default=0) + 1}"
     if tool_outputs:
-        source = " | ".join(_short(t) for t in reversed(tool_outputs))
+        source = " | ".join(_short(t) for t in tool_outputs)
     else:
         previous = next(
             (_text(m) for m in reversed(since)
              if isinstance(m, AIMessage) and _text(m) and not _text(m).startswith(f"[{name}]")),
             "",
         )
-        source = _short(previous or request)
+        feedback = re.search(r"^Feedback: (.+)$", request, re.M)
+        # an improvement request (reflection) is worked from the feedback it carries
+        source = _short(f"feedback {feedback.group(1)}" if feedback else previous or request)
     return f"[{name}] {noun} based on: {source}"
 
 

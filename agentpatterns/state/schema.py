@@ -57,6 +57,11 @@ def add_counts(left: Mapping[str, Any] | None, right: Any) -> dict[str, Any]:
     return out
 
 
+def last(left: Any, right: Any) -> Any:
+    """Keep the latest write (parallel branches may all report themselves active)."""
+    return right
+
+
 class PatternState(TypedDict, total=False):
     """Graph state of every compiled pattern.
 
@@ -88,7 +93,7 @@ class PatternState(TypedDict, total=False):
 
     messages: Annotated[list[AnyMessage], add_messages]
     input: str
-    active_agent: str
+    active_agent: Annotated[str, last]
     path: Annotated[list[str], append]
     handoffs: Annotated[list[dict[str, Any]], append]
     results: Annotated[dict[str, Any], merge]

@@ -1,0 +1,85 @@
+"""agentpatterns: multi-agent patterns as explicit, checkpointed LangGraph graphs.
+
+The same ``Agent`` definitions also run on the OpenAI Agents SDK ``Runner``
+(``agentpatterns.adapters.openai_agents``).
+"""
+
+from agentpatterns.errors import (
+    AgentPatternsError,
+    BranchError,
+    BudgetExceeded,
+    GuardrailTripwireTriggered,
+    InputError,
+    InputGuardrailTripwireTriggered,
+    ModelBehaviorError,
+    OutputGuardrailTripwireTriggered,
+    OutputValidationError,
+    PatternError,
+    ResumeError,
+    RunError,
+    StorageError,
+    UnsupportedError,
+)
+from agentpatterns.graphs import (
+    Edge,
+    Node,
+    Pattern,
+    dynamic,
+    from_agent,
+    hierarchical,
+    human_approval,
+    memory,
+    parallel,
+    reflection,
+    sequential,
+    supervisor,
+    triage,
+)
+from agentpatterns.nodes import Agent, AgentTool, FunctionTool, OfflineModel, function_tool
+from agentpatterns.runner import Runner, RunResult
+from agentpatterns.session import SQLiteSession
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # agents and tools
+    "Agent",
+    "AgentTool",
+    "FunctionTool",
+    "OfflineModel",
+    "function_tool",
+    # patterns
+    "Edge",
+    "Node",
+    "Pattern",
+    "dynamic",
+    "from_agent",
+    "hierarchical",
+    "human_approval",
+    "memory",
+    "parallel",
+    "reflection",
+    "sequential",
+    "supervisor",
+    "triage",
+    # running
+    "RunResult",
+    "Runner",
+    "SQLiteSession",
+    # errors
+    "AgentPatternsError",
+    "BranchError",
+    "BudgetExceeded",
+    "GuardrailTripwireTriggered",
+    "InputError",
+    "InputGuardrailTripwireTriggered",
+    "ModelBehaviorError",
+    "OutputGuardrailTripwireTriggered",
+    "OutputValidationError",
+    "PatternError",
+    "ResumeError",
+    "RunError",
+    "StorageError",
+    "UnsupportedError",
+    "__version__",
+]

@@ -1,0 +1,138 @@
+"""Human approval: a planner's plan waits for a person's decision before anything executes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from agentpatterns.errors import PatternError
+from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
+from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Node, Pattern, register
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.runtime import TurnResult
+from agentpatterns.state import PatternState
+
+__all__ = ["APPROVAL", "REJECTED", "human_approval"]
+
+APPROVAL = "approval"
+REJECTED = "Plan rejected"
+
+
+def human_approval(planner: Agent, executor: Agent, *, max_revisions: int = 3,
+                   name: str = "") -> Pattern:
+    """Human-in-the-loop: plan, wait for approval (``interrupt()``), then execute.
+
+    The run stops at the ``approval`` node with ``RunResult.interrupted`` true and the plan
+    in ``RunResult.interruption``; its state is durable. ``Runner.resume(...,
+    decision=True)`` runs the executor on the plan; ``False`` ends with ``"Plan rejected"``
+    (the executor never runs); ``{"feedback": "..."}`` sends the plan back to the planner
+    (at most ``max_revisions`` times); ``{"approved": True, "plan": "..."}`` executes an
+    edited plan.
+
+    Raises:
+        PatternError: ``max_revisions < 0`` or one agent twice.
+
+    Example:
+        >>> from agentpatterns import Runner
+        >>> planner = Agent(name="Planner", instructions="Create detailed plan")
+        >>> executor = Agent(name="Executor", instructions="Execute plan precisely")
+        >>> p = human_approval(planner, executor)
+        >>> r = Runner.run_sync(p, "migrate the database", thread_id="ha-doc")
+        >>> r.interrupted, r.interruption["plan"]
+        (True, '[Planner] plan based on: migrate the database')
+        >>> Runner.resume_sync(p, thread_id="ha-doc", decision=True).path
+        ['Planner', 'Executor']
+    """
+    if not isinstance(max_revisions, int) or max_revisions < 0:
+        raise PatternError(f"human_approval max_revisions={max_revisions!r}; use an int >= 0")
+    if planner is executor or planner.name == executor.name:
+        raise PatternError("human_approval needs two different agents (planner and executor)")
+    if APPROVAL in (planner.name, executor.name):
+        raise PatternError(f"an agent may not be named {APPROVAL!r} in human_approval()")
+    edges = [
+        Edge(source=START_ID, target=planner.name, kind="route", label="entry"),
+        Edge(source=planner.name, target=APPROVAL, kind="interrupt", label="plan"),
+        Edge(source=APPROVAL, target=executor.name, kind="route", label="approved"),
+        Edge(source=APPROVAL, target=END_ID, kind="route", label="rejected"),
+        Edge(source=executor.name, target=END_ID, kind="route", label="done"),
+    ]
+    if max_revisions:
+        edges.append(Edge(source=APPROVAL, target=planner.name, kind="loop",
+                          label=f"feedback (≤ {max_revisions})", bound=max_revisions))
+    return Pattern(kind="human_approval", agents=(planner, executor), entry=planner.name,
+                   edges=tuple(edges),
+                   nodes=(Node(id=APPROVAL, kind="interrupt", label="human approval",
+                               description="waits for a person's decision"),),
+                   options={"max_revisions": max_revisions}, name=name or "human_approval")
+
+
+def _build(pattern: Pattern) -> StateGraph:
+    from agentpatterns.runner import normalize_decision
+
+    planner, executor = pattern.agents
+    max_revisions = int(pattern.options["max_revisions"])
+    graph = StateGraph(PatternState)
+
+    def plan_turn(state: Mapping[str, Any]) -> Any:
+        feedback = (state.get("decision") or {}).get("feedback")
+        text = request_of(state)
+        if feedback:
+            text = f"{text}\nPrevious plan: {state.get('plan')}\nFeedback: {feedback}"
+        return fresh_turn(planner, text, state)
+
+    def plan_finish(state: Mapping[str, Any], res: TurnResult) -> Any:
+        update = public_update(res)
+        plan = output_of(res)
+        update["plan"] = plan if isinstance(plan, str) else str(plan)
+        return update
+
+    def approval(state: Mapping[str, Any]) -> Any:
+        revisions = int(state.get("iteration") or 0)
+        raw = interrupt({
+            "plan": state.get("plan", ""),
+            "question": "Approve this plan?",
+            "answer_with": "True (approve), False (reject), or {'feedback': '...'} to revise, "
+                           "or {'approved': True, 'plan': '...'} to run an edited plan",
+            "revisions_left": max_revisions - revisions,
+        })
+        decision = normalize_decision(raw)
+        if decision["approved"]:
+            update: dict[str, Any] = {"decision": decision}
+            if decision.get("plan"):
+                update["plan"] = decision["plan"]
+            return Command(goto=executor.name, update=update)
+        if decision.get("feedback") and revisions < max_revisions:
+            return Command(goto=planner.name, update={"decision": decision,
+                                                      "iteration": revisions + 1})
+        return Command(goto=END, update={
+            "decision": decision, "final_output": REJECTED, "last_agent": planner.name,
+            "stopped": {"reason": "rejected", "feedback": decision.get("feedback")},
+            "events": [{"type": "rejected", "feedback": decision.get("feedback")}]})
+
+    def exec_turn(state: Mapping[str, Any]) -> Any:
+        return fresh_turn(executor, str(state.get("plan") or ""), state)
+
+    def exec_finish(state: Mapping[str, Any], res: TurnResult) -> Any:
+        update = public_update(res)
+        update["final_output"] = output_of(res)
+        update["last_agent"] = executor.name
+        return update
+
+    graph.add_node(planner.name, agent_node(planner.name, plan_turn, plan_finish),
+                   metadata={"agentpatterns": {"kind": "agent"}})
+    destinations = (executor.name, END, planner.name) if max_revisions else (executor.name, END)
+    graph.add_node(APPROVAL, approval, destinations=destinations,
+                   metadata={"agentpatterns": {"kind": "interrupt"}})
+    graph.add_node(executor.name, agent_node(executor.name, exec_turn, exec_finish),
+                   metadata={"agentpatterns": {"kind": "agent"}})
+    graph.add_edge(START, planner.name)
+    graph.add_edge(planner.name, APPROVAL)
+    graph.add_edge(executor.name, END)
+    return graph
+
+
+register("human_approval")(_build)
