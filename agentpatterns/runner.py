@@ -194,6 +194,8 @@ def _resume_command(snapshot: Any, thread_id: str, decision: Any) -> Any:
         raise ResumeError(f"thread {thread_id!r} has no run in this database; check the "
                           "thread id (see `agentpatterns threads`) and the --db")
     interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
+    if not snapshot.next and not interrupts:
+        raise ResumeError(f"thread {thread_id!r} already finished; start a new run instead")
     if interrupts:
         if decision is _MISSING:
             raise ResumeError(f"thread {thread_id!r} is waiting for a decision; pass "
@@ -202,8 +204,6 @@ def _resume_command(snapshot: Any, thread_id: str, decision: Any) -> Any:
     if decision is not _MISSING:
         raise ResumeError(f"thread {thread_id!r} is not waiting for a decision; resume it "
                           "without one to continue a run that was cut off")
-    if not snapshot.next:
-        raise ResumeError(f"thread {thread_id!r} already finished; start a new run instead")
     return None
 
 

@@ -1,0 +1,1 @@
+"""Integrations: the OpenAI Agents SDK, networkx, rendering. Import the submodules directly."""
