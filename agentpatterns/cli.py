@@ -217,6 +217,42 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run every built-in pattern on its sample request, offline, into one SQLite file."""
+    from agentpatterns.examples import EXAMPLES, example
+    from agentpatterns.storage import default_db_url
+
+    console = _console()
+    db = args.db or default_db_url().replace("runs.db", "demo.db")
+    console.print("[bold]agentpatterns demo[/] - the seed's nine patterns as LangGraph graphs, "
+                  "on the offline model (deterministic rules, not an LLM; no key, no network)")
+    run_id = uuid.uuid4().hex[:6]
+    for name, (_, sample) in EXAMPLES.items():
+        console.rule(f"[bold cyan]{name}")
+        pattern = example(name)
+        console.print(f'[dim]request:[/] "{sample}"')
+        thread = f"demo-{name}-{run_id}"
+        configurable = {"agentpatterns_pattern": name}
+        if name == "memory":
+            configurable["user_id"] = f"demo-user-{run_id}"
+        result = _stream_run(pattern, sample, thread_id=thread, db=db, model=args.model,
+                             configurable=configurable, resume=False)
+        if name == "memory":
+            question = "What is my favourite colour?"
+            console.print(f'\n[dim]same session, next request:[/] "{question}"')
+            _stream_run(pattern, question, thread_id=thread, db=db, model=args.model,
+                        configurable=configurable, resume=False)
+        if result.interrupted:
+            console.print("\n[dim]a person approves (agentpatterns resume --thread "
+                          f"{thread} --approve):[/]")
+            _stream_run(pattern, None, thread_id=thread, db=db, model=args.model,
+                        configurable=configurable, resume=True, decision=True)
+    console.rule()
+    console.print(f"Every run above is checkpointed in {db}; try "
+                  f"`agentpatterns history --thread demo-triage-{run_id} --db {db}`.")
+    return 0
+
+
 #: name -> (help, add_arguments, handler); other modules may register more commands
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
                           Callable[[argparse.Namespace], int]]] = {}
@@ -241,6 +277,11 @@ def _args_list(p: argparse.ArgumentParser) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="checkpointer URL (default: sqlite:///./.agentpatterns/runs.db)")
     p.add_argument("--model", help="model for every agent: offline, openai:<model>")
+
+
+@command("demo", "run all nine built-in patterns offline, one after another")
+def _args_demo(p: argparse.ArgumentParser) -> None:
+    _common(p)
 
 
 @command("run", "run a pattern on a request, printing the route as it happens")

@@ -1,0 +1,29 @@
+# Two commands on a fresh clone:  `make demo`  and  `make test`. Each sets itself up.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/agentpatterns demo
+
+test: $(VENV)/.installed
+	@if [ "$$(id -u)" = "0" ]; then bash .ci/install-system-deps.sh; \
+	 else echo "(not root: skipping PostgreSQL/graphviz install; those tests skip if absent)"; fi
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check agentpatterns tests bench
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .agentpatterns
