@@ -73,7 +73,7 @@ _NOUNS: tuple[tuple[str, str], ...] = (
     ("draft", "draft"),
 )
 _REVIEW = re.compile(r"\b(review|critique|critic|feedback)", re.I)
-_MAX_SOURCE = 120
+_MAX_SOURCE = 400
 
 
 def _text(message: BaseMessage) -> str:
