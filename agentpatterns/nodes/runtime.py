@@ -210,7 +210,7 @@ def agent_turn(
         if reply.invalid_tool_calls and not reply.tool_calls:
             continue
         if not reply.tool_calls:
-            text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+            text = _text_of(reply)
             result.text = text
             if agent.output_type is not None:
                 try:
@@ -281,6 +281,15 @@ def agent_turn(
         f"agent {agent.name!r} made {max_turns} model calls in one turn without finishing; "
         "raise max_turns or check its tools"
     )
+
+
+def _text_of(reply: AIMessage) -> str:
+    """The reply's text (Responses-API replies carry a list of content blocks)."""
+    if isinstance(reply.content, str):
+        return reply.content
+    return "".join(block.get("text", "") if isinstance(block, dict) else str(block)
+                   for block in reply.content
+                   if not isinstance(block, dict) or block.get("type") in ("text", "output_text"))
 
 
 def _strike(result: TurnResult, strikes: dict[str, int], kind: str, agent: Agent, name: str,
