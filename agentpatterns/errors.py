@@ -4,19 +4,19 @@ from __future__ import annotations
 
 __all__ = [
     "AgentPatternsError",
-    "PatternError",
-    "RunError",
-    "ModelBehaviorError",
-    "OutputValidationError",
     "BranchError",
+    "BudgetExceeded",
+    "GuardrailTripwireTriggered",
+    "InputError",
+    "InputGuardrailTripwireTriggered",
+    "ModelBehaviorError",
+    "OutputGuardrailTripwireTriggered",
+    "OutputValidationError",
+    "PatternError",
     "ResumeError",
+    "RunError",
     "StorageError",
     "UnsupportedError",
-    "GuardrailTripwireTriggered",
-    "InputGuardrailTripwireTriggered",
-    "OutputGuardrailTripwireTriggered",
-    "BudgetExceeded",
-    "InputError",
 ]
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
 from pydantic import BaseModel
 
 from agentpatterns import Agent, AgentTool, Runner, function_tool
 from agentpatterns.errors import ModelBehaviorError, OutputValidationError
 from agentpatterns.nodes.tools import ToolArgumentsError
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
 
 
 @function_tool

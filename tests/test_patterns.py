@@ -14,11 +14,10 @@ from agentpatterns import (
     OfflineModel,
     PatternError,
     ResumeError,
-    Runner,
     RunError,
+    Runner,
     dynamic,
     hierarchical,
-    human_approval,
     parallel,
     reflection,
     supervisor,
@@ -32,17 +31,22 @@ def edges(p, kind):
 
 # --- hierarchical -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "specialist", "what"), [
-    ("Write SQL queries to count orders per customer", "SQL Expert", "SQL query"),
-    ("Write Python code to parse a CSV", "Python Expert", "Python code"),
-])
+
+@pytest.mark.parametrize(
+    ("text", "specialist", "what"),
+    [
+        ("Write SQL queries to count orders per customer", "SQL Expert", "SQL query"),
+        ("Write Python code to parse a CSV", "Python Expert", "Python code"),
+    ],
+)
 def test_hierarchical_calls_the_fitting_specialist_as_a_tool(text, specialist, what):
     p = example("hierarchical")
     assert edges(p, "tool") == [("Orchestrator", "Python Expert"), ("Orchestrator", "SQL Expert")]
     result = Runner.run_sync(p, text)
     assert result.path == ["Orchestrator", specialist]
-    assert result.final_output == (f"[Orchestrator] answer based on: [{specialist}] {what} "
-                                   f"based on: {text}")
+    assert result.final_output == (
+        f"[Orchestrator] answer based on: [{specialist}] {what} based on: {text}"
+    )
     assert result.calls == {"Orchestrator": 2, specialist: 1}
 
 
@@ -52,6 +56,7 @@ def test_hierarchical_needs_agent_tools():
 
 
 # --- supervisor ---------------------------------------------------------------------------
+
 
 def test_supervisor_assigns_both_workers_and_aggregates():
     p = example("supervisor")
@@ -68,8 +73,9 @@ def test_supervisor_is_bounded_by_max_rounds():
     w1 = Agent(name="Worker 1", instructions="Process data")
     w2 = Agent(name="Worker 2", instructions="Analyze results")
     boss = Agent(name="Supervisor", instructions="Aggregate results")
-    result = Runner.run_sync(supervisor(boss, [w1, w2], max_rounds=1),
-                             "Process the data and analyze the results")
+    result = Runner.run_sync(
+        supervisor(boss, [w1, w2], max_rounds=1), "Process the data and analyze the results"
+    )
     assert result.path == ["Supervisor", "Worker 1", "Supervisor"]
     assert result.events[-1]["type"] == "max_rounds"
 
@@ -83,6 +89,7 @@ def test_supervisor_bad_inputs():
 
 
 # --- reflection ---------------------------------------------------------------------------
+
 
 def test_reflection_is_a_bounded_cycle_keeping_every_draft():
     gen = Agent(name="Generator", instructions="Generate content")
@@ -101,10 +108,16 @@ def test_reflection_is_a_bounded_cycle_keeping_every_draft():
 
 
 def test_reflection_stop_when_ends_early():
-    result = Runner.run_sync(example("reflection").agents[0] and reflection(
-        Agent(name="G", instructions="Generate content"),
-        Agent(name="C", instructions="Review content"), iterations=10,
-        stop_when=lambda fb: "APPROVED" in fb), "a poem")
+    result = Runner.run_sync(
+        example("reflection").agents[0]
+        and reflection(
+            Agent(name="G", instructions="Generate content"),
+            Agent(name="C", instructions="Review content"),
+            iterations=10,
+            stop_when=lambda fb: "APPROVED" in fb,
+        ),
+        "a poem",
+    )
     assert len(result.values["drafts"]) == 3
     assert result.values["critiques"][-1] == "[C] APPROVED: draft 3 is ready."
     assert result.events[-1]["type"] == "stop_when"
@@ -121,6 +134,7 @@ def test_reflection_bad_inputs():
 
 
 # --- parallel -----------------------------------------------------------------------------
+
 
 def test_parallel_fans_out_joins_and_synthesizes():
     p = example("parallel")
@@ -172,19 +186,26 @@ def _failing_agent(name):
 
 
 def test_parallel_failing_branch_fails_the_run_naming_it():
-    p = parallel([Agent(name="Ok", instructions="Research"), _failing_agent("Flaky")],
-                 Agent(name="S", instructions="Combine"))
+    p = parallel(
+        [Agent(name="Ok", instructions="Research"), _failing_agent("Flaky")],
+        Agent(name="S", instructions="Combine"),
+    )
     with pytest.raises(BranchError, match="branch 'Flaky' failed.*on_branch_error='continue'"):
         Runner.run_sync(p, "x")
 
 
 def test_parallel_continue_records_the_failure_and_synthesizes_the_rest():
-    p = parallel([Agent(name="Ok", instructions="Research"), _failing_agent("Flaky")],
-                 Agent(name="S", instructions="Combine"), on_branch_error="continue")
+    p = parallel(
+        [Agent(name="Ok", instructions="Research"), _failing_agent("Flaky")],
+        Agent(name="S", instructions="Combine"),
+        on_branch_error="continue",
+    )
     result = Runner.run_sync(p, "x")
     assert result.values["branches"]["Flaky"]["status"] == "error"
     assert "model down" in result.values["branches"]["Flaky"]["error"]
-    assert result.final_output == "[S] synthesis based on: Synthesize: [Ok] research notes based on: x"
+    assert (
+        result.final_output == "[S] synthesis based on: Synthesize: [Ok] research notes based on: x"
+    )
 
 
 def test_parallel_bad_inputs():
@@ -195,6 +216,7 @@ def test_parallel_bad_inputs():
 
 
 # --- dynamic ------------------------------------------------------------------------------
+
 
 def test_dynamic_creates_specialists_and_stores_their_specs():
     p = example("dynamic")
@@ -211,11 +233,17 @@ def test_dynamic_creates_specialists_and_stores_their_specs():
 
 def test_dynamic_caps_specialists_and_records_it():
     analyzer = Agent(name="Analyzer", instructions="Determine required expertise")
-    result = Runner.run_sync(dynamic(analyzer, create_specialist, max_specialists=1),
-                             "I need advice on tax law and accounting")
+    result = Runner.run_sync(
+        dynamic(analyzer, create_specialist, max_specialists=1),
+        "I need advice on tax law and accounting",
+    )
     assert result.path == ["Analyzer", "Tax Law Specialist"]
-    assert {"type": "capped", "agent": "Analyzer", "max_specialists": 1,
-            "dropped": ["accounting"]} in result.events
+    assert {
+        "type": "capped",
+        "agent": "Analyzer",
+        "max_specialists": 1,
+        "dropped": ["accounting"],
+    } in result.events
 
 
 def test_dynamic_bad_inputs():
@@ -229,25 +257,31 @@ def test_dynamic_bad_inputs():
     with pytest.raises(RunError, match=r"make_specialist\('tax law'\) raised ValueError"):
         Runner.run_sync(dynamic(analyzer, raises), "advice on tax law and accounting")
     with pytest.raises(RunError, match="name already taken"):
-        Runner.run_sync(dynamic(analyzer, lambda d: Agent(name="Same")),
-                        "advice on tax law and accounting")
+        Runner.run_sync(
+            dynamic(analyzer, lambda d: Agent(name="Same")), "advice on tax law and accounting"
+        )
 
 
 def test_dynamic_specs_survive_in_the_checkpoint_for_a_fork(tmp_path):
     url = f"sqlite:///{tmp_path / 'dyn.db'}"
     p = example("dynamic")
-    Runner.run_sync(p, "I need advice on tax law and accounting", thread_id="d1",
-                    checkpointer=url)
+    Runner.run_sync(p, "I need advice on tax law and accounting", thread_id="d1", checkpointer=url)
     graph = p.compile(checkpointer=url)
     history = list(graph.get_state_history({"configurable": {"thread_id": "d1"}}))
     # the checkpoint right after the analyzer: specialists created, none run yet
-    after_analyzer = next(s for s in history if s.next and s.values.get("specialists")
-                          and not s.values.get("branches"))
+    after_analyzer = next(
+        s
+        for s in history
+        if s.next and s.values.get("specialists") and not s.values.get("branches")
+    )
     assert [s["name"] for s in after_analyzer.values["specialists"]] == [
-        "Tax Law Specialist", "Accounting Specialist"]
+        "Tax Law Specialist",
+        "Accounting Specialist",
+    ]
 
 
 # --- memory -------------------------------------------------------------------------------
+
 
 def test_memory_session_remembers_and_another_session_does_not(tmp_path):
     from agentpatterns import SQLiteSession
@@ -267,15 +301,18 @@ def test_memory_long_term_facts_cross_sessions_for_the_same_user(tmp_path):
     p = example("memory")
     db = tmp_path / "memory.db"
     Runner.run_sync(p, "My favourite colour is teal.", session=SQLiteSession("s1", db, "u1"))
-    later = Runner.run_sync(p, "What is my favourite colour?",
-                            session=SQLiteSession("s2", db, "u1"))
-    stranger = Runner.run_sync(p, "What is my favourite colour?",
-                               session=SQLiteSession("s3", db, "u2"))
+    later = Runner.run_sync(
+        p, "What is my favourite colour?", session=SQLiteSession("s2", db, "u1")
+    )
+    stranger = Runner.run_sync(
+        p, "What is my favourite colour?", session=SQLiteSession("s3", db, "u2")
+    )
     assert "teal" in later.final_output
     assert "teal" not in stranger.final_output
 
 
 # --- human approval -----------------------------------------------------------------------
+
 
 def test_human_approval_interrupts_then_approve_runs_executor():
     p = example("human_approval")
@@ -285,8 +322,9 @@ def test_human_approval_interrupts_then_approve_runs_executor():
     done = Runner.resume_sync(p, thread_id="ha-approve", decision=True)
     assert not done.interrupted
     assert done.path == ["Planner", "Executor"]
-    assert done.final_output == ("[Executor] execution report based on: [Planner] plan based on: "
-                                 "migrate the db")
+    assert done.final_output == (
+        "[Executor] execution report based on: [Planner] plan based on: migrate the db"
+    )
 
 
 def test_human_approval_reject_never_runs_the_executor():
@@ -302,8 +340,9 @@ def test_human_approval_feedback_replans_and_edited_plan_runs():
     Runner.run_sync(p, "migrate the db", thread_id="ha-fb")
     again = Runner.resume_sync(p, thread_id="ha-fb", decision={"feedback": "add a backup step"})
     assert again.interrupted and again.path == ["Planner", "Planner"]
-    done = Runner.resume_sync(p, thread_id="ha-fb",
-                              decision={"approved": True, "plan": "1. back up 2. migrate"})
+    done = Runner.resume_sync(
+        p, thread_id="ha-fb", decision={"approved": True, "plan": "1. back up 2. migrate"}
+    )
     assert done.final_output == "[Executor] execution report based on: 1. back up 2. migrate"
 
 

@@ -51,14 +51,14 @@ def test_resume_without_decision_continues_a_cut_off_run(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     p = example("sequential")
     graph = p.compile(checkpointer=url, interrupt_after=["Writer"])
-    graph.invoke(Runner_input("tides"), {"configurable": {"thread_id": "cut"}})
+    graph.invoke(start_payload("tides"), {"configurable": {"thread_id": "cut"}})
     assert graph.get_state({"configurable": {"thread_id": "cut"}}).next == ("Editor",)
     result = Runner.resume_sync(p, thread_id="cut", checkpointer=url)
     assert result.path == ["Researcher", "Writer", "Editor"]
     assert result.calls == {"Researcher": 1, "Writer": 1, "Editor": 1}
 
 
-def Runner_input(text):  # noqa: N802  (the runner's own start payload)
+def start_payload(text):
     from langchain_core.messages import HumanMessage
 
     from agentpatterns.state import fresh_run_update

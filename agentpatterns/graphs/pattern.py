@@ -28,7 +28,9 @@ EDGE_KINDS = frozenset(EdgeKind.__args__)  # type: ignore[attr-defined]
 _BUILDERS: dict[str, Callable[[Pattern], StateGraph]] = {}
 
 
-def register(kind: str) -> Callable[[Callable[[Pattern], StateGraph]], Callable[[Pattern], StateGraph]]:
+def register(
+    kind: str,
+) -> Callable[[Callable[[Pattern], StateGraph]], Callable[[Pattern], StateGraph]]:
     """Register the graph builder of a pattern kind (used by the pattern modules)."""
 
     def wrap(fn: Callable[[Pattern], StateGraph]) -> Callable[[Pattern], StateGraph]:
@@ -95,10 +97,19 @@ class Pattern:
         object.__setattr__(self, "edges", tuple(self.edges))
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
         object.__setattr__(self, "name", self.name or self.kind)
-        all_nodes = [Node(id=START_ID, kind="start", label="start"),
-                     Node(id=END_ID, kind="end", label="end")]
-        all_nodes += [Node(id=a.name, kind="agent", label=a.name,
-                           description=a.handoff_description or _first_line(a)) for a in self.agents]
+        all_nodes = [
+            Node(id=START_ID, kind="start", label="start"),
+            Node(id=END_ID, kind="end", label="end"),
+        ]
+        all_nodes += [
+            Node(
+                id=a.name,
+                kind="agent",
+                label=a.name,
+                description=a.handoff_description or _first_line(a),
+            )
+            for a in self.agents
+        ]
         all_nodes += list(self.nodes)
         object.__setattr__(self, "nodes", tuple(all_nodes))
         self._validate()
@@ -114,8 +125,10 @@ class Pattern:
         for a in self.agents:
             if a.name == name:
                 return a
-        raise KeyError(f"no agent {name!r} in pattern {self.name!r}; "
-                       f"agents: {', '.join(a.name for a in self.agents)}")
+        raise KeyError(
+            f"no agent {name!r} in pattern {self.name!r}; "
+            f"agents: {', '.join(a.name for a in self.agents)}"
+        )
 
     def out_edges(self, node: str, *kinds: str) -> list[Edge]:
         """Edges leaving ``node`` (optionally only of the given kinds)."""
@@ -130,15 +143,18 @@ class Pattern:
             if a.name in seen and seen[a.name] is not a:
                 raise PatternError(
                     f"two different agents are named {a.name!r} in pattern {self.name!r}; "
-                    "agent names must be unique (rename one)")
+                    "agent names must be unique (rename one)"
+                )
             seen[a.name] = a
         if len(seen) != len(self.agents):
             raise PatternError(f"an agent appears twice in pattern {self.name!r}")
         ids = [n.id for n in self.nodes]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
-            raise PatternError(f"node id {sorted(dup)[0]!r} is used twice in pattern "
-                               f"{self.name!r}; rename the agent or the structural node")
+            raise PatternError(
+                f"node id {sorted(dup)[0]!r} is used twice in pattern "
+                f"{self.name!r}; rename the agent or the structural node"
+            )
         known = set(ids)
         if self.entry not in known:
             raise PatternError(f"entry {self.entry!r} is not a node of pattern {self.name!r}")
@@ -147,35 +163,45 @@ class Pattern:
                 if target.name not in seen:
                     raise PatternError(
                         f"handoff target {target.name!r} of {a.name!r} is not an agent of this "
-                        "pattern; add it or remove the handoff")
+                        "pattern; add it or remove the handoff"
+                    )
                 if seen[target.name] is not target:
                     raise PatternError(
                         f"handoff target {target.name!r} of {a.name!r} is a different Agent "
-                        f"object than the pattern's {target.name!r}; use one object per agent")
+                        f"object than the pattern's {target.name!r}; use one object per agent"
+                    )
         for e in self.edges:
             for end in (e.source, e.target):
                 if end not in known:
                     raise PatternError(
                         f"edge {e.source!r} -> {e.target!r} ({e.kind}) names {end!r}, which is "
-                        f"not a node of pattern {self.name!r}; add the agent or fix the edge")
+                        f"not a node of pattern {self.name!r}; add the agent or fix the edge"
+                    )
             if e.kind not in EDGE_KINDS:
                 raise PatternError(f"edge {e.source!r} -> {e.target!r} has unknown kind {e.kind!r}")
             if e.kind == "loop" and (e.bound is None or e.bound < 1):
                 raise PatternError(
                     f"loop {e.source!r} -> {e.target!r} has no bound; give it a positive bound "
-                    "(e.g. iterations=3) so a run cannot cycle forever")
+                    "(e.g. iterations=3) so a run cannot cycle forever"
+                )
         reach = self._reachable(START_ID, forward=True)
         for n in self.nodes:
             if n.id not in reach and n.kind != "end":
                 raise PatternError(
                     f"{n.kind} {n.id!r} is unreachable from the entry {self.entry!r} in pattern "
-                    f"{self.name!r}; hand off to it from a reachable agent or remove it")
+                    f"{self.name!r}; hand off to it from a reachable agent or remove it"
+                )
         back = self._reachable(END_ID, forward=False)
         for n in self.nodes:
-            if n.id not in back and n.kind not in ("end", "tool") and not self._is_tool_target(n.id):
+            if (
+                n.id not in back
+                and n.kind not in ("end", "tool")
+                and not self._is_tool_target(n.id)
+            ):
                 raise PatternError(
                     f"{n.kind} {n.id!r} is a dead end in pattern {self.name!r}: no path from it "
-                    "reaches the end; give it an edge onward or to the end")
+                    "reaches the end; give it an edge onward or to the end"
+                )
 
     def _is_tool_target(self, node: str) -> bool:
         return any(e.target == node and e.kind == "tool" for e in self.edges)
@@ -208,8 +234,9 @@ class Pattern:
             object.__setattr__(self, "_graph", cached)
         return cached
 
-    def compile(self, *, checkpointer: Any = None, store: Any = None,
-                **kwargs: Any) -> CompiledStateGraph:
+    def compile(
+        self, *, checkpointer: Any = None, store: Any = None, **kwargs: Any
+    ) -> CompiledStateGraph:
         """Compile to a LangGraph ``CompiledStateGraph``.
 
         Args:
@@ -245,13 +272,26 @@ class Pattern:
 
         return to_mermaid(self.to_networkx(), **kwargs)
 
-    def draw(self, format: str = "svg", path: str | None = None, *, thread_id: str | None = None,
-             checkpointer: Any = None, engine: str = "auto") -> bytes:
+    def draw(
+        self,
+        format: str = "svg",
+        path: str | None = None,
+        *,
+        thread_id: str | None = None,
+        checkpointer: Any = None,
+        engine: str = "auto",
+    ) -> bytes:
         """Draw the topology offline (SVG or PNG), optionally overlaying a run's path."""
         from agentpatterns.adapters.networkx import draw
 
-        return draw(self, format=format, path=path, thread_id=thread_id,
-                    checkpointer=checkpointer, engine=engine)
+        return draw(
+            self,
+            format=format,
+            path=path,
+            thread_id=thread_id,
+            checkpointer=checkpointer,
+            engine=engine,
+        )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
@@ -264,8 +304,10 @@ class Pattern:
         return bundle
 
     def __repr__(self) -> str:
-        return (f"Pattern(kind={self.kind!r}, agents={[a.name for a in self.agents]}, "
-                f"entry={self.entry!r})")
+        return (
+            f"Pattern(kind={self.kind!r}, agents={[a.name for a in self.agents]}, "
+            f"entry={self.entry!r})"
+        )
 
 
 def _first_line(agent: Agent) -> str:

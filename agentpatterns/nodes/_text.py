@@ -25,7 +25,7 @@ def snake(name: str) -> str:
 
 
 def handoff_tool_name(agent_name: str) -> str:
-    """The tool a handoff to ``agent_name`` is offered as: ``transfer_to_<snake>``, as in the SDK."""
+    """The handoff tool for ``agent_name``: ``transfer_to_<snake>``, as in the SDK."""
     return f"transfer_to_{snake(agent_name)}"
 
 
@@ -34,8 +34,21 @@ def stem(word: str) -> str:
     w = word.lower()
     if len(w) <= 3:
         return w
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es", "s",
-                   "ly", "ment"):
+    for suffix in (
+        "ations",
+        "ation",
+        "ings",
+        "ing",
+        "ies",
+        "ied",
+        "ers",
+        "er",
+        "ed",
+        "es",
+        "s",
+        "ly",
+        "ment",
+    ):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             w = w[: -len(suffix)]
             if suffix in ("ies", "ied"):

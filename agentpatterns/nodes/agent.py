@@ -82,7 +82,9 @@ class Agent:
         ):
             raise TypeError(f"Agent {self.name!r}: output_type must be a pydantic BaseModel class")
 
-    def as_tool(self, *, tool_name: str | None = None, tool_description: str | None = None) -> AgentTool:
+    def as_tool(
+        self, *, tool_name: str | None = None, tool_description: str | None = None
+    ) -> AgentTool:
         """This agent as a tool another agent can call (agents-as-tools / hierarchical).
 
         Args:

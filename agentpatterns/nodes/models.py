@@ -92,7 +92,9 @@ def describe_model(model: BaseChatModel) -> str:
     if isinstance(model, OfflineModel):
         extra = f", latency {model.latency:g}s" if model.latency else ""
         return f"offline (deterministic rules, not an LLM{extra})"
-    name = getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+    name = (
+        getattr(model, "model_name", None) or getattr(model, "model", None) or type(model).__name__
+    )
     base = getattr(model, "openai_api_base", None)
     provider = "openai:" if type(model).__name__ == "ChatOpenAI" else ""
     return f"{provider}{name}" + (f" @ {base}" if base else "")

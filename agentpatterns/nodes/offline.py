@@ -48,10 +48,15 @@ from agentpatterns.nodes._text import key_terms, snake, stems
 __all__ = ["OfflineModel", "offline_reply"]
 
 _NAME = re.compile(r"^You are (.+?)\.(?:\s|$)")
-_HAND_ON = re.compile(r"then\s+hand(?:s)?[\s-]*off\s+to\s+(?:the\s+)?([\w ]+?)\s*(?:[.,;!]|$)", re.I)
+_HAND_ON = re.compile(
+    r"then\s+hand(?:s)?[\s-]*off\s+to\s+(?:the\s+)?([\w ]+?)\s*(?:[.,;!]|$)", re.I
+)
 _DRAFT = re.compile(r"draft (\d+)", re.I)
-_PHRASE_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bor\b|\bwith\b|\bfor\b|\bon\b|\babout\b|\bin\b|"
-                           r"\bof\b|\bto\b)\s*", re.I)
+_PHRASE_SPLIT = re.compile(
+    r"\s*(?:,|;|\band\b|\bor\b|\bwith\b|\bfor\b|\bon\b|\babout\b|\bin\b|"
+    r"\bof\b|\bto\b)\s*",
+    re.I,
+)
 _PHRASE_STOP = {"advice", "question", "questions", "implications", "expertise", "needed"}
 
 # Verbs in an agent's instructions and what the agent writes when it has that job.
@@ -172,8 +177,11 @@ def _usage(messages: Sequence[BaseMessage], reply: AIMessage) -> dict[str, int]:
     words_out = len(_text(reply).split()) + sum(
         len(json.dumps(c.get("args", {})).split()) for c in reply.tool_calls
     )
-    return {"input_tokens": words_in, "output_tokens": words_out,
-            "total_tokens": words_in + words_out}
+    return {
+        "input_tokens": words_in,
+        "output_tokens": words_out,
+        "total_tokens": words_in + words_out,
+    }
 
 
 def offline_reply(
@@ -188,19 +196,26 @@ def offline_reply(
     system = _text(systems[0]) if systems else ""
     match = _NAME.match(system)
     name = match.group(1) if match else "Assistant"
-    instructions = system[match.end():] if match else system
-    last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)),
-                     default=-1)
+    instructions = system[match.end() :] if match else system
+    last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
     request = _text(messages[last_human]) if last_human >= 0 else ""
-    since = messages[last_human + 1:] if last_human >= 0 else messages
+    since = messages[last_human + 1 :] if last_human >= 0 else messages
     called = {c["name"] for m in since if isinstance(m, AIMessage) for c in m.tool_calls}
     counter = iter(range(1, 10_000))
     new_id = call_id or (lambda: f"call_{snake(name)}_{len(messages)}_{next(counter)}")
 
     def call(tool: dict[str, Any], content: str = "") -> AIMessage:
-        return AIMessage(content=content, tool_calls=[
-            {"name": _tool_name(tool), "args": _call_args(tool, request), "id": new_id(),
-             "type": "tool_call"}])
+        return AIMessage(
+            content=content,
+            tool_calls=[
+                {
+                    "name": _tool_name(tool),
+                    "args": _call_args(tool, request),
+                    "id": new_id(),
+                    "type": "tool_call",
+                }
+            ],
+        )
 
     schema = _schema_of(response_format)
     if schema is not None:
@@ -250,13 +265,24 @@ def _recall(messages: Sequence[BaseMessage], last_human: int, request: str) -> s
     return None
 
 
-def _write(name: str, instructions: str, messages: Sequence[BaseMessage],
-           since: Sequence[BaseMessage], request: str) -> str:
-    handoff_ids = {c.get("id") for m in since if isinstance(m, AIMessage) for c in m.tool_calls
-                   if c["name"].startswith("transfer_to_")}
+def _write(
+    name: str,
+    instructions: str,
+    messages: Sequence[BaseMessage],
+    since: Sequence[BaseMessage],
+    request: str,
+) -> str:
+    handoff_ids = {
+        c.get("id")
+        for m in since
+        if isinstance(m, AIMessage)
+        for c in m.tool_calls
+        if c["name"].startswith("transfer_to_")
+    }
     # answer from every tool result received for this request (hierarchical, supervisor)
-    tool_outputs = [_text(m) for m in since
-                    if isinstance(m, ToolMessage) and m.tool_call_id not in handoff_ids]
+    tool_outputs = [
+        _text(m) for m in since if isinstance(m, ToolMessage) and m.tool_call_id not in handoff_ids
+    ]
     if _REVIEW.search(instructions):
         drafts = [int(n) for n in _DRAFT.findall(request)]
         number = max(drafts, default=1)
@@ -275,8 +301,11 @@ def _write(name: str, instructions: str, messages: Sequence[BaseMessage],
         source = " | ".join(_short(t) for t in tool_outputs)
     else:
         previous = next(
-            (_text(m) for m in reversed(since)
-             if isinstance(m, AIMessage) and _text(m) and not _text(m).startswith(f"[{name}]")),
+            (
+                _text(m)
+                for m in reversed(since)
+                if isinstance(m, AIMessage) and _text(m) and not _text(m).startswith(f"[{name}]")
+            ),
             "",
         )
         feedback = re.search(r"^Feedback: (.+)$", request, re.M)
@@ -309,13 +338,15 @@ class OfflineModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_name": self.model_name, "latency": self.latency}
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None,
-                   **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
+    def bind_tools(
+        self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         """Offer tools (OpenAI dicts, LangChain tools, pydantic models or functions)."""
         from langchain_core.utils.function_calling import convert_to_openai_tool
 
-        formatted = [t if isinstance(t, dict) and "type" in t else convert_to_openai_tool(t)
-                     for t in tools]
+        formatted = [
+            t if isinstance(t, dict) and "type" in t else convert_to_openai_tool(t) for t in tools
+        ]
         return self.bind(tools=formatted, **kwargs)
 
     def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:
@@ -324,16 +355,24 @@ class OfflineModel(BaseChatModel):
         reply.response_metadata = {"model_name": self.model_name}
         return reply
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None,
-                  **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         if self.latency:
             time.sleep(self.latency)
         return ChatResult(generations=[ChatGeneration(message=self._reply(messages, kwargs))])
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                         **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         if self.latency:
             await asyncio.sleep(self.latency)
         return ChatResult(generations=[ChatGeneration(message=self._reply(messages, kwargs))])
@@ -341,19 +380,38 @@ class OfflineModel(BaseChatModel):
     def _chunks(self, reply: AIMessage) -> Iterator[ChatGenerationChunk]:
         words = re.split(r"(\s+)", reply.content if isinstance(reply.content, str) else "")
         for i in range(0, len(words), 2):
-            piece = "".join(words[i:i + 2])
+            piece = "".join(words[i : i + 2])
             if piece:
                 yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
         if reply.tool_calls:
-            yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[
-                {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i,
-                 "type": "tool_call_chunk"} for i, c in enumerate(reply.tool_calls)]))
-        yield ChatGenerationChunk(message=AIMessageChunk(
-            content="", usage_metadata=reply.usage_metadata, chunk_position="last"))
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content="",
+                    tool_call_chunks=[
+                        {
+                            "name": c["name"],
+                            "args": json.dumps(c["args"]),
+                            "id": c["id"],
+                            "index": i,
+                            "type": "tool_call_chunk",
+                        }
+                        for i, c in enumerate(reply.tool_calls)
+                    ],
+                )
+            )
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="", usage_metadata=reply.usage_metadata, chunk_position="last"
+            )
+        )
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         if self.latency:
             time.sleep(self.latency)
         for chunk in self._chunks(self._reply(messages, kwargs)):
@@ -361,9 +419,13 @@ class OfflineModel(BaseChatModel):
                 run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
             yield chunk
 
-    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
         if self.latency:
             await asyncio.sleep(self.latency)
         for chunk in self._chunks(self._reply(messages, kwargs)):

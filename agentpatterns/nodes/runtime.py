@@ -28,9 +28,9 @@ __all__ = [
     "MODEL_KEY",
     "Control",
     "TurnResult",
+    "adrive",
     "agent_turn",
     "drive",
-    "adrive",
     "system_prompt",
 ]
 
@@ -64,8 +64,9 @@ class Control:
     })
 
     def openai_schema(self) -> dict[str, Any]:
-        return {"type": "function", "function": {
-            "name": self.name, "description": self.description, "parameters": dict(self.parameters)}}
+        function = {"name": self.name, "description": self.description,
+                    "parameters": dict(self.parameters)}
+        return {"type": "function", "function": function}
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,8 @@ def agent_turn(
                     continue
             return result
         for call in reply.tool_calls:
-            name, call_id = call["name"], call.get("id") or name
+            name = call["name"]
+            call_id = call.get("id") or name
             entry = table.get(name)
             if entry is None:
                 available = ", ".join(table) or "none"

@@ -52,7 +52,9 @@ class FunctionTool:
             try:
                 raw = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise ToolArgumentsError(f"arguments for {self.name!r} are not JSON: {exc}") from exc
+                raise ToolArgumentsError(
+                    f"arguments for {self.name!r} are not JSON: {exc}"
+                ) from exc
         if not isinstance(raw, dict):
             raise ToolArgumentsError(f"arguments for {self.name!r} must be a JSON object")
         try:
@@ -104,7 +106,9 @@ class AgentTool:
             try:
                 raw = json.loads(raw) if raw else {}
             except json.JSONDecodeError as exc:
-                raise ToolArgumentsError(f"arguments for {self.name!r} are not JSON: {exc}") from exc
+                raise ToolArgumentsError(
+                    f"arguments for {self.name!r} are not JSON: {exc}"
+                ) from exc
         if not isinstance(raw, dict) or not isinstance(raw.get("input"), str):
             raise ToolArgumentsError(
                 f"arguments for {self.name!r} must be an object with a string 'input'"
@@ -158,7 +162,9 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return " ".join(summary), args
 
 
-def _schema_from_function(fn: Callable[..., Any], name: str) -> tuple[dict[str, Any], type[BaseModel]]:
+def _schema_from_function(
+    fn: Callable[..., Any], name: str
+) -> tuple[dict[str, Any], type[BaseModel]]:
     hints = get_type_hints(fn)
     signature = inspect.signature(fn)
     _, arg_docs = _parse_docstring(fn.__doc__ or "")
@@ -184,7 +190,9 @@ def _schema_from_function(fn: Callable[..., Any], name: str) -> tuple[dict[str, 
 def function_tool(fn: Callable[..., Any], /) -> FunctionTool: ...
 @overload
 def function_tool(
-    *, name_override: str | None = None, description_override: str | None = None,
+    *,
+    name_override: str | None = None,
+    description_override: str | None = None,
     needs_approval: bool = False,
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 

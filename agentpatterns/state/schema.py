@@ -35,7 +35,7 @@ def append(left: list[Any] | None, right: Any) -> list[Any]:
 
 
 def merge(left: Mapping[str, Any] | None, right: Any) -> dict[str, Any]:
-    """Shallow-merge dict ``right`` into ``left`` (fan-in of per-agent results); ``RESET`` empties."""
+    """Shallow-merge dict ``right`` into ``left`` (fan-in); ``RESET`` empties."""
     if isinstance(right, str) and right == RESET:
         return {}
     out = dict(left or {})
@@ -116,8 +116,19 @@ class PatternState(TypedDict, total=False):
     stopped: dict[str, Any] | None
 
 
-_PER_RUN_APPEND = ("path", "handoffs", "results", "calls", "usage", "events", "drafts",
-                   "critiques", "assignments", "reports", "branches")
+_PER_RUN_APPEND = (
+    "path",
+    "handoffs",
+    "results",
+    "calls",
+    "usage",
+    "events",
+    "drafts",
+    "critiques",
+    "assignments",
+    "reports",
+    "branches",
+)
 
 
 def fresh_run_update(user_input: str, message: Any) -> dict[str, Any]:
