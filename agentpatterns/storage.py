@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib
 import re
 import sqlite3
 import threading
@@ -30,6 +31,7 @@ from contextlib import (
     ExitStack,
     asynccontextmanager,
     contextmanager,
+    suppress,
 )
 from dataclasses import dataclass
 from pathlib import Path
@@ -289,7 +291,7 @@ def _for_graph(spec: object, kind: Literal["checkpointer", "store"]) -> Any:
         if key not in _graph_backends:
             if _graph_exit is None:
                 _graph_exit = ExitStack()
-                atexit.register(_graph_exit.close)
+                atexit.register(_close_graph_backends)
             cm = _open_sync(
                 _Spec(kind=kind, backend=parsed.backend, target=target),
                 DEFAULT_TIMEOUT,
@@ -297,6 +299,13 @@ def _for_graph(spec: object, kind: Literal["checkpointer", "store"]) -> Any:
             )
             _graph_backends[key] = _graph_exit.enter_context(cm)
         return _graph_backends[key]
+
+
+def _close_graph_backends() -> None:
+    # at exit a server may already be gone; closing is best effort and must not print
+    if _graph_exit is not None:
+        with suppress(Exception):
+            _graph_exit.close()
 
 
 _threaded_classes: dict[type, type] = {}
@@ -433,6 +442,38 @@ async def _open_async(spec: _Spec, timeout: float) -> AsyncIterator[Any]:
             yield opened
 
 
+# (backend, kind, async) -> where LangGraph keeps the class
+_CLASSES = {
+    ("sqlite", "checkpointer", False): ("langgraph.checkpoint.sqlite", "SqliteSaver"),
+    ("sqlite", "checkpointer", True): ("langgraph.checkpoint.sqlite.aio", "AsyncSqliteSaver"),
+    ("sqlite", "store", False): ("langgraph.store.sqlite", "SqliteStore"),
+    ("sqlite", "store", True): ("langgraph.store.sqlite.aio", "AsyncSqliteStore"),
+    ("postgres", "checkpointer", False): ("langgraph.checkpoint.postgres", "PostgresSaver"),
+    ("postgres", "checkpointer", True): ("langgraph.checkpoint.postgres.aio", "AsyncPostgresSaver"),
+    ("postgres", "store", False): ("langgraph.store.postgres", "PostgresStore"),
+    ("postgres", "store", True): ("langgraph.store.postgres.aio", "AsyncPostgresStore"),
+}
+
+
+def _backend_class(spec: _Spec, *, aio: bool, threaded: bool = False) -> Any:
+    """The saver/store class for a SQLite or PostgreSQL spec, imported on first use."""
+    module, name = _CLASSES[(spec.backend, spec.kind, aio)]
+    try:
+        if spec.backend == "postgres":
+            import psycopg  # noqa: F401  (checked even if LangGraph's module is cached)
+        elif aio:
+            import aiosqlite  # noqa: F401
+        cls = getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise ImportError(_PG_INSTALL if spec.backend == "postgres" else _SQLITE_INSTALL) from exc
+    return _threaded_async(cls) if threaded else cls
+
+
+def _construct(cls: Any, spec: _Spec, conn: Any) -> Any:
+    # stores keep JSON, not serialised Python objects, so only savers take a serde
+    return cls(conn, serde=make_serde()) if spec.kind == "checkpointer" else cls(conn)
+
+
 # --------------------------------------------------------------------------- memory
 
 
@@ -543,34 +584,21 @@ async def _asqlite_prepare(conn: Any, timeout: float) -> None:
 @contextmanager
 def _sqlite_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[Any]:
     path = _sqlite_path(spec.target)
+    cls = _backend_class(spec, aio=False, threaded=threaded)
     try:
-        if spec.kind == "checkpointer":
-            from langgraph.checkpoint.sqlite import SqliteSaver as factory
-        else:
-            from langgraph.store.sqlite import SqliteStore as factory
-    except ImportError as exc:
-        raise ImportError(_SQLITE_INSTALL) from exc
-    if threaded:
-        factory = _threaded_async(factory)
-    try:
-        # the store manages its own BEGIN/COMMIT, so it wants autocommit (isolation_level=None)
+        # the store runs its own BEGIN/COMMIT, so it wants autocommit (isolation_level=None)
         conn = sqlite3.connect(
             str(path),
             timeout=timeout,
             check_same_thread=False,
-            isolation_level=None if spec.kind == "store" else "",
+            isolation_level=None if spec.kind == "store" else "DEFERRED",
         )
     except sqlite3.Error as exc:
         raise _sqlite_error(path, exc, timeout) from exc
     try:
         try:
             _sqlite_prepare(conn, timeout)
-            if spec.kind == "checkpointer":
-                opened = factory(conn, serde=make_serde())
-                # unused by the saver today, but keep every serializer it holds locked down
-                opened.jsonplus_serde = opened.serde
-            else:
-                opened = factory(conn)
+            opened = _construct(cls, spec, conn)
             opened.setup()
         except sqlite3.Error as exc:
             raise _sqlite_error(path, exc, timeout) from exc
@@ -582,31 +610,21 @@ def _sqlite_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[Any
 @asynccontextmanager
 async def _sqlite_async(spec: _Spec, timeout: float) -> AsyncIterator[Any]:
     path = _sqlite_path(spec.target)
-    try:
-        import aiosqlite
+    cls = _backend_class(spec, aio=True)
+    import aiosqlite
 
-        if spec.kind == "checkpointer":
-            from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver as factory
-        else:
-            from langgraph.store.sqlite.aio import AsyncSqliteStore as factory
-    except ImportError as exc:
-        raise ImportError(_SQLITE_INSTALL) from exc
     try:
         conn = await aiosqlite.connect(
             str(path),
             timeout=timeout,
-            isolation_level=None if spec.kind == "store" else "",
+            isolation_level=None if spec.kind == "store" else "DEFERRED",
         )
     except sqlite3.Error as exc:
         raise _sqlite_error(path, exc, timeout) from exc
     try:
         try:
             await _asqlite_prepare(conn, timeout)
-            if spec.kind == "checkpointer":
-                opened = factory(conn, serde=make_serde())
-                opened.jsonplus_serde = opened.serde
-            else:
-                opened = factory(conn)
+            opened = _construct(cls, spec, conn)
             await opened.setup()
         except sqlite3.Error as exc:
             raise _sqlite_error(path, exc, timeout) from exc
@@ -624,28 +642,9 @@ def _redact(url: str) -> str:
     return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", url)
 
 
-def _pg_modules(kind: str, *, aio: bool) -> tuple[Any, Any]:
-    try:
-        import psycopg
-        from psycopg.rows import dict_row
-
-        if kind == "checkpointer":
-            if aio:
-                from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver as factory
-            else:
-                from langgraph.checkpoint.postgres import PostgresSaver as factory
-        elif aio:
-            from langgraph.store.postgres.aio import AsyncPostgresStore as factory
-        else:
-            from langgraph.store.postgres import PostgresStore as factory
-    except ImportError as exc:
-        raise ImportError(_PG_INSTALL) from exc
-    connection = psycopg.AsyncConnection if aio else psycopg.Connection
-    return factory, (connection, dict_row)
-
-
-def _pg_connect_kwargs(url: str, timeout: float, dict_row: Any) -> dict[str, Any]:
+def _pg_connect_kwargs(url: str, timeout: float) -> dict[str, Any]:
     from psycopg.conninfo import conninfo_to_dict
+    from psycopg.rows import dict_row
 
     try:
         params = conninfo_to_dict(url)
@@ -676,21 +675,17 @@ def _pg_error(url: str, exc: BaseException, *, connecting: bool) -> StorageError
 
 @contextmanager
 def _postgres_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[Any]:
-    factory, (connection, dict_row) = _pg_modules(spec.kind, aio=False)
-    if threaded:
-        factory = _threaded_async(factory)
+    cls = _backend_class(spec, aio=False, threaded=threaded)
     import psycopg
 
     url: str = spec.target
-    kwargs = _pg_connect_kwargs(url, timeout, dict_row)
     try:
-        conn = connection.connect(url, **kwargs)
+        conn = psycopg.Connection.connect(url, **_pg_connect_kwargs(url, timeout))
     except psycopg.Error as exc:
         raise _pg_error(url, exc, connecting=True) from exc
     with conn:
-        opened = factory(conn, serde=make_serde()) if spec.kind == "checkpointer" else factory(conn)
-        key = (spec.kind, url)
-        if key not in _pg_ready:
+        opened = _construct(cls, spec, conn)
+        if (spec.kind, url) not in _pg_ready:
             try:
                 # serialise the schema migrations of concurrent first runs across processes
                 conn.execute("SELECT pg_advisory_lock(%s)", (_PG_SETUP_LOCK_KEY,))
@@ -701,27 +696,23 @@ def _postgres_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[A
             except psycopg.Error as exc:
                 raise _pg_error(url, exc, connecting=False) from exc
             with _lock:
-                _pg_ready.add(key)
+                _pg_ready.add((spec.kind, url))
         yield opened
 
 
 @asynccontextmanager
 async def _postgres_async(spec: _Spec, timeout: float) -> AsyncIterator[Any]:
-    factory, (connection, dict_row) = _pg_modules(spec.kind, aio=True)
+    cls = _backend_class(spec, aio=True)
     import psycopg
 
     url: str = spec.target
-    kwargs = _pg_connect_kwargs(url, timeout, dict_row)
     try:
-        conn = await connection.connect(url, **kwargs)
+        conn = await psycopg.AsyncConnection.connect(url, **_pg_connect_kwargs(url, timeout))
     except psycopg.Error as exc:
         raise _pg_error(url, exc, connecting=True) from exc
     async with conn:
-        opened = (
-            factory(conn=conn, serde=make_serde()) if spec.kind == "checkpointer" else factory(conn)
-        )
-        key = (spec.kind, url)
-        if key not in _pg_ready:
+        opened = _construct(cls, spec, conn)
+        if (spec.kind, url) not in _pg_ready:
             try:
                 await conn.execute("SELECT pg_advisory_lock(%s)", (_PG_SETUP_LOCK_KEY,))
                 try:
@@ -731,13 +722,5 @@ async def _postgres_async(spec: _Spec, timeout: float) -> AsyncIterator[Any]:
             except psycopg.Error as exc:
                 raise _pg_error(url, exc, connecting=False) from exc
             with _lock:
-                _pg_ready.add(key)
+                _pg_ready.add((spec.kind, url))
         yield opened
-
-
-def _reset_for_tests() -> None:
-    """Forget the process-wide memory backends and the PostgreSQL set-up cache."""
-    with _lock:
-        _memory_savers.clear()
-        _memory_stores.clear()
-        _pg_ready.clear()
