@@ -8,8 +8,8 @@ produces: every node has a ``kind`` (``start``, ``end``, ``agent``, ``tool``, ``
 SVG and PNG come from Graphviz ``dot`` when it is on ``PATH`` and otherwise from a small
 pure-Python layered layout (SVG always; PNG through matplotlib when it is installed).
 Both engines use the same shapes, colours and legend, and both mark a run's path
-(``overlay``): visited nodes carry the CSS class ``visited``, a halo and a badge with the
-step numbers at which they ran; everything else is dimmed. No node is ever hidden: wide
+(``overlay``): visited nodes carry the CSS class ``visited``, a halo and a second line with
+the step numbers at which they ran; everything else is dimmed. No node is ever hidden: wide
 fan-outs (more than :data:`MAX_LAYER_WIDTH` nodes side by side) switch the drawing to
 left-to-right so that every branch keeps a readable, horizontal label.
 
@@ -25,17 +25,18 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
 import shutil
-import subprocess
 import unicodedata
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as _xml_escape
 
-from agentpatterns.errors import AgentPatternsError
+from agentpatterns.errors import AgentPatternsError, InputError
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -101,6 +102,9 @@ _DOT_EDGE_STYLE = {
 }
 _MERMAID_ARROW = {"tool": "-.->", "interrupt": "-.->", "loop": "==>", "route": "==>"}
 
+_BUNDLE = 6  # more edges of one kind than this into one node share a single arrowhead
+_Point = tuple[float, float]
+_LegendEntry = tuple[str, str, str, float]  # what (edge/path/node), kind, text, width
 _PATH_COLOR = "#f97316"  # the run-path overlay
 _PATH_TEXT = "#9a3412"
 _DIM_OPACITY = 0.3
@@ -160,10 +164,16 @@ def _edge_label(g: nx.DiGraph, u: Hashable, v: Hashable) -> str:
     return "" if label is None else _clean(label)
 
 
+def _natural(n: Hashable) -> tuple[Any, ...]:
+    """Sort key that puts "Researcher 2" before "Researcher 10"."""
+    parts = re.split(r"(\d+)", str(n))
+    return (tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), str(n))
+
+
 def _node_order(g: nx.DiGraph) -> list[Hashable]:
     """Start nodes first, end nodes last, the rest by id: independent of insertion order."""
     rank = {"start": 0, "end": 2}
-    return sorted(g.nodes, key=lambda n: (rank.get(_node_kind(g, n), 1), str(n)))
+    return sorted(g.nodes, key=lambda n: (rank.get(_node_kind(g, n), 1), _natural(n)))
 
 
 def _stable_ids(g: nx.DiGraph) -> dict[Hashable, str]:
@@ -185,11 +195,7 @@ def _stable_ids(g: nx.DiGraph) -> dict[Hashable, str]:
 @dataclass(frozen=True)
 class _Overlay:
     steps: dict[Hashable, list[int]]  # node -> 1-based positions in the run path
-    edges: set[tuple[Hashable, Hashable]]
-
-    @property
-    def active(self) -> bool:
-        return bool(self.steps) or bool(self.edges)
+    edges: set[tuple[Hashable, Hashable]]  # edges between consecutive steps
 
 
 def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | None) -> _Overlay | None:
@@ -220,7 +226,7 @@ def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | None) -> _Overlay |
         if node is not None:
             steps.setdefault(node, []).append(i)
             resolved.append(node)
-    edges = {(a, b) for a, b in zip(resolved, resolved[1:]) if g.has_edge(a, b)}
+    edges = {(a, b) for a, b in pairwise(resolved) if g.has_edge(a, b)}
     return _Overlay(steps, edges)
 
 
@@ -316,7 +322,8 @@ def _left_to_right(g: nx.DiGraph) -> bool:
 
 
 def _mermaid_text(text: str) -> str:
-    for a, b in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+    # Mermaid entity codes; "#" first, since every code starts with one
+    for a, b in (("#", "#35;"), ("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
         text = text.replace(a, b)
     return text
 
@@ -380,7 +387,9 @@ def to_mermaid(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
         if kind in kinds:
             fill, stroke, color = _NODE_COLORS[kind]
             dash = ",stroke-dasharray:5 3" if kind == "dynamic" else ""
-            lines.append(f"    classDef kind_{kind} fill:{fill},stroke:{stroke},color:{color}{dash}")
+            lines.append(
+                f"    classDef kind_{kind} fill:{fill},stroke:{stroke},color:{color}{dash}"
+            )
     for kind in EDGE_KINDS:
         if kind in by_kind:
             color, width, dash_pattern = _EDGE_STYLES[kind]
@@ -446,16 +455,25 @@ def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
     name = _clean(g.graph.get("name") or "")
     font = '"Helvetica,Arial,sans-serif"'
     out = [f"digraph {_dot_quote(name or 'pattern')} {{"]
+    lr = _left_to_right(g)
+    _, back = _layers(g)
+
+    def stacked(top: Hashable, bottom: Hashable) -> bool:
+        """Whether ``bottom`` is the only node ``top`` leads forward to (dot stacks them)."""
+        ahead = [w for w in g.successors(top) if w != top and (top, w) not in back]
+        return ahead == [bottom]
+
     graph_attrs = {
-        "rankdir": "LR" if _left_to_right(g) else "TB",
+        "rankdir": "LR" if lr else "TB",
         "nodesep": "0.3",
-        "ranksep": "0.45",
+        "ranksep": "1.6" if lr else "0.45",  # room for a wide fan to spread out
         "pad": "0.2",
         "bgcolor": "white",
         "fontname": font,
         "fontsize": "14",
         "labelloc": "t",
         "labeljust": "l",
+        "newrank": "true",
     }
     if name:
         graph_attrs["label"] = _dot_label(name)
@@ -469,7 +487,7 @@ def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
         label = _label(g, n)
         attrs = {
             "id": f'"node-{ids[n]}"',
-            "class": f'"{kind}{" visited" if ov and n in ov.steps else ""}'
+            "class": f'"{kind}{" visited" if ov is not None and n in ov.steps else ""}'
             f'{" dimmed" if dim else ""}"',
             "label": _dot_label(label),
             "style": '"filled"',
@@ -502,6 +520,11 @@ def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
             )
         out.append(f"  {_dot_quote(str(n))} {_dot_attrs(attrs)};")
     edge_kinds: set[str] = set()
+    fan_in: dict[tuple[Hashable, str], int] = {}
+    for u, v in g.edges:
+        if (u, v) not in back:
+            key = (v, _edge_kind(g, u, v))
+            fan_in[key] = fan_in.get(key, 0) + 1
     for u, v in sorted(g.edges, key=lambda e: (rank[e[0]], rank[e[1]])):
         kind = _edge_kind(g, u, v)
         edge_kinds.add(kind)
@@ -518,14 +541,24 @@ def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
         label = _edge_label(g, u, v)
         if label:
             attrs["label"] = _dot_label(f" {label} ")
-        out.append(f"  {_dot_quote(str(u))} -> {_dot_quote(str(v))} {_dot_attrs(attrs)};")
-    out += _dot_legend(g, [k for k in EDGE_KINDS if k in edge_kinds], ov is not None)
+        tail, head = u, v
+        if fan_in.get((v, kind), 0) > _BUNDLE:  # a big fan-in shares one arrowhead
+            attrs["samehead"] = f'"{kind}"'
+        if (u, v) in back:
+            # declared forwards and drawn backwards, so dot ranks by this module's layering
+            # (its own cycle breaking depends on declaration order) and routes it like any edge
+            tail, head = v, u
+            attrs["dir"] = "back"
+            if stacked(v, u):  # it would lie on top of the way out: send it along the side
+                attrs["tailport"] = attrs["headport"] = "s" if lr else "e"
+        out.append(f"  {_dot_quote(str(tail))} -> {_dot_quote(str(head))} {_dot_attrs(attrs)};")
+    out += _dot_legend(g, [k for k in EDGE_KINDS if k in edge_kinds], ov is not None, lr)
     out.append("}")
     return "\n".join(out) + "\n"
 
 
-def _dot_legend(g: nx.DiGraph, kinds: list[str], overlay: bool) -> list[str]:
-    """A legend cluster: one short sample edge per edge kind drawn, plus the run path."""
+def _dot_legend(g: nx.DiGraph, kinds: list[str], overlay: bool, lr: bool) -> list[str]:
+    """A legend cluster below the drawing: one short sample edge per edge kind drawn."""
     entries = [(k, *_EDGE_STYLES[k][:2], _DOT_EDGE_STYLE[k]) for k in kinds]
     if overlay:
         entries.append(("run path", _PATH_COLOR, 3.0, "solid"))
@@ -534,44 +567,59 @@ def _dot_legend(g: nx.DiGraph, kinds: list[str], overlay: bool) -> list[str]:
     prefix = "__legend__"
     while any(str(n).startswith(prefix) for n in g.nodes):
         prefix += "_"
+    names = [(f'"{prefix}{i}a"', f'"{prefix}{i}b"') for i in range(len(entries))]
     out = [
         "  subgraph cluster_legend {",
-        '    graph [label="legend", fontsize=10, fontcolor="#6b7280", color="#d1d5db", '
-        'style="rounded", margin=6];',
-        '    node [shape=point, width=0.02, color="#ffffff", class="legend"];',
+        '    graph [label="", color="#e5e7eb", bgcolor="#f9fafb", style="rounded", margin=4];',
+        '    node [shape=point, width=0.01, height=0.01, color="#f9fafb", class="legend"];',
     ]
-    for i, (kind, color, width, style) in enumerate(entries):
-        a, b = f'"{prefix}{i}a"', f'"{prefix}{i}b"'
+    # samples must run across the page: within one rank top-down, across two left-right
+    if lr:
+        out.append("    { rank=same; " + " ".join(f"{a};" for a, _ in names) + " }")
+        out.append("    { rank=same; " + " ".join(f"{b};" for _, b in names) + " }")
+    else:
+        out.append("    { rank=same; " + " ".join(f"{a}; {b};" for a, b in names) + " }")
+    for i, ((kind, color, width, style), (a, b)) in enumerate(zip(entries, names, strict=True)):
         out.append(
-            f'    {b} [shape=plaintext, width=0, height=0.2, margin="0.02,0", fontsize=9, '
+            f'    {b} [shape=plaintext, width=0, height=0.2, margin="0.1,0", fontsize=9, '
             f'label="{kind}", fontcolor="#374151"];'
         )
-        out.append(f"    {{ rank=same; {a}; {b}; }}")
         out.append(
             f'    {a} -> {b} [color="{color}", penwidth={width * 0.85:.2f}, style={style}, '
-            'minlen=2, class="legend"];'
+            'minlen=1, class="legend"];'
         )
-        if i:
-            out.append(f'    "{prefix}{i - 1}a" -> {a} [style=invis];')
+        if i:  # keeps the entries in order (a left-to-right rank runs bottom-up)
+            pair = f"{a} -> {names[i - 1][0]}" if lr else f"{names[i - 1][1]} -> {a}"
+            out.append(f"    {pair} [style=invis, minlen=0];")
     out.append("  }")
+    # hang the legend below the last rank, its middle under the sinks (usually END)
+    sinks = [n for n in _node_order(g) if g.out_degree(n) == 0] or _node_order(g)[-1:]
+    middle = names[len(names) // 2][0]
+    out += [f"  {_dot_quote(str(n))} -> {middle} [style=invis];" for n in sinks]
     return out
 
 
 def _run_dot(source: str, fmt: str) -> bytes:
+    """Run ``dot -T<fmt>`` on ``source`` with a timeout."""
+    import subprocess
+
     exe = shutil.which("dot")
     if exe is None:
         raise RenderError(
             "Graphviz 'dot' is not on PATH; install it (apt-get install graphviz, "
             "brew install graphviz) or pass engine='python'"
         )
-    args = [exe, f"-T{fmt}"] + (["-Gdpi=144"] if fmt == "png" else [])
+    args = [exe, f"-T{fmt}", *(["-Gdpi=144"] if fmt == "png" else [])]
     try:
         proc = subprocess.run(
             args, input=source.encode("utf-8"), capture_output=True, timeout=DOT_TIMEOUT
         )
     except subprocess.TimeoutExpired as exc:
-        raise RenderError(f"Graphviz 'dot' took longer than {DOT_TIMEOUT:g} s; "
-                          "pass engine='python' for large graphs") from exc  # fmt: skip
+        raise RenderError(
+            f"Graphviz 'dot' took longer than {DOT_TIMEOUT:g} s; pass engine='python'"
+        ) from exc
+    except OSError as exc:  # found on PATH but not runnable
+        raise RenderError(f"Graphviz 'dot' could not be run: {exc}") from exc
     if proc.returncode != 0 or not proc.stdout:
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise RenderError(f"Graphviz 'dot' failed (exit {proc.returncode}): {err}")
@@ -624,18 +672,21 @@ _FONT_EDGE = 11.0
 _LINE_H = 15.0
 
 
-def _node_size(kind: str, label: str) -> tuple[float, float, float]:
-    """Width, height and font size of a node's shape."""
+def _node_size(kind: str, label: str, steps: str = "") -> tuple[float, float, float]:
+    """Width, height and font size of a node's shape; ``steps`` adds a second line."""
+    extra = _LINE_H - 2 if steps else 0.0
+    sw = _text_width(steps, _FONT_SMALL, bold=True)
     if kind in ("start", "end"):
-        d = max(30.0, _text_width(label, _FONT_SMALL) + (14 if kind == "start" else 20))
+        tw = max(_text_width(label, _FONT_SMALL), sw)
+        d = max(30.0, tw + (14 if kind == "start" else 20), 30 + extra)
         return d, d, _FONT_SMALL
-    tw = _text_width(label, _FONT_NODE)
+    tw = max(_text_width(label, _FONT_NODE), sw)
     if kind == "interrupt":
-        return tw + 44, 36.0, _FONT_NODE
+        return tw + 44, 36.0 + extra, _FONT_NODE
     if kind == "join":
-        tw = _text_width(label, _FONT_SMALL)
-        return max(44.0, tw * 1.6 + 16), max(30.0, 0.0), _FONT_SMALL
-    return max(64.0, tw + 26), 34.0, _FONT_NODE
+        tw = max(_text_width(label, _FONT_SMALL), sw)
+        return max(44.0, tw * 1.6 + 16), 30.0 + extra * 1.6, _FONT_SMALL
+    return max(64.0, tw + 26), 34.0 + extra, _FONT_NODE
 
 
 @dataclass
@@ -647,7 +698,6 @@ class _Layout:
     edges: list[tuple[_LaidEdge, list[tuple[float, float]]]]  # polyline control points
     loops: list[tuple[Hashable, str, str]]  # self loops: node, kind, label
     label_pos: dict[int, tuple[float, float]]  # edge index -> centre of its label
-    offset: tuple[float, float] = (0.0, 0.0)
 
 
 def _isotonic_place(items: list[_Item], desired: list[float], weights: list[float]) -> None:
@@ -657,13 +707,14 @@ def _isotonic_place(items: list[_Item], desired: list[float], weights: list[floa
     must not decrease, so the least-squares placement is an isotonic regression (PAVA).
     """
     s = [0.0]
-    for a, b in zip(items, items[1:]):
+    for a, b in pairwise(items):
         gap = 24.0 if a.node is not None and b.node is not None else 10.0
         if a.node is None and b.node is None:
             gap = 6.0
         s.append(s[-1] + a.hi + gap + b.lo)
     blocks: list[list[float]] = []  # [mean, weight, count]
-    for t, w in zip((d - si for d, si in zip(desired, s)), weights):
+    targets = [d - si for d, si in zip(desired, s, strict=True)]
+    for t, w in zip(targets, weights, strict=True):
         blocks.append([t, w, 1])
         while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
             m2, w2, c2 = blocks.pop()
@@ -676,9 +727,8 @@ def _isotonic_place(items: list[_Item], desired: list[float], weights: list[floa
             i += 1
 
 
-def _crossings(upper: list[_Item], lower: list[_Item]) -> int:
-    import bisect
-
+def _crossings(upper: list[_Item]) -> int:
+    """Edge crossings between a rank and the next: inversions of the lower ends' order."""
     pairs = sorted((a.order, b.order) for a in upper for b in a.down)
     seen: list[float] = []
     count = 0
@@ -689,25 +739,31 @@ def _crossings(upper: list[_Item], lower: list[_Item]) -> int:
     return count
 
 
-def _layout(g: nx.DiGraph) -> _Layout:
+def _chains(
+    g: nx.DiGraph, ov: _Overlay | None, lr: bool
+) -> tuple[dict[Hashable, _Item], dict[Hashable, _Shape], list[_LaidEdge], list[Any]]:
+    """Items for nodes (on even ranks) and chains of dummies for edges, labels on odd ranks.
+
+    Every edge spans at least two ranks, so each has a dummy in between: labels get room
+    of their own there, and a pair of opposite edges (a cycle of two) bends apart.
+    """
     layer, back = _layers(g)
-    lr = _left_to_right(g)
     order = _node_order(g)
+    loops = [(n, _edge_kind(g, n, n), _edge_label(g, n, n)) for n in order if g.has_edge(n, n)]
+    looped = {n: label for n, _, label in loops}
     shapes: dict[Hashable, _Shape] = {}
     items: dict[Hashable, _Item] = {}
-    loops = [(n, _edge_kind(g, n, n), _edge_label(g, n, n)) for n in order if g.has_edge(n, n)]
-    looped = {n: lab for n, _, lab in loops}
     for n in order:
-        kind = _node_kind(g, n)
-        label = _label(g, n)
-        w, h, font = _node_size(kind, label)
+        kind, label = _node_kind(g, n), _label(g, n)
+        steps = _steps_text(ov.steps[n]) if ov is not None and n in ov.steps else ""
+        w, h, font = _node_size(kind, label, steps)
         shapes[n] = _Shape(kind, label, 0.0, 0.0, w, h, font)
-        so, sr = (h, w) if lr else (w, h)
+        across, along = (h, w) if lr else (w, h)
         extra = 0.0
         if n in looped:  # room for a self loop and its label on the far side
-            lab = looped[n]
-            extra = 40 + (_LINE_H if lr else _text_width(lab, _FONT_EDGE)) * bool(lab)
-        items[n] = _Item(rank=2 * layer[n], lo=so / 2, hi=so / 2 + extra, thick=sr, node=n)
+            text = _LINE_H if lr else _text_width(looped[n], _FONT_EDGE)
+            extra = 46 + text * bool(looped[n])
+        items[n] = _Item(2 * layer[n], across / 2, across / 2 + extra, along, node=n)
     laid: list[_LaidEdge] = []
     rank_of = {n: i for i, n in enumerate(order)}
     for u, v in sorted(g.edges, key=lambda e: (rank_of[e[0]], rank_of[e[1]])):
@@ -716,118 +772,137 @@ def _layout(g: nx.DiGraph) -> _Layout:
         is_back = (u, v) in back
         a, b = (v, u) if is_back else (u, v)
         label = _edge_label(g, u, v)
-        chain = [items[a]]
         ra, rb = items[a].rank, items[b].rank
-        mid = (ra + rb) // 2 if (rb - ra) % 2 == 0 else (ra + rb + 1) // 2
-        label_item = None
+        chain, label_item = [items[a]], None
         for r in range(ra + 1, rb):
-            if r == mid and label:
+            if r == (ra + rb + 1) // 2 and label:
                 tw = _text_width(label, _FONT_EDGE) + 10
-                so, sr = (_LINE_H + 2, tw) if lr else (tw, _LINE_H + 2)
-                label_item = _Item(rank=r, lo=so / 2, hi=so / 2, thick=sr)
+                across, along = (_LINE_H + 2, tw) if lr else (tw, _LINE_H + 2)
+                label_item = _Item(r, across / 2, across / 2, along)
                 chain.append(label_item)
             else:
-                chain.append(_Item(rank=r, lo=3.0, hi=3.0, thick=0.0))
+                chain.append(_Item(r, 3.0, 3.0, 0.0))
         chain.append(items[b])
-        for x, y in zip(chain, chain[1:]):
+        for x, y in pairwise(chain):
             x.down.append(y)
             y.up.append(x)
         laid.append(_LaidEdge(u, v, _edge_kind(g, u, v), label, chain, is_back, label_item))
+    return items, shapes, laid, loops
 
-    # ranks, initially in DFS order so that siblings stay together
+
+def _order_rows(items: dict[Hashable, _Item]) -> list[list[_Item]]:
+    """Ranks as rows, ordered by barycenter sweeps to reduce edge crossings."""
     ranks: dict[int, list[_Item]] = {}
     seen: set[int] = set()
-
-    def visit(start: _Item) -> None:
+    for start in items.values():  # first in DFS order, so that siblings stay together
         todo = [start]
         while todo:
             it = todo.pop()
-            if id(it) in seen:
-                continue
-            seen.add(id(it))
-            ranks.setdefault(it.rank, []).append(it)
-            todo.extend(reversed(it.down))
-
-    for n in order:
-        visit(items[n])
+            if id(it) not in seen:
+                seen.add(id(it))
+                ranks.setdefault(it.rank, []).append(it)
+                todo.extend(reversed(it.down))
     rows = [ranks.get(r, []) for r in range(max(ranks, default=-1) + 1)]
-    for row in rows:
-        for i, it in enumerate(row):
-            it.order = float(i)
 
-    # barycenter sweeps, keeping the ordering with the fewest crossings
-    def total() -> int:
-        return sum(_crossings(a, b) for a, b in zip(rows, rows[1:]))
+    def number() -> None:
+        for row in rows:
+            for i, it in enumerate(row):
+                it.order = float(i)
 
-    best, best_orders = total(), [list(r) for r in rows]
-    for sweep in range(16):
+    def crossings() -> int:
+        return sum(_crossings(row) for row in rows[:-1])
+
+    number()
+    best, best_rows = crossings(), [list(r) for r in rows]
+    for sweep in range(16 if best else 0):
         down = sweep % 2 == 0
-        seq = range(1, len(rows)) if down else range(len(rows) - 2, -1, -1)
-        for r in seq:
-            row = rows[r]
+        for r in range(1, len(rows)) if down else range(len(rows) - 2, -1, -1):
 
             def bary(it: _Item, down: bool = down) -> float:
                 nb = it.up if down else it.down
                 return sum(x.order for x in nb) / len(nb) if nb else it.order
 
-            row.sort(key=lambda it: (bary(it), it.order))
-            for i, it in enumerate(row):
+            rows[r].sort(key=lambda it: (bary(it), it.order))
+            for i, it in enumerate(rows[r]):
                 it.order = float(i)
-        if best and (c := total()) < best:
-            best, best_orders = c, [list(r) for r in rows]
-    rows = best_orders
-    for row in rows:
-        for i, it in enumerate(row):
-            it.order = float(i)
+        if (c := crossings()) < best:
+            best, best_rows = c, [list(r) for r in rows]
+            if not best:
+                break
+    rows = best_rows
+    number()
+    return rows
 
-    # order-axis coordinates: pack, then pull every item towards its neighbours
+
+def _place_rows(rows: list[list[_Item]]) -> None:
+    """Order-axis coordinates: pack each row, then pull every item towards its neighbours.
+
+    Directional sweeps first, then block coordinate descent on the weighted sum of squared
+    edge slants (each row placed exactly by PAVA), which converges: it centres parents
+    over children and straightens long edges.
+    """
     for row in rows:
         _isotonic_place(row, [0.0] * len(row), [1.0] * len(row))
-    for sweep in range(12):
+    for sweep in range(400):
         down = sweep % 2 == 0
-        both = sweep >= 8
-        seq = range(len(rows)) if down else range(len(rows) - 1, -1, -1)
-        for r in seq:
+        both = sweep >= 6
+        moved = 0.0
+        for r in range(len(rows)) if down else range(len(rows) - 1, -1, -1):
             row = rows[r]
+            before = [it.o for it in row]
             desired, weights = [], []
             for it in row:
                 nb = (it.up + it.down) if both else (it.up if down else it.down)
-                desired.append(sum(x.o for x in nb) / len(nb) if nb else it.o)
-                weights.append(1.0 if it.node is not None else 2.0)  # keep long edges straight
+                # segments between two dummies pull 4x harder: long edges stay straight
+                ws = [2.0 if it.node is not None or x.node is not None else 8.0 for x in nb]
+                pull = sum(w * x.o for w, x in zip(ws, nb, strict=True))
+                desired.append(pull / sum(ws) if nb else it.o)
+                weights.append(sum(ws) or 1.0)
             _isotonic_place(row, desired, weights)
+            moved = max([moved] + [abs(it.o - o) for it, o in zip(row, before, strict=True)])
+        if both and moved < 0.05:
+            break
 
-    # rank-axis coordinates
+
+def _layout(g: nx.DiGraph, ov: _Overlay | None = None) -> _Layout:
+    """Sugiyama-style layered layout: ranks, dummies, crossing reduction, placement."""
+    lr = _left_to_right(g)
+    items, shapes, laid, loops = _chains(g, ov, lr)
+    rows = _order_rows(items)
+    _place_rows(rows)
+    # rank-axis coordinates; the gap grows with how far edges travel sideways
     r_pos: list[float] = []
     cursor = 0.0
     for r, row in enumerate(rows):
-        thick = max((it.thick for it in row), default=0.0)
         if r:
             spread = max((abs(a.o - b.o) for a in rows[r - 1] for b in a.down), default=0.0)
-            cursor += min(max(12.0, 0.12 * spread), 90.0)
+            cursor += min(max(20.0, 0.2 * spread), 120.0 if lr else 80.0)
+        thick = max((it.thick for it in row), default=0.0)
         r_pos.append(cursor + thick / 2)
         cursor += thick
     lo_o = min((it.o - it.lo for row in rows for it in row), default=0.0)
     hi_o = max((it.o + it.hi for row in rows for it in row), default=0.0)
 
-    def xy(o: float, r: float) -> tuple[float, float]:
-        return (r, o - lo_o) if lr else (o - lo_o, r)
+    def xy(it: _Item) -> _Point:
+        o, r = it.o - lo_o, r_pos[it.rank]
+        return (r, o) if lr else (o, r)
 
     for n, it in items.items():
-        shapes[n].cx, shapes[n].cy = xy(it.o, r_pos[it.rank])
-    edges: list[tuple[_LaidEdge, list[tuple[float, float]]]] = []
-    label_pos: dict[int, tuple[float, float]] = {}
+        shapes[n].cx, shapes[n].cy = xy(it)
+    edges: list[tuple[_LaidEdge, list[_Point]]] = []
+    label_pos: dict[int, _Point] = {}
     for i, e in enumerate(laid):
-        pts = [xy(it.o, r_pos[it.rank]) for it in e.chain]
+        pts = [xy(it) for it in e.chain]
         pts[0] = _port(shapes[e.chain[0].node], e.chain[0], e.chain[1], True, lr)
         pts[-1] = _port(shapes[e.chain[-1].node], e.chain[-1], e.chain[-2], False, lr)
         if e.label_item is not None:
-            label_pos[i] = xy(e.label_item.o, r_pos[e.label_item.rank])
+            label_pos[i] = xy(e.label_item)
         edges.append((e, pts[::-1] if e.back else pts))
-    extent = (cursor, hi_o - lo_o) if lr else (hi_o - lo_o, cursor)
-    return _Layout(extent[0], extent[1], lr, shapes, edges, loops, label_pos)
+    width, height = (cursor, hi_o - lo_o) if lr else (hi_o - lo_o, cursor)
+    return _Layout(width, height, lr, shapes, edges, loops, label_pos)
 
 
-def _port(shape: _Shape | None, it: _Item, toward: _Item, leaving: bool, lr: bool) -> tuple:
+def _port(shape: _Shape | None, it: _Item, toward: _Item, leaving: bool, lr: bool) -> _Point:
     """Where an edge meets a node: its side facing ``toward``, spread out by destination."""
     assert shape is not None
     sides = it.down if leaving else it.up
@@ -841,8 +916,8 @@ def _port(shape: _Shape | None, it: _Item, toward: _Item, leaving: bool, lr: boo
         reach = max(half_r**2 - off**2, 0.0) ** 0.5
     elif shape.kind == "join":
         reach = half_r * (1 - min(abs(off) / half_o, 1.0))
-    elif shape.kind == "interrupt" and lr:
-        reach = half_r - 10 * abs(off) / half_o  # the hexagon's points face the ranks
+    elif shape.kind == "interrupt" and lr:  # the hexagon's points face the ranks
+        reach = half_r - min(14.0, shape.w / 4) * abs(off) / half_o
     else:
         reach = half_r
     sign = 1 if leaving else -1
@@ -900,31 +975,25 @@ def _shape_prims(s: _Shape, fill: str, stroke: str, width: float, dash: Any) -> 
             ]
         return prims
     if s.kind == "interrupt":
-        pts = ((x, s.cy), (x + 14, y), (x + w - 14, y), (x + w, s.cy), (x + w - 14, y + h),
-               (x + 14, y + h))  # fmt: skip
+        bevel = min(14.0, w / 4)
+        pts = ((x, s.cy), (x + bevel, y), (x + w - bevel, y), (x + w, s.cy),
+               (x + w - bevel, y + h), (x + bevel, y + h))  # fmt: skip
         return [_Prim("polygon", pts, fill, stroke, width)]
     if s.kind == "join":
-        pts = ((s.cx, y), (x + w, s.cy), (s.cx, y + h), (x, s.cy))
-        return [_Prim("polygon", pts, fill, stroke, width)]
-    radius = 0.0 if s.kind == "tool" else 9.0
+        diamond = ((s.cx, y), (x + w, s.cy), (s.cx, y + h), (x, s.cy))
+        return [_Prim("polygon", diamond, fill, stroke, width)]
+    radius = 0.0 if s.kind == "tool" else min(9.0, h / 3)
     return [_Prim("rect", (x, y, w, h, radius), fill, stroke, width, dash)]
 
 
-def _curve(pts: list[tuple[float, float]], lr: bool) -> list[tuple[float, float]]:
-    """Cubic Bezier control points of a Catmull-Rom spline through ``pts``.
-
-    The ends leave and enter nodes along the rank axis when the edge is long (so a bundle
-    of edges fans out cleanly) and straight at their neighbour when it is short.
-    """
+def _curve(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Cubic Bezier control points of the Catmull-Rom spline through ``pts``."""
     n = len(pts)
     tangents = []
     for i in range(n):
-        a, b = pts[max(i - 1, 0)], pts[min(i + 1, n - 1)]
+        (ax, ay), (bx, by) = pts[max(i - 1, 0)], pts[min(i + 1, n - 1)]
         scale = 0.5 if 0 < i < n - 1 else 1.0
-        tx, ty = (b[0] - a[0]) * scale, (b[1] - a[1]) * scale
-        if n > 3 and i in (0, n - 1):  # the ends of long edges: follow the rank axis
-            tx, ty = (tx, 0.0) if lr else (0.0, ty)
-        tangents.append((tx, ty))
+        tangents.append(((bx - ax) * scale, (by - ay) * scale))
     out = [pts[0]]
     for i in range(n - 1):
         (x0, y0), (x1, y1) = pts[i], pts[i + 1]
@@ -944,186 +1013,223 @@ def _arrow(
     bx, by = tx - ux * length, ty - uy * length
     head = ((tx, ty), (bx - uy * width, by + ux * width), (bx + uy * width, by - ux * width))
     shift = (bx - tx, by - ty)
-    bez = bez[:-2] + [(px + shift[0], py + shift[1]), (bx, by)]
+    bez = [*bez[:-2], (px + shift[0], py + shift[1]), (bx, by)]
     return bez, head
 
 
-def _edge_prims(bez: list[tuple[float, float]], kind: str, walked: bool) -> list[_Prim]:
+def _edge_prims(
+    bez: list[tuple[float, float]], kind: str, walked: bool, *, head: bool = True
+) -> list[_Prim]:
     color, width, dash = _EDGE_STYLES[kind]
     length = 6.0 + 1.6 * width
-    line, head = _arrow(bez, length, length * 0.45)
+    line, tip = _arrow(bez, length, length * 0.45) if head else (bez, ())
     prims = []
     if walked:
         prims.append(_Prim("path", (tuple(bez),), stroke=_PATH_COLOR, width=width + 7,
                            opacity=0.45))  # fmt: skip
     prims.append(_Prim("path", (tuple(line),), stroke=color, width=width, dash=dash))
-    prims.append(_Prim("polygon", head, fill=color, stroke=color, width=1.0))
+    if head:
+        prims.append(_Prim("polygon", tip, fill=color, stroke=color, width=1.0))
     return prims
 
 
-def _legend_entries(
-    edge_kinds: list[str], node_kinds: list[str], overlay: bool
-) -> list[tuple[str, str, float]]:
-    entries = [("edge", k, _text_width(k, _FONT_SMALL) + 44) for k in edge_kinds]
+def _bundles(lay: _Layout) -> dict[int, tuple[tuple[float, float], tuple[float, float]]]:
+    """Big fan-ins: edge index -> (where it ends instead, where the shared arrow ends)."""
+    groups: dict[tuple[Hashable, str, bool], list[int]] = {}
+    for i, (e, _) in enumerate(lay.edges):
+        groups.setdefault((e.v, e.kind, e.back), []).append(i)
+    ends: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {}
+    for (v, _, back), idx in groups.items():
+        if len(idx) <= _BUNDLE:
+            continue
+        s = lay.shapes[v]
+        sign = 1 if back else -1  # forward edges arrive on the side facing the start
+        half = s.w / 2 if lay.lr else s.h / 2
+        points = [(s.cx + sign * d, s.cy) if lay.lr else (s.cx, s.cy + sign * d)
+                  for d in (half + 18, half)]  # fmt: skip
+        ends.update(dict.fromkeys(idx, (points[0], points[1])))
+    return ends
+
+
+def _legend_entries(g: nx.DiGraph, overlay: bool) -> list[_LegendEntry]:
+    """The edge kinds drawn, the run path, and node kinds other than start/end/agent."""
+    kinds = {_edge_kind(g, u, v) for u, v in g.edges}
+    entries = [("edge", k, k) for k in EDGE_KINDS if k in kinds]
     if overlay:
-        entries.append(("path", "run path", _text_width("run path", _FONT_SMALL) + 44))
-    entries += [("node", k, _text_width(k, _FONT_SMALL) + 30) for k in node_kinds]
-    return entries
-
-
-def _scene(g: nx.DiGraph, ov: _Overlay | None) -> _Scene:
-    lay = _layout(g)
-    title = _clean(g.graph.get("name") or "")
-    margin = 16.0
-    top = margin + (26.0 if title else 6.0)
-    # what sticks out of the layout box: self loops and overlay badges
-    extra_r, extra_b = 0.0, 0.0
-    for n, _, lab in lay.loops:
-        s = lay.shapes[n]
-        if lay.lr:
-            extra_b = max(extra_b, s.cy + s.h / 2 + 40 + _LINE_H - lay.height)
-        else:
-            extra_r = max(extra_r, s.cx + s.w / 2 + 40 + _text_width(lab, _FONT_EDGE) - lay.width)
-    ox, oy = margin, top + 8
-    edge_kinds = [k for k in EDGE_KINDS if any(_edge_kind(g, u, v) == k for u, v in g.edges)]
-    node_kinds = [
-        k for k in NODE_KINDS[2:] if k != "agent" and any(_node_kind(g, n) == k for n in g)
+        entries.append(("path", "sequence", "run path"))
+    kinds = {_node_kind(g, n) for n in g.nodes}
+    entries += [("node", k, f"{k} node") for k in NODE_KINDS[3:] if k in kinds]
+    return [
+        (what, kind, text, _text_width(text, _FONT_SMALL) + (46 if what == "node" else 58))
+        for what, kind, text in entries
     ]
-    entries = _legend_entries(edge_kinds, node_kinds, ov is not None)
-    width = max(lay.width + extra_r + 2 * margin, 240.0)
-    legend_rows: list[list[tuple[str, str, float]]] = [[]]
-    row_w = 0.0
+
+
+def _legend(rows: list[list[_LegendEntry]], x0: float, y0: float, width: float) -> _Group:
+    grp = _Group("legend")
+    box = (x0 - 6, y0, width - 2 * x0 + 12, 20.0 * len(rows) + 8, 5)
+    grp.prims.append(_Prim("rect", box, fill="#f9fafb", stroke="#e5e7eb"))
+    for r, row in enumerate(rows):
+        x, y = x0, y0 + 14 + 20 * r
+        for what, kind, text, entry_width in row:
+            if what == "node":
+                fill, stroke, _ = _NODE_COLORS[kind]
+                sample = _Shape(kind, "", x + 12, y, 24 if kind == "interrupt" else 18, 12, 1)
+                dash = (3.0, 2.0) if kind == "dynamic" else None
+                grp.prims += _shape_prims(sample, fill, stroke, 1.2, dash)
+                text_x = x + 30
+            else:
+                line = [(x, y), (x + 12, y), (x + 22, y), (x + 34, y)]
+                grp.prims += _edge_prims(line, kind, what == "path")
+                text_x = x + 40
+            grp.prims.append(
+                _Prim("text", (text_x, y), fill="#374151", text=text, size=_FONT_SMALL,
+                      anchor="start")
+            )  # fmt: skip
+            x += entry_width
+    return grp
+
+
+def _wrap_legend(entries: list[_LegendEntry], width: float) -> list[list[_LegendEntry]]:
+    rows: list[list[_LegendEntry]] = [[]]
+    used = 0.0
     for entry in entries:
-        if legend_rows[-1] and row_w + entry[2] > width - 2 * margin:
-            legend_rows.append([])
-            row_w = 0.0
-        legend_rows[-1].append(entry)
-        row_w += entry[2]
-    legend_h = 20.0 * len(legend_rows) + 14 if entries else 0.0
-    height = oy + lay.height + max(extra_b, 0.0) + 12 + legend_h + margin
-    if title:
-        width = max(width, _text_width(title, 15, bold=True) + 2 * margin)
-    # centre the diagram when the title or legend made the canvas wider
-    ox = max(margin, (width - lay.width - extra_r) / 2)
+        if rows[-1] and used + entry[3] > width:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(entry)
+        used += entry[3]
+    return rows
 
-    def at(p: tuple[float, float]) -> tuple[float, float]:
-        return (p[0] + ox, p[1] + oy)
 
+def _edge_groups(lay: _Layout, ov: _Overlay | None, at: Callable[[_Point], _Point]) -> list[_Group]:
+    """Edges, big fan-ins' shared arrows, self loops, then edge labels on top of them all."""
     groups: list[_Group] = []
-    if title:
-        groups.append(_Group("title", prims=[
-            _Prim("text", (margin, margin + 12), fill="#111827", text=title, size=15,
-                  anchor="start", bold=True)]))  # fmt: skip
-    # edges first so that nodes sit on top of their ends
-    label_groups: list[_Group] = []
+    labels: list[_Group] = []
+    merged = _bundles(lay)
+    stubs: dict[_Point, tuple[str, _Point, bool]] = {}  # merge point -> kind, port, walked
+
+    def cls(kind: str, walked: bool) -> tuple[str, float]:
+        dim = ov is not None and not walked
+        suffix = " visited" if walked else " dimmed" if dim else ""
+        return f"edge {kind}{suffix}", _DIM_OPACITY if dim else 1.0
+
     for i, (e, pts) in enumerate(lay.edges):
         walked = ov is not None and (e.u, e.v) in ov.edges
-        dim = ov is not None and not walked
-        grp = _Group(
-            f"edge {e.kind}{' visited' if walked else ''}{' dimmed' if dim else ''}",
-            title=f"{e.u} → {e.v}",
-            opacity=_DIM_OPACITY if dim else 1.0,
-            prims=_edge_prims(_curve([at(p) for p in pts], lay.lr), e.kind, walked),
-        )
-        groups.append(grp)
+        if i in merged:  # a big fan-in ends at a merge point; one arrow goes on from there
+            point, port = merged[i]
+            earlier = stubs.get(point)
+            stubs[point] = (e.kind, port, walked or (earlier is not None and earlier[2]))
+            pts = [*pts[:-1], point]
+        name, opacity = cls(e.kind, walked)
+        prims = _edge_prims(_curve([at(p) for p in pts]), e.kind, walked, head=i not in merged)
+        groups.append(_Group(name, title=f"{e.u} → {e.v}", opacity=opacity, prims=prims))
         if e.label and i in lay.label_pos:
             cx, cy = at(lay.label_pos[i])
             tw = _text_width(e.label, _FONT_EDGE)
             color = _EDGE_STYLES[e.kind][0]
-            label_groups.append(_Group("edge-label", opacity=grp.opacity, prims=[
-                _Prim("rect", (cx - tw / 2 - 4, cy - 8, tw + 8, 16, 4), fill="#ffffff",
-                      opacity=0.92),
+            backdrop = (cx - tw / 2 - 4, cy - 8, tw + 8, 16, 4)
+            labels.append(_Group("edge-label", opacity=opacity, prims=[
+                _Prim("rect", backdrop, fill="#ffffff", opacity=0.92),
                 _Prim("text", (cx, cy), fill=color, text=e.label, size=_FONT_EDGE),
             ]))  # fmt: skip
-    for n, kind, lab in lay.loops:
+    for point, (kind, port, walked) in stubs.items():
+        (mx, my), (px, py) = at(point), at(port)
+        dx, dy = (px - mx) / 3, (py - my) / 3
+        line = [(mx, my), (mx + dx, my + dy), (mx + 2 * dx, my + 2 * dy), (px, py)]
+        name, opacity = cls(kind, walked)
+        name = name.replace("edge ", "edge-merge ", 1)  # not an edge of the graph
+        groups.append(_Group(name, opacity=opacity, prims=_edge_prims(line, kind, walked)))
+    for n, kind, label in lay.loops:
         s = lay.shapes[n]
         cx, cy = at((s.cx, s.cy))
         walked = ov is not None and (n, n) in ov.edges
-        dim = ov is not None and not walked
-        if lay.lr:
+        if lay.lr:  # below the node
             y = cy + s.h / 2
-            bez = [(cx - 10, y), (cx - 30, y + 40), (cx + 30, y + 40), (cx + 10, y + 1)]
+            line = [(cx - 10, y), (cx - 30, y + 40), (cx + 30, y + 40), (cx + 10, y + 1)]
             text_at = (cx, y + 40 + _LINE_H / 2)
-        else:
+        else:  # right of the node
             x = cx + s.w / 2
-            bez = [(x, cy - 8), (x + 40, cy - 30), (x + 40, cy + 30), (x + 1, cy + 8)]
-            text_at = (x + 38 + _text_width(lab, _FONT_EDGE) / 2, cy)
-        prims = _edge_prims(bez, kind, walked)
-        if lab:
-            prims.append(_Prim("text", text_at, fill=_EDGE_STYLES[kind][0], text=lab,
-                               size=_FONT_EDGE))  # fmt: skip
-        groups.append(_Group(f"edge {kind}{' visited' if walked else ''}", title=f"{n} → {n}",
-                             opacity=_DIM_OPACITY if dim else 1.0, prims=prims))  # fmt: skip
-    groups += label_groups
+            line = [(x, cy - 8), (x + 40, cy - 30), (x + 40, cy + 30), (x + 1, cy + 8)]
+            text_at = (x + 44 + _text_width(label, _FONT_EDGE) / 2, cy)
+        prims = _edge_prims(line, kind, walked)
+        if label:
+            color = _EDGE_STYLES[kind][0]
+            prims.append(_Prim("text", text_at, fill=color, text=label, size=_FONT_EDGE))
+        name, opacity = cls(kind, walked)
+        groups.append(_Group(name, title=f"{n} → {n}", opacity=opacity, prims=prims))
+    return groups + labels
+
+
+def _node_group(g: nx.DiGraph, n: Hashable, s: _Shape, gid: str, ov: _Overlay | None) -> _Group:
+    fill, stroke, text_color = _NODE_COLORS[s.kind]
+    visited = ov is not None and n in ov.steps
+    dim = ov is not None and not visited
+    prims: list[_Prim] = []
+    if visited:  # a halo behind the shape
+        halo = _shape_prims(s, "none", _PATH_COLOR, 7.0, None)[0]
+        halo.opacity = 0.5
+        prims.append(halo)
+    prims += _shape_prims(s, fill, stroke, 1.4, (5.0, 3.0) if s.kind == "dynamic" else None)
+    if ov is not None and n in ov.steps:  # the step numbers, as a second line
+        dy = (_LINE_H - 2) / 2
+        steps = _steps_text(ov.steps[n])
+        color = "#fed7aa" if s.kind in ("start", "end") else _PATH_TEXT
+        prims.append(_Prim("text", (s.cx, s.cy - dy), fill=text_color, text=s.label, size=s.font))
+        prims.append(
+            _Prim("text", (s.cx, s.cy + dy + 1), fill=color, text=steps, size=_FONT_SMALL,
+                  bold=True)
+        )  # fmt: skip
+    else:
+        prims.append(_Prim("text", (s.cx, s.cy), fill=text_color, text=s.label, size=s.font))
+    suffix = " visited" if visited else " dimmed" if dim else ""
+    desc = _clean(g.nodes[n].get("description") or "")
+    opacity = _DIM_OPACITY if dim else 1.0
+    return _Group(f"node {s.kind}{suffix}", _clean(n), desc, gid, opacity, prims)
+
+
+def _scene(g: nx.DiGraph, ov: _Overlay | None) -> _Scene:
+    """Lay the graph out and turn it into primitives, with title and legend."""
+    lay = _layout(g, ov)
+    title = _clean(g.graph.get("name") or "")
+    margin = 16.0
+    # what sticks out of the layout box: self loops and their labels
+    extra_x = extra_y = 0.0
+    for n, _, label in lay.loops:
+        s = lay.shapes[n]
+        if lay.lr:
+            extra_y = max(extra_y, s.cy + s.h / 2 + 40 + _LINE_H - lay.height)
+        else:
+            reach = s.cx + s.w / 2 + 48 + _text_width(label, _FONT_EDGE)
+            extra_x = max(extra_x, reach - lay.width)
+    width = max(lay.width + extra_x + 2 * margin, 240.0)
+    if title:
+        width = max(width, _text_width(title, 15, bold=True) + 2 * margin)
+    entries = _legend_entries(g, ov is not None)
+    legend_rows = _wrap_legend(entries, width - 2 * margin)
+    legend_h = 20.0 * len(legend_rows) + 14 if entries else 0.0
+    top = margin + (34.0 if title else 14.0)
+    height = top + lay.height + extra_y + 12 + legend_h + margin
+    left = (width - lay.width - extra_x) / 2  # centred under a wider title or legend
+
+    def at(p: _Point) -> _Point:
+        return (p[0] + left, p[1] + top)
+
+    groups: list[_Group] = []
+    if title:
+        heading = _Prim("text", (margin, margin + 12), fill="#111827", text=title, size=15,
+                        anchor="start", bold=True)  # fmt: skip
+        groups.append(_Group("title", prims=[heading]))
+    groups += _edge_groups(lay, ov, at)  # edges first: nodes sit on top of their ends
     ids = _stable_ids(g)
     for n in _node_order(g):
         s = lay.shapes[n]
         cx, cy = at((s.cx, s.cy))
         placed = _Shape(s.kind, s.label, cx, cy, s.w, s.h, s.font)
-        fill, stroke, text_color = _NODE_COLORS[s.kind]
-        visited = ov is not None and n in ov.steps
-        dim = ov is not None and not visited
-        dash = (5.0, 3.0) if s.kind == "dynamic" else None
-        prims: list[_Prim] = []
-        if visited:
-            for p in _shape_prims(placed, "none", _PATH_COLOR, 7.0, None)[:1]:
-                p.opacity = 0.5
-                prims.append(p)
-        prims += _shape_prims(placed, fill, stroke, 1.4, dash)
-        prims.append(_Prim("text", (cx, cy), fill=text_color, text=s.label, size=s.font))
-        if visited and ov is not None:
-            steps = _steps_text(ov.steps[n])
-            bw = _text_width(steps, _FONT_SMALL) + 10
-            bx, by = cx + s.w / 2 - bw - 2, cy - s.h / 2
-            if s.kind in ("start", "end", "join"):
-                bx = cx + s.w / 2 - bw / 2
-            prims.append(_Prim("rect", (bx, by - 8, bw, 16, 8), fill=_PATH_COLOR,
-                               stroke="#ffffff", width=1.0))  # fmt: skip
-            prims.append(_Prim("text", (bx + bw / 2, by), fill="#ffffff", text=steps,
-                               size=_FONT_SMALL, bold=True))  # fmt: skip
-        cls = f"node {s.kind}{' visited' if visited else ''}{' dimmed' if dim else ''}"
-        desc = _clean(g.nodes[n].get("description") or "")
-        groups.append(_Group(cls, title=_clean(n), desc=desc, gid=f"node-{ids[n]}",
-                             opacity=_DIM_OPACITY if dim else 1.0, prims=prims))  # fmt: skip
+        groups.append(_node_group(g, n, placed, f"node-{ids[n]}", ov))
     if entries:
         groups.append(_legend(legend_rows, margin, height - margin - legend_h, width))
     return _Scene(width, height, title, groups)
-
-
-def _legend(rows: list[list[tuple[str, str, float]]], x0: float, y0: float, w: float) -> _Group:
-    grp = _Group("legend")
-    grp.prims.append(_Prim("rect", (x0 - 6, y0, w - 2 * x0 + 12, 20.0 * len(rows) + 8, 5),
-                           fill="#f9fafb", stroke="#e5e7eb"))  # fmt: skip
-    for r, row in enumerate(rows):
-        x, y = x0, y0 + 14 + 20 * r
-        for what, kind, ew in row:
-            if what == "node":
-                fill, stroke, _ = _NODE_COLORS[kind]
-                s = _Shape(kind, "", x + 9, y, 18 if kind != "interrupt" else 30, 12, 1)
-                if kind == "interrupt":
-                    s.cx += 6
-                prims = _shape_prims(s, fill, stroke, 1.2, (3.0, 2.0) if kind == "dynamic" else None)
-                if kind == "interrupt":  # the small sample needs a shallower bevel
-                    pts = ((x, y), (x + 5, y - 6), (x + 19, y - 6), (x + 24, y), (x + 19, y + 6),
-                           (x + 5, y + 6))  # fmt: skip
-                    prims = [_Prim("polygon", pts, fill, stroke, 1.2)]
-                grp.prims += prims
-                tx = x + 26
-            else:
-                color, width, dash = _EDGE_STYLES.get(kind, (_PATH_COLOR, 4.0, None))
-                if what == "path":
-                    grp.prims.append(_Prim("path", (((x, y), (x + 10, y), (x + 20, y), (x + 34, y)),),
-                                           stroke=_PATH_COLOR, width=9, opacity=0.45))  # fmt: skip
-                    color, width, dash = "#6b7280", 1.5, None
-                bez = [(x, y), (x + 10, y), (x + 24, y), (x + 34, y)]
-                grp.prims += _edge_prims(bez, kind if what == "edge" else "sequence", False)
-                if what == "path":
-                    grp.prims[-2].stroke = color
-                tx = x + 40
-            grp.prims.append(_Prim("text", (tx, y), fill="#374151", text=kind, size=_FONT_SMALL,
-                                   anchor="start"))  # fmt: skip
-            x += ew
-    return grp
 
 
 # --------------------------------------------------------------------------- SVG writer
@@ -1155,7 +1261,9 @@ def _svg_prim(p: _Prim) -> str:
     if p.op == "rect":
         x, y, w, h, r = g
         rr = f' rx="{_f(r)}"' if r else ""
-        return f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(w)}" height="{_f(h)}"{rr} {_svg_style(p)}/>'
+        return (
+            f'<rect x="{_f(x)}" y="{_f(y)}" width="{_f(w)}" height="{_f(h)}"{rr} {_svg_style(p)}/>'
+        )
     if p.op == "ellipse":
         cx, cy, rx, ry = g
         return f'<ellipse cx="{_f(cx)}" cy="{_f(cy)}" rx="{_f(rx)}" ry="{_f(ry)}" {_svg_style(p)}/>'
@@ -1214,7 +1322,7 @@ def _raster_png(scene: _Scene) -> bytes:
     from matplotlib.patches import Ellipse, FancyBboxPatch, PathPatch, Polygon, Rectangle
     from matplotlib.path import Path
 
-    # one point per SVG pixel at 72 dpi; saved at 2x, less for huge drawings
+    # one point per SVG pixel at 72 dpi
     fig = Figure(figsize=(scene.width / 72, scene.height / 72), dpi=72)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -1261,9 +1369,12 @@ def _raster_png(scene: _Scene) -> bytes:
                         ha={"middle": "center"}.get(p.anchor, "left"), va="center_baseline",
                         fontweight="bold" if p.bold else "normal",
                         fontfamily=["DejaVu Sans", "sans-serif"])  # fmt: skip
-    dpi = min(144.0, 16000 / max(scene.width, scene.height) * 72)
+    # twice the SVG's size, less for huge drawings (PNG encoding time grows with pixels)
+    scale = min(2.0, (12e6 / (scene.width * scene.height)) ** 0.5, 16000 / scene.width,
+                16000 / scene.height)  # fmt: skip
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+    fig.savefig(buf, format="png", dpi=72 * scale, facecolor="white",
+                pil_kwargs={"compress_level": 3})  # fmt: skip
     return buf.getvalue()
 
 
@@ -1272,7 +1383,7 @@ def _raster_png(scene: _Scene) -> bytes:
 
 def _pick(engine: str) -> str:
     if engine not in ("auto", "dot", "python"):
-        raise ValueError(f"unknown engine {engine!r}; use 'auto', 'dot' or 'python'")
+        raise InputError(f"unknown drawing engine {engine!r}; use 'auto', 'dot' or 'python'")
     if engine == "auto":
         return "dot" if has_dot() else "python"
     return engine
@@ -1286,8 +1397,8 @@ def render_svg(
     Args:
         g: A topology graph.
         overlay: A run path, the node ids in the order they ran (repeats allowed). Visited
-            nodes get a halo, the class ``visited`` and a badge with their step numbers
-            (``"2,4"``); edges between consecutive steps are highlighted; the rest is dimmed.
+            nodes get a halo, the class ``visited`` and their step numbers (``"2,4"``) under
+            the label; edges between consecutive steps are highlighted; the rest is dimmed.
             Ids that are not nodes are matched by label, then to the graph's only
             ``dynamic`` node, else skipped.
         engine: ``"dot"`` (Graphviz), ``"python"`` (built-in layered layout) or ``"auto"``
@@ -1298,7 +1409,7 @@ def render_svg(
 
     Raises:
         RenderError: ``engine="dot"`` and Graphviz is missing, fails or times out.
-        ValueError: An unknown engine.
+        InputError: An unknown engine (a ``ValueError``).
     """
     if _pick(engine) == "dot":
         return _run_dot(to_dot(g, overlay=overlay), "svg")
@@ -1324,7 +1435,7 @@ def render_png(
     Raises:
         ImportError: The python engine is needed and matplotlib is not installed.
         RenderError: ``engine="dot"`` and Graphviz is missing, fails or times out.
-        ValueError: An unknown engine.
+        InputError: An unknown engine (a ``ValueError``).
     """
     chosen = _pick(engine)
     if chosen == "dot":
