@@ -23,9 +23,22 @@ def test_all_is_complete_and_importable():
 
 def test_design_contract_names_exist():
     from agentpatterns import (  # noqa: F401
-        Agent, OfflineModel, Pattern, Runner, RunResult, SQLiteSession, dynamic, from_agent,
-        function_tool, hierarchical, human_approval, parallel, reflection, sequential,
-        supervisor, triage,
+        Agent,
+        OfflineModel,
+        Pattern,
+        Runner,
+        RunResult,
+        SQLiteSession,
+        dynamic,
+        from_agent,
+        function_tool,
+        hierarchical,
+        human_approval,
+        parallel,
+        reflection,
+        sequential,
+        supervisor,
+        triage,
     )
 
 
@@ -43,7 +56,8 @@ DOC_MODULES = ["agentpatterns.nodes.agent", "agentpatterns.nodes.tools",
                "agentpatterns.graphs.hierarchical", "agentpatterns.graphs.supervisor",
                "agentpatterns.graphs.reflection", "agentpatterns.graphs.parallel",
                "agentpatterns.graphs.dynamic", "agentpatterns.graphs.memory",
-               "agentpatterns.graphs.human_approval", "agentpatterns.session"]
+               "agentpatterns.graphs.human_approval", "agentpatterns.session",
+               "agentpatterns.adapters.networkx"]
 
 
 @pytest.mark.parametrize("module", DOC_MODULES)
