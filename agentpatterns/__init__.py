@@ -12,12 +12,14 @@ from agentpatterns.errors import (
     InputError,
     InputGuardrailTripwireTriggered,
     ModelBehaviorError,
+    ModelCallError,
     OutputGuardrailTripwireTriggered,
     OutputValidationError,
     PatternError,
     ResumeError,
     RunError,
     StorageError,
+    ThreadBusyError,
     UnsupportedError,
 )
 from agentpatterns.graphs import (
@@ -36,6 +38,14 @@ from agentpatterns.graphs import (
     triage,
 )
 from agentpatterns.nodes import Agent, AgentTool, FunctionTool, OfflineModel, function_tool
+from agentpatterns.nodes.guardrails import (
+    GuardrailContext,
+    GuardrailFunctionOutput,
+    InputGuardrail,
+    OutputGuardrail,
+    input_guardrail,
+    output_guardrail,
+)
 from agentpatterns.runner import Runner, RunResult
 from agentpatterns.session import SQLiteSession
 
@@ -62,6 +72,13 @@ __all__ = [
     "sequential",
     "supervisor",
     "triage",
+    # guardrails
+    "GuardrailContext",
+    "GuardrailFunctionOutput",
+    "InputGuardrail",
+    "OutputGuardrail",
+    "input_guardrail",
+    "output_guardrail",
     # running
     "RunResult",
     "Runner",
@@ -74,12 +91,14 @@ __all__ = [
     "InputError",
     "InputGuardrailTripwireTriggered",
     "ModelBehaviorError",
+    "ModelCallError",
     "OutputGuardrailTripwireTriggered",
     "OutputValidationError",
     "PatternError",
     "ResumeError",
     "RunError",
     "StorageError",
+    "ThreadBusyError",
     "UnsupportedError",
     "__version__",
 ]

@@ -11,7 +11,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["main"]
 
@@ -74,24 +74,54 @@ def _db(args: argparse.Namespace) -> str:
     return args.db or os.environ.get("AGENTPATTERNS_DB") or default_db_url()
 
 
-def _print_update(console: Any, node: str, update: Any, seen: list[str]) -> None:
-    if not isinstance(update, dict):
-        return
-    for agent in update.get("path") or []:
-        if isinstance(agent, str) and agent != "__agentpatterns_reset__":
-            seen.append(agent)
-            console.print(f"  [bold cyan]{len(seen):>2}.[/] {agent}")
-    for h in update.get("handoffs") or []:
-        if isinstance(h, dict):
-            console.print(f"      [magenta]handoff[/] {h['from']} → {h['to']}"
-                          f"  [dim]({h.get('reason', '')[:70]})[/]")
-    for a in update.get("assignments") or []:
-        if isinstance(a, dict):
-            console.print(f"      [magenta]assign[/] → {a['worker']}: [dim]{a['task'][:70]}[/]")
-    for e in update.get("events") or []:
-        if isinstance(e, dict):
-            console.print(f"      [yellow]event[/] {e.get('type')}: "
-                          f"{ {k: v for k, v in e.items() if k != 'type'} }")
+class _EventPrinter:
+    """Prints a streamed run's events as they happen, with a spinner while the model works.
+
+    Lines: ``N. Agent`` when an agent starts, ``handoff A → B (why)``, ``assign → W: task``,
+    tool calls and results, recorded incidents, a tripped guardrail. Reply tokens are shown
+    in the spinner line, not printed; the final output is printed once at the end.
+    """
+
+    def __init__(self, console: Any, status: Any) -> None:
+        self.console = console
+        self.status = status
+        self.started = 0
+        self.text: dict[str, str] = {}
+
+    def _spin(self, message: str) -> None:
+        self.status.update(f"[cyan]{message}[/]")
+
+    def __call__(self, event: Any) -> None:
+        from rich.markup import escape as e
+
+        kind, out = event.type, self.console.print
+        if kind == "agent_started":
+            self.started += 1
+            out(f"  [bold cyan]{self.started:>2}.[/] {e(event.agent)}")
+            self._spin(f"{e(event.agent)}: waiting for the model…")
+        elif kind == "token_delta":
+            text = self.text[event.agent] = self.text.get(event.agent, "") + event.delta
+            tail = " ".join(text.split())[-60:]
+            self._spin(f"{e(event.agent)} is writing: …{e(tail)}")
+        elif kind == "handoff" and event.kind == "assign":
+            out(f"      [magenta]assign[/] → {e(event.target)}: [dim]{e(event.reason[:70])}[/]")
+        elif kind == "handoff":
+            out(f"      [magenta]handoff[/] {e(event.source)} → {e(event.target)}"
+                f"  [dim]({e(event.reason[:70])})[/]")
+        elif kind == "tool_called":
+            args = ", ".join(f"{k}={v!r}" for k, v in event.args.items())
+            out(f"      [blue]tool[/] {e(event.tool)}([dim]{e(args[:70])}[/])")
+            self._spin(f"{e(event.agent)}: running {e(event.tool)}…")
+        elif kind == "tool_result":
+            said = " ".join(event.output.split())[:70]
+            out(f"      [blue]←[/] {e(event.tool)}: [dim]{e(said)}[/]")
+            self._spin(f"{e(event.agent)}: waiting for the model…")
+        elif kind == "recorded":
+            detail = {k: v for k, v in event.detail.items() if k != "type"}
+            out(f"      [yellow]event[/] {e(event.kind)}: {e(str(detail))}")
+        elif kind == "guardrail_tripped":
+            out(f"      [bold red]guardrail[/] {event.kind} guardrail {e(repr(event.guardrail))} "
+                f"of {e(event.agent)} tripped: {e(repr(event.info))}")
 
 
 def _show_result(console: Any, result: Any, db: str) -> None:
@@ -113,32 +143,70 @@ def _show_result(console: Any, result: Any, db: str) -> None:
                       str(out), markup=False)
     console.print(usage_table(result))
     console.print(f"[dim]model:[/] {result.model}")
-    console.print(f"[dim]thread:[/] {result.thread_id}   [dim]db:[/] {db}")
+    console.print(f"[dim]thread:[/] {result.thread_id}   [dim]db:[/] {_shown(db)}")
 
 
 def _stream_run(target: Any, command_input: Any, *, thread_id: str, db: str, model: Any,
-                configurable: dict[str, Any], resume: bool, decision: Any = None) -> Any:
-    """Run (or resume) printing each step as it happens; returns the RunResult."""
+                configurable: dict[str, Any], resume: bool, decision: Any = None,
+                max_calls: int | None = None, max_tokens: int | None = None) -> Any:
+    """Run (or resume) printing each step as it happens; returns the RunResult.
+
+    A run stopped by a guardrail or its budget prints what it did so far (and the per-agent
+    table), then the error propagates to ``main`` (one line, non-zero exit).
+    """
     from agentpatterns import runner as r
+    from agentpatterns._locks import thread_lock
+    from agentpatterns.errors import BudgetExceeded, GuardrailTripwireTriggered
+    from agentpatterns.events import RunFinished
     from agentpatterns.storage import open_checkpointer, open_store
 
     console = _console()
     pattern = r.as_pattern(target)
-    config = r._config(thread_id, model, None, configurable)
-    with open_checkpointer(db) as saver, open_store(db) as store:
+    budget = r._budget(max_calls, max_tokens, thread_id)
+    config = r._config(thread_id, model, None, configurable, budget=budget)
+    with (open_checkpointer(db) as saver, open_store(db) as store,
+          thread_lock(saver, thread_id)):
         graph = r._compiled(pattern, saver, store)
         if resume:
-            payload = r._resume_command(graph.get_state(config), thread_id, decision)
+            snapshot = graph.get_state(cast(Any, config))
+            if decision is r._MISSING and snapshot.interrupts:
+                raise CliError(f"thread {thread_id!r} is waiting for approval; pass --approve "
+                               "or --reject (with --feedback TEXT to send the plan back)")
+            payload = r._resume_command(snapshot, thread_id, decision)
+            if budget is not None:
+                budget.start(snapshot.values or {})
         else:
             payload = r._start_input(command_input)
-        seen: list[str] = []
-        for chunk in graph.stream(payload, config, stream_mode="updates"):
-            for node, update in chunk.items():
-                if node != "__interrupt__":
-                    _print_update(console, node, update, seen)
-        result = r._result(pattern, graph.get_state(config), thread_id, model)
+            if budget is not None:
+                budget.start({})
+        result = None
+        try:
+            with console.status("[cyan]starting…[/]", spinner="dots") as status:
+                show = _EventPrinter(console, status)
+                for event in r.stream_events(pattern, graph, payload, config, thread_id, model):
+                    if isinstance(event, RunFinished):
+                        result = event.result
+                    else:
+                        show(event)
+        except (BudgetExceeded, GuardrailTripwireTriggered) as exc:
+            _show_stop(console, exc, db)
+            raise
     _show_result(console, result, db)
     return result
+
+
+def _show_stop(console: Any, exc: Any, db: str) -> None:
+    """What a run stopped by its budget or a guardrail did before it stopped."""
+    from agentpatterns.adapters._summary import usage_table
+
+    result = getattr(exc, "result", None)
+    if result is None:
+        return
+    what = "its budget" if type(exc).__name__ == "BudgetExceeded" else "a guardrail"
+    console.print(f"\n[bold red]Stopped by {what}[/] [dim](state saved)[/]")
+    console.print(usage_table(result))
+    console.print(f"[dim]model:[/] {result.model}")
+    console.print(f"[dim]thread:[/] {result.thread_id}   [dim]db:[/] {_shown(db)}")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -174,7 +242,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = _console()
     console.print(f"[bold]{name}[/] · thread [cyan]{thread_id}[/]")
     _stream_run(target, args.input, thread_id=thread_id, db=db, model=args.model,
-                configurable=configurable, resume=False)
+                configurable=configurable, resume=False, max_calls=args.max_calls,
+                max_tokens=args.max_tokens)
     return 0
 
 
@@ -213,7 +282,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     _console().print(f"[bold]{name}[/] · resuming thread [cyan]{args.thread}[/]")
     configurable = {"agentpatterns_pattern": name}
     _stream_run(target, None, thread_id=args.thread, db=db, model=args.model,
-                configurable=configurable, resume=True, decision=decision)
+                configurable=configurable, resume=True, decision=decision,
+                max_calls=args.max_calls, max_tokens=args.max_tokens)
     return 0
 
 
@@ -279,6 +349,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model for every agent: offline, openai:<model>")
 
 
+def _budget_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-calls", type=int, metavar="N",
+                   help="stop before the run's model calls would exceed N (resume with more)")
+    p.add_argument("--max-tokens", type=int, metavar="N",
+                   help="stop once the run has used N tokens (checked before each call)")
+
+
 @command("demo", "run all nine built-in patterns offline, one after another")
 def _args_demo(p: argparse.ArgumentParser) -> None:
     _common(p)
@@ -290,6 +367,7 @@ def _args_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", nargs="?", default="", help="the request, in quotes")
     p.add_argument("--thread", help="thread id (default: a new one)")
     p.add_argument("--user", help="user id for long-term memory (memory pattern)")
+    _budget_args(p)
     _common(p)
 
 
@@ -302,7 +380,217 @@ def _args_resume(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feedback", help="send the plan back to the planner with this feedback")
     p.add_argument("--plan", help="approve this edited plan instead")
     p.add_argument("--pattern", help="pattern (default: the one recorded with the thread)")
+    _budget_args(p)
     _common(p)
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    """Draw a pattern to an SVG, PNG or Mermaid file, optionally with a run's path on it."""
+    from pathlib import Path
+
+    from agentpatterns.adapters.networkx import FORMATS, draw
+    from agentpatterns.errors import AgentPatternsError
+
+    out = args.output
+    if Path(out).suffix.lower() not in FORMATS:
+        raise CliError(f"cannot draw to {out!r}: the file name must end in .svg, .png or .mmd")
+    if args.checkpoint and not args.thread:
+        raise CliError("--checkpoint needs --thread (the thread the checkpoint belongs to)")
+    target, name = load_target(args.pattern)
+    db = _db(args) if args.thread else None
+    try:
+        data = draw(target, path=out, thread_id=args.thread, checkpointer=db,
+                    checkpoint_id=args.checkpoint, engine=args.engine)
+    except OSError as exc:
+        if isinstance(exc, AgentPatternsError):  # StorageError: already one clear line
+            raise
+        raise CliError(f"cannot write {out!r}: {exc.strerror or exc}") from None
+    run = f", run of thread {args.thread}" if args.thread else ""
+    print(f"wrote {out} ({name}{run}, {len(data)} bytes)")
+    return 0
+
+
+@command("draw", "draw a pattern to FILE.svg, FILE.png or FILE.mmd (Mermaid), offline")
+def _args_draw(p: argparse.ArgumentParser) -> None:
+    p.add_argument("pattern", help="built-in name (see `list`) or module:attribute")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="where to write; .svg, .png or .mmd picks the format")
+    p.add_argument("--thread", help="overlay this thread's run: its agents, in order")
+    p.add_argument("--checkpoint", help="with --thread: the run as of this checkpoint id")
+    p.add_argument("--db", help="checkpointer URL of --thread "
+                                "(default: sqlite:///./.agentpatterns/runs.db)")
+    p.add_argument("--engine", choices=("auto", "dot", "python"), default="auto",
+                   help="Graphviz dot, the built-in python layout, or dot when installed")
+
+
+# --------------------------------------------------------------------------- durable runs
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="checkpointer URL: sqlite:///file.db, postgresql://..., memory "
+                                "(default: $AGENTPATTERNS_DB or sqlite:///./.agentpatterns/runs.db)")
+
+
+def _wide_console() -> Any:
+    console = _console()
+    if not console.is_terminal:  # piped or captured: no screen to fit, keep ids whole
+        console.width = max(console.width, 160)
+    return console
+
+
+def _shown(db: str) -> str:
+    from agentpatterns.storage import _redact
+
+    return _redact(db)
+
+
+def _graph_loader(saver: Any) -> Callable[[str], Any]:
+    """``pattern spec -> graph compiled on saver`` (``None`` if it cannot be loaded), cached."""
+    from agentpatterns import runner as r
+
+    cache: dict[str, Any] = {}
+
+    def graph_for(spec: str) -> Any:
+        if spec not in cache:
+            try:
+                target, _ = load_target(spec)
+                cache[spec] = r._compiled(r.as_pattern(target), saver, None)
+            except Exception:  # a user's module that no longer imports: status from raw data
+                cache[spec] = None
+        return cache[spec]
+
+    return graph_for
+
+
+def cmd_threads(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from agentpatterns._threads import RUNNING, WAITING, list_threads, local_time
+    from agentpatterns.storage import open_checkpointer
+
+    db = _db(args)
+    with open_checkpointer(db) as saver:
+        infos = list_threads(saver, _graph_loader(saver))
+    if args.json:
+        print(json.dumps([asdict(i) for i in infos], indent=2))
+        return 0
+    console = _wide_console()
+    if not infos:
+        console.print(f"no threads in {_shown(db)}; start one with "
+                      "`agentpatterns run PATTERN \"request\"`", markup=False)
+        return 0
+    colour = {"done": "green", WAITING: "yellow", "cut off": "red", RUNNING: "cyan"}
+    table = Table(title=f"Threads in {_shown(db)}")
+    for column in ("thread", "pattern", "status", "last step", "agents"):
+        table.add_column(column, no_wrap=column in ("thread", "last step"))
+    for info in infos:
+        status = info.status + (f" ({info.holder})" if info.holder else "")
+        table.add_row(info.thread_id, info.pattern or "-",
+                      f"[{colour.get(info.status, 'white')}]{status}[/]",
+                      local_time(info.updated), " → ".join(info.agents) or "-")
+    console.print(table)
+    return 0
+
+
+def _graph_of_thread(args: argparse.Namespace, saver: Any, db: str) -> Any:
+    from agentpatterns import runner as r
+
+    spec = args.pattern or _pattern_of_thread(db, args.thread)
+    if spec is None:
+        raise CliError(f"thread {args.thread!r} does not record its pattern (it was not started "
+                       "by this command line); pass --pattern NAME or module:attribute")
+    target, _ = load_target(spec)
+    return r._compiled(r.as_pattern(target), saver, None)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from agentpatterns._threads import local_time, thread_history
+    from agentpatterns.storage import open_checkpointer
+
+    db = _db(args)
+    with open_checkpointer(db) as saver:
+        steps = thread_history(_graph_of_thread(args, saver, db), args.thread)
+    if not steps:
+        raise CliError(f"thread {args.thread!r} is not in {_shown(db)}; list threads with "
+                       "`agentpatterns threads`")
+    if args.json:
+        print(json.dumps([asdict(s) for s in steps], indent=2))
+        return 0
+    table = Table(title=f"Thread {args.thread} ({len(steps)} checkpoints, oldest first)")
+    for column in ("step", "node", "agents", "handoff", "time", "checkpoint", "note"):
+        table.add_column(column, no_wrap=column in ("step", "time", "checkpoint"))
+    for s in steps:
+        table.add_row(str(s.step), ", ".join(s.nodes) or ("input" if s.source == "input" else
+                                                          "-"),
+                      ", ".join(s.agents) or "-",
+                      ", ".join(f"{a} → {b}" for a, b in s.handoffs) or "-",
+                      local_time(s.created_at), s.checkpoint_id, s.note)
+    console = _wide_console()
+    console.print(table, markup=False)
+    console.print(f"[dim]fork at a checkpoint: agentpatterns fork --thread {args.thread} "
+                  "--checkpoint ID[/]")
+    return 0
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    from agentpatterns._locks import thread_lock
+    from agentpatterns._threads import find_checkpoint, fork_thread
+    from agentpatterns.storage import open_checkpointer
+
+    db = _db(args)
+    new = args.new_thread or f"{args.thread}-fork-{uuid.uuid4().hex[:6]}"
+    with open_checkpointer(db) as saver:
+        config: Any = {"configurable": {"thread_id": args.thread}}
+        if saver.get_tuple(config) is None:
+            raise CliError(f"thread {args.thread!r} is not in {_shown(db)}; list threads with "
+                           "`agentpatterns threads`")
+        try:
+            checkpoint = find_checkpoint(saver, args.thread, args.checkpoint)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        if checkpoint is None:
+            raise CliError(f"checkpoint {args.checkpoint!r} is not in thread {args.thread!r}; "
+                           f"list them with `agentpatterns history --thread {args.thread}`")
+        if saver.get_tuple(cast(Any, {"configurable": {"thread_id": new}})) is not None:
+            raise CliError(f"thread {new!r} already exists; choose another --new-thread")
+        with thread_lock(saver, new):
+            fork_thread(saver, args.thread, checkpoint, new)
+    db_flag = f" --db {_shown(db)}" if args.db else ""
+    print(f"forked thread {args.thread} at checkpoint {checkpoint} into a new thread;")
+    print(f"continue it with: agentpatterns resume --thread {new}{db_flag}")
+    print(new)
+    return 0
+
+
+@command("threads", "list the threads in the database: pattern, status, last step, agents")
+def _args_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _db_arg(p)
+
+
+@command("history", "show every checkpoint of a thread: step, node, agents, handoffs, time, id")
+def _args_history(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--thread", required=True, help="the thread")
+    p.add_argument("--pattern", help="pattern (default: the one recorded with the thread)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _db_arg(p)
+
+
+@command("fork", "copy a thread as of one of its checkpoints into a new thread (time travel)")
+def _args_fork(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--thread", required=True, help="the thread to fork")
+    p.add_argument("--checkpoint", required=True,
+                   help="checkpoint id (or a unique prefix) from `agentpatterns history`")
+    p.add_argument("--new-thread", help="id of the new thread (default: THREAD-fork-XXXXXX)")
+    _db_arg(p)
 
 
 def build_parser() -> argparse.ArgumentParser:

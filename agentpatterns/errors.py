@@ -14,6 +14,7 @@ __all__ = [
     "OutputValidationError",
     "PatternError",
     "ResumeError",
+    "ThreadBusyError",
     "RunError",
     "StorageError",
     "UnsupportedError",
@@ -36,6 +37,13 @@ class ModelBehaviorError(RunError):
     """The model asked for something that does not exist or sent malformed arguments, twice."""
 
 
+class ModelCallError(RunError):
+    """The model call of an agent raised, again after one retry, and no fallback could take over.
+
+    The model's own exception is the ``__cause__``.
+    """
+
+
 class OutputValidationError(RunError):
     """An agent's final output did not validate into its ``output_type``, even after a retry."""
 
@@ -48,6 +56,10 @@ class ResumeError(RunError):
     """A resume was asked for a thread that cannot be resumed that way."""
 
 
+class ThreadBusyError(RunError):
+    """Another run (in this or another process) is running the thread; one at a time."""
+
+
 class StorageError(AgentPatternsError, OSError):
     """A checkpointer or store could not be opened or used (bad URL, corrupt file, server down)."""
 
@@ -57,13 +69,22 @@ class UnsupportedError(AgentPatternsError, TypeError):
 
 
 class GuardrailTripwireTriggered(RunError):
-    """A guardrail's tripwire stopped the run."""
+    """A guardrail's tripwire stopped the run.
+
+    Attributes:
+        agent: The agent whose input or output was checked.
+        guardrail: The guardrail's name.
+        info: The guardrail's ``output_info``.
+        result: The ``RunResult`` of the stopped run (its state is saved), when raised by
+            ``Runner``.
+    """
 
     def __init__(self, message: str, *, agent: str = "", guardrail: str = "", info: object = None):
         super().__init__(message)
         self.agent = agent
         self.guardrail = guardrail
         self.info = info
+        self.result: object = None
 
 
 class InputGuardrailTripwireTriggered(GuardrailTripwireTriggered):
@@ -75,7 +96,26 @@ class OutputGuardrailTripwireTriggered(GuardrailTripwireTriggered):
 
 
 class BudgetExceeded(RunError):
-    """A run hit its model-call or token budget; its state is saved and it can be resumed."""
+    """A run hit its model-call or token budget; its state is saved and it can be resumed.
+
+    Attributes:
+        budget: ``"max_model_calls"`` or ``"max_tokens"``.
+        limit: The budget.
+        used: Model calls (or tokens) spent when the run stopped.
+        agent: The agent whose model call was not made.
+        thread_id: The thread to resume.
+        result: The ``RunResult`` at the last completed step, when raised by ``Runner``.
+    """
+
+    def __init__(self, message: str, *, budget: str = "", limit: int = 0, used: int = 0,
+                 agent: str = "", thread_id: str = ""):
+        super().__init__(message)
+        self.budget = budget
+        self.limit = limit
+        self.used = used
+        self.agent = agent
+        self.thread_id = thread_id
+        self.result: object = None
 
 
 class InputError(AgentPatternsError, ValueError):

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import HumanMessage
 
-from agentpatterns.errors import InputError, ResumeError
+from agentpatterns._locks import athread_lock, thread_lock
+from agentpatterns.errors import BudgetExceeded, InputError, ResumeError
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.budget import BUDGET_KEY, Budget
 from agentpatterns.nodes.models import describe_model, resolve_model
 from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.state import fresh_run_update
@@ -21,6 +23,7 @@ from agentpatterns.state import fresh_run_update
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
 
+    from agentpatterns.events import Event
     from agentpatterns.session import SQLiteSession
 
 __all__ = ["RunResult", "Runner", "as_pattern", "normalize_decision"]
@@ -113,20 +116,40 @@ def normalize_decision(decision: Any) -> dict[str, Any]:
 
 
 def _config(thread_id: str, model: Any, recursion_limit: int | None,
-            extra: Mapping[str, Any] | None) -> dict[str, Any]:
+            extra: Mapping[str, Any] | None, *, budget: Budget | None = None) -> dict[str, Any]:
     configurable: dict[str, Any] = {"thread_id": thread_id}
     if model is not None:
         configurable[MODEL_KEY] = model
     configurable.update(extra or {})
+    if budget is not None:
+        configurable[BUDGET_KEY] = budget
     config: dict[str, Any] = {"configurable": configurable}
     if recursion_limit is not None:
         config["recursion_limit"] = recursion_limit
     return config
 
 
-def _start_input(user_input: Any) -> dict[str, Any]:
+def _budget(max_model_calls: int | None, max_tokens: int | None,
+            thread_id: str) -> Budget | None:
+    """The run's ``Budget`` (``None`` without limits).
+
+    Raises:
+        InputError: A limit that is not a whole number >= 1.
+    """
+    for name, value in (("max_model_calls", max_model_calls), ("max_tokens", max_tokens)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise InputError(f"{name}={value!r}; give a whole number >= 1, or None for no limit")
+    if max_model_calls is None and max_tokens is None:
+        return None
+    return Budget(max_model_calls=max_model_calls, max_tokens=max_tokens, thread_id=thread_id)
+
+
+def _start_input(user_input: Any, *, new_thread: bool = False) -> dict[str, Any]:
     if not isinstance(user_input, str) or not user_input.strip():
         raise InputError("the input is empty; pass the user's request as a non-empty string")
+    if new_thread:  # a thread id made for this run: no earlier run's keys to reset
+        return {"messages": [HumanMessage(user_input)], "input": user_input}
     return fresh_run_update(user_input, HumanMessage(user_input))
 
 
@@ -207,17 +230,111 @@ def _resume_command(snapshot: Any, thread_id: str, decision: Any) -> Any:
     return None
 
 
+def _finish(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunResult:
+    """The run's result; raises the tripwire exception if a guardrail stopped it."""
+    from agentpatterns.nodes.guardrails import tripwire_error
+
+    result = _result(pattern, snapshot, thread_id, model)
+    stop = result.values.get("stopped")
+    if isinstance(stop, Mapping) and stop.get("reason") == "guardrail":
+        exc = tripwire_error(stop)
+        exc.result = result  # type: ignore[attr-defined]
+        raise exc
+    return result
+
+
+class _Output:
+    """``invoke(..., version="v2")``'s output as the two ``StateSnapshot`` fields
+    ``_result`` reads: the final values and the interrupts. Reading them from the run
+    itself saves loading the checkpoint back after every run (``get_state``)."""
+
+    __slots__ = ("interrupts", "values")
+
+    def __init__(self, output: Any) -> None:
+        self.values = output.value
+        self.interrupts = output.interrupts
+
+
+def _invoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
+            model: Any) -> RunResult:
+    try:
+        out = graph.invoke(payload, config, version="v2")
+    except BudgetExceeded as exc:  # the thread stays at its last completed step
+        exc.result = _result(pattern, graph.get_state(config), thread_id, model)
+        raise
+    snapshot = _Output(out) if isinstance(out.value, Mapping) else graph.get_state(config)
+    return _finish(pattern, snapshot, thread_id, model)
+
+
+async def _ainvoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
+                   model: Any) -> RunResult:
+    try:
+        out = await graph.ainvoke(payload, config, version="v2")
+    except BudgetExceeded as exc:
+        exc.result = _result(pattern, await graph.aget_state(config), thread_id, model)
+        raise
+    snapshot = _Output(out) if isinstance(out.value, Mapping) else await graph.aget_state(config)
+    return _finish(pattern, snapshot, thread_id, model)
+
+
+def stream_events(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
+                  model: Any) -> Iterator[Event]:
+    """Blocking event stream of one invocation (the CLI's); see :meth:`Runner.run_streamed`."""
+    from agentpatterns.events import STREAM_MODES, LangGraphEvents, RunFinished
+
+    translate = LangGraphEvents()
+    try:
+        for mode, chunk in graph.stream(payload, config, stream_mode=list(STREAM_MODES)):
+            yield from translate.feed(mode, chunk)
+    except BudgetExceeded as exc:
+        exc.result = _result(pattern, graph.get_state(config), thread_id, model)
+        raise
+    yield RunFinished(result=_finish(pattern, graph.get_state(config), thread_id, model))
+
+
+async def _astream_events(pattern: Pattern, graph: Any, payload: Any, config: Any,
+                          thread_id: str, model: Any) -> AsyncIterator[Event]:
+    from agentpatterns.events import STREAM_MODES, LangGraphEvents, RunFinished
+
+    translate = LangGraphEvents()
+    try:
+        async for mode, chunk in graph.astream(payload, config,
+                                               stream_mode=list(STREAM_MODES)):
+            for event in translate.feed(mode, chunk):
+                yield event
+    except BudgetExceeded as exc:
+        exc.result = _result(pattern, await graph.aget_state(config), thread_id, model)
+        raise
+    yield RunFinished(result=_finish(pattern, await graph.aget_state(config), thread_id,
+                                     model))
+
+
 class Runner:
     """Run patterns (or single agents) on LangGraph; keyword-only options, like the SDK.
 
     Every method accepts a ``Pattern`` or an ``Agent`` (which becomes ``from_agent(agent)``).
+
+    How a run can stop early:
+
+    * **a guardrail trips**: the graph goes to its end with ``stopped = {"reason":
+      "guardrail", "kind", "agent", "guardrail", "info"}`` in the saved state, and the method
+      raises ``InputGuardrailTripwireTriggered`` / ``OutputGuardrailTripwireTriggered`` (as
+      the SDK's ``Runner`` does; a tripped wire is not an answer). ``exc.result`` is the
+      ``RunResult`` of the stopped run.
+    * **a budget is reached** (``max_model_calls=``, ``max_tokens=``): ``BudgetExceeded``
+      is raised before the call that would go over; the thread stays at its last completed
+      step (``exc.result``), and ``resume(..., max_model_calls=<larger>)`` continues it,
+      re-running only the step that was cut off. Budgets count the whole run, resumes
+      included.
     """
 
     @staticmethod
     async def run(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
                   checkpointer: Any = None, store: Any = None, model: Any = None,
                   session: SQLiteSession | None = None, recursion_limit: int | None = None,
-                  configurable: Mapping[str, Any] | None = None) -> RunResult:
+                  configurable: Mapping[str, Any] | None = None,
+                  max_model_calls: int | None = None,
+                  max_tokens: int | None = None) -> RunResult:
         """Run to the end (or to an interrupt) and return the result.
 
         Args:
@@ -232,74 +349,177 @@ class Runner:
             session: A ``SQLiteSession``: thread and database for conversational memory.
             recursion_limit: LangGraph's bound on steps.
             configurable: Extra ``config["configurable"]`` entries (e.g. ``user_id``).
+            max_model_calls: Most model calls the run may make (all agents, all resumes).
+            max_tokens: Most tokens the run may use (checked before each model call).
+
+        Raises:
+            ThreadBusyError: Another run, in this or another process, is running the thread
+                (one run at a time per thread; see ``agentpatterns._locks``).
+            InputGuardrailTripwireTriggered: An input guardrail stopped the run (state saved).
+            OutputGuardrailTripwireTriggered: An output guardrail stopped the run.
+            BudgetExceeded: The budget would be exceeded; resume with a larger one.
         """
         from agentpatterns.storage import aopen_checkpointer, aopen_store
 
         pattern = as_pattern(target)
         thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
+        update = _start_input(input, new_thread=thread_id is None)
         thread_id = thread_id or uuid.uuid4().hex
-        update = _start_input(input)
-        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable))
-        async with aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st:
+        budget = _budget(max_model_calls, max_tokens, thread_id)
+        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
+                         budget=budget)
+        async with (aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st,
+                    athread_lock(saver, thread_id)):
             graph = _compiled(pattern, saver, st)
-            await graph.ainvoke(update, config)
-            return _result(pattern, await graph.aget_state(config), thread_id, model)
+            if budget is not None:
+                budget.start({})  # a new run: nothing spent yet
+            return await _ainvoke(pattern, graph, update, config, thread_id, model)
 
     @staticmethod
     def run_sync(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
                  checkpointer: Any = None, store: Any = None, model: Any = None,
                  session: SQLiteSession | None = None, recursion_limit: int | None = None,
-                 configurable: Mapping[str, Any] | None = None) -> RunResult:
+                 configurable: Mapping[str, Any] | None = None,
+                 max_model_calls: int | None = None,
+                 max_tokens: int | None = None) -> RunResult:
         """Blocking ``run`` (uses LangGraph's ``invoke``; no event loop needed)."""
         from agentpatterns.storage import open_checkpointer, open_store
 
         pattern = as_pattern(target)
         thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
+        update = _start_input(input, new_thread=thread_id is None)
         thread_id = thread_id or uuid.uuid4().hex
-        update = _start_input(input)
-        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable))
-        with open_checkpointer(checkpointer) as saver, open_store(store) as st:
+        budget = _budget(max_model_calls, max_tokens, thread_id)
+        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
+                         budget=budget)
+        with (open_checkpointer(checkpointer) as saver, open_store(store) as st,
+              thread_lock(saver, thread_id)):
             graph = _compiled(pattern, saver, st)
-            graph.invoke(update, config)
-            return _result(pattern, graph.get_state(config), thread_id, model)
+            if budget is not None:
+                budget.start({})
+            return _invoke(pattern, graph, update, config, thread_id, model)
 
     @staticmethod
     async def resume(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
                      checkpointer: Any = None, store: Any = None, model: Any = None,
                      recursion_limit: int | None = None,
-                     configurable: Mapping[str, Any] | None = None) -> RunResult:
+                     configurable: Mapping[str, Any] | None = None,
+                     max_model_calls: int | None = None,
+                     max_tokens: int | None = None) -> RunResult:
         """Continue a thread: answer its pending decision, or finish a run that was cut off.
+
+        ``max_model_calls`` / ``max_tokens`` bound the whole run, what it spent before this
+        resume included: a run stopped by its budget continues with a larger one.
 
         Raises:
             ResumeError: Unknown thread, a finished thread, a decision where none is awaited
                 (or none where one is). The thread's state is not touched.
+            ThreadBusyError: Another process (or run) is running or resuming the thread.
             InputError: A decision in a form that is not understood.
         """
         from agentpatterns.storage import aopen_checkpointer, aopen_store
 
         pattern = as_pattern(target)
-        config = _config(thread_id, model, recursion_limit, configurable)
-        async with aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st:
+        budget = _budget(max_model_calls, max_tokens, thread_id)
+        config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
+        async with (aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st,
+                    athread_lock(saver, thread_id)):
             graph = _compiled(pattern, saver, st)
-            command = _resume_command(await graph.aget_state(config), thread_id, decision)
-            await graph.ainvoke(command, config)
-            return _result(pattern, await graph.aget_state(config), thread_id, model)
+            snapshot = await graph.aget_state(config)
+            command = _resume_command(snapshot, thread_id, decision)
+            if budget is not None:
+                budget.start(snapshot.values or {})
+            return await _ainvoke(pattern, graph, command, config, thread_id, model)
 
     @staticmethod
     def resume_sync(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
                     checkpointer: Any = None, store: Any = None, model: Any = None,
                     recursion_limit: int | None = None,
-                    configurable: Mapping[str, Any] | None = None) -> RunResult:
+                    configurable: Mapping[str, Any] | None = None,
+                    max_model_calls: int | None = None,
+                    max_tokens: int | None = None) -> RunResult:
         """Blocking ``resume``."""
         from agentpatterns.storage import open_checkpointer, open_store
 
         pattern = as_pattern(target)
-        config = _config(thread_id, model, recursion_limit, configurable)
-        with open_checkpointer(checkpointer) as saver, open_store(store) as st:
+        budget = _budget(max_model_calls, max_tokens, thread_id)
+        config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
+        with (open_checkpointer(checkpointer) as saver, open_store(store) as st,
+              thread_lock(saver, thread_id)):
             graph = _compiled(pattern, saver, st)
-            command = _resume_command(graph.get_state(config), thread_id, decision)
-            graph.invoke(command, config)
-            return _result(pattern, graph.get_state(config), thread_id, model)
+            snapshot = graph.get_state(config)
+            command = _resume_command(snapshot, thread_id, decision)
+            if budget is not None:
+                budget.start(snapshot.values or {})
+            return _invoke(pattern, graph, command, config, thread_id, model)
+
+    @staticmethod
+    async def run_streamed(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+                           checkpointer: Any = None, store: Any = None, model: Any = None,
+                           session: SQLiteSession | None = None,
+                           recursion_limit: int | None = None,
+                           configurable: Mapping[str, Any] | None = None,
+                           max_model_calls: int | None = None,
+                           max_tokens: int | None = None) -> AsyncIterator[Event]:
+        """``run``, as an async iterator of typed events (:mod:`agentpatterns.events`).
+
+        Built from LangGraph's ``updates``, ``messages`` and ``custom`` stream modes: agents
+        starting, reply tokens, tool calls and results, handoffs, recorded incidents, a
+        tripped guardrail, an interrupt; the last event is ``RunFinished(result)``. The
+        options and the exceptions are those of :meth:`run` (a tripped guardrail yields
+        ``GuardrailTripped`` and then raises).
+
+        Example:
+            >>> import asyncio
+            >>> from agentpatterns.examples import example
+            >>> async def kinds():
+            ...     return [e.type for e in [e async for e in Runner.run_streamed(
+            ...         example("triage"), "I need to book a table")] if e.type != "token_delta"]
+            >>> asyncio.run(kinds())
+            ['agent_started', 'handoff', 'agent_started', 'run_finished']
+        """
+        from agentpatterns.storage import aopen_checkpointer, aopen_store
+
+        pattern = as_pattern(target)
+        thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
+        update = _start_input(input, new_thread=thread_id is None)
+        thread_id = thread_id or uuid.uuid4().hex
+        budget = _budget(max_model_calls, max_tokens, thread_id)
+        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
+                         budget=budget)
+        async with (aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st,
+                    athread_lock(saver, thread_id)):
+            graph = _compiled(pattern, saver, st)
+            if budget is not None:
+                budget.start({})
+            async for event in _astream_events(pattern, graph, update, config, thread_id,
+                                               model):
+                yield event
+
+    @staticmethod
+    async def resume_streamed(target: Pattern | Agent, *, thread_id: str,
+                              decision: Any = _MISSING, checkpointer: Any = None,
+                              store: Any = None, model: Any = None,
+                              recursion_limit: int | None = None,
+                              configurable: Mapping[str, Any] | None = None,
+                              max_model_calls: int | None = None,
+                              max_tokens: int | None = None) -> AsyncIterator[Event]:
+        """``resume``, as an async iterator of typed events (see :meth:`run_streamed`)."""
+        from agentpatterns.storage import aopen_checkpointer, aopen_store
+
+        pattern = as_pattern(target)
+        budget = _budget(max_model_calls, max_tokens, thread_id)
+        config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
+        async with (aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st,
+                    athread_lock(saver, thread_id)):
+            graph = _compiled(pattern, saver, st)
+            snapshot = await graph.aget_state(config)
+            command = _resume_command(snapshot, thread_id, decision)
+            if budget is not None:
+                budget.start(snapshot.values or {})
+            async for event in _astream_events(pattern, graph, command, config, thread_id,
+                                               model):
+                yield event
 
 
 def run_coroutine_sync(coro: Any) -> Any:

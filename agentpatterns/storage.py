@@ -24,6 +24,7 @@ import importlib
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import (
     AbstractAsyncContextManager,
@@ -673,6 +674,40 @@ def _pg_error(url: str, exc: BaseException, *, connecting: bool) -> StorageError
     )
 
 
+# How long a first run waits for another process to finish setting up the same database.
+_PG_SETUP_WAIT = 60.0
+_PG_TRY_SETUP = "SELECT pg_try_advisory_lock(%s) AS ok"
+
+
+def _pg_setup_busy(url: str) -> StorageError:
+    return StorageError(
+        f"another process has been setting up the tables in PostgreSQL at {_redact(url)} for "
+        f"over {_PG_SETUP_WAIT:g}s; check for a stuck migration (pg_stat_activity)"
+    )
+
+
+def _pg_setup_lock(conn: Any, url: str) -> None:
+    # Poll, never block in pg_advisory_lock(): a session waiting there is an open
+    # transaction, and the CREATE INDEX CONCURRENTLY in LangGraph's migrations waits for
+    # every open transaction, so the lock holder and its waiters would deadlock.
+    deadline = time.monotonic() + _PG_SETUP_WAIT
+    while not conn.execute(_PG_TRY_SETUP, (_PG_SETUP_LOCK_KEY,)).fetchone()["ok"]:
+        if time.monotonic() > deadline:
+            raise _pg_setup_busy(url)
+        time.sleep(0.05)
+
+
+async def _apg_setup_lock(conn: Any, url: str) -> None:
+    deadline = time.monotonic() + _PG_SETUP_WAIT
+    while True:
+        cursor = await conn.execute(_PG_TRY_SETUP, (_PG_SETUP_LOCK_KEY,))
+        if (await cursor.fetchone())["ok"]:
+            return
+        if time.monotonic() > deadline:
+            raise _pg_setup_busy(url)
+        await asyncio.sleep(0.05)
+
+
 @contextmanager
 def _postgres_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[Any]:
     cls = _backend_class(spec, aio=False, threaded=threaded)
@@ -688,7 +723,7 @@ def _postgres_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[A
         if (spec.kind, url) not in _pg_ready:
             try:
                 # serialise the schema migrations of concurrent first runs across processes
-                conn.execute("SELECT pg_advisory_lock(%s)", (_PG_SETUP_LOCK_KEY,))
+                _pg_setup_lock(conn, url)
                 try:
                     opened.setup()
                 finally:
@@ -714,7 +749,7 @@ async def _postgres_async(spec: _Spec, timeout: float) -> AsyncIterator[Any]:
         opened = _construct(cls, spec, conn)
         if (spec.kind, url) not in _pg_ready:
             try:
-                await conn.execute("SELECT pg_advisory_lock(%s)", (_PG_SETUP_LOCK_KEY,))
+                await _apg_setup_lock(conn, url)
                 try:
                     await opened.setup()
                 finally:

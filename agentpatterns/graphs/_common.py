@@ -19,8 +19,12 @@ def request_of(state: Mapping[str, Any]) -> str:
 
 
 def fresh_turn(agent: Agent, text: str, state: Mapping[str, Any], **kwargs: Any) -> Any:
-    """A turn on a fresh conversation holding only ``text`` (like ``Runner.run(agent, text)``)."""
-    return agent_turn(agent, [HumanMessage(text)], state=state, handoffs=(), **kwargs)
+    """A turn on a fresh conversation holding only ``text`` (like ``Runner.run(agent, text)``).
+
+    The agent starts on ``text``, so its input guardrails check it.
+    """
+    return agent_turn(agent, [HumanMessage(text)], state=state, handoffs=(), check_input=text,
+                      **kwargs)
 
 
 def output_of(res: TurnResult) -> Any:

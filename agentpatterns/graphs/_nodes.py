@@ -7,10 +7,17 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable
+from langgraph.graph import END, StateGraph
+from langgraph.types import Command
 
-from agentpatterns.nodes.runtime import MODEL_KEY, TurnResult, adrive, drive
+from agentpatterns.nodes._drivers import adrive, drive
+from agentpatterns.nodes.budget import BUDGET_KEY, Budget
+from agentpatterns.nodes.runtime import MODEL_KEY, TurnResult
 
-__all__ = ["agent_node", "run_model"]
+__all__ = ["STREAM_KEY", "add_step", "agent_node", "run_model", "stopped", "tripped"]
+
+#: Key of the progress events an agent node writes to LangGraph's ``custom`` stream.
+STREAM_KEY = "agentpatterns"
 
 TurnFactory = Callable[[Mapping[str, Any]], Generator[Any, Any, TurnResult]]
 Finish = Callable[[Mapping[str, Any], TurnResult], Any]
@@ -21,17 +28,79 @@ def run_model(config: RunnableConfig | None) -> Any:
     return ((config or {}).get("configurable") or {}).get(MODEL_KEY)
 
 
+def _budget(config: RunnableConfig | None, state: Mapping[str, Any]) -> Budget | None:
+    budget = ((config or {}).get("configurable") or {}).get(BUDGET_KEY)
+    if isinstance(budget, Budget):
+        budget.start(state)
+        return budget
+    return None
+
+
+def _emit(event: dict[str, Any]) -> None:
+    # a no-op unless the graph is streamed with stream_mode including "custom"
+    from langgraph.config import get_stream_writer
+
+    get_stream_writer()({STREAM_KEY: event})
+
+
+def stopped(state: Mapping[str, Any]) -> bool:
+    """True once a guardrail (or a rejection) has stopped the run."""
+    return bool(state.get("stopped"))
+
+
+def tripped(res: TurnResult) -> Command[Any]:
+    """The node's answer when a guardrail tripped: straight to the end, the reason recorded.
+
+    The tripped turn's messages stay out of the conversation (a rejected output must not
+    reach the next run on the thread); its model calls, usage and events are kept.
+    """
+    assert res.tripwire is not None
+    return Command(goto=END, update={
+        "path": res.path, "calls": res.calls, "usage": res.usage, "events": res.events,
+        "active_agent": res.agent, "final_output": None, "last_agent": res.tripwire["agent"],
+        "stopped": {"reason": "guardrail", **res.tripwire}})
+
+
 def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCallable:
     """A node that runs ``make_turn(state)`` and turns the result into an update/Command.
 
     The same node works under ``invoke`` (blocking model calls) and ``ainvoke`` (awaited
-    model calls, so parallel branches really overlap).
+    model calls, so parallel branches really overlap). A tripped guardrail ends the run
+    (``tripped``) instead of ``finish``; the turn's progress goes to the ``custom`` stream;
+    the run's budget (if any) is checked before every model call.
     """
 
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
-        return finish(state, drive(make_turn(state), run_model(config)))
+        budget = _budget(config, state)
+        if budget is None:
+            res = drive(make_turn(state), run_model(config), emit=_emit)
+            return tripped(res) if res.tripwire is not None else finish(state, res)
+        with budget.turn():
+            res = drive(make_turn(state), run_model(config), emit=_emit, budget=budget)
+            return tripped(res) if res.tripwire is not None else finish(state, res)
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
-        return finish(state, await adrive(make_turn(state), run_model(config)))
+        budget = _budget(config, state)
+        if budget is None:
+            res = await adrive(make_turn(state), run_model(config), emit=_emit)
+            return tripped(res) if res.tripwire is not None else finish(state, res)
+        async with budget.aturn():
+            res = await adrive(make_turn(state), run_model(config), emit=_emit, budget=budget)
+            return tripped(res) if res.tripwire is not None else finish(state, res)
 
     return RunnableCallable(run, arun, name=name)
+
+
+def add_step(graph: StateGraph[Any, Any, Any, Any], source: str, target: str, *,
+             guarded: bool) -> None:
+    """``source -> target``; when ``source`` may be stopped by a guardrail, a conditional
+    edge that goes to the end instead (a static edge would still run ``target`` after the
+    node's ``Command(goto=END)``), so the stop shows in ``get_graph()`` too."""
+    if not guarded:
+        graph.add_edge(source, target)
+        return
+
+    def route(state: Mapping[str, Any]) -> str:
+        return END if stopped(state) else target
+
+    graph.add_conditional_edges(source, route, [target, END])

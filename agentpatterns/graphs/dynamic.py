@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from agentpatterns.errors import PatternError, RunError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
-from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs._nodes import agent_node, stopped
 from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Node, Pattern, register
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.runtime import TurnResult
@@ -68,6 +68,7 @@ def dynamic(analyzer: Agent, make_specialist: Callable[[str], Agent], *,
         Edge(source=START_ID, target=analyzer.name, kind="route", label="entry"),
         Edge(source=analyzer.name, target=SPECIALISTS, kind="fanout",
              label=f"≤ {max_specialists} created"),
+        Edge(source=analyzer.name, target=END_ID, kind="route", label="no domains"),
         Edge(source=SPECIALISTS, target=JOIN, kind="join"),
         Edge(source=JOIN, target=END_ID, kind="route", label="combined"),
     )
@@ -167,6 +168,8 @@ def _build(pattern: Pattern) -> StateGraph:
         return update
 
     def combine(state: Mapping[str, Any]) -> dict[str, Any]:
+        if stopped(state):  # a specialist's guardrail tripped: no combined answer
+            return {}
         specs = state.get("specialists") or []
         branches = state.get("branches") or {}
         parts = [str((branches.get(s["name"]) or {}).get("output", "")) for s in specs]

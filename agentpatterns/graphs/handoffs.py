@@ -13,7 +13,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
 from agentpatterns.errors import PatternError
-from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs._common import request_of
+from agentpatterns.graphs._nodes import add_step, agent_node
 from agentpatterns.graphs.pattern import (
     END_ID,
     START_ID,
@@ -24,6 +25,7 @@ from agentpatterns.graphs.pattern import (
     tool_nodes_and_edges,
 )
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult, agent_turn
 from agentpatterns.state import PatternState
 
@@ -74,7 +76,10 @@ def _network(kind: str, entry: Agent, *, name: str, fallback: Agent | None,
     edges += _handoff_edges(agents)
     edges += list(extra_edges)
     if fallback is not None:
-        edges.append(Edge(source=entry.name, target=fallback.name, kind="route", label="fallback"))
+        # every agent with a node of its own may fall back: a hallucinated handoff name,
+        # malformed tool arguments twice or a failing model send its turn to the fallback
+        edges += [Edge(source=a.name, target=fallback.name, kind="route", label="fallback")
+                  for a in agents if a is not fallback and a.name not in tool_only]
     has_next = {e.source for e in extra_edges if e.kind == "sequence"}
     edges += _finish_edges(agents, tool_only, has_next)
     edges += tool_edges
@@ -147,6 +152,10 @@ def sequential(agents: Sequence[Agent], *, name: str = "") -> Pattern:
 
 
 def _handoff_reason(res: TurnResult, target: Agent) -> str:
+    fell = next((e for e in res.events if e.get("type") == "fallback"), None)
+    if fell is not None:  # a failed route: say why, not what the target handles
+        asked = f" (asked for {fell['asked_for']})" if fell.get("asked_for") else ""
+        return f"fallback after {str(fell.get('reason')).replace('_', ' ')}{asked}"
     said = next((m.content for m in reversed(res.messages)
                  if getattr(m, "tool_calls", None) and isinstance(m.content, str) and m.content),
                 "")
@@ -167,21 +176,47 @@ def build_network(pattern: Pattern) -> StateGraph:
                         if e.target != END_ID]
         if sequence_next is None:
             destinations.append(END)
-        node = agent_node(agent.name, _make_turn(agent, fallback),
+        node = agent_node(agent.name, _make_turn(agent, fallback, agent.name == pattern.entry),
                           _make_finish(agent, agents, fallback, sequence_next, pattern.entry))
         graph.add_node(agent.name, node, destinations=tuple(destinations),
                        metadata={"agentpatterns": {"kind": "agent",
-                                                   "tools": [t.name for t in agent.tools]}})
+                                                   "tools": [t.name for t in agent.tools],
+                                                   "inner": _inner_tools(agent)}})
         if sequence_next is not None:
-            graph.add_edge(agent.name, sequence_next)
+            add_step(graph, agent.name, sequence_next, guarded=can_trip(agent))
     graph.add_edge(START, pattern.entry)
     return graph
 
 
-def _make_turn(agent: Agent, fallback: str | None) -> Any:
+def _inner_tools(agent: Agent) -> list[dict[str, str]]:
+    """The tool edges that run inside ``agent``'s node, through agents used as tools too.
+
+    Drawn from the compiled graph (``to_networkx``) they restore the tool nodes and the
+    tool-only agents, which have no LangGraph node of their own.
+    """
+    out: list[dict[str, str]] = []
+    seen, todo = {agent.name}, [agent]
+    while todo:
+        current = todo.pop(0)
+        nodes, edges = tool_nodes_and_edges([current])
+        kinds = {n.id: n.kind for n in nodes}
+        out += [{"source": e.source, "target": e.target, "label": e.label,
+                 "target_kind": kinds.get(e.target, "agent")} for e in edges]
+        for t in current.tools:
+            sub = getattr(t, "agent", None)
+            if isinstance(sub, Agent) and sub.name not in seen:
+                seen.add(sub.name)
+                todo.append(sub)
+    return out
+
+
+def _make_turn(agent: Agent, fallback: str | None, entry: bool) -> Any:
+    # only the entry agent starts on the user's request; the others take over the
+    # conversation (a handoff, the next step, the fallback), so their input is not re-checked
     def make(state: Mapping[str, Any]) -> Any:
         return agent_turn(agent, state.get("messages", []), state=state,
-                          fallback=fallback if fallback != agent.name else None)
+                          fallback=fallback if fallback != agent.name else None,
+                          check_input=request_of(state) if entry else None)
 
     return make
 

@@ -10,9 +10,10 @@ from langgraph.types import Command, interrupt
 
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
-from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs._nodes import add_step, agent_node
 from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Node, Pattern, register
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult
 from agentpatterns.state import PatternState
 
@@ -130,7 +131,7 @@ def _build(pattern: Pattern) -> StateGraph:
     graph.add_node(executor.name, agent_node(executor.name, exec_turn, exec_finish),
                    metadata={"agentpatterns": {"kind": "agent"}})
     graph.add_edge(START, planner.name)
-    graph.add_edge(planner.name, APPROVAL)
+    add_step(graph, planner.name, APPROVAL, guarded=can_trip(planner))
     graph.add_edge(executor.name, END)
     return graph
 

@@ -18,7 +18,7 @@ from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.runtime import TurnResult, agent_turn
 from agentpatterns.state import PatternState
 
-__all__ = ["FACTS_NAMESPACE", "memory", "remember_facts", "recall_facts"]
+__all__ = ["FACTS_NAMESPACE", "memory", "recall_facts", "remember_facts"]
 
 FACTS_NAMESPACE = ("agentpatterns", "facts")
 _FACT = re.compile(r"^\s*(my |i am |i'm |i live |i work |i like |i prefer |call me )", re.I)
@@ -79,7 +79,8 @@ def _build(pattern: Pattern) -> StateGraph:
         if facts:
             note = "Known facts about the user:\n" + "\n".join(f"- {f}" for f in facts)
             history = [SystemMessage(note), *history]
-        return agent_turn(agent, history, state=state, handoffs=())
+        return agent_turn(agent, history, state=state, handoffs=(),
+                          check_input=request_of(state))
 
     def finish(state: Mapping[str, Any], res: TurnResult) -> Any:
         update = res.state_update()

@@ -7,11 +7,12 @@ from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from agentpatterns.errors import BranchError, PatternError
+from agentpatterns.errors import BranchError, BudgetExceeded, PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
-from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs._nodes import add_step, agent_node, stopped
 from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Node, Pattern, register
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult
 from agentpatterns.state import PatternState
 
@@ -92,10 +93,11 @@ def branch_node(agent: Agent, policy: str, text_of: Any = request_of) -> Any:
     from langgraph._internal._runnable import RunnableCallable
     from langgraph.errors import GraphBubbleUp
 
+    # a budget stop is not a branch failure: it must reach the runner (resumable) as it is
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         try:
             return inner.invoke(state, config)
-        except GraphBubbleUp:
+        except (GraphBubbleUp, BudgetExceeded):
             raise
         except Exception as exc:
             return failed(exc)
@@ -103,7 +105,7 @@ def branch_node(agent: Agent, policy: str, text_of: Any = request_of) -> Any:
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         try:
             return await inner.ainvoke(state, config)
-        except GraphBubbleUp:
+        except (GraphBubbleUp, BudgetExceeded):
             raise
         except Exception as exc:
             return failed(exc)
@@ -129,11 +131,15 @@ def _build(pattern: Pattern) -> StateGraph:
     policy = pattern.options["on_branch_error"]
     graph = StateGraph(PatternState)
     for name in names:
+        guarded = can_trip(pattern.agent(name))
         graph.add_node(name, branch_node(pattern.agent(name), policy),
+                       destinations=(END,) if guarded else (),
                        metadata={"agentpatterns": {"kind": "agent"}})
         graph.add_edge(START, name)
 
     def join(state: Mapping[str, Any]) -> dict[str, Any]:
+        if stopped(state):  # a branch's guardrail tripped: nothing to synthesize
+            return {}
         branches = state.get("branches") or {}
         if not any((branches.get(n) or {}).get("status") == "ok" for n in names):
             raise BranchError("every parallel branch failed: " + "; ".join(
@@ -154,7 +160,8 @@ def _build(pattern: Pattern) -> StateGraph:
 
     graph.add_node(synthesizer.name, agent_node(synthesizer.name, syn_turn, syn_finish),
                    metadata={"agentpatterns": {"kind": "agent"}})
-    graph.add_edge(JOIN, synthesizer.name)
+    add_step(graph, JOIN, synthesizer.name,
+             guarded=any(can_trip(pattern.agent(n)) for n in names))
     graph.add_edge(synthesizer.name, END)
     return graph
 

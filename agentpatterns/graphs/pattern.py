@@ -94,7 +94,7 @@ class Pattern:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agents", tuple(self.agents))
-        object.__setattr__(self, "edges", tuple(self.edges))
+        object.__setattr__(self, "edges", tuple(self.edges) + _guardrail_edges(self))
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
         object.__setattr__(self, "name", self.name or self.kind)
         all_nodes = [
@@ -191,7 +191,8 @@ class Pattern:
                     f"{n.kind} {n.id!r} is unreachable from the entry {self.entry!r} in pattern "
                     f"{self.name!r}; hand off to it from a reachable agent or remove it"
                 )
-        back = self._reachable(END_ID, forward=False)
+        # a guardrail's stop is no way to finish: it must not hide a real dead end
+        back = self._reachable(END_ID, forward=False, via_guardrails=False)
         for n in self.nodes:
             if (
                 n.id not in back
@@ -206,9 +207,11 @@ class Pattern:
     def _is_tool_target(self, node: str) -> bool:
         return any(e.target == node and e.kind == "tool" for e in self.edges)
 
-    def _reachable(self, origin: str, *, forward: bool) -> set[str]:
+    def _reachable(self, origin: str, *, forward: bool, via_guardrails: bool = True) -> set[str]:
         adjacency: dict[str, list[str]] = {}
         for e in self.edges:
+            if not via_guardrails and e.label == "guardrail" and e.target == END_ID:
+                continue
             a, b = (e.source, e.target) if forward else (e.target, e.source)
             adjacency.setdefault(a, []).append(b)
         seen, todo = {origin}, [origin]
@@ -274,7 +277,7 @@ class Pattern:
 
     def draw(
         self,
-        format: str = "svg",
+        format: str | None = None,
         path: str | None = None,
         *,
         thread_id: str | None = None,
@@ -308,6 +311,15 @@ class Pattern:
             f"Pattern(kind={self.kind!r}, agents={[a.name for a in self.agents]}, "
             f"entry={self.entry!r})"
         )
+
+
+def _guardrail_edges(pattern: Pattern) -> tuple[Edge, ...]:
+    """A ``route`` edge labelled ``guardrail`` to the end from every agent with guardrails:
+    a tripped wire stops the run there (see :mod:`agentpatterns.nodes.guardrails`)."""
+    have = {e.source for e in pattern.edges if e.target == END_ID and e.label == "guardrail"}
+    return tuple(Edge(source=a.name, target=END_ID, kind="route", label="guardrail")
+                 for a in pattern.agents
+                 if (a.input_guardrails or a.output_guardrails) and a.name not in have)
 
 
 def _first_line(agent: Agent) -> str:

@@ -10,9 +10,10 @@ from langgraph.types import Command
 
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
-from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs._nodes import add_step, agent_node
 from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Pattern, register
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult
 from agentpatterns.state import PatternState
 
@@ -107,7 +108,7 @@ def _build(pattern: Pattern) -> StateGraph:
                    destinations=(generator.name, END),
                    metadata={"agentpatterns": {"kind": "agent"}})
     graph.add_edge(START, generator.name)
-    graph.add_edge(generator.name, critic.name)
+    add_step(graph, generator.name, critic.name, guarded=can_trip(generator))
     return graph
 
 

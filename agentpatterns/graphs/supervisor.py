@@ -11,10 +11,11 @@ from langgraph.types import Command
 
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, request_of
-from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs._nodes import add_step, agent_node
 from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Pattern, register
 from agentpatterns.nodes._text import snake
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import Control, TurnResult, agent_turn
 from agentpatterns.state import PatternState
 
@@ -61,7 +62,7 @@ def supervisor(boss: Agent, workers: Sequence[Agent], *, max_rounds: int = 4,
     for w in workers:
         edges.append(Edge(source=boss.name, target=w.name, kind="route", label="assign"))
         edges.append(Edge(source=w.name, target=boss.name, kind="loop",
-                          label=f"report (≤ {max_rounds} rounds)", bound=max_rounds))
+                          label=f"report ({max_rounds} rounds in all)", bound=max_rounds))
     return Pattern(kind="supervisor", agents=(boss, *workers), entry=boss.name,
                    edges=tuple(edges), options={"max_rounds": max_rounds,
                                                 "workers": [w.name for w in workers]},
@@ -77,8 +78,10 @@ def _build(pattern: Pattern) -> StateGraph:
 
     def boss_turn(state: Mapping[str, Any]) -> Any:
         rounds = int(state.get("rounds") or 0)
+        # the boss starts on the request once; later turns continue with the reports
         return agent_turn(boss, state.get("messages", []), state=state, handoffs=(),
-                          controls=controls, offer_tools=rounds < max_rounds)
+                          controls=controls, offer_tools=rounds < max_rounds,
+                          check_input=request_of(state) if rounds == 0 else None)
 
     def boss_finish(state: Mapping[str, Any], res: TurnResult) -> Any:
         update = res.state_update()
@@ -104,7 +107,7 @@ def _build(pattern: Pattern) -> StateGraph:
         graph.add_node(worker.name, agent_node(worker.name, _worker_turn(worker),
                                                _worker_finish(boss.name)),
                        metadata={"agentpatterns": {"kind": "agent"}})
-        graph.add_edge(worker.name, boss.name)
+        add_step(graph, worker.name, boss.name, guarded=can_trip(worker))
     graph.add_edge(START, boss.name)
     return graph
 

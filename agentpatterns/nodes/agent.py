@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from agentpatterns.nodes.tools import AgentTool, FunctionTool, Tool
+
+if TYPE_CHECKING:
+    from agentpatterns.nodes.guardrails import InputGuardrail, OutputGuardrail
 
 __all__ = ["Agent", "Instructions"]
 
@@ -33,8 +36,10 @@ class Agent:
         model: A model name (``"openai:gpt-4.1-mini"``, ``"offline"``) or a LangChain chat
             model; ``None`` uses the run's model or the environment's.
         output_type: A pydantic model the final output is validated into.
-        input_guardrails: Functions checked on the agent's input before it runs.
-        output_guardrails: Functions checked on the agent's final output.
+        input_guardrails: Checks on the input the agent starts on, before its first model
+            call (``@input_guardrail`` objects, SDK guardrails or plain functions; see
+            :mod:`agentpatterns.nodes.guardrails` for when they run).
+        output_guardrails: Checks on the agent's final output.
 
     Example:
         >>> booking = Agent(name="Booking Agent",
@@ -53,8 +58,8 @@ class Agent:
     tools: Sequence[Tool] = ()
     model: Any = None
     output_type: type[BaseModel] | None = None
-    input_guardrails: Sequence[Callable[..., Any]] = ()
-    output_guardrails: Sequence[Callable[..., Any]] = ()
+    input_guardrails: Sequence[InputGuardrail | Callable[..., Any]] = ()
+    output_guardrails: Sequence[OutputGuardrail | Callable[..., Any]] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -66,6 +71,12 @@ class Agent:
             if isinstance(value, (str, bytes)) or not isinstance(value, Sequence | tuple | list):
                 raise TypeError(f"Agent {self.name!r}: {attr}= must be a list")
             object.__setattr__(self, attr, tuple(value))
+        from agentpatterns.nodes.guardrails import to_input_guardrail, to_output_guardrail
+
+        object.__setattr__(self, "input_guardrails", tuple(
+            to_input_guardrail(g, agent=self.name) for g in self.input_guardrails))
+        object.__setattr__(self, "output_guardrails", tuple(
+            to_output_guardrail(g, agent=self.name) for g in self.output_guardrails))
         for target in self.handoffs:
             if not isinstance(target, Agent):
                 raise TypeError(

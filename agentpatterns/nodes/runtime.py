@@ -1,42 +1,65 @@
 """One agent's turn: model calls, its own tool calls, agents used as tools, and the handoff.
 
 The turn is written once, as a generator that *yields requests* (call the model, run a
-tool, run a sub-agent) and receives their results. Two small drivers execute it, one
-blocking and one ``async``, so a compiled pattern works with ``invoke`` and ``ainvoke``
-alike without two copies of the agent logic.
+tool, run a sub-agent, run a guardrail, report a progress event) and receives their results.
+Two small drivers (:mod:`agentpatterns.nodes._drivers`) execute it, one blocking and one
+``async``, so a compiled pattern works with ``invoke`` and ``ainvoke`` alike without two
+copies of the agent logic.
+
+How a turn copes with a misbehaving model (each incident is recorded in ``events``):
+
+* a tool or handoff name that does not exist: to the ``fallback`` agent at once when there
+  is one; otherwise a corrective tool message and one more try, then ``ModelBehaviorError``;
+* malformed tool arguments: a corrective tool message and one more try; then the fallback
+  agent, else ``ModelBehaviorError``;
+* the model call raising: one retry; then the fallback agent, else ``ModelCallError``;
+* an answer that does not validate into ``output_type``: one corrective retry, then
+  ``OutputValidationError``.
+
+Guardrails run here too (see :mod:`agentpatterns.nodes.guardrails`): a tripped wire ends
+the turn with ``TurnResult.tripwire`` set, and the graph node stops the run.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import ValidationError
 
-from agentpatterns.errors import ModelBehaviorError, OutputValidationError, RunError
+from agentpatterns.errors import (
+    ModelBehaviorError,
+    ModelCallError,
+    OutputValidationError,
+    RunError,
+)
 from agentpatterns.nodes._text import handoff_tool_name
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.models import resolve_model
-from agentpatterns.nodes.tools import AgentTool, FunctionTool, ToolArgumentsError
+from agentpatterns.nodes.guardrails import GuardrailContext, storable
+from agentpatterns.nodes.tools import AgentTool, ToolArgumentsError
 
 __all__ = [
+    "AGENT_KEY",
     "MODEL_KEY",
     "Control",
+    "ModelFailure",
     "TurnResult",
-    "adrive",
     "agent_turn",
-    "drive",
+    "sub_turn",
     "system_prompt",
 ]
 
 #: ``config["configurable"][MODEL_KEY]`` carries the run's ``model=`` override into nodes.
 MODEL_KEY = "agentpatterns_model"
+#: Run metadata of every model call: the agent making it (token streams are attributed by it).
+AGENT_KEY = "agentpatterns_agent"
 DEFAULT_MAX_TURNS = 10
+
+#: ``emit(event)``: progress reports of a turn (LangGraph's stream writer in a graph node).
+Emit = Callable[[dict[str, Any]], None]
 
 
 def system_prompt(agent: Agent, state: Mapping[str, Any]) -> str:
@@ -70,7 +93,7 @@ class Control:
 
 
 @dataclass(frozen=True)
-class _ModelCall:
+class ModelCall:
     agent: Agent
     messages: list[BaseMessage]
     tools: tuple[dict[str, Any], ...]
@@ -78,15 +101,35 @@ class _ModelCall:
 
 
 @dataclass(frozen=True)
-class _ToolRun:
-    tool: FunctionTool
+class ToolRun:
+    tool: Any  # FunctionTool
     args: dict[str, Any]
 
 
 @dataclass(frozen=True)
-class _SubAgent:
+class SubAgent:
     tool: AgentTool
     input: str
+
+
+@dataclass(frozen=True)
+class GuardrailRun:
+    guardrail: Any  # InputGuardrail | OutputGuardrail
+    context: GuardrailContext
+    agent: Agent
+    value: Any
+
+
+@dataclass(frozen=True)
+class Notify:
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelFailure:
+    """Sent into a turn by the drivers when the model call raised (the turn decides)."""
+
+    error: Exception
 
 
 @dataclass
@@ -103,6 +146,8 @@ class TurnResult:
     calls: dict[str, int] = field(default_factory=dict)
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: set when a guardrail tripped: ``{"kind", "agent", "guardrail", "info"}``
+    tripwire: dict[str, Any] | None = None
 
     def count(self, agent: str, reply: AIMessage) -> None:
         self.calls[agent] = self.calls.get(agent, 0) + 1
@@ -122,6 +167,8 @@ class TurnResult:
             for key, value in bucket.items():
                 mine[key] = mine.get(key, 0) + value
         self.events.extend(other.events)
+        if other.tripwire is not None and self.tripwire is None:
+            self.tripwire = other.tripwire
 
     def state_update(self) -> dict[str, Any]:
         """The graph-state update for this turn (reducers append/merge it)."""
@@ -136,7 +183,7 @@ class TurnResult:
         }
 
 
-_Request = _ModelCall | _ToolRun | _SubAgent
+Request = ModelCall | ToolRun | SubAgent | GuardrailRun | Notify
 
 
 def _response_format(agent: Agent) -> Any:
@@ -165,20 +212,29 @@ def agent_turn(
     fallback: str | None = None,
     max_turns: int = DEFAULT_MAX_TURNS,
     offer_tools: bool = True,
-) -> Generator[_Request, Any, TurnResult]:
+    check_input: str | None = None,
+) -> Generator[Request, Any, TurnResult]:
     """Run one turn of ``agent`` on ``history``; see the module docstring for the protocol.
 
     Args:
         agent: The agent taking the turn.
         history: The conversation it sees (its system prompt is added in front).
-        state: The run state (for callable instructions).
+        state: The run state (for callable instructions and guardrail contexts).
         handoffs: Handoff targets offered (default: ``agent.handoffs``).
         controls: Extra pattern-handled tools (supervisor assignments).
-        fallback: Agent to hand to when the model names a tool or handoff that does not exist.
+        fallback: Agent to hand to when the model names a tool or handoff that does not
+            exist, sends malformed arguments twice, or its call fails twice.
         max_turns: Bound on model calls in this turn (tool round trips included).
         offer_tools: False to offer nothing (a forced final answer).
+        check_input: The input the agent starts on: its input guardrails check it before the
+            first model call. ``None`` when it takes over a conversation (a handoff).
     """
     result = TurnResult(agent=agent.name, path=[agent.name])
+    yield Notify({"type": "agent_started", "agent": agent.name})
+    if check_input is not None:
+        for guardrail in agent.input_guardrails:
+            if (yield from _guard(result, guardrail, agent, state, check_input)):
+                return result
     targets = list(agent.handoffs if handoffs is None else handoffs)
     table: dict[str, Any] = {}
     if offer_tools:
@@ -191,11 +247,32 @@ def agent_turn(
     schemas = tuple(_schema(name, entry) for name, entry in table.items())
     system = SystemMessage(system_prompt(agent, state))
     response_format = _response_format(agent)
-    strikes = {"unknown": 0, "arguments": 0, "output": 0}
+    strikes = {"unknown": 0, "arguments": 0, "output": 0, "model": 0}
+    fallback = fallback if fallback != agent.name else None
     new = result.messages
 
+    def to_fallback(reason: str, asked_for: str | None) -> bool:
+        if fallback is None or result.handoff is not None:
+            return False
+        result.events.append({"type": "fallback", "agent": agent.name, "reason": reason,
+                              "asked_for": asked_for, "to": fallback})
+        result.handoff = fallback
+        return True
+
     for _ in range(max_turns):
-        reply = yield _ModelCall(agent, [system, *history, *new], schemas, response_format)
+        reply = yield ModelCall(agent, [system, *history, *new], schemas, response_format)
+        if isinstance(reply, ModelFailure):
+            strikes["model"] += 1
+            error = f"{type(reply.error).__name__}: {reply.error}"
+            result.events.append({"type": "model_error_retry" if strikes["model"] == 1
+                                  else "model_error", "agent": agent.name, "error": error})
+            if strikes["model"] == 1:
+                continue
+            if to_fallback("model_error", None):
+                return result
+            raise ModelCallError(
+                f"the model call of agent {agent.name!r} failed twice ({error}); check the "
+                "model and its server, or give the pattern a fallback agent") from reply.error
         if not isinstance(reply, AIMessage):
             raise RunError(f"model of agent {agent.name!r} returned {type(reply).__name__}, "
                            "not an AIMessage")
@@ -203,11 +280,20 @@ def agent_turn(
         result.count(agent.name, reply)
         new.append(reply)
         for bad in reply.invalid_tool_calls:
-            _strike(result, strikes, "arguments", agent, str(bad.get("name")),
-                    f"malformed arguments: {bad.get('error') or bad.get('args')}")
+            name = str(bad.get("name"))
+            detail = f"malformed arguments: {bad.get('error') or bad.get('args')}"
+            routed = _strike(result, strikes, "arguments", agent, name, detail,
+                             fallback=fallback is not None) and to_fallback("arguments", name)
             new.append(ToolMessage(
-                f"Error: the arguments of {bad.get('name')!r} were not valid JSON; "
-                "call it again with a JSON object.", tool_call_id=bad.get("id") or "invalid"))
+                f"Error: the arguments of {name!r} were not valid JSON; "
+                + (f"handing to {fallback}." if routed else "call it again with a JSON object."),
+                tool_call_id=bad.get("id") or "invalid"))
+        if result.handoff is not None:
+            # every call of the reply gets its result, or the next model would reject it
+            new.extend(ToolMessage(f"Ignored: handing to {fallback}.",
+                                   tool_call_id=call.get("id") or call["name"])
+                       for call in reply.tool_calls)
+            return result
         if reply.invalid_tool_calls and not reply.tool_calls:
             continue
         if not reply.tool_calls:
@@ -230,6 +316,12 @@ def agent_turn(
                         f"Your answer did not validate as {agent.output_type.__name__}: {exc}. "
                         "Reply with only a JSON object matching the schema."))
                     continue
+            if agent.output_guardrails:
+                final = (text if agent.output_type is None
+                         else agent.output_type.model_validate(result.output))
+                for guardrail in agent.output_guardrails:
+                    if (yield from _guard(result, guardrail, agent, state, final)):
+                        return result
             return result
         for call in reply.tool_calls:
             name = call["name"]
@@ -237,11 +329,12 @@ def agent_turn(
             entry = table.get(name)
             if entry is None:
                 available = ", ".join(table) or "none"
-                if fallback and fallback != agent.name and result.handoff is None:
-                    result.events.append({"type": "fallback", "agent": agent.name,
-                                          "asked_for": name, "to": fallback})
-                    result.handoff = fallback
+                if to_fallback("unknown_name", name):
                     new.append(ToolMessage(f"There is no {name!r}; handing to {fallback}.",
+                                           tool_call_id=call_id))
+                    continue
+                if result.handoff is not None:  # already handed off (to the fallback)
+                    new.append(ToolMessage(f"Ignored: there is no {name!r}.",
                                            tool_call_id=call_id))
                     continue
                 _strike(result, strikes, "unknown", agent, name,
@@ -264,18 +357,28 @@ def agent_turn(
                 try:
                     args = entry.parse_arguments(call.get("args"))
                 except ToolArgumentsError as exc:
-                    _strike(result, strikes, "arguments", agent, name, str(exc))
-                    new.append(ToolMessage(f"Error: {exc}. Call it again with valid arguments.",
-                                           tool_call_id=call_id))
+                    routed = _strike(result, strikes, "arguments", agent, name, str(exc),
+                                     fallback=fallback is not None) and to_fallback(
+                                         "arguments", name)
+                    new.append(ToolMessage(
+                        f"Error: {exc}. " + (f"Handing to {fallback}." if routed
+                                             else "Call it again with valid arguments."),
+                        tool_call_id=call_id))
                     continue
+                yield Notify({"type": "tool_called", "agent": agent.name, "tool": name,
+                               "args": args, "call_id": call_id})
                 if isinstance(entry, AgentTool):
-                    sub: TurnResult = yield _SubAgent(entry, args["input"])
+                    sub: TurnResult = yield SubAgent(entry, args["input"])
                     result.absorb(sub)
+                    if sub.tripwire is not None:
+                        return result
                     output = sub.output if sub.output is not None else sub.text
                     content = output if isinstance(output, str) else json.dumps(output)
                 else:
-                    value = yield _ToolRun(entry, args)
+                    value = yield ToolRun(entry, args)
                     content = value if isinstance(value, str) else json.dumps(value, default=str)
+                yield Notify({"type": "tool_result", "agent": agent.name, "tool": name,
+                               "output": content, "call_id": call_id})
                 new.append(ToolMessage(content, tool_call_id=call_id))
         if result.handoff is not None:
             return result
@@ -283,6 +386,19 @@ def agent_turn(
         f"agent {agent.name!r} made {max_turns} model calls in one turn without finishing; "
         "raise max_turns or check its tools"
     )
+
+
+def _guard(result: TurnResult, guardrail: Any, agent: Agent, state: Mapping[str, Any],
+           value: Any) -> Generator[Request, Any, bool]:
+    """Run one guardrail; on a tripped wire record it in ``result`` and return True."""
+    context = GuardrailContext(agent=agent.name, state=state)
+    out = yield GuardrailRun(guardrail, context, agent, value)
+    if not out.tripwire_triggered:
+        return False
+    result.tripwire = {"kind": guardrail.kind, "agent": agent.name,
+                       "guardrail": guardrail.get_name(), "info": storable(out.output_info)}
+    result.events.append({"type": "guardrail", **result.tripwire})
+    return True
 
 
 def _text_of(reply: AIMessage) -> str:
@@ -295,13 +411,17 @@ def _text_of(reply: AIMessage) -> str:
 
 
 def _strike(result: TurnResult, strikes: dict[str, int], kind: str, agent: Agent, name: str,
-            detail: str) -> None:
+            detail: str, *, fallback: bool = False) -> bool:
+    """Count a strike; True on the second one when a fallback can take over, else raise."""
     strikes[kind] += 1
     result.events.append({"type": f"{kind}_retry" if strikes[kind] == 1 else kind,
                           "agent": agent.name, "asked_for": name, "detail": detail})
-    if strikes[kind] > 1:
-        raise ModelBehaviorError(f"agent {agent.name!r}: {detail}, again after a corrective "
-                                 "message; fix its instructions or add a fallback agent")
+    if strikes[kind] == 1:
+        return False
+    if fallback:
+        return True
+    raise ModelBehaviorError(f"agent {agent.name!r}: {detail}, again after a corrective "
+                             "message; fix its instructions or add a fallback agent")
 
 
 def _schema(name: str, entry: Any) -> dict[str, Any]:
@@ -313,78 +433,11 @@ def _schema(name: str, entry: Any) -> dict[str, Any]:
     return entry.openai_schema()
 
 
-_BOUND: dict[tuple[int, tuple[str, ...], int], tuple[Any, Any]] = {}
+def sub_turn(request: SubAgent) -> Generator[Request, Any, TurnResult]:
+    """The turn of an agent used as a tool, on the task it is given.
 
-
-def _bound(model: Any, tools: tuple[dict[str, Any], ...], response_format: Any) -> Any:
-    if not tools and response_format is None:
-        return model
-    key = (id(model), tuple(t["function"]["name"] for t in tools), id(response_format))
-    hit = _BOUND.get(key)
-    if hit is not None and hit[0] is model:
-        return hit[1]
-    runnable = model.bind_tools(list(tools)) if tools else model
-    if response_format is not None:
-        runnable = runnable.bind(response_format=response_format)
-    if len(_BOUND) > 512:
-        _BOUND.clear()
-    _BOUND[key] = (model, runnable)
-    return runnable
-
-
-def _tool_error(tool: FunctionTool, exc: BaseException) -> str:
-    return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
-
-
-def drive(turn: Generator[_Request, Any, TurnResult], run_model: Any = None) -> TurnResult:
-    """Execute a turn with blocking calls (``graph.invoke``)."""
-    value: Any = None
-    while True:
-        try:
-            request = turn.send(value)
-        except StopIteration as stop:
-            return stop.value
-        if isinstance(request, _ModelCall):
-            model = resolve_model(run_model, request.agent.model)
-            value = _bound(model, request.tools, request.response_format).invoke(request.messages)
-        elif isinstance(request, _ToolRun):
-            try:
-                value = request.tool.fn(**request.args)
-                if inspect.isawaitable(value):
-                    value = asyncio.run(_await(value))
-            except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
-                value = _tool_error(request.tool, exc)
-        else:
-            value = drive(_sub_turn(request), run_model)
-
-
-async def adrive(turn: Generator[_Request, Any, TurnResult], run_model: Any = None) -> TurnResult:
-    """Execute a turn with awaited calls (``graph.ainvoke``)."""
-    value: Any = None
-    while True:
-        try:
-            request = turn.send(value)
-        except StopIteration as stop:
-            return stop.value
-        if isinstance(request, _ModelCall):
-            model = resolve_model(run_model, request.agent.model)
-            value = await _bound(model, request.tools, request.response_format).ainvoke(
-                request.messages)
-        elif isinstance(request, _ToolRun):
-            try:
-                value = request.tool.fn(**request.args)
-                if inspect.isawaitable(value):
-                    value = await value
-            except Exception as exc:
-                value = _tool_error(request.tool, exc)
-        else:
-            value = await adrive(_sub_turn(request), run_model)
-
-
-async def _await(value: Any) -> Any:
-    return await value
-
-
-def _sub_turn(request: _SubAgent) -> Generator[_Request, Any, TurnResult]:
-    # an agent used as a tool answers the task it is given; its handoffs are not followed
-    return agent_turn(request.tool.agent, [HumanMessage(request.input)], state={}, handoffs=())
+    Its handoffs are not followed; like a nested SDK run it starts on that task, so its
+    input guardrails check it.
+    """
+    return agent_turn(request.tool.agent, [HumanMessage(request.input)], state={}, handoffs=(),
+                      check_input=request.input)

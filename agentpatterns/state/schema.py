@@ -8,13 +8,15 @@ carries over (that is how session memory works).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AnyMessage
+from langgraph.channels import DeltaChannel
 from langgraph.graph.message import add_messages
 
-__all__ = ["RESET", "PatternState", "add_counts", "append", "fresh_run_update", "merge"]
+__all__ = ["RESET", "PatternState", "add_counts", "add_messages_batch", "append",
+           "fresh_run_update", "merge"]
 
 #: Written to a per-run key by the runner when a new run starts on an existing thread.
 RESET = "__agentpatterns_reset__"
@@ -57,6 +59,21 @@ def add_counts(left: Mapping[str, Any] | None, right: Any) -> dict[str, Any]:
     return out
 
 
+def add_messages_batch(left: list[Any], writes: Sequence[Any]) -> list[Any]:
+    """``add_messages`` over a whole step's writes in one call (``DeltaChannel``'s reducer).
+
+    Merging by id over the concatenated writes equals merging them one by one, so the
+    result does not depend on how LangGraph batches them when it replays a thread.
+    """
+    right: list[Any] = []
+    for write in writes:
+        if isinstance(write, list):
+            right.extend(write)
+        else:
+            right.append(write)
+    return add_messages(left, right)
+
+
 def last(left: Any, right: Any) -> Any:
     """Keep the latest write (parallel branches may all report themselves active)."""
     return right
@@ -74,7 +91,9 @@ class PatternState(TypedDict, total=False):
         results: The latest output of each agent (fan-in merges them).
         calls: Model calls per agent in this run.
         usage: Token usage per agent in this run (``input``, ``output``, ``total``).
-        events: Recorded incidents: fallbacks, retries, caps, rejected decisions.
+        events: Recorded incidents: fallbacks, retries (``unknown_retry``,
+            ``arguments_retry``, ``model_error_retry``, ``output_retry``), tripped guardrails,
+            caps, rejected decisions.
         final_output: The run's answer (a string, or a dumped ``output_type`` model).
         last_agent: The agent whose output is ``final_output``.
         drafts: Reflection: every draft, in order.
@@ -88,10 +107,16 @@ class PatternState(TypedDict, total=False):
         specialists: Dynamic: the specs of the agents created at run time.
         plan: Human approval: the plan awaiting or given approval.
         decision: Human approval: the decision that was taken.
-        stopped: Why the run stopped early, if it did (guardrail, budget, rejection).
+        stopped: Why the run ended early, if it did: ``{"reason": "guardrail", "kind",
+            "agent", "guardrail", "info"}`` for a tripped guardrail, ``{"reason":
+            "rejected", ...}`` for a rejected plan. (A budget stop raises inside the node and
+            writes nothing: the thread stays at its last completed step, to be resumed.)
     """
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    # A DeltaChannel: a checkpoint stores the step's new messages, not the whole
+    # conversation again (and a full snapshot every 100 updates), so a step's checkpoint
+    # cost stays flat as the history grows; a fan-in of K branches is merged in one call.
+    messages: Annotated[list[AnyMessage], DeltaChannel(add_messages_batch)]
     input: str
     active_agent: Annotated[str, last]
     path: Annotated[list[str], append]

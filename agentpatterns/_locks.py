@@ -1,0 +1,508 @@
+"""One run at a time per thread: a lock around every execution of a thread.
+
+LangGraph has no thread lock: two processes that resume the same thread at once would
+both execute its next step. ``Runner`` (and the command line) therefore hold a lock on
+``thread_id`` while they run or resume it; a second taker fails at once with
+:class:`~agentpatterns.errors.ThreadBusyError` instead of waiting or running twice.
+
+The lock lives where the checkpoints live, so every process that shares them sees it:
+
+* **PostgreSQL**: a session-level advisory lock, ``pg_try_advisory_lock`` on a 64-bit hash
+  of the thread id, taken on the saver's own connection (a connection of its pool, kept
+  for the run, when the saver has a pool). The server drops it when that connection
+  closes, so a killed process never leaves it behind.
+* **SQLite**: a lease row in ``agentpatterns_thread_leases`` in the same file, taken in a
+  ``BEGIN IMMEDIATE`` transaction (so two takers are serialised by SQLite's write lock)
+  and deleted when the run ends. A row left by a process that died is stale and taken
+  over: on the same host when its process no longer exists (pid and start time, so a
+  reused pid does not count), on any host when its heartbeat, renewed every
+  ``LEASE_TTL / 3`` seconds while the run lasts, is older than ``LEASE_TTL``.
+* **Anything else** (``memory``, savers of other kinds): a lock in this process only.
+
+Every backend also takes the in-process lock first, so two threads of one process that
+share a saver object (and so one PostgreSQL session, where advisory locks are
+re-entrant) exclude each other too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Hashable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from typing import Any
+
+from agentpatterns.errors import StorageError, ThreadBusyError
+
+__all__ = ["LEASE_TABLE", "LEASE_TTL", "athread_lock", "running_threads", "thread_lock"]
+
+#: Seconds after its last heartbeat that a SQLite lease counts as abandoned.
+LEASE_TTL = 30.0
+#: The SQLite table holding one row per thread being run.
+LEASE_TABLE = "agentpatterns_thread_leases"
+# the advisory-lock key is a hash of this prefix + the thread id, so it cannot collide with
+# keys other code derives from bare thread ids
+_PG_KEY_PREFIX = "agentpatterns-thread:"
+_PG_TRY = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS ok"
+_PG_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0)) AS ok"
+_PG_HELD = """
+SELECT t.id AS thread_id FROM unnest(%s::text[]) AS t(id)
+WHERE hashtextextended(%s || t.id, 0) IN (
+    SELECT (l.classid::bigint << 32) | l.objid::bigint FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+_CREATE = f"""
+CREATE TABLE IF NOT EXISTS {LEASE_TABLE} (
+    thread_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    proc_start TEXT NOT NULL,
+    acquired REAL NOT NULL,
+    heartbeat REAL NOT NULL
+)"""
+_HOST = socket.gethostname()
+
+_local_guard = threading.Lock()
+_local_held: set[tuple[Hashable, str]] = set()
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@contextmanager
+def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator[None]:
+    """Hold the lock on ``thread_id`` in ``saver``'s database for the ``with`` block.
+
+    Args:
+        saver: The checkpointer the thread is run with (an opened saver object).
+        thread_id: The thread.
+        timeout: Seconds to wait for a busy SQLite file while taking or dropping the lease.
+
+    Raises:
+        ThreadBusyError: Another run (in any process sharing the database) holds it.
+        StorageError: The database could not be used to take the lock.
+    """
+    backend = _backend_of(saver)
+    with _local(backend.key, thread_id):
+        if backend.kind == "sqlite":
+            lease = _SqliteLease(backend.target, thread_id, timeout)
+            lease.acquire()
+            try:
+                yield
+            finally:
+                lease.release()
+        elif backend.kind == "postgres":
+            with _pg_connection(saver) as conn:
+                _pg_take(saver, conn, thread_id)
+                try:
+                    yield
+                finally:
+                    _pg_drop(saver, conn, thread_id)
+        else:
+            yield
+
+
+@asynccontextmanager
+async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
+                       ) -> AsyncIterator[None]:
+    """The ``async`` twin of :func:`thread_lock`, for async savers.
+
+    Args:
+        saver: The checkpointer the thread is run with (sync or async saver object).
+        thread_id: The thread.
+        timeout: Seconds to wait for a busy SQLite file while taking or dropping the lease.
+
+    Raises:
+        ThreadBusyError: Another run (in any process sharing the database) holds it.
+        StorageError: The database could not be used to take the lock.
+    """
+    backend = await _abackend_of(saver)
+    if not backend.aio:
+        with thread_lock(saver, thread_id, timeout=timeout):
+            yield
+        return
+    with _local(backend.key, thread_id):
+        if backend.kind == "sqlite":
+            lease = _SqliteLease(backend.target, thread_id, timeout)
+            await asyncio.to_thread(lease.acquire)
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(lease.release)
+        elif backend.kind == "postgres":
+            async with _apg_connection(saver) as conn:
+                await _apg_take(saver, conn, thread_id)
+                try:
+                    yield
+                finally:
+                    await _apg_drop(saver, conn, thread_id)
+        else:
+            yield
+
+
+def running_threads(saver: Any, thread_ids: Iterable[str]) -> dict[str, str]:
+    """Which of ``thread_ids`` some process is running now, and who (for listings).
+
+    Args:
+        saver: An opened synchronous saver.
+        thread_ids: The threads to look at.
+
+    Returns:
+        ``{thread_id: holder}`` for the threads whose lock is held, e.g.
+        ``"pid 4242 on host-a"``.
+    """
+    ids = list(thread_ids)
+    backend = _backend_of(saver)
+    with _local_guard:
+        out = {t: "this process" for t in ids if (backend.key, t) in _local_held}
+    if backend.kind == "sqlite":
+        for thread_id, holder in _sqlite_holders(backend.target, ids).items():
+            out.setdefault(thread_id, holder)
+    elif backend.kind == "postgres" and ids:
+        with _pg_connection(saver) as conn, _saver_lock(saver):
+            rows = conn.execute(_PG_HELD, (ids, _PG_KEY_PREFIX)).fetchall()
+        for row in rows:
+            out.setdefault(_col(row, "thread_id"), "another process (PostgreSQL lock)")
+    return out
+
+
+# --------------------------------------------------------------------------- backends
+
+
+class _Backend:
+    __slots__ = ("aio", "key", "kind", "target")
+
+    def __init__(self, kind: str, key: Hashable, target: Any = None, aio: bool = False):
+        self.kind = kind  # "sqlite", "postgres" or "local"
+        self.key = key  # identifies the database for the in-process layer
+        self.target = target  # the SQLite file
+        self.aio = aio
+
+
+def _module(obj: Any) -> str:
+    return type(obj).__module__ or ""
+
+
+def _is_psycopg(conn: Any) -> bool:
+    """A psycopg connection or pool (their public classes say ``__module__ = "psycopg"``)."""
+    return _module(conn).split(".")[0] in ("psycopg", "psycopg_pool")
+
+
+def _backend_of(saver: Any) -> _Backend:
+    conn = getattr(saver, "conn", None)
+    if isinstance(conn, sqlite3.Connection):
+        with _saver_lock(saver):
+            rows = conn.execute("PRAGMA database_list").fetchall()
+        return _sqlite_backend(saver, rows)
+    if _is_psycopg(conn):
+        return _Backend("postgres", ("postgres", _pg_identity(conn)))
+    return _Backend("local", ("object", id(saver)))
+
+
+async def _abackend_of(saver: Any) -> _Backend:
+    conn: Any = getattr(saver, "conn", None)
+    if _module(conn).startswith("aiosqlite"):
+        async with conn.execute("PRAGMA database_list") as cursor:
+            rows = await cursor.fetchall()
+        backend = _sqlite_backend(saver, rows)
+        backend.aio = True
+        return backend
+    if _is_psycopg(conn) and "Async" in type(conn).__name__:
+        return _Backend("postgres", ("postgres", _pg_identity(conn)), aio=True)
+    return _backend_of(saver)
+
+
+def _sqlite_backend(saver: Any, rows: Iterable[Any]) -> _Backend:
+    path = next((str(row[2]) for row in rows if row[1] == "main"), "")
+    if not path:  # an in-memory SQLite database lives in this process only
+        return _Backend("local", ("object", id(saver)))
+    real = os.path.realpath(path)
+    return _Backend("sqlite", ("sqlite", real), target=real)
+
+
+def _pg_identity(conn: Any) -> str:
+    # the DSN without its password: host, port, user and database name identify the server
+    info = getattr(conn, "info", None)
+    if info is not None:
+        return str(info.dsn)
+    return str(getattr(conn, "conninfo", id(conn)))
+
+
+@contextmanager
+def _local(key: Hashable, thread_id: str) -> Iterator[None]:
+    with _local_guard:
+        if (key, thread_id) in _local_held:
+            raise ThreadBusyError(
+                f"thread {thread_id!r} is already being run in this process; wait for that "
+                "run to finish (one run at a time per thread)"
+            )
+        _local_held.add((key, thread_id))
+    try:
+        yield
+    finally:
+        with _local_guard:
+            _local_held.discard((key, thread_id))
+
+
+@contextmanager
+def _saver_lock(saver: Any) -> Iterator[None]:
+    # the sync savers serialise use of their one connection with a threading lock
+    lock = getattr(saver, "lock", None)
+    if lock is not None and hasattr(lock, "acquire") and not isinstance(lock, asyncio.Lock):
+        with lock:
+            yield
+    else:
+        yield
+
+
+def _col(row: Any, name: str) -> Any:
+    return row[name] if isinstance(row, dict) else row[0]
+
+
+# --------------------------------------------------------------------------- SQLite
+
+
+def _proc_start(pid: int) -> str:
+    """The start time of process ``pid`` (Linux: clock ticks since boot), or ``""``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _proc_alive(pid: int, start: str) -> bool:
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as handle:
+                fields = handle.read().decode(errors="replace").rsplit(")", 1)[-1].split()
+        except OSError:
+            return False
+        # a zombie is dead; a different start time means the pid was reused
+        return fields[0] != "Z" and (not start or fields[19] == start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _lease_alive(host: str, pid: int, proc_start: str, heartbeat: float) -> bool:
+    if time.time() - heartbeat > LEASE_TTL:
+        return False
+    return _proc_alive(pid, proc_start) if host == _HOST else True
+
+
+def _since(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
+def _busy_message(thread_id: str, host: str, pid: int, acquired: float) -> str:
+    who = "this process" if (host, pid) == (_HOST, os.getpid()) else f"pid {pid} on {host}"
+    return (f"thread {thread_id!r} is being run by another process ({who}, since "
+            f"{_since(acquired)}); wait for it to finish, then resume the thread if it was "
+            "cut off (one run at a time per thread)")
+
+
+class _SqliteLease:
+    """A lease row for one thread in a SQLite file, with a heartbeat while held."""
+
+    def __init__(self, path: str, thread_id: str, timeout: float):
+        self.path = path
+        self.thread_id = thread_id
+        self.timeout = timeout
+        self.owner = uuid.uuid4().hex
+        self.conn: sqlite3.Connection | None = None
+        self.guard = threading.Lock()
+        self.stop = threading.Event()
+        self.beat: threading.Thread | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        # In WAL mode a lease commit need not wait for an fsync (12-20 ms here, twice per
+        # run): NORMAL survives a crash of the process; after a power loss the row may be
+        # gone or stale, and either way its holder is dead too.
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+    def acquire(self) -> None:
+        try:
+            conn = self._connect()
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        try:
+            conn.execute(_CREATE)
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute(
+                f"SELECT host, pid, proc_start, acquired, heartbeat FROM {LEASE_TABLE} "
+                "WHERE thread_id = ?", (self.thread_id,)).fetchone()
+            if row is not None and _lease_alive(row[0], row[1], row[2], row[4]):
+                conn.execute("ROLLBACK")
+                raise ThreadBusyError(_busy_message(self.thread_id, row[0], row[1], row[3]))
+            now = time.time()
+            pid = os.getpid()
+            conn.execute(
+                f"INSERT OR REPLACE INTO {LEASE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (self.thread_id, self.owner, _HOST, pid, _proc_start(pid), now, now))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from exc
+            raise
+        self.conn = conn
+        self.beat = threading.Thread(target=self._heartbeat, daemon=True,
+                                     name=f"agentpatterns-lease-{self.thread_id}")
+        self.beat.start()
+
+    def _heartbeat(self) -> None:
+        while not self.stop.wait(LEASE_TTL / 3):
+            with self.guard, suppress(sqlite3.Error):
+                if self.conn is not None:
+                    self.conn.execute(
+                        f"UPDATE {LEASE_TABLE} SET heartbeat = ? WHERE thread_id = ? "
+                        "AND owner = ?", (time.time(), self.thread_id, self.owner))
+
+    def release(self) -> None:
+        self.stop.set()
+        if self.beat is not None:
+            self.beat.join()
+        with self.guard:
+            if self.conn is None:
+                return
+            # best effort: if this fails the lease goes stale (dead pid, old heartbeat)
+            with suppress(sqlite3.Error):
+                self.conn.execute(f"DELETE FROM {LEASE_TABLE} WHERE thread_id = ? AND owner = ?",
+                                  (self.thread_id, self.owner))
+            self.conn.close()
+            self.conn = None
+
+    def _error(self, exc: sqlite3.Error) -> StorageError:
+        text = str(exc)
+        if "locked" in text.lower() or "busy" in text.lower():
+            return StorageError(
+                f"SQLite database {self.path} is locked by another connection (waited "
+                f"{self.timeout:g}s to lock thread {self.thread_id!r}); let the other "
+                "process finish, or use a postgresql:// URL for many concurrent writers")
+        return StorageError(f"cannot lock thread {self.thread_id!r} in SQLite database "
+                            f"{self.path} ({text}); check the file and its permissions")
+
+
+def _sqlite_holders(path: str, ids: list[str]) -> dict[str, str]:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return {}
+    try:
+        rows = conn.execute(
+            f"SELECT thread_id, host, pid, proc_start, heartbeat FROM {LEASE_TABLE}").fetchall()
+    except sqlite3.Error:  # no lease was ever taken in this file
+        return {}
+    finally:
+        conn.close()
+    wanted = set(ids)
+    return {row[0]: f"pid {row[2]} on {row[1]}" for row in rows
+            if row[0] in wanted and _lease_alive(row[1], row[2], row[3], row[4])}
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@contextmanager
+def _pg_connection(saver: Any) -> Iterator[Any]:
+    conn = saver.conn
+    if hasattr(conn, "getconn"):  # a pool: keep one of its connections for the run
+        with conn.connection() as held:
+            yield held
+    else:
+        yield conn
+
+
+@asynccontextmanager
+async def _apg_connection(saver: Any) -> AsyncIterator[Any]:
+    conn = saver.conn
+    if hasattr(conn, "getconn"):
+        async with conn.connection() as held:
+            yield held
+    else:
+        yield conn
+
+
+def _pg_failed(thread_id: str, exc: BaseException) -> StorageError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return StorageError(f"cannot lock thread {thread_id!r} in PostgreSQL ({detail}); check "
+                        "that the server is still reachable")
+
+
+def _pg_busy(thread_id: str) -> ThreadBusyError:
+    return ThreadBusyError(
+        f"thread {thread_id!r} is being run by another process (it holds the thread's "
+        "PostgreSQL advisory lock); wait for it to finish, then resume the thread if it was "
+        "cut off (one run at a time per thread)")
+
+
+def _pg_take(saver: Any, conn: Any, thread_id: str) -> None:
+    import psycopg
+
+    try:
+        with _saver_lock(saver):
+            row = conn.execute(_PG_TRY, (_PG_KEY_PREFIX + thread_id,)).fetchone()
+    except psycopg.Error as exc:
+        raise _pg_failed(thread_id, exc) from exc
+    if not _col(row, "ok"):
+        raise _pg_busy(thread_id)
+
+
+def _pg_drop(saver: Any, conn: Any, thread_id: str) -> None:
+    import psycopg
+
+    # if the connection is gone, so is the lock
+    with suppress(psycopg.Error), _saver_lock(saver):
+        conn.execute(_PG_UNLOCK, (_PG_KEY_PREFIX + thread_id,))
+
+
+async def _apg_take(saver: Any, conn: Any, thread_id: str) -> None:
+    import psycopg
+
+    try:
+        async with _asaver_lock(saver):
+            cursor = await conn.execute(_PG_TRY, (_PG_KEY_PREFIX + thread_id,))
+            row = await cursor.fetchone()
+    except psycopg.Error as exc:
+        raise _pg_failed(thread_id, exc) from exc
+    if not _col(row, "ok"):
+        raise _pg_busy(thread_id)
+
+
+async def _apg_drop(saver: Any, conn: Any, thread_id: str) -> None:
+    import psycopg
+
+    with suppress(psycopg.Error):
+        async with _asaver_lock(saver):
+            await conn.execute(_PG_UNLOCK, (_PG_KEY_PREFIX + thread_id,))
+
+
+@asynccontextmanager
+async def _asaver_lock(saver: Any) -> AsyncIterator[None]:
+    lock = getattr(saver, "lock", None)
+    if isinstance(lock, asyncio.Lock):
+        async with lock:
+            yield
+    else:
+        yield

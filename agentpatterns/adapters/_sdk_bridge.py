@@ -1,0 +1,445 @@
+"""The model bridge: any LangChain chat model as an OpenAI Agents SDK ``Model``.
+
+The SDK speaks Responses-API items; LangChain speaks messages. ``LangChainModel`` converts
+both ways so that the model sees *the same messages* it would see on the LangGraph runtime:
+the system instructions first, then the conversation, with an assistant's text and its tool
+calls of one reply folded into one ``AIMessage`` (as LangGraph keeps them).
+
+Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from agents.agent_output import AgentOutputSchemaBase
+from agents.handoffs import Handoff
+from agents.items import ModelResponse, TResponseInputItem, TResponseStreamEvent
+from agents.model_settings import ModelSettings
+from agents.models.interface import Model, ModelTracing
+from agents.tool import FunctionTool as SDKFunctionTool
+from agents.tool import Tool as SDKTool
+from agents.usage import Usage
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseContentPartAddedEvent,
+    ResponseContentPartDoneEvent,
+    ResponseCreatedEvent,
+    ResponseFunctionToolCall,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseTextDeltaEvent,
+    ResponseUsage,
+)
+from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+
+from agentpatterns.errors import UnsupportedError
+
+__all__ = [
+    "LangChainModel",
+    "items_to_messages",
+    "message_to_items",
+    "messages_to_items",
+    "tool_dicts",
+]
+
+# Output item ids carry the reply they came from (``msg_<reply>``, ``fc_<reply>_<n>``), so
+# an assistant's text and its tool calls fold back into one AIMessage - and two replies
+# that happen to be adjacent (a sequence of agents) do not.
+_MSG = "msg_lc"
+_FC = "fc_lc"
+
+
+# ------------------------------------------------------------------ SDK items -> messages
+
+
+def _plain(item: Any) -> dict[str, Any]:
+    if isinstance(item, Mapping):
+        return dict(item)
+    dump = getattr(item, "model_dump", None)
+    if callable(dump):
+        return dict(dump(exclude_unset=True))
+    raise UnsupportedError(f"input item {item!r} is neither a dict nor a pydantic model")
+
+
+def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for part in content:
+        part = _plain(part)
+        kind = part.get("type")
+        if kind in ("input_text", "output_text", "text"):
+            parts.append(str(part.get("text", "")))
+        elif kind == "refusal":
+            parts.append(str(part.get("refusal", "")))
+        else:
+            raise UnsupportedError(f"message content part of type {kind!r} (images, files, "
+                                   "audio) cannot be passed to a LangChain chat model by the "
+                                   "bridge; send text")
+    return "".join(parts)
+
+
+def _reply_of(item_id: Any) -> str | None:
+    """The bridge's reply id inside an output item id, or None for foreign ids."""
+    if not isinstance(item_id, str):
+        return None
+    if item_id.startswith(_MSG + "_"):
+        return item_id[len(_MSG) + 1:]
+    if item_id.startswith(_FC + "_"):
+        return item_id[len(_FC) + 1:].rsplit("_", 1)[0]
+    return None
+
+
+def _parse_args(raw: Any) -> tuple[dict[str, Any] | None, str]:
+    text = raw if isinstance(raw, str) else json.dumps(raw or {})
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        return None, text
+    return (value if isinstance(value, dict) else None), text
+
+
+def items_to_messages(system_instructions: str | None,
+                      items: str | Sequence[Any]) -> list[BaseMessage]:
+    """SDK input items -> LangChain messages, the system instructions first.
+
+    Args:
+        system_instructions: The agent's system prompt (``None`` for none).
+        items: A user string or Responses-API input items (dicts or pydantic models):
+            user/system/developer/assistant messages, ``function_call`` and
+            ``function_call_output`` items (handoffs are function calls too); reasoning
+            items are dropped.
+
+    Raises:
+        UnsupportedError: An item a chat model cannot be given (a hosted tool call, an
+            image), naming its type.
+    """
+    out: list[BaseMessage] = []
+    if system_instructions:
+        out.append(SystemMessage(system_instructions))
+    if isinstance(items, str):
+        out.append(HumanMessage(items))
+        return out
+    open_ai: AIMessage | None = None  # the assistant reply tool calls still attach to
+    open_reply: str | None = None
+    for raw in items:
+        item = _plain(raw)
+        kind = item.get("type")
+        role = item.get("role")
+        if kind in (None, "message") and role is not None:
+            text = _content_text(item.get("content"))
+            if role == "user":
+                out.append(HumanMessage(text))
+                open_ai = None
+            elif role in ("system", "developer"):
+                out.append(SystemMessage(text))
+                open_ai = None
+            elif role == "assistant":
+                open_ai = AIMessage(content=text)
+                open_reply = _reply_of(item.get("id"))
+                out.append(open_ai)
+            else:
+                raise UnsupportedError(f"input message with role {role!r} is not supported")
+        elif kind == "function_call":
+            reply = _reply_of(item.get("id"))
+            same = open_ai is not None and (reply is None or open_reply is None
+                                            or reply == open_reply)
+            if open_ai is None or not same:
+                open_ai = AIMessage(content="")
+                open_reply = reply
+                out.append(open_ai)
+            args, text = _parse_args(item.get("arguments"))
+            call_id = str(item.get("call_id") or item.get("id") or "")
+            if args is None:
+                open_ai.invalid_tool_calls.append({
+                    "name": item.get("name"), "args": text, "id": call_id,
+                    "error": "arguments are not a JSON object", "type": "invalid_tool_call"})
+            else:
+                open_ai.tool_calls.append({"name": str(item.get("name")), "args": args,
+                                           "id": call_id, "type": "tool_call"})
+        elif kind == "function_call_output":
+            output = item.get("output")
+            content = output if isinstance(output, str) else _content_text(output)
+            out.append(ToolMessage(content, tool_call_id=str(item.get("call_id"))))
+        elif kind == "reasoning":
+            continue
+        else:
+            raise UnsupportedError(
+                f"input item of type {kind!r} cannot be converted for a LangChain chat model "
+                "(hosted tools, computer use and MCP items are not supported by the bridge)")
+    return out
+
+
+# ------------------------------------------------------------------ messages -> SDK items
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") if isinstance(part, dict) else str(part)
+                   for part in content)
+
+
+def message_to_items(message: AIMessage, reply: str | None = None) -> list[Any]:
+    """An ``AIMessage`` -> SDK output items: its text, then one item per tool call."""
+    reply = reply or uuid.uuid4().hex[:16]
+    items: list[Any] = []
+    text = _text(message)
+    if text:
+        items.append(ResponseOutputMessage(
+            id=f"{_MSG}_{reply}", type="message", role="assistant", status="completed",
+            content=[ResponseOutputText(text=text, type="output_text", annotations=[],
+                                        logprobs=[])]))
+    for i, call in enumerate(message.tool_calls):
+        items.append(ResponseFunctionToolCall(
+            id=f"{_FC}_{reply}_{i}", call_id=call.get("id") or f"call_{reply}_{i}",
+            type="function_call", name=call["name"], status="completed",
+            arguments=json.dumps(call.get("args") or {})))
+    for j, bad in enumerate(message.invalid_tool_calls, start=len(message.tool_calls)):
+        items.append(ResponseFunctionToolCall(
+            id=f"{_FC}_{reply}_{j}", call_id=bad.get("id") or f"call_{reply}_{j}",
+            type="function_call", name=str(bad.get("name") or ""), status="completed",
+            arguments=str(bad.get("args") or "")))
+    return items
+
+
+def messages_to_items(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """LangChain messages -> SDK input items (what a session hands back to the SDK).
+
+    Human -> user message, AI -> assistant message plus ``function_call`` items, Tool ->
+    ``function_call_output``, System -> system message.
+    """
+    items: list[dict[str, Any]] = []
+    for n, message in enumerate(messages):
+        if isinstance(message, HumanMessage):
+            items.append({"role": "user", "content": _text(message)})
+        elif isinstance(message, SystemMessage):
+            items.append({"role": "system", "content": _text(message)})
+        elif isinstance(message, AIMessage):
+            reply = (message.id or f"h{n}").replace("_", "-")
+            for item in message_to_items(message, reply):
+                items.append(item.model_dump(exclude_none=True))
+        elif isinstance(message, ToolMessage):
+            items.append({"type": "function_call_output", "call_id": message.tool_call_id,
+                          "output": _text(message)})
+        else:
+            raise UnsupportedError(f"message of type {type(message).__name__} has no SDK item")
+    return items
+
+
+def _usage(message: AIMessage) -> Usage:
+    meta: Mapping[str, Any] = message.usage_metadata or {}
+    return Usage(requests=1, input_tokens=int(meta.get("input_tokens", 0)),
+                 output_tokens=int(meta.get("output_tokens", 0)),
+                 total_tokens=int(meta.get("total_tokens", 0)))
+
+
+# ------------------------------------------------------------------ tools and schemas
+
+
+def tool_dicts(tools: Sequence[SDKTool],
+               handoffs: Sequence[Handoff[Any, Any]]) -> list[dict[str, Any]]:
+    """SDK function tools and handoffs -> OpenAI function-tool dicts for ``bind_tools``.
+
+    Raises:
+        UnsupportedError: A hosted tool (web search, file search, computer, MCP...), which
+            a LangChain chat model cannot run.
+    """
+    out: list[dict[str, Any]] = []
+    for tool in tools:
+        if not isinstance(tool, SDKFunctionTool):
+            raise UnsupportedError(
+                f"tool {getattr(tool, 'name', tool)!r} ({type(tool).__name__}) is a hosted or "
+                "special SDK tool; a LangChain chat model can only be offered function tools")
+        out.append({"type": "function", "function": {
+            "name": tool.name, "description": tool.description,
+            "parameters": tool.params_json_schema}})
+    for h in handoffs:
+        out.append({"type": "function", "function": {
+            "name": h.tool_name, "description": h.tool_description,
+            "parameters": h.input_json_schema or {"type": "object", "properties": {},
+                                                  "additionalProperties": False}}})
+    return out
+
+
+def _response_format(output_schema: AgentOutputSchemaBase | None) -> dict[str, Any] | None:
+    if output_schema is None or output_schema.is_plain_text():
+        return None
+    return {"type": "json_schema", "json_schema": {
+        "name": output_schema.name(), "schema": output_schema.json_schema(),
+        "strict": output_schema.is_strict_json_schema()}}
+
+
+# ------------------------------------------------------------------ the model
+
+
+class LangChainModel(Model):
+    """A LangChain chat model (``OfflineModel``, ``ChatOpenAI``, any ``BaseChatModel``) as an
+    OpenAI Agents SDK ``Model``, so ``agents.Runner`` can run it.
+
+    Args:
+        model: The chat model. It must support ``bind_tools`` when agents have tools or
+            handoffs, and honour ``response_format`` for structured output.
+
+    Example:
+        >>> import agents
+        >>> from agentpatterns import OfflineModel
+        >>> bot = agents.Agent(name="Writer", instructions="You are Writer. Write a poem",
+        ...                    model=LangChainModel(OfflineModel()))
+        >>> from agents import RunConfig, Runner
+        >>> Runner.run_sync(bot, "the sea",
+        ...                 run_config=RunConfig(tracing_disabled=True)).final_output
+        '[Writer] draft 1 based on: the sea'
+    """
+
+    def __init__(self, model: BaseChatModel) -> None:
+        if not isinstance(model, BaseChatModel):
+            raise TypeError(f"LangChainModel needs a LangChain chat model, got {model!r}")
+        self.model = model
+
+    def __repr__(self) -> str:
+        return f"LangChainModel({type(self.model).__name__})"
+
+    def _runnable(self, tools: list[SDKTool], handoffs: list[Handoff[Any, Any]],
+                  output_schema: AgentOutputSchemaBase | None,
+                  settings: ModelSettings) -> Any:
+        offered = tool_dicts(tools, handoffs)
+        runnable: Any = self.model
+        if offered:
+            choice = settings.tool_choice
+            kwargs: dict[str, Any] = {}
+            if isinstance(choice, str) and choice not in ("auto",):
+                kwargs["tool_choice"] = choice
+            runnable = self.model.bind_tools(offered, **kwargs)
+        extra: dict[str, Any] = {}
+        response_format = _response_format(output_schema)
+        if response_format is not None:
+            extra["response_format"] = response_format
+        for name in ("temperature", "top_p", "max_tokens"):
+            value = getattr(settings, name, None)
+            if value is not None:
+                extra[name] = value
+        return runnable.bind(**extra) if extra else runnable
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[SDKTool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff[Any, Any]],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+    ) -> ModelResponse:
+        """Call the chat model once and return its reply as SDK output items."""
+        messages = items_to_messages(system_instructions, input)
+        runnable = self._runnable(tools, handoffs, output_schema, model_settings)
+        reply = await runnable.ainvoke(messages)
+        if not isinstance(reply, AIMessage):
+            text = _text(reply) if isinstance(reply, BaseMessage) else str(reply)
+            reply = AIMessage(content=text)
+        rid = uuid.uuid4().hex[:16]
+        return ModelResponse(output=message_to_items(reply, rid), usage=_usage(reply),
+                             response_id=None)
+
+    async def stream_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[TResponseInputItem],
+        model_settings: ModelSettings,
+        tools: list[SDKTool],
+        output_schema: AgentOutputSchemaBase | None,
+        handoffs: list[Handoff[Any, Any]],
+        tracing: ModelTracing,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+    ) -> AsyncIterator[TResponseStreamEvent]:
+        """Stream the chat model's reply as Responses-API stream events (text deltas live)."""
+        messages = items_to_messages(system_instructions, input)
+        runnable = self._runnable(tools, handoffs, output_schema, model_settings)
+        rid = uuid.uuid4().hex[:16]
+        seq = iter(range(1_000_000))
+        response = _response(rid, [], None, "in_progress")
+        yield ResponseCreatedEvent(type="response.created", response=response,
+                                   sequence_number=next(seq))
+        total: AIMessageChunk | None = None
+        msg_id = f"{_MSG}_{rid}"
+        started = False
+        async for chunk in runnable.astream(messages):
+            total = chunk if total is None else total + chunk
+            delta = chunk.content if isinstance(chunk.content, str) else _text(chunk)
+            if not delta:
+                continue
+            if not started:
+                started = True
+                yield ResponseOutputItemAddedEvent(
+                    type="response.output_item.added", output_index=0,
+                    sequence_number=next(seq), item=ResponseOutputMessage(
+                        id=msg_id, type="message", role="assistant", status="in_progress",
+                        content=[]))
+                yield ResponseContentPartAddedEvent(
+                    type="response.content_part.added", item_id=msg_id, output_index=0,
+                    content_index=0, sequence_number=next(seq), part=ResponseOutputText(
+                        text="", type="output_text", annotations=[], logprobs=[]))
+            yield ResponseTextDeltaEvent(
+                type="response.output_text.delta", item_id=msg_id, output_index=0,
+                content_index=0, delta=delta, logprobs=[], sequence_number=next(seq))
+        final = AIMessage(content="") if total is None else AIMessage(
+            content=total.content, tool_calls=total.tool_calls,
+            invalid_tool_calls=total.invalid_tool_calls, usage_metadata=total.usage_metadata)
+        items = message_to_items(final, rid)
+        for index, item in enumerate(items):
+            if isinstance(item, ResponseOutputMessage):
+                if not started:
+                    yield ResponseOutputItemAddedEvent(
+                        type="response.output_item.added", output_index=index,
+                        sequence_number=next(seq), item=item)
+                yield ResponseContentPartDoneEvent(
+                    type="response.content_part.done", item_id=item.id, output_index=index,
+                    content_index=0, part=item.content[0], sequence_number=next(seq))
+            else:
+                yield ResponseOutputItemAddedEvent(
+                    type="response.output_item.added", output_index=index,
+                    sequence_number=next(seq), item=item)
+            yield ResponseOutputItemDoneEvent(type="response.output_item.done",
+                                              output_index=index, item=item,
+                                              sequence_number=next(seq))
+        yield ResponseCompletedEvent(type="response.completed",
+                                     response=_response(rid, items, _usage(final), "completed"),
+                                     sequence_number=next(seq))
+
+
+def _response(rid: str, output: list[Any], usage: Usage | None, status: str) -> Response:
+    return Response(
+        id=f"resp_lc_{rid}", created_at=0, model="langchain", object="response", output=output,
+        tool_choice="auto", tools=[], top_p=None, parallel_tool_calls=True, status=status,  # type: ignore[arg-type]
+        usage=None if usage is None else ResponseUsage(
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+            total_tokens=usage.total_tokens,
+            input_tokens_details=InputTokensDetails(cached_tokens=0, cache_write_tokens=0),
+            output_tokens_details=OutputTokensDetails(reasoning_tokens=0)))

@@ -1,0 +1,174 @@
+"""Streamed runs on the OpenAI Agents SDK: the same typed events as on LangGraph.
+
+:func:`run_sdk_streamed` runs a pattern with the adapter's drivers, but every
+``Runner.run`` they make becomes ``Runner.run_streamed``; the SDK's stream events are
+translated into :mod:`agentpatterns.events` as they arrive:
+
+* ``AgentUpdatedStreamEvent`` -> ``AgentStarted`` (each run's first agent, each handoff);
+* ``response.output_text.delta`` raw events -> ``TokenDelta`` of the current agent;
+* ``tool_called`` / ``tool_output`` items -> ``ToolCalled`` / ``ToolResult``;
+* ``handoff_occured`` items -> ``Handoff``;
+* a tripwire -> ``GuardrailTripped``, then our tripwire exception is raised;
+* the end -> ``RunFinished(result)`` with the adapter's ``RunResult``.
+
+Runs of agents used as tools happen inside the SDK's tool call and are not streamed by it;
+their tool call and result are. Recorded incidents (``RunResult.events``) are in the
+final result only.
+
+Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import agents
+from agents.items import HandoffOutputItem, ToolCallItem, ToolCallOutputItem
+
+from agentpatterns.adapters._sdk_bridge import _plain
+from agentpatterns.adapters._sdk_guardrails import from_sdk_tripwire
+from agentpatterns.adapters._sdk_run import Run
+from agentpatterns.errors import (
+    GuardrailTripwireTriggered,
+    InputError,
+    InputGuardrailTripwireTriggered,
+)
+from agentpatterns.events import (
+    AgentStarted,
+    Event,
+    GuardrailTripped,
+    Handoff,
+    RunFinished,
+    TokenDelta,
+    ToolCalled,
+    ToolResult,
+)
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.agent import Agent
+
+__all__ = ["SDKEvents", "run_sdk_streamed"]
+
+_DONE = object()
+
+
+@dataclass
+class SDKEvents:
+    """Translates one SDK run's stream events (``RunResultStreaming.stream_events()``)."""
+
+    agent: str = ""
+    tools: dict[str, str] = field(default_factory=dict)  # call id -> tool name
+
+    def feed(self, event: Any) -> list[Event]:
+        """The typed events of one SDK stream event."""
+        kind = getattr(event, "type", "")
+        if kind == "agent_updated_stream_event":
+            self.agent = event.new_agent.name
+            return [AgentStarted(agent=self.agent)]
+        if kind == "raw_response_event":
+            data = event.data
+            if getattr(data, "type", "") == "response.output_text.delta" and data.delta:
+                return [TokenDelta(agent=self.agent, delta=data.delta)]
+            return []
+        if kind != "run_item_stream_event":
+            return []
+        item = event.item
+        if isinstance(item, HandoffOutputItem):
+            target = item.target_agent
+            return [Handoff(source=item.source_agent.name, target=target.name,
+                            reason=target.handoff_description or f"handoff to {target.name}")]
+        if isinstance(item, ToolCallItem):
+            raw = _plain(item.raw_item)
+            name, call_id = str(raw.get("name") or ""), str(raw.get("call_id") or "")
+            self.tools[call_id] = name
+            try:
+                args = json.loads(raw.get("arguments") or "{}")
+            except (TypeError, ValueError):
+                args = {}
+            return [ToolCalled(agent=item.agent.name, tool=name,
+                               args=args if isinstance(args, dict) else {}, call_id=call_id)]
+        if isinstance(item, ToolCallOutputItem):
+            call_id = str(_plain(item.raw_item).get("call_id") or "")
+            output = item.output if isinstance(item.output, str) else json.dumps(
+                item.output, default=str)
+            return [ToolResult(agent=item.agent.name, tool=self.tools.get(call_id, ""),
+                               output=output, call_id=call_id)]
+        return []
+
+
+@dataclass
+class _StreamingRun(Run):
+    """A ``Run`` whose ``Runner.run`` calls are streamed into ``queue``."""
+
+    queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+
+    async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
+        """``agents.Runner.run_streamed``, consumed to the end; events go to the queue."""
+        streamed = agents.Runner.run_streamed(agent, input, context=self.context,
+                                              hooks=self.log, max_turns=self.max_turns,
+                                              run_config=self.config, **kwargs)
+        translate = SDKEvents()
+        async for event in streamed.stream_events():
+            for ours in translate.feed(event):
+                await self.queue.put(ours)
+        return streamed
+
+
+async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
+                           ) -> AsyncIterator[Event]:
+    """``run_sdk``, as an async iterator of the same typed events as ``Runner.run_streamed``.
+
+    Args:
+        target: The pattern or agent.
+        input: The user's request.
+        **kwargs: The options of ``run_sdk`` (``model=``, ``thread_id=``, ...).
+
+    Raises:
+        InputGuardrailTripwireTriggered: After yielding ``GuardrailTripped`` (likewise for
+            output guardrails).
+    """
+    from agentpatterns.adapters._sdk_drivers import DRIVERS
+    from agentpatterns.adapters.openai_agents import DEFAULT_MAX_TURNS, _prepare
+
+    if not isinstance(input, str) or not input.strip():
+        raise InputError("the input is empty; pass the user's request as a non-empty string")
+    options: dict[str, Any] = {
+        "model": None, "thread_id": None, "session": None, "checkpointer": None, "store": None,
+        "max_turns": DEFAULT_MAX_TURNS, "context": None, "configurable": None}
+    unknown = set(kwargs) - set(options)
+    if unknown:
+        raise InputError(f"run_sdk_streamed got unknown options {sorted(unknown)}")
+    options.update(kwargs)
+    base = _prepare(target, request=input, **options)
+    run = _StreamingRun(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
+    queue = run.queue
+
+    async def drive() -> Any:
+        try:
+            return await DRIVERS[run.pattern.kind](run)
+        finally:
+            await queue.put(_DONE)
+
+    task = asyncio.ensure_future(drive())
+    try:
+        while (event := await queue.get()) is not _DONE:
+            yield event
+        try:
+            result = task.result()
+        except Exception as exc:
+            ours = from_sdk_tripwire(exc)
+            if ours is None:
+                raise
+            assert isinstance(ours, GuardrailTripwireTriggered)
+            kind = "input" if isinstance(ours, InputGuardrailTripwireTriggered) else "output"
+            yield GuardrailTripped(agent=ours.agent, guardrail=ours.guardrail, kind=kind,
+                                   info=ours.info)
+            raise ours from exc
+        yield RunFinished(result=result)
+    finally:
+        if not task.done():
+            task.cancel()

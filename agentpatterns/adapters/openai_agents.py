@@ -1,0 +1,322 @@
+"""The OpenAI Agents SDK runtime: the same agents and patterns, executed by ``agents.Runner``.
+
+Both directions:
+
+* :func:`to_sdk_agent` - our ``Agent`` network (or a handoff pattern) as real
+  ``agents.Agent`` objects: instructions are our exact system prompt (``"You are {name}.
+  {instructions}"``, callable instructions as SDK dynamic instructions), handoffs as SDK
+  ``handoff()`` s offered exactly as on LangGraph (``transfer_to_<name>``, the target's
+  ``handoff_description``), agents-as-tools as ``Agent.as_tool``, function tools as SDK
+  ``FunctionTool`` s with the same name, description and JSON schema, ``output_type`` kept.
+* :func:`from_sdk_agent` - an ``agents.Agent`` network as a ``Pattern`` (handoffs,
+  agents-as-tools and function tools become an explicit graph).
+
+and a runner, :func:`run_sdk` / :func:`run_sdk_sync` / :func:`resume_sdk`, returning the same
+:class:`~agentpatterns.runner.RunResult` as the LangGraph ``Runner`` with
+``runtime="openai-agents"``. Handoff networks and agents-as-tools are one ``Runner.run`` on
+SDK primitives; reflection, parallel, supervisor, dynamic and human approval are small
+plain-async drivers around ``Runner.run`` in the seed's spirit; memory uses an SDK
+``Session`` stored in the LangGraph checkpointer (:class:`CheckpointSession`), so a
+conversation can move between the runtimes.
+
+Models: a LangChain chat model (the offline model by default) runs through
+:class:`LangChainModel`; langchain-openai's ``ChatOpenAI`` becomes the SDK's own
+``OpenAIChatCompletionsModel`` (or ``OpenAIResponsesModel`` with ``use_responses_api``) on
+an ``AsyncOpenAI`` client with the same base URL and key; an ``agents.Model`` is used as is.
+SDK tracing is disabled for every run (nothing leaves the machine but model calls).
+
+This is the only public module that imports ``agents``; ``import agentpatterns`` does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import agents
+from agents import RunConfig
+
+from agentpatterns.adapters._sdk_bridge import LangChainModel
+from agentpatterns.adapters._sdk_build import agent_from_sdk, build_network, sdk_model
+from agentpatterns.adapters._sdk_drivers import DRIVERS, NETWORK_KINDS, resume
+from agentpatterns.adapters._sdk_events import run_sdk_streamed
+from agentpatterns.adapters._sdk_guardrails import from_sdk_tripwire
+from agentpatterns.adapters._sdk_run import Run, RunLog
+from agentpatterns.adapters._sdk_session import CheckpointSession
+from agentpatterns.errors import InputError, UnsupportedError
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.runner import RunResult, as_pattern
+from agentpatterns.session import SQLiteSession
+
+__all__ = [
+    "CheckpointSession",
+    "LangChainModel",
+    "from_sdk_agent",
+    "resume_sdk",
+    "resume_sdk_sync",
+    "run_sdk",
+    "run_sdk_streamed",
+    "run_sdk_sync",
+    "sdk_model",
+    "to_sdk_agent",
+    "to_sdk_agents",
+]
+
+DEFAULT_MAX_TURNS = 10
+
+
+# ------------------------------------------------------------------ conversion
+
+
+def to_sdk_agents(target: Pattern | Agent, *, model: Any = None) -> dict[str, agents.Agent[Any]]:
+    """Fresh SDK agents for every agent of a pattern (or agent network), by name.
+
+    Args:
+        target: A ``Pattern`` or an ``Agent`` (its handoffs and agents-as-tools followed).
+        model: Model for every agent (a name, a LangChain chat model or an ``agents.Model``);
+            by default each agent's own, else the environment's, else the offline model.
+
+    Raises:
+        InputError: ``target`` is neither a ``Pattern`` nor an ``Agent``.
+    """
+    roots = list(target.agents) if isinstance(target, Pattern) else [target]
+    if not all(isinstance(a, Agent) for a in roots):
+        raise InputError(f"expected a Pattern or an Agent, got {type(target).__name__}")
+    return build_network(roots, run_model=model).by_name
+
+
+def to_sdk_agent(target: Pattern | Agent, *, model: Any = None) -> agents.Agent[Any]:
+    """Our agent network as a real ``agents.Agent`` (the entry agent, others reachable).
+
+    Args:
+        target: An ``Agent``, or a handoff-network pattern (``from_agent``, ``triage``,
+            ``sequential`` chained by handoffs, ``hierarchical``, ``memory``).
+        model: As for :func:`to_sdk_agents`.
+
+    Raises:
+        UnsupportedError: A pattern whose topology is not a single SDK agent network
+            (reflection, parallel, supervisor, dynamic, human approval, or a ``sequence``
+            edge without a handoff) - use :func:`run_sdk` for those.
+
+    Example:
+        >>> from agentpatterns import Agent
+        >>> booking = Agent(name="Booking Agent", instructions="Help users book",
+        ...                 handoff_description="Handles bookings")
+        >>> router = Agent(name="Triage Agent", instructions="Route users", handoffs=[booking])
+        >>> sdk = to_sdk_agent(router)
+        >>> sdk.instructions, [h.tool_name for h in sdk.handoffs]
+        ('You are Triage Agent. Route users', ['transfer_to_booking_agent'])
+    """
+    if isinstance(target, Pattern):
+        if target.kind not in NETWORK_KINDS:
+            raise UnsupportedError(
+                f"pattern {target.name!r} ({target.kind}) is not a single SDK agent network: "
+                "its loop/fan-out is driven by run_sdk(); use to_sdk_agents(pattern) for its "
+                "agents")
+        steps = [e for e in target.edges if e.kind == "sequence"]
+        if steps:
+            e = steps[0]
+            raise UnsupportedError(
+                f"pattern {target.name!r}: the sequence edge {e.source!r} -> {e.target!r} has "
+                "no SDK handoff; give the agent handoffs=[next] or run it with run_sdk()")
+        return to_sdk_agents(target, model=model)[target.entry]
+    return to_sdk_agents(target, model=model)[target.name]
+
+
+def from_sdk_agent(sdk_agent: agents.Agent[Any], *, name: str = "") -> Pattern:
+    """An OpenAI Agents SDK agent network as an explicit ``Pattern`` (via ``from_agent``).
+
+    Handoffs (agents or ``handoff()`` objects), agents-as-tools (``Agent.as_tool`` keeps its
+    agent) and function tools become agents, ``handoff`` edges and ``tool`` edges. SDK model
+    names become ``"openai:<name>"``; ``LangChainModel`` gives its chat model back; the SDK's
+    OpenAI models become ``ChatOpenAI`` on the same URL and key; SDK input/output
+    guardrails are kept (``Agent`` takes SDK guardrail objects). Agents made by
+    :func:`to_sdk_agent` convert back to the very same ``Agent`` objects.
+
+    Raises:
+        UnsupportedError: Hosted tools, MCP servers, tool guardrails, prompt templates,
+            agent hooks, a non-default ``tool_use_behavior``, handoff input filters or typed
+            handoff input, a non-pydantic ``output_type``, or a model object it cannot map -
+            naming the agent and the construct.
+
+    Example:
+        >>> import agents
+        >>> billing = agents.Agent(name="Billing", instructions="Answer billing questions")
+        >>> front = agents.Agent(name="Front Desk", instructions="Route", handoffs=[billing])
+        >>> p = from_sdk_agent(front)
+        >>> [(e.source, e.target, e.kind) for e in p.edges if e.kind == "handoff"]
+        [('Front Desk', 'Billing', 'handoff')]
+    """
+    from agentpatterns.graphs.handoffs import from_agent
+
+    if not isinstance(sdk_agent, agents.Agent):
+        raise InputError(f"from_sdk_agent expects an agents.Agent, got {type(sdk_agent).__name__}")
+    return from_agent(agent_from_sdk(sdk_agent), name=name)
+
+
+# ------------------------------------------------------------------ running
+
+
+def _session_of(session: Any, thread_id: str | None, checkpointer: Any, store: Any,
+                kind: str) -> tuple[Any, str, Any, str | None]:
+    """(SDK session or None, thread id, store spec, user id)."""
+    user_id = None
+    if session is not None and thread_id is not None:
+        raise InputError("pass either session= or thread_id=, not both")
+    if isinstance(session, SQLiteSession):
+        user_id = session.user_id
+        sdk_session: Any = CheckpointSession(session.thread_id, checkpointer or session.url)
+        return sdk_session, session.thread_id, store or session.url, user_id
+    if session is not None:
+        if not hasattr(session, "get_items") or not hasattr(session, "add_items"):
+            raise InputError(f"session={session!r} is neither an agentpatterns SQLiteSession "
+                             "nor an OpenAI Agents SDK Session")
+        sid = getattr(session, "session_id", None) or uuid.uuid4().hex
+        return session, str(sid), store, user_id
+    if store is None and isinstance(checkpointer, str):
+        store = checkpointer
+    if thread_id is not None and kind in NETWORK_KINDS:
+        # a thread is a conversation on both runtimes: the SDK run reads and extends it
+        return CheckpointSession(thread_id, checkpointer), thread_id, store, user_id
+    return None, thread_id or uuid.uuid4().hex, store, user_id
+
+
+def _facts_filter(store_spec: Any, user_id: str, request: str) -> Any:
+    """A ``call_model_input_filter`` that puts the user's facts in front, as on LangGraph."""
+    from agents.run_config import ModelInputData
+
+    from agentpatterns.graphs.memory import _FACT, FACTS_NAMESPACE
+    from agentpatterns.storage import aopen_store
+
+    state: dict[str, list[str] | None] = {"facts": None}
+
+    async def load() -> list[str]:
+        async with aopen_store(store_spec) as store:
+            namespace = (*FACTS_NAMESPACE, user_id)
+            if "?" not in request and _FACT.match(request):
+                key = hashlib.sha256(request.strip().lower().encode()).hexdigest()[:16]
+                await store.aput(namespace, key, {"text": request.strip()})
+            items = await store.asearch(namespace, limit=100)
+        return [i.value["text"] for i in sorted(items, key=lambda i: i.created_at)]
+
+    async def add_facts(data: Any) -> ModelInputData:
+        if state["facts"] is None:
+            state["facts"] = await load()
+        facts = state["facts"]
+        if not facts:
+            return data.model_data  # type: ignore[no-any-return]
+        note = "Known facts about the user:\n" + "\n".join(f"- {f}" for f in facts)
+        return ModelInputData(input=[{"role": "system", "content": note},
+                                     *data.model_data.input],
+                              instructions=data.model_data.instructions)
+
+    return add_facts
+
+
+def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, session: Any,
+             checkpointer: Any, store: Any, max_turns: int, context: Mapping[str, Any] | None,
+             configurable: Mapping[str, Any] | None, request: str) -> Run:
+    pattern = as_pattern(target)
+    if pattern.kind not in DRIVERS:
+        raise UnsupportedError(f"pattern kind {pattern.kind!r} has no OpenAI Agents SDK driver")
+    sdk_session, thread, store, user_id = _session_of(session, thread_id, checkpointer, store,
+                                                      pattern.kind)
+    user_id = user_id or (configurable or {}).get("user_id")
+    config = RunConfig(tracing_disabled=True, workflow_name=f"agentpatterns:{pattern.name}")
+    if pattern.kind == "memory" and user_id:
+        config.call_model_input_filter = _facts_filter(store, str(user_id), request)
+    return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,
+               max_turns=max_turns, context={**(context or {}), "input": request},
+               log=RunLog(), session=sdk_session, store=store, user_id=user_id, config=config)
+
+
+async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
+                  thread_id: str | None = None, session: Any = None, checkpointer: Any = None,
+                  store: Any = None, max_turns: int = DEFAULT_MAX_TURNS,
+                  context: Mapping[str, Any] | None = None,
+                  configurable: Mapping[str, Any] | None = None) -> RunResult:
+    """Run a pattern (or agent) with ``agents.Runner``; the same ``RunResult`` as LangGraph.
+
+    Fresh SDK agents are made for every run (cheap copies of cached templates), so any
+    number of concurrent runs never share an ``agents.Agent``.
+
+    Args:
+        target: The pattern or agent.
+        input: The user's request.
+        model: Model for every agent: a name, a LangChain chat model or an ``agents.Model``.
+        thread_id: The thread. For handoff networks and memory it is also the conversation:
+            the run reads and extends the thread's messages in ``checkpointer`` (a
+            :class:`CheckpointSession`), as a LangGraph run on that thread would. A run that
+            stops for approval is saved under it in ``store``.
+        session: ``agentpatterns.SQLiteSession`` (the same conversation the LangGraph
+            ``Runner`` uses) or any OpenAI Agents SDK ``Session``.
+        checkpointer: Where thread conversations live (``memory`` default, a URL, a saver).
+        store: Where interrupted runs (and memory facts) are kept; defaults to the
+            checkpointer URL, else the process-wide in-memory store.
+        max_turns: The SDK's bound on model calls per ``Runner.run``.
+        context: Extra run context (visible to callable instructions as their state).
+        configurable: ``{"user_id": ...}`` for the memory pattern's long-term facts.
+
+    Raises:
+        InputError: An empty request or conflicting options.
+        UnsupportedError: Something with no SDK form, naming it.
+    """
+    if not isinstance(input, str) or not input.strip():
+        raise InputError("the input is empty; pass the user's request as a non-empty string")
+    run = _prepare(target, model=model, thread_id=thread_id, session=session,
+                   checkpointer=checkpointer, store=store, max_turns=max_turns, context=context,
+                   configurable=configurable, request=input)
+    try:
+        return await DRIVERS[run.pattern.kind](run)
+    except Exception as exc:  # the SDK's tripwire exceptions become ours, as on LangGraph
+        ours = from_sdk_tripwire(exc)
+        if ours is None:
+            raise
+        raise ours from exc
+
+
+def run_sdk_sync(target: Pattern | Agent, input: str, **kwargs: Any) -> RunResult:
+    """Blocking :func:`run_sdk` (runs its own event loop; not from inside a running one)."""
+    return asyncio.run(run_sdk(target, input, **kwargs))
+
+
+async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any,
+                     model: Any = None, store: Any = None, checkpointer: Any = None,
+                     max_turns: int = DEFAULT_MAX_TURNS,
+                     context: Mapping[str, Any] | None = None) -> RunResult:
+    """Answer the pending approval of an SDK run (``RunState.from_json`` + approve/reject).
+
+    Works from another process when ``store`` is a file or server URL (the saved
+    ``RunState`` JSON is read from it).
+
+    Args:
+        target: The same pattern (or agent) the run was started with.
+        thread_id: The interrupted run's thread.
+        decision: ``True`` (approve), ``False`` (reject), or a dict with ``approved``,
+            ``feedback`` (human approval: revise the plan) and ``plan`` (run an edited plan).
+        model, store, checkpointer, max_turns, context: As for :func:`run_sdk`.
+
+    Raises:
+        ResumeError: The thread has no waiting SDK run in this store, or it finished.
+        InputError: A decision in a form that is not understood.
+    """
+    pattern = as_pattern(target)
+    if store is None and isinstance(checkpointer, str):
+        store = checkpointer
+    session = (CheckpointSession(thread_id, checkpointer)
+               if pattern.kind in NETWORK_KINDS else None)
+    run = Run(pattern=pattern, request="", thread_id=thread_id, run_model=model,
+              max_turns=max_turns, context=dict(context or {}), log=RunLog(),
+              session=session, store=store,
+              config=RunConfig(tracing_disabled=True,
+                               workflow_name=f"agentpatterns:{pattern.name}"))
+    return await resume(run, decision)
+
+
+def resume_sdk_sync(target: Pattern | Agent, **kwargs: Any) -> RunResult:
+    """Blocking :func:`resume_sdk`."""
+    return asyncio.run(resume_sdk(target, **kwargs))

@@ -1,0 +1,162 @@
+"""The drivers of an agent turn: blocking (``graph.invoke``) and ``async`` (``ainvoke``).
+
+A turn (:func:`agentpatterns.nodes.runtime.agent_turn`) yields requests; a driver executes
+them - model calls (with the run's budget checked before each one, and a raising model
+reported back to the turn as a :class:`~agentpatterns.nodes.runtime.ModelFailure`), tool
+calls, agents used as tools, guardrails, progress events - and sends the results back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Generator
+from typing import Any, cast
+
+from langgraph.errors import GraphBubbleUp
+
+from agentpatterns.errors import AgentPatternsError
+from agentpatterns.nodes.budget import Budget
+from agentpatterns.nodes.guardrails import check_result
+from agentpatterns.nodes.models import resolve_model
+from agentpatterns.nodes.runtime import (
+    AGENT_KEY,
+    Emit,
+    GuardrailRun,
+    ModelCall,
+    ModelFailure,
+    Notify,
+    Request,
+    ToolRun,
+    TurnResult,
+    sub_turn,
+)
+from agentpatterns.nodes.tools import FunctionTool
+
+__all__ = ["adrive", "drive"]
+
+
+_BOUND: dict[tuple[int, tuple[str, ...], int], tuple[Any, Any]] = {}
+
+
+def _bound(model: Any, tools: tuple[dict[str, Any], ...], response_format: Any) -> Any:
+    if not tools and response_format is None:
+        return model
+    key = (id(model), tuple(t["function"]["name"] for t in tools), id(response_format))
+    hit = _BOUND.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    runnable = model.bind_tools(list(tools)) if tools else model
+    if response_format is not None:
+        runnable = runnable.bind(response_format=response_format)
+    if len(_BOUND) > 512:
+        _BOUND.clear()
+    _BOUND[key] = (model, runnable)
+    return runnable
+
+
+def _tool_error(tool: FunctionTool, exc: BaseException) -> str:
+    return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
+
+
+def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
+          emit: Emit | None = None, budget: Budget | None = None) -> TurnResult:
+    """Execute a turn with blocking calls (``graph.invoke``).
+
+    Args:
+        turn: The turn (``agent_turn(...)``).
+        run_model: The run's ``model=`` override.
+        emit: Receives the turn's progress events (agent started, tool called/result).
+        budget: Checked before, and charged after, every model call.
+    """
+    value: Any = None
+    while True:
+        try:
+            request = turn.send(value)
+        except StopIteration as stop:
+            return cast(TurnResult, stop.value)
+        if isinstance(request, ModelCall):
+            model = resolve_model(run_model, request.agent.model)
+            if budget is not None:
+                budget.before_call(request.agent.name)
+            try:
+                value = _bound(model, request.tools, request.response_format).invoke(
+                    request.messages, config=_call_config(request))
+            except (AgentPatternsError, GraphBubbleUp):
+                raise
+            except Exception as exc:  # the turn retries once, then falls back or fails
+                value = ModelFailure(exc)
+            else:
+                if budget is not None:
+                    budget.charge(getattr(value, "usage_metadata", None))
+        elif isinstance(request, ToolRun):
+            try:
+                value = request.tool.fn(**request.args)
+                if inspect.isawaitable(value):
+                    value = asyncio.run(_await(value))
+            except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
+                value = _tool_error(request.tool, exc)
+        elif isinstance(request, GuardrailRun):
+            value = request.guardrail(request.context, request.agent, request.value)
+            if inspect.isawaitable(value):
+                value = asyncio.run(_await(value))
+            value = check_result(value, request.guardrail, request.agent.name)
+        elif isinstance(request, Notify):
+            value = None
+            if emit is not None:
+                emit(request.event)
+        else:
+            value = drive(sub_turn(request), run_model, emit=emit, budget=budget)
+
+
+async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
+                 emit: Emit | None = None, budget: Budget | None = None) -> TurnResult:
+    """Execute a turn with awaited calls (``graph.ainvoke``); arguments as for :func:`drive`."""
+    value: Any = None
+    while True:
+        try:
+            request = turn.send(value)
+        except StopIteration as stop:
+            return cast(TurnResult, stop.value)
+        if isinstance(request, ModelCall):
+            model = resolve_model(run_model, request.agent.model)
+            if budget is not None:
+                budget.before_call(request.agent.name)
+            try:
+                value = await _bound(model, request.tools, request.response_format).ainvoke(
+                    request.messages, config=_call_config(request))
+            except (AgentPatternsError, GraphBubbleUp):
+                raise
+            except Exception as exc:
+                value = ModelFailure(exc)
+            else:
+                if budget is not None:
+                    budget.charge(getattr(value, "usage_metadata", None))
+        elif isinstance(request, ToolRun):
+            try:
+                value = request.tool.fn(**request.args)
+                if inspect.isawaitable(value):
+                    value = await value
+            except Exception as exc:
+                value = _tool_error(request.tool, exc)
+        elif isinstance(request, GuardrailRun):
+            value = request.guardrail(request.context, request.agent, request.value)
+            if inspect.isawaitable(value):
+                value = await value
+            value = check_result(value, request.guardrail, request.agent.name)
+        elif isinstance(request, Notify):
+            value = None
+            if emit is not None:
+                emit(request.event)
+        else:
+            value = await adrive(sub_turn(request), run_model, emit=emit, budget=budget)
+
+
+def _call_config(request: ModelCall) -> dict[str, Any]:
+    # the agent's name rides along in the run metadata: streamed tokens are attributed by it
+    return {"metadata": {AGENT_KEY: request.agent.name}}
+
+
+async def _await(value: Any) -> Any:
+    return await value
+
