@@ -1,14 +1,15 @@
 # Two commands on a fresh clone:  `make demo`  and  `make test`. Each sets itself up.
+# constraints.txt pins the versions the suite was last run with (pip freeze of .venv).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
 .PHONY: demo test lint bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev]" -c constraints.txt
 	touch $@
 
 demo: $(VENV)/.installed

@@ -250,10 +250,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _pattern_of_thread(db: str, thread_id: str) -> str | None:
     from agentpatterns.storage import open_checkpointer
 
+    if _absent(db):
+        raise CliError(f"thread {thread_id!r} is not in {_shown(db)}: that file does not exist "
+                       "(check --db or $AGENTPATTERNS_DB)")
     with open_checkpointer(db) as saver:
         tup = saver.get_tuple({"configurable": {"thread_id": thread_id}})
     if tup is None:
-        raise CliError(f"thread {thread_id!r} is not in {db}; list threads with "
+        raise CliError(f"thread {thread_id!r} is not in {_shown(db)}; list threads with "
                        "`agentpatterns threads`")
     meta = tup.metadata or {}
     value = meta.get("agentpatterns_pattern")
@@ -444,6 +447,16 @@ def _shown(db: str) -> str:
     return _redact(db)
 
 
+def _absent(db: str) -> bool:
+    """A SQLite URL whose file does not exist: commands that only read must not create it."""
+    from pathlib import Path
+
+    from agentpatterns.storage import _parse
+
+    spec = _parse(db, "checkpointer")
+    return spec.backend == "sqlite" and not (Path.cwd() / Path(spec.target).expanduser()).exists()
+
+
 def _graph_loader(saver: Any) -> Callable[[str], Any]:
     """``pattern spec -> graph compiled on saver`` (``None`` if it cannot be loaded), cached."""
     from agentpatterns import runner as r
@@ -472,8 +485,10 @@ def cmd_threads(args: argparse.Namespace) -> int:
     from agentpatterns.storage import open_checkpointer
 
     db = _db(args)
-    with open_checkpointer(db) as saver:
-        infos = list_threads(saver, _graph_loader(saver))
+    infos = []
+    if not _absent(db):
+        with open_checkpointer(db) as saver:
+            infos = list_threads(saver, _graph_loader(saver))
     if args.json:
         print(json.dumps([asdict(i) for i in infos], indent=2))
         return 0
@@ -516,6 +531,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     from agentpatterns.storage import open_checkpointer
 
     db = _db(args)
+    if _absent(db):
+        _pattern_of_thread(db, args.thread)  # says the file does not exist
     with open_checkpointer(db) as saver:
         steps = thread_history(_graph_of_thread(args, saver, db), args.thread)
     if not steps:
@@ -547,11 +564,8 @@ def cmd_fork(args: argparse.Namespace) -> int:
 
     db = _db(args)
     new = args.new_thread or f"{args.thread}-fork-{uuid.uuid4().hex[:6]}"
+    _pattern_of_thread(db, args.thread)  # the thread exists (and the file: not created here)
     with open_checkpointer(db) as saver:
-        config: Any = {"configurable": {"thread_id": args.thread}}
-        if saver.get_tuple(config) is None:
-            raise CliError(f"thread {args.thread!r} is not in {_shown(db)}; list threads with "
-                           "`agentpatterns threads`")
         try:
             checkpoint = find_checkpoint(saver, args.thread, args.checkpoint)
         except ValueError as exc:
@@ -620,6 +634,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"agentpatterns: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # output piped into `head` and closed early: not an error worth a traceback
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("agentpatterns: interrupted; resume with `agentpatterns resume --thread ...`",
               file=sys.stderr)

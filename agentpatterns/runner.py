@@ -7,7 +7,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.messages import HumanMessage
 
@@ -21,6 +21,7 @@ from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.state import fresh_run_update
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
     from langgraph.graph.state import CompiledStateGraph
 
     from agentpatterns.events import Event
@@ -116,7 +117,7 @@ def normalize_decision(decision: Any) -> dict[str, Any]:
 
 
 def _config(thread_id: str, model: Any, recursion_limit: int | None,
-            extra: Mapping[str, Any] | None, *, budget: Budget | None = None) -> dict[str, Any]:
+            extra: Mapping[str, Any] | None, *, budget: Budget | None = None) -> RunnableConfig:
     configurable: dict[str, Any] = {"thread_id": thread_id}
     if model is not None:
         configurable[MODEL_KEY] = model
@@ -126,7 +127,7 @@ def _config(thread_id: str, model: Any, recursion_limit: int | None,
     config: dict[str, Any] = {"configurable": configurable}
     if recursion_limit is not None:
         config["recursion_limit"] = recursion_limit
-    return config
+    return cast("RunnableConfig", config)
 
 
 def _budget(max_model_calls: int | None, max_tokens: int | None,

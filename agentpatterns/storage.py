@@ -335,8 +335,14 @@ def _threaded_async(cls: type) -> type:
         return _threaded_classes[cls]
     namespace: dict[str, Any] = {"__module__": __name__}
     if hasattr(cls, "get_tuple"):
+        from langgraph.checkpoint.base import BaseCheckpointSaver
+
         for name in _SAVER_ASYNC:
-            namespace[name] = _in_thread(name[1:])
+            sync = name[1:]
+            # wrap only what the class implements, so capability probes (LangGraph's
+            # conformance suite) see the base class's "not supported" as it is
+            if getattr(cls, sync, None) is not getattr(BaseCheckpointSaver, sync, None):
+                namespace[name] = _in_thread(sync)
 
         async def alist(self: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
             items = await asyncio.to_thread(lambda: list(self.list(*args, **kwargs)))
@@ -570,16 +576,41 @@ _SQLITE_PREPARE = (
 )
 
 
+_WAL = "PRAGMA journal_mode = WAL"
+
+
+def _retry_wal(exc: sqlite3.Error, deadline: float) -> bool:
+    # Switching a new file to WAL needs an exclusive lock, and SQLite reports a concurrent
+    # opener as "locked" at once instead of calling the busy handler: retry until the timeout.
+    return "locked" in str(exc).lower() and time.monotonic() < deadline
+
+
 def _sqlite_prepare(conn: sqlite3.Connection, timeout: float) -> None:
     for statement in _SQLITE_PREPARE:
-        conn.execute(statement.format(ms=int(timeout * 1000))).fetchall()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                conn.execute(statement.format(ms=int(timeout * 1000))).fetchall()
+                break
+            except sqlite3.OperationalError as exc:
+                if statement != _WAL or not _retry_wal(exc, deadline):
+                    raise
+                time.sleep(0.01)
 
 
 async def _asqlite_prepare(conn: Any, timeout: float) -> None:
     # the same steps, through aiosqlite's worker thread
     for statement in _SQLITE_PREPARE:
-        async with conn.execute(statement.format(ms=int(timeout * 1000))) as cursor:
-            await cursor.fetchall()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                async with conn.execute(statement.format(ms=int(timeout * 1000))) as cursor:
+                    await cursor.fetchall()
+                break
+            except sqlite3.OperationalError as exc:
+                if statement != _WAL or not _retry_wal(exc, deadline):
+                    raise
+                await asyncio.sleep(0.01)
 
 
 @contextmanager

@@ -34,18 +34,15 @@ class Row(dict):
                          baseline=baseline, ours=ours, detail=dict(detail or {}), note=note)
 
 
-CLOCK = {"wall": time.perf_counter, "cpu": time.process_time}
-clock: Callable[[], float] = time.perf_counter
-
-
-def _time_batch(fn: Callable[[], Any], n: int) -> float:
+def _time_batch(fn: Callable[[], Any], n: int) -> tuple[float, float]:
+    """(wall, cpu) seconds per call; cpu is the process's CPU time (all its threads)."""
     gc.collect()
     gc.disable()
     try:
-        t0 = clock()
+        w0, c0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             fn()
-        return (clock() - t0) / n
+        return (time.perf_counter() - w0) / n, (time.process_time() - c0) / n
     finally:
         gc.enable()
 
@@ -55,19 +52,26 @@ def compare(variants: Mapping[str, Callable[[], Any]], *, reps: int, n: int,
     """Per-call seconds of each variant, ``reps`` interleaved batches of ``n`` calls.
 
     The order of the variants is shuffled in every repetition so that neither side is
-    systematically first (cache warmth, CPU frequency, a noisy neighbour's burst).
+    systematically first (cache warmth, CPU frequency, a noisy neighbour's burst). Returns
+    wall-clock seconds under each variant's name and process CPU seconds under
+    ``"<name>:cpu"``.
     """
     names = list(variants)
     for name in names:
         for _ in range(warmup):
             variants[name]()
-    out: dict[str, list[float]] = {name: [] for name in names}
+    out: dict[str, list[float]] = {}
+    for name in names:
+        out[name] = []
+        out[name + ":cpu"] = []
     rng = random.Random(7)
     for _ in range(reps):
         order = names[:]
         rng.shuffle(order)
         for name in order:
-            out[name].append(_time_batch(variants[name], n))
+            wall, cpu = _time_batch(variants[name], n)
+            out[name].append(wall)
+            out[name + ":cpu"].append(cpu)
     return out
 
 

@@ -66,6 +66,7 @@ def run(quick: bool = False) -> list[Row]:
         times = compare({"ours": ours, "comp": comp, "hand": handwritten}, reps=reps, n=n)
         for saver in savers.values():
             saver.conn.close()
+    cpu_ratio = paired_ratio(times, "ours:cpu", "hand:cpu")
     return [Row(
         "interrupt -> resume (SQLite)", ratio=paired_ratio(times, "ours", "hand"), target=TARGET,
         baseline="hand-written interrupt() graph, invoke + invoke(Command(resume=True)), "
@@ -73,8 +74,10 @@ def run(quick: bool = False) -> list[Row]:
         ours="Runner.run_sync + Runner.resume_sync(decision=True), checkpointer=SqliteSaver",
         summary=(f"ours {median(times['ours']) * 1e3:.2f} ms (compiled "
                  f"{median(times['comp']) * 1e3:.2f}, x{paired_ratio(times, 'comp', 'hand'):.2f}) "
-                 f"vs hand {median(times['hand']) * 1e3:.2f} ms"),
+                 f"vs hand {median(times['hand']) * 1e3:.2f} ms; CPU x{cpu_ratio:.2f}"),
         detail={"ours_ms": ms(median(times["ours"])), "hand_ms": ms(median(times["hand"])),
                 "compiled_ms": ms(median(times["comp"])),
                 "compiled_ratio": round(paired_ratio(times, "comp", "hand"), 3),
+                "cpu_ratio": round(cpu_ratio, 3),
+                "compiled_cpu_ratio": round(paired_ratio(times, "comp:cpu", "hand:cpu"), 3),
                 "reps": reps, "round_trips_per_rep": n})]

@@ -88,7 +88,7 @@ def hand_compile_times(reps: int = 7) -> dict[str, float]:
     return out
 
 
-def memory_per_run(n: int, samples: int = 2) -> dict[str, float]:
+def memory_per_run(n: int, repeats: int = 2) -> dict[str, float]:
     from langchain_core.messages import HumanMessage
     from langgraph.checkpoint.memory import InMemorySaver
 
@@ -113,7 +113,7 @@ def memory_per_run(n: int, samples: int = 2) -> dict[str, float]:
     for name, fn in (("ours", ours), ("hand", handwritten)):
         asyncio.run(fn(InMemorySaver()))  # warm caches (compiled graphs, bound models)
         samples = []
-        for _ in range(samples):
+        for _ in range(repeats):
             gc.collect()
             tracemalloc.start()
             base = tracemalloc.get_traced_memory()[0]

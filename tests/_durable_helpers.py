@@ -8,12 +8,13 @@ returns), tagged with the agent and the process id.
 Run as a module, it drives one run in this process and prints the result as JSON on its
 last line (the tests start it with ``python -m tests._durable_helpers``)::
 
-    python -m tests._durable_helpers run sequential URL THREAD LOG [INPUT]
-    python -m tests._durable_helpers resume sequential URL THREAD LOG
+    python -m tests._durable_helpers run sequential|parallel URL THREAD LOG
+    python -m tests._durable_helpers resume sequential|parallel URL THREAD LOG [--fast]
     python -m tests._durable_helpers worker URL LOG PREFIX N   # N runs on threads PREFIX-i
 
-``AP_GO_FILE`` (optional) names a file to wait for before starting, so that several
-processes can be released at the same moment.
+``--fast`` drops the latencies. ``AP_GO_FILE`` (optional) names a file to wait for before
+starting, so that several processes can be released at the same moment; each process
+first creates ``AP_GO_FILE.ready.PID`` to say it is waiting.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ __all__ = [
 ]
 
 #: Seconds per model call for each agent: the Writer is slow so a kill lands inside it.
-SEQUENTIAL_LATENCY = {"Researcher": 0.2, "Writer": 2.5, "Editor": 0.2}
+SEQUENTIAL_LATENCY = {"Researcher": 0.2, "Writer": 5.0, "Editor": 0.2}
 #: Branch latencies differ so that a kill lands after two branches finished, not the third.
-PARALLEL_LATENCY = {"Researcher 1": 0.1, "Researcher 2": 0.3, "Researcher 3": 4.0,
+PARALLEL_LATENCY = {"Researcher 1": 0.1, "Researcher 2": 0.3, "Researcher 3": 6.0,
                     "Synthesizer": 0.1}
 
 
@@ -106,9 +107,9 @@ def slow_parallel(log: str | Path, latency: Mapping[str, float] = PARALLEL_LATEN
     return parallel(agents, synthesizer)
 
 
-def quick_triage(log: str | Path) -> Pattern:
-    """The seed's triage example with a logging model (a little latency for overlap)."""
-    lat = {"Triage Agent": 0.05, "Booking Agent": 0.05, "Support Agent": 0.05}
+def quick_triage(log: str | Path, latency: Mapping[str, float] | None = None) -> Pattern:
+    """The seed's triage example with logging models (a little latency for overlap)."""
+    lat = latency or {"Triage Agent": 0.05, "Booking Agent": 0.05, "Support Agent": 0.05}
     booking = Agent(name="Booking Agent",
                     handoff_description="Handles all booking and reservation requests",
                     instructions="Help users book appointments and reservations",
@@ -139,7 +140,8 @@ def calls(log: str | Path, event: str = "done") -> dict[str, Counter[str]]:
 def _wait_for_go() -> None:
     go = os.environ.get("AP_GO_FILE")
     if go:
-        deadline = time.monotonic() + 30
+        Path(f"{go}.ready.{os.getpid()}").touch()  # imported and waiting
+        deadline = time.monotonic() + 60
         while not os.path.exists(go) and time.monotonic() < deadline:
             time.sleep(0.005)
 
@@ -170,15 +172,16 @@ def main(argv: list[str]) -> int:
             for i in range(count):
                 kind = kinds[i % len(kinds)]
                 request = ("book a table " if kind == "triage" else "topic ") + f"{prefix}-{i}"
-                pattern = _BUILDERS[kind](log, {}) if kind != "triage" else quick_triage(log)
+                pattern = _BUILDERS[kind](log, {})
                 r = Runner.run_sync(pattern, request, thread_id=f"{prefix}-{i}", checkpointer=url)
                 results.append({"kind": kind, **_summary(r)})
             print(json.dumps(results))
             return 0
         kind, url, thread, log = argv[1:5]
-        pattern = _BUILDERS[kind](log)
+        fast = "--fast" in argv  # no latency: a resume that need not overlap anything
+        pattern = _BUILDERS[kind](log, {}) if fast else _BUILDERS[kind](log)
         if verb == "run":
-            request = argv[5] if len(argv) > 5 else "The history of the printing press"
+            request = "The history of the printing press"
             result = Runner.run_sync(pattern, request, thread_id=thread, checkpointer=url)
         else:
             result = Runner.resume_sync(pattern, thread_id=thread, checkpointer=url)

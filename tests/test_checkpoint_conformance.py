@@ -84,10 +84,6 @@ async def test_graph_savers_pass_the_base_conformance_suite(fresh_url):
     assert _failures(report, BASE) == {}
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "storage._threaded_async adds acopy_thread/adelete_for_runs/aprune to SqliteSaver and "
-    "PostgresSaver, which do not implement the sync methods, so the suite detects them and "
-    "they raise NotImplementedError"))
 async def test_graph_savers_offer_only_extended_capabilities_they_have(fresh_url):
     async def factory() -> AsyncIterator[Any]:
         yield checkpointer_for_graph(fresh_url())

@@ -201,6 +201,16 @@ def test_user_mistakes_are_one_line_and_exit_2(checkpointer_url, tmp_cwd, capsys
         one_line_error(code, err, *needles)
 
 
+def test_reading_commands_do_not_create_a_missing_database(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'absent' / 'runs.db'}"
+    code, out, _ = cli(capsys, "threads", "--db", db)
+    assert code == 0 and "no threads in" in out
+    for args in (("history", "--thread", "t"), ("history", "--thread", "t", "--pattern", "triage"),
+                 ("resume", "--thread", "t"), ("fork", "--thread", "t", "--checkpoint", "c")):
+        one_line_error(*cli(capsys, *args, "--db", db)[::2], "that file does not exist")
+    assert list(tmp_path.iterdir()) == []
+
+
 NOT_SQLITE = b"name,value\nthis is a csv file, not a database\n" * 64
 # a real SQLite header followed by garbage: sqlite reads the header, then fails
 CORRUPT_SQLITE = b"SQLite format 3\x00" + bytes(range(256)) * 40

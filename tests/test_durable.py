@@ -62,6 +62,15 @@ def _wait_for(predicate: Any, proc: subprocess.Popen[str], what: str, timeout: f
         time.sleep(0.02)
 
 
+def _release(go: Path, procs: list[subprocess.Popen[str]]) -> None:
+    """Start ``procs`` at the same moment, once every one is imported and waiting."""
+    def all_ready() -> bool:
+        return len(list(go.parent.glob(go.name + ".ready.*"))) == len(procs)
+
+    _wait_for(all_ready, procs[0], "the processes to be ready", timeout=60)
+    go.touch()
+
+
 def _kill(proc: subprocess.Popen[str]) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)  # reaped, so its pid is really gone
@@ -91,7 +100,7 @@ def test_sigkill_between_agents_then_resume_elsewhere_runs_each_agent_once(check
                 tup.checkpoint["channel_values"].get("path") or [])
 
         _wait_for(researcher_checkpointed, first, "the Researcher's checkpoint")
-        # the Writer's 2.5 s model call is under way: kill the process inside it
+        # the Writer's 5 s model call is under way: kill the process inside it
         _kill(first)
 
     before = calls(log)
@@ -105,7 +114,7 @@ def test_sigkill_between_agents_then_resume_elsewhere_runs_each_agent_once(check
         assert state.values["path"] == ["Researcher"]
         kept = state.values["results"]["Researcher"]
 
-    code, result = _finish(_spawn("resume", "sequential", url, "t-crash", str(log)))
+    code, result = _finish(_spawn("resume", "sequential", url, "t-crash", str(log), "--fast"))
     assert code == 0, result
     after = calls(log)
     assert after[str(first.pid)] == Counter({"Researcher": 1})
@@ -133,7 +142,7 @@ def test_sigkill_mid_fanout_keeps_finished_branches(checkpointer_url, tmp_path):
             return len(finished) >= 2
 
         _wait_for(two_branches_saved, first, "two finished branches")
-        _kill(first)  # Researcher 3 (4 s) is still working
+        _kill(first)  # Researcher 3 (6 s) is still working
 
     before = calls(log)[str(first.pid)]
     assert before == Counter({"Researcher 1": 1, "Researcher 2": 1})
@@ -144,7 +153,7 @@ def test_sigkill_mid_fanout_keeps_finished_branches(checkpointer_url, tmp_path):
     assert {t.name: t.result is not None for t in state.tasks} == {
         "Researcher 1": True, "Researcher 2": True, "Researcher 3": False}
 
-    code, result = _finish(_spawn("resume", "parallel", url, "t-fan", str(log)))
+    code, result = _finish(_spawn("resume", "parallel", url, "t-fan", str(log), "--fast"))
     assert code == 0, result
     after = calls(log)
     assert after[str(first.pid)] == before  # the finished branches did not run again
@@ -163,8 +172,7 @@ def test_workers_on_one_database_keep_their_threads_apart(checkpointer_url, tmp_
     go = tmp_path / "go"
     workers = [_spawn("worker", checkpointer_url, str(tmp_path / f"w{i}.log"), f"w{i}", "3",
                       env={"AP_GO_FILE": str(go)}) for i in range(3)]
-    time.sleep(0.5)
-    go.touch()  # release them together
+    _release(go, workers)
     expected_path = {"triage": ["Triage Agent", "Booking Agent"],
                      "sequential": ["Researcher", "Writer", "Editor"]}
     threads = {}
@@ -197,7 +205,7 @@ def test_two_processes_resuming_one_thread_one_wins(checkpointer_url, tmp_path):
     log = tmp_path / "calls.log"
     url = checkpointer_url
     with open_checkpointer(url) as saver:
-        graph = slow_sequential(log, {"Writer": 2.5}).graph().compile(
+        graph = slow_sequential(log, {}).graph().compile(
             checkpointer=saver, interrupt_after=["Researcher"])
         from agentpatterns.runner import _start_input
 
@@ -206,8 +214,7 @@ def test_two_processes_resuming_one_thread_one_wins(checkpointer_url, tmp_path):
     go = tmp_path / "go"
     procs = [_spawn("resume", "sequential", url, "t-both", str(log), env={"AP_GO_FILE": str(go)})
              for _ in range(2)]
-    time.sleep(1.0)
-    go.touch()
+    _release(go, procs)  # both try within milliseconds; the Writer keeps the winner 5 s
     outcomes = [_finish(p) for p in procs]
     winners = [r for code, r in outcomes if code == 0]
     losers = [r for code, r in outcomes if code != 0]
