@@ -320,10 +320,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
                           f"{thread} --approve):[/]")
             _stream_run(pattern, None, thread_id=thread, db=db, model=args.model,
                         configurable=configurable, resume=True, decision=True)
+    console.rule("[bold cyan]the same agents on the OpenAI Agents SDK Runner")
+    _demo_sdk(console, args.model)
     console.rule()
     console.print(f"Every run above is checkpointed in {db}; try "
                   f"`agentpatterns history --thread demo-triage-{run_id} --db {db}`.")
     return 0
+
+
+def _demo_sdk(console: Any, model: Any) -> None:
+    """Run every built-in once more through ``agents.Runner`` and compare the routes."""
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+    from agentpatterns.examples import EXAMPLES, example
+    from agentpatterns.runner import Runner
+
+    for name, (_, sample) in EXAMPLES.items():
+        thread = f"demo-sdk-{name}-{uuid.uuid4().hex[:6]}"
+        ours = Runner.run_sync(example(name), sample, model=model, thread_id=thread + "-lg")
+        sdk = run_sdk_sync(example(name), sample, model=model, thread_id=thread)
+        if sdk.interrupted:  # the SDK's own approval mechanism: RunState.approve
+            ours = Runner.resume_sync(example(name), thread_id=thread + "-lg", decision=True)
+            sdk = resume_sdk_sync(example(name), thread_id=thread, decision=True)
+        same = (sorted(ours.path) == sorted(sdk.path) if name == "parallel"
+                else ours.path == sdk.path) and ours.final_output == sdk.final_output
+        mark = "[green]same route and output[/]" if same else "[red]DIFFERENT[/]"
+        console.print(f"  {name:<15} {' → '.join(sdk.path)}  {mark}")
 
 
 #: name -> (help, add_arguments, handler); other modules may register more commands

@@ -100,3 +100,5 @@ def test_demo_runs_all_nine(tmp_cwd, capsys):
         assert name in out
     assert "From our earlier conversation: My favourite colour is teal." in out
     assert "[Executor] execution report" in out
+    # the same nine, again through agents.Runner, agree with the LangGraph runs
+    assert out.count("same route and output") == len(EXAMPLES)
