@@ -7,6 +7,7 @@ declared as the node's ``destinations``, so ``get_graph()`` shows every handoff 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -145,7 +146,7 @@ def sequential(agents: Sequence[Agent], *, name: str = "") -> Pattern:
             raise PatternError(f"sequential: {n!r} appears twice; each step must be its own "
                                "agent (clone it with agent.clone(name=...))")
     extra = [Edge(source=a.name, target=b.name, kind="sequence")
-             for a, b in zip(agents, agents[1:], strict=False)
+             for a, b in pairwise(agents)
              if not any(t is b for t in a.handoffs)]
     return _network("sequential", agents[0], name=name, fallback=None, steps=agents[1:],
                     extra_edges=extra, options={"order": names})

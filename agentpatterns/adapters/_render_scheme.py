@@ -1,0 +1,177 @@
+"""The visual scheme and the graph helpers that every renderer in ``render`` shares.
+
+Colours, line styles and text metrics, and the small functions that read a topology graph's
+node and edge kinds and labels, give its nodes stable ids, and match a run path onto it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+MAX_LAYER_WIDTH = 12
+"""More nodes than this side by side in one layer switches the drawing to left-to-right."""
+
+NODE_KINDS = ("start", "end", "agent", "tool", "interrupt", "join", "dynamic")
+EDGE_KINDS = ("handoff", "route", "sequence", "tool", "loop", "fanout", "join", "interrupt")
+
+# kind -> (fill, stroke, text colour)
+_NODE_COLORS: dict[str, tuple[str, str, str]] = {
+    "start": ("#1f2937", "#1f2937", "#ffffff"),
+    "end": ("#1f2937", "#1f2937", "#ffffff"),
+    "agent": ("#dbeafe", "#1d4ed8", "#0f172a"),
+    "tool": ("#fef3c7", "#b45309", "#0f172a"),
+    "interrupt": ("#fee2e2", "#b91c1c", "#0f172a"),
+    "join": ("#ede9fe", "#6d28d9", "#0f172a"),
+    "dynamic": ("#d1fae5", "#047857", "#0f172a"),
+}
+
+# kind -> (colour, width in px, dash pattern in px or None)
+_EDGE_STYLES: dict[str, tuple[str, float, tuple[float, ...] | None]] = {
+    "handoff": ("#2563eb", 1.5, None),
+    "route": ("#111827", 2.4, None),
+    "sequence": ("#6b7280", 1.5, None),
+    "tool": ("#d97706", 1.5, (6.0, 4.0)),
+    "loop": ("#c026d3", 3.0, None),
+    "fanout": ("#7c3aed", 1.4, None),
+    "join": ("#7c3aed", 1.4, (4.0, 3.0)),
+    "interrupt": ("#dc2626", 1.8, (0.1, 4.0)),
+}
+
+_BUNDLE = 6  # more edges of one kind than this into one node share a single arrowhead
+_PATH_COLOR = "#f97316"  # the run-path overlay
+_PATH_TEXT = "#9a3412"
+_DIM_OPACITY = 0.3
+_MERMAID_RESERVED = {
+    "end", "graph", "flowchart", "subgraph", "style", "class", "classdef", "click",
+    "linkstyle", "default", "direction", "call", "href",
+}  # fmt: skip
+
+# Advance widths of DejaVu Sans (per mille of the font size) for ASCII 32..126: the widest
+# of the usual sans-serif fonts, so boxes sized with it fit Helvetica/Arial/Liberation too.
+_ASCII_WIDTHS = (
+    318, 401, 460, 838, 636, 950, 780, 275, 390, 390, 500, 838, 318, 361, 318, 337, 636, 636,
+    636, 636, 636, 636, 636, 636, 636, 636, 337, 337, 838, 838, 838, 531, 1000, 684, 686, 698,
+    770, 632, 575, 775, 752, 295, 295, 656, 557, 863, 748, 787, 603, 787, 695, 635, 611, 732,
+    684, 989, 685, 611, 685, 390, 337, 390, 838, 500, 500, 613, 635, 550, 635, 615, 352, 635,
+    634, 278, 278, 579, 278, 974, 634, 612, 635, 635, 411, 521, 392, 634, 592, 818, 592, 592,
+    525, 636, 337, 636, 838,
+)  # fmt: skip
+
+
+def _node_kind(g: nx.DiGraph, n: Hashable) -> str:
+    kind = g.nodes[n].get("kind", "agent")
+    return kind if kind in _NODE_COLORS else "agent"
+
+
+def _edge_kind(g: nx.DiGraph, u: Hashable, v: Hashable) -> str:
+    kind = g.edges[u, v].get("kind", "sequence")
+    return kind if kind in _EDGE_STYLES else "sequence"
+
+
+def _clean(text: object) -> str:
+    """One line of text with the characters XML 1.0 cannot carry removed."""
+    s = " ".join(str(text).split("\n"))
+    return "".join(ch for ch in s if ch in "\t" or ord(ch) >= 32)
+
+
+def _label(g: nx.DiGraph, n: Hashable) -> str:
+    label = g.nodes[n].get("label")
+    return _clean(n if label is None or label == "" else label)
+
+
+def _edge_label(g: nx.DiGraph, u: Hashable, v: Hashable) -> str:
+    label = g.edges[u, v].get("label")
+    return "" if label is None else _clean(label)
+
+
+def _natural(n: Hashable) -> tuple[Any, ...]:
+    """Sort key that puts "Researcher 2" before "Researcher 10"."""
+    parts = re.split(r"(\d+)", str(n))
+    return (tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), str(n))
+
+
+def _node_order(g: nx.DiGraph) -> list[Hashable]:
+    """Start nodes first, end nodes last, the rest by id: independent of insertion order."""
+    rank = {"start": 0, "end": 2}
+    return sorted(g.nodes, key=lambda n: (rank.get(_node_kind(g, n), 1), _natural(n)))
+
+
+def _stable_ids(g: nx.DiGraph) -> dict[Hashable, str]:
+    """Map every node to a unique ``[A-Za-z0-9_]`` identifier, deterministically."""
+    ids: dict[Hashable, str] = {}
+    used: set[str] = set()
+    for n in sorted(g.nodes, key=str):
+        base = re.sub(r"[^A-Za-z0-9_]", "_", str(n)) or "n"
+        if base[0].isdigit() or base.lower() in _MERMAID_RESERVED:
+            base = "n_" + base
+        candidate, i = base, 2
+        while candidate in used:
+            candidate, i = f"{base}_{i}", i + 1
+        used.add(candidate)
+        ids[n] = candidate
+    return ids
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    steps: dict[Hashable, list[int]]  # node -> 1-based positions in the run path
+    edges: set[tuple[Hashable, Hashable]]  # edges between consecutive steps
+
+
+def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | None) -> _Overlay | None:
+    """Match a run path to nodes: by id, then by label, then to the graph's one dynamic node.
+
+    Ids matching nothing (e.g. a tool call the graph does not draw) are skipped, but the
+    step numbers keep counting them so they line up with ``RunResult.path``.
+    """
+    if overlay is None:
+        return None
+    if isinstance(overlay, str):
+        overlay = [overlay]
+    by_label: dict[str, list[Hashable]] = {}
+    for n in g.nodes:
+        by_label.setdefault(_label(g, n), []).append(n)
+    dynamic = [n for n in g.nodes if _node_kind(g, n) == "dynamic"]
+    steps: dict[Hashable, list[int]] = {}
+    resolved: list[Hashable] = []
+    for i, name in enumerate(overlay, start=1):
+        if name in g:
+            node: Hashable | None = name
+        elif len(by_label.get(str(name), [])) == 1:
+            node = by_label[str(name)][0]
+        elif len(dynamic) == 1:  # specialists made at run time are drawn as that one node
+            node = dynamic[0]
+        else:
+            node = None
+        if node is not None:
+            steps.setdefault(node, []).append(i)
+            resolved.append(node)
+    edges = {(a, b) for a, b in pairwise(resolved) if g.has_edge(a, b)}
+    return _Overlay(steps, edges)
+
+
+def _steps_text(steps: list[int]) -> str:
+    if len(steps) > 6:
+        return ",".join(map(str, steps[:3])) + ",…," + str(steps[-1])
+    return ",".join(map(str, steps))
+
+
+def _text_width(text: str, size: float, *, bold: bool = False) -> float:
+    total = 0
+    for ch in text:
+        o = ord(ch)
+        if 32 <= o < 127:
+            total += _ASCII_WIDTHS[o - 32]
+        elif unicodedata.east_asian_width(ch) in "WF":
+            total += 1000
+        elif not unicodedata.combining(ch):
+            total += 720
+    return total * size / 1000 * (1.08 if bold else 1.0)
