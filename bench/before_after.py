@@ -26,16 +26,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from langchain_core.messages import HumanMessage  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+import delta_proto
+from _util import compare, median, paired_ratio, sqlite_saver
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from shapes import APPROVAL_REQUEST, SHAPES, approval_pattern
 
-import delta_proto  # noqa: E402
-from _util import compare, median, paired_ratio, sqlite_saver  # noqa: E402
-from agentpatterns import OfflineModel, Runner  # noqa: E402
-from agentpatterns import _locks  # noqa: E402
-from agentpatterns.nodes.runtime import MODEL_KEY  # noqa: E402
-from agentpatterns.state import fresh_run_update  # noqa: E402
-from shapes import SHAPES, approval_pattern, APPROVAL_REQUEST  # noqa: E402
+from agentpatterns import (
+    OfflineModel,
+    Runner,
+    _locks,
+)
+from agentpatterns.nodes.runtime import MODEL_KEY
+from agentpatterns.state import fresh_run_update
 
 
 def old_run(pattern: Any, request: str, saver: Any, model: Any) -> Any:
@@ -55,9 +58,13 @@ def runner_rows(model: Any) -> None:
         build, _graph, request, _calls = SHAPES[name]
         pattern = build()
         s_old, s_new = InMemorySaver(), InMemorySaver()
-        t = compare({"before": lambda: old_run(pattern, request, s_old, model),
-                     "after": lambda: Runner.run_sync(pattern, request, checkpointer=s_new,
-                                                      model=model)}, reps=11, n=10)
+        def before(p: Any = pattern, r: str = request, s: Any = s_old) -> Any:
+            return old_run(p, r, s, model)
+
+        def after(p: Any = pattern, r: str = request, s: Any = s_new) -> Any:
+            return Runner.run_sync(p, r, checkpointer=s, model=model)
+
+        t = compare({"before": before, "after": after}, reps=11, n=10)
         print(f"  {name:12s} before {median(t['before:cpu']) * 1e3:6.2f}  after "
               f"{median(t['after:cpu']) * 1e3:6.2f}  after/before "
               f"{paired_ratio(t, 'after:cpu', 'before:cpu'):.3f} (wall "

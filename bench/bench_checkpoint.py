@@ -30,14 +30,14 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.memory import InMemorySaver
-
 import delta_proto
 from _util import Row, median, ms, sqlite_saver
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from shapes import REFLECTION_REQUEST, reflection_graph, reflection_pattern
+
 from agentpatterns import OfflineModel, Runner
 from agentpatterns.nodes.runtime import MODEL_KEY
-from shapes import REFLECTION_REQUEST, reflection_graph, reflection_pattern
 
 TARGET = 1.1
 FLAT = 1.25  # ms per step at 50 iterations / at 5 iterations
@@ -191,7 +191,7 @@ def run(quick: bool = False, names: list[str] | None = None) -> list[Row]:
         small = _measure(backend, 5, 3 if quick else 9, model)
         big = _measure(backend, 50, 2 if quick else 5, model)
 
-        def growth(side: str, key: str) -> float:
+        def growth(side: str, key: str, big: Any = big, small: Any = small) -> float:
             return big[side][key] / small[side][key]
 
         detail = {side: {"5": small[side], "50": big[side],

@@ -17,12 +17,12 @@ import time
 import uuid
 from typing import Any
 
+from _util import Row, median, ms, reset_memory_saver
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
-
-from _util import Row, median, ms, reset_memory_saver
-from agentpatterns import OfflineModel, Runner
 from shapes import TRIAGE_REQUEST, triage_graph, triage_pattern
+
+from agentpatterns import OfflineModel, Runner
 
 LATENCY = 0.05
 TARGET = 1.15
@@ -70,7 +70,7 @@ async def _measure(n: int, reps: int, model: Any) -> dict[str, list[float]]:
         for name in order:
             gc.collect()
             t0 = time.perf_counter()
-            threads = await variants[name]()
+            await variants[name]()
             times[name].append(time.perf_counter() - t0)
             reset_memory_saver(savers[name])
     return times

@@ -23,12 +23,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from _util import Row, median, ms, reset_memory_saver
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
-
-from _util import Row, median, ms, reset_memory_saver
-from agentpatterns import OfflineModel, Runner
 from shapes import PARALLEL_REQUEST, parallel_graph, parallel_pattern, system
+
+from agentpatterns import OfflineModel, Runner
 
 LATENCY = 0.05
 IDEAL = 2 * LATENCY

@@ -18,13 +18,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from _util import Row, compare, median, ms, paired_ratio, sqlite_saver
 from langchain_core.messages import HumanMessage
 from langgraph.types import Command
+from shapes import APPROVAL_REQUEST, approval_graph, approval_pattern
 
-from _util import Row, compare, median, ms, paired_ratio, sqlite_saver
 from agentpatterns import OfflineModel, Runner
 from agentpatterns.nodes.runtime import MODEL_KEY
-from shapes import APPROVAL_REQUEST, approval_graph, approval_pattern
 
 TARGET = 1.1
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from _util import Row, compare, median, ms, paired_ratio
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
+from shapes import SHAPES, counting_model
 
-from _util import Row, compare, median, ms, paired_ratio
 from agentpatterns import OfflineModel, Runner
 from agentpatterns.nodes.runtime import MODEL_KEY
-from shapes import SHAPES, counting_model
 
 TARGET = 1.05
 

@@ -72,8 +72,9 @@ def compile_times(reps: int = 7) -> dict[str, dict[str, float]]:
 
 
 def hand_compile_times(reps: int = 7) -> dict[str, float]:
-    from agentpatterns import OfflineModel
     from shapes import SHAPES
+
+    from agentpatterns import OfflineModel
 
     model = OfflineModel()
     out = {}
@@ -91,9 +92,9 @@ def hand_compile_times(reps: int = 7) -> dict[str, float]:
 def memory_per_run(n: int, repeats: int = 2) -> dict[str, float]:
     from langchain_core.messages import HumanMessage
     from langgraph.checkpoint.memory import InMemorySaver
+    from shapes import TRIAGE_REQUEST, triage_graph, triage_pattern
 
     from agentpatterns import OfflineModel, Runner
-    from shapes import TRIAGE_REQUEST, triage_graph, triage_pattern
 
     model = OfflineModel(latency=0.05)
     pattern = triage_pattern()
@@ -137,7 +138,8 @@ def run(quick: bool = False) -> list[Row]:
         ratio_of="seconds over `from langgraph.graph import StateGraph`",
         baseline="fresh interpreter, median of 5",
         ours="import agentpatterns",
-        summary=f"agentpatterns {ours:.3f} s, langgraph.graph {lgg:.3f} s, bare langgraph {lg:.3f} s",
+        summary=(f"agentpatterns {ours:.3f} s, langgraph.graph {lgg:.3f} s, "
+                 f"bare langgraph {lg:.3f} s"),
         detail={"agentpatterns_s": round(ours, 4), "langgraph_s": round(lg, 4),
                 "langgraph_graph_s": round(lgg, 4), "over_bare_langgraph_s": round(ours - lg, 4),
                 "all_s": {k: [round(x, 4) for x in v] for k, v in imp.items()}}))

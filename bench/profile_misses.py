@@ -62,9 +62,9 @@ def _write(name: str, sides: dict[str, Any]) -> None:
 def zero_ms(name: str) -> None:
     from langchain_core.messages import HumanMessage
     from langgraph.checkpoint.memory import InMemorySaver
+    from shapes import SHAPES
 
     from agentpatterns import OfflineModel, Runner
-    from shapes import SHAPES
 
     model = OfflineModel()
     build, build_graph, request, _calls = SHAPES[name]
@@ -81,12 +81,12 @@ def zero_ms(name: str) -> None:
 
 
 def fanout(k: int = 1000) -> None:
+    from _util import reset_memory_saver
     from langchain_core.messages import HumanMessage
     from langgraph.checkpoint.memory import InMemorySaver
-
-    from _util import reset_memory_saver
-    from agentpatterns import OfflineModel, Runner
     from shapes import PARALLEL_REQUEST, parallel_graph, parallel_pattern
+
+    from agentpatterns import OfflineModel, Runner
 
     model = OfflineModel(latency=0.05)
     pattern = parallel_pattern(k)
@@ -107,12 +107,12 @@ def fanout(k: int = 1000) -> None:
 
 
 def concurrency(n: int = 1000) -> None:
+    from _util import reset_memory_saver
     from langchain_core.messages import HumanMessage
     from langgraph.checkpoint.memory import InMemorySaver
-
-    from _util import reset_memory_saver
-    from agentpatterns import OfflineModel, Runner
     from shapes import TRIAGE_REQUEST, triage_graph, triage_pattern
+
+    from agentpatterns import OfflineModel, Runner
 
     model = OfflineModel(latency=0.05)
     pattern = triage_pattern()
@@ -135,12 +135,12 @@ def concurrency(n: int = 1000) -> None:
 
 
 def interrupt() -> None:
+    from _util import sqlite_saver
     from langchain_core.messages import HumanMessage
     from langgraph.types import Command
-
-    from _util import sqlite_saver
-    from agentpatterns import OfflineModel, Runner
     from shapes import APPROVAL_REQUEST, approval_graph, approval_pattern
+
+    from agentpatterns import OfflineModel, Runner
 
     model = OfflineModel()
     pattern = approval_pattern()

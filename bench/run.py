@@ -50,6 +50,9 @@ def _section(name: str, quick: bool) -> list[dict[str, Any]]:
     return list(mod.run(quick=quick))
 
 
+_SDK_ROW = "SDK: run_sdk vs agents.Runner.run"
+
+
 def _sdk(quick: bool) -> list[dict[str, Any]]:
     """Hook for the OpenAI Agents SDK rows (``run_sdk`` vs plain ``agents.Runner.run``).
 
@@ -63,16 +66,16 @@ def _sdk(quick: bool) -> list[dict[str, Any]]:
     try:
         from agentpatterns.adapters.openai_agents import run_sdk  # noqa: F401
     except ImportError as exc:
-        return [Row("SDK: run_sdk vs agents.Runner.run", ratio=None, target=None, baseline="",
+        return [Row(_SDK_ROW, ratio=None, target=None, baseline="", ratio_of="",
                     ours="", note=f"skipped: agentpatterns.adapters.openai_agents.run_sdk is "
                                   f"not importable ({exc})")]
     try:
         import bench_sdk_concurrency as mod
     except ImportError as exc:
-        return [Row("SDK: run_sdk vs agents.Runner.run", ratio=None, target=None, baseline="",
+        return [Row(_SDK_ROW, ratio=None, target=None, baseline="", ratio_of="",
                     ours="", note=f"skipped: bench/bench_sdk_concurrency.py is missing ({exc})")]
     if not callable(getattr(mod, "run", None)):
-        return [Row("SDK: run_sdk vs agents.Runner.run", ratio=None, target=None, baseline="",
+        return [Row(_SDK_ROW, ratio=None, target=None, baseline="", ratio_of="",
                     ours="", note="skipped: bench/bench_sdk_concurrency.py has no "
                                   "run(quick) -> rows yet (see the hook's docstring in run.py)")]
     return [dict(row) for row in mod.run(quick=quick)]
@@ -101,9 +104,9 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for dist in ("agentpatterns", "langgraph", "langgraph-checkpoint", "langgraph-checkpoint-sqlite",
-                 "langgraph-checkpoint-postgres", "langchain-core", "pydantic", "ormsgpack",
-                 "openai-agents"):
+    for dist in ("agentpatterns", "langgraph", "langgraph-checkpoint",
+                 "langgraph-checkpoint-sqlite", "langgraph-checkpoint-postgres",
+                 "langchain-core", "pydantic", "ormsgpack", "openai-agents"):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:

@@ -10,6 +10,7 @@ sides: ``model.bind_tools(...)`` once, ``invoke``/``ainvoke`` in the node, hando
 
 from __future__ import annotations
 
+import itertools
 import json
 import operator
 from collections.abc import Callable
@@ -22,8 +23,8 @@ from langgraph.types import Command, Send, interrupt
 
 from agentpatterns import (
     Agent,
-    human_approval,
     hierarchical,
+    human_approval,
     parallel,
     reflection,
     sequential,
@@ -144,7 +145,7 @@ def sequential_graph(model: Any, n: int, aio: bool = False) -> StateGraph:
     for name, job in steps:
         graph.add_node(name, _answer(model, system(name, job), aio))
     graph.add_edge(START, steps[0][0])
-    for (a, _), (b, _) in zip(steps, steps[1:], strict=False):
+    for (a, _), (b, _) in itertools.pairwise(steps):
         graph.add_edge(a, b)
     graph.add_edge(steps[-1][0], END)
     return graph

@@ -143,13 +143,13 @@ def _build(pattern: Pattern) -> StateGraph:
                    if str(d).strip()]
         domains = list(dict.fromkeys(domains))
         if not domains:
-            update["events"] = [*update["events"], {"type": "no_domains", "agent": analyzer.name}]
+            update["events"] = [*update.get("events", []), {"type": "no_domains", "agent": analyzer.name}]
             update["final_output"] = output_of(res)
             update["last_agent"] = analyzer.name
             return Command(goto=END, update=update)
         specs, dropped = create_specialists(domains, make_specialist, cap, {analyzer.name})
         if dropped:
-            update["events"] = [*update["events"], {"type": "capped", "agent": analyzer.name,
+            update["events"] = [*update.get("events", []), {"type": "capped", "agent": analyzer.name,
                                                     "max_specialists": cap, "dropped": dropped}]
         update["domains"] = [s["domain"] for s in specs]
         update["specialists"] = specs

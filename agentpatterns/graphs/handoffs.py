@@ -230,7 +230,7 @@ def _make_finish(agent: Agent, agents: Mapping[str, Agent], fallback: str | None
         if target is None and fallback and agent.name == entry and fallback != agent.name:
             # the router placed the request nowhere: the fallback takes it
             target = fallback
-            update["events"] = [*update["events"], {"type": "no_route", "agent": agent.name,
+            update["events"] = [*update.get("events", []), {"type": "no_route", "agent": agent.name,
                                                     "to": fallback}]
         if target is not None:
             step = len(state.get("path") or []) + len(res.path)

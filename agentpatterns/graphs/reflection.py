@@ -96,7 +96,7 @@ def _build(pattern: Pattern) -> StateGraph:
         if not (done or stopped):
             return Command(goto=generator.name, update=update)
         if stopped and not done:
-            update["events"] = [*update["events"], {"type": "stop_when", "agent": critic.name,
+            update["events"] = [*update.get("events", []), {"type": "stop_when", "agent": critic.name,
                                                     "iteration": state.get("iteration")}]
         update["final_output"] = (state.get("drafts") or [""])[-1]
         update["last_agent"] = generator.name

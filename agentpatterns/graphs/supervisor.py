@@ -94,7 +94,7 @@ def _build(pattern: Pattern) -> StateGraph:
             update["rounds"] = rounds + 1
             return Command(goto=control.target, update=update)
         if rounds >= max_rounds:
-            update["events"] = [*update["events"], {"type": "max_rounds", "agent": boss.name,
+            update["events"] = [*update.get("events", []), {"type": "max_rounds", "agent": boss.name,
                                                     "rounds": rounds}]
         update["final_output"] = output_of(res)
         update["last_agent"] = boss.name

@@ -172,15 +172,17 @@ class TurnResult:
 
     def state_update(self) -> dict[str, Any]:
         """The graph-state update for this turn (reducers append/merge it)."""
-        return {
+        update = {
             "messages": self.messages,
             "path": self.path,
             "calls": self.calls,
             "usage": self.usage,
-            "events": self.events,
             "results": {self.agent: self.output if self.output is not None else self.text},
             "active_agent": self.agent,
         }
+        if self.events:  # every channel written costs a step; most turns have no incidents
+            update["events"] = self.events
+        return update
 
 
 Request = ModelCall | ToolRun | SubAgent | GuardrailRun | Notify
