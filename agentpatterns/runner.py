@@ -6,6 +6,7 @@ import asyncio
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -154,7 +155,7 @@ def _start_input(user_input: Any, *, new_thread: bool = False) -> dict[str, Any]
     return fresh_run_update(user_input, HumanMessage(user_input))
 
 
-def _compiled(pattern: Pattern, saver: Any, store: Any) -> CompiledStateGraph:
+def _compiled(pattern: Pattern, saver: Any, store: Any) -> Any:
     # compiling is cheap but not free; reuse per (saver, store) object pair
     cache: dict[tuple[int, int], tuple[Any, Any, Any]] = pattern.__dict__.setdefault(
         "_compiled", {})
@@ -310,6 +311,74 @@ async def _astream_events(pattern: Pattern, graph: Any, payload: Any, config: An
                                      model))
 
 
+
+@dataclass
+class _Plan:
+    """What every run/resume variant needs before it opens storage."""
+
+    pattern: Pattern
+    thread_id: str
+    config: Any
+    checkpointer: Any
+    store: Any
+    model: Any
+    budget: Any
+    payload: Any = None
+
+    def start_budget(self, spent: Mapping[str, Any]) -> None:
+        if self.budget is not None:
+            self.budget.start(spent)
+
+    def command(self, snapshot: Any, decision: Any) -> Any:
+        """The resume payload for ``snapshot`` (validated), with the budget started."""
+        command = _resume_command(snapshot, self.thread_id, decision)
+        self.start_budget(snapshot.values or {})
+        return command
+
+
+def _plan_run(target: Pattern | Agent, user_input: Any, *, thread_id: str | None,
+              checkpointer: Any, store: Any, model: Any, session: SQLiteSession | None,
+              recursion_limit: int | None, configurable: Mapping[str, Any] | None,
+              max_model_calls: int | None, max_tokens: int | None) -> _Plan:
+    pattern = as_pattern(target)
+    thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
+    payload = _start_input(user_input, new_thread=thread_id is None)
+    thread_id = thread_id or uuid.uuid4().hex
+    budget = _budget(max_model_calls, max_tokens, thread_id)
+    config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
+                     budget=budget)
+    return _Plan(pattern, thread_id, config, checkpointer, store, model, budget, payload)
+
+
+def _plan_resume(target: Pattern | Agent, *, thread_id: str, checkpointer: Any, store: Any,
+                 model: Any, recursion_limit: int | None,
+                 configurable: Mapping[str, Any] | None, max_model_calls: int | None,
+                 max_tokens: int | None) -> _Plan:
+    budget = _budget(max_model_calls, max_tokens, thread_id)
+    config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
+    return _Plan(as_pattern(target), thread_id, config, checkpointer, store, model, budget)
+
+
+@contextmanager
+def _opened(plan: _Plan) -> Iterator[Any]:
+    """Storage opened, the thread locked, and the compiled graph (blocking variants)."""
+    from agentpatterns.storage import open_checkpointer, open_store
+
+    with (open_checkpointer(plan.checkpointer) as saver, open_store(plan.store) as st,
+          thread_lock(saver, plan.thread_id)):
+        yield _compiled(plan.pattern, saver, st)
+
+
+@asynccontextmanager
+async def _aopened(plan: _Plan) -> AsyncIterator[Any]:
+    """Storage opened, the thread locked, and the compiled graph (async variants)."""
+    from agentpatterns.storage import aopen_checkpointer, aopen_store
+
+    async with (aopen_checkpointer(plan.checkpointer) as saver, aopen_store(plan.store) as st,
+                athread_lock(saver, plan.thread_id)):
+        yield _compiled(plan.pattern, saver, st)
+
+
 class Runner:
     """Run patterns (or single agents) on LangGraph; keyword-only options, like the SDK.
 
@@ -360,21 +429,14 @@ class Runner:
             OutputGuardrailTripwireTriggered: An output guardrail stopped the run.
             BudgetExceeded: The budget would be exceeded; resume with a larger one.
         """
-        from agentpatterns.storage import aopen_checkpointer, aopen_store
-
-        pattern = as_pattern(target)
-        thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
-        update = _start_input(input, new_thread=thread_id is None)
-        thread_id = thread_id or uuid.uuid4().hex
-        budget = _budget(max_model_calls, max_tokens, thread_id)
-        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
-                         budget=budget)
-        async with (aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st,
-                    athread_lock(saver, thread_id)):
-            graph = _compiled(pattern, saver, st)
-            if budget is not None:
-                budget.start({})  # a new run: nothing spent yet
-            return await _ainvoke(pattern, graph, update, config, thread_id, model)
+        plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
+                         store=store, model=model, session=session,
+                         recursion_limit=recursion_limit, configurable=configurable,
+                         max_model_calls=max_model_calls, max_tokens=max_tokens)
+        async with _aopened(plan) as graph:
+            plan.start_budget({})  # a new run: nothing spent yet
+            return await _ainvoke(plan.pattern, graph, plan.payload, plan.config,
+                                  plan.thread_id, model)
 
     @staticmethod
     def run_sync(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
@@ -384,21 +446,13 @@ class Runner:
                  max_model_calls: int | None = None,
                  max_tokens: int | None = None) -> RunResult:
         """Blocking ``run`` (uses LangGraph's ``invoke``; no event loop needed)."""
-        from agentpatterns.storage import open_checkpointer, open_store
-
-        pattern = as_pattern(target)
-        thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
-        update = _start_input(input, new_thread=thread_id is None)
-        thread_id = thread_id or uuid.uuid4().hex
-        budget = _budget(max_model_calls, max_tokens, thread_id)
-        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
-                         budget=budget)
-        with (open_checkpointer(checkpointer) as saver, open_store(store) as st,
-              thread_lock(saver, thread_id)):
-            graph = _compiled(pattern, saver, st)
-            if budget is not None:
-                budget.start({})
-            return _invoke(pattern, graph, update, config, thread_id, model)
+        plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
+                         store=store, model=model, session=session,
+                         recursion_limit=recursion_limit, configurable=configurable,
+                         max_model_calls=max_model_calls, max_tokens=max_tokens)
+        with _opened(plan) as graph:
+            plan.start_budget({})
+            return _invoke(plan.pattern, graph, plan.payload, plan.config, plan.thread_id, model)
 
     @staticmethod
     async def resume(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
@@ -418,19 +472,14 @@ class Runner:
             ThreadBusyError: Another process (or run) is running or resuming the thread.
             InputError: A decision in a form that is not understood.
         """
-        from agentpatterns.storage import aopen_checkpointer, aopen_store
-
-        pattern = as_pattern(target)
-        budget = _budget(max_model_calls, max_tokens, thread_id)
-        config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
-        async with (aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st,
-                    athread_lock(saver, thread_id)):
-            graph = _compiled(pattern, saver, st)
-            snapshot = await graph.aget_state(config)
-            command = _resume_command(snapshot, thread_id, decision)
-            if budget is not None:
-                budget.start(snapshot.values or {})
-            return await _ainvoke(pattern, graph, command, config, thread_id, model)
+        plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
+                            model=model, recursion_limit=recursion_limit,
+                            configurable=configurable,
+                            max_model_calls=max_model_calls, max_tokens=max_tokens)
+        async with _aopened(plan) as graph:
+            command = plan.command(await graph.aget_state(plan.config), decision)
+            return await _ainvoke(plan.pattern, graph, command, plan.config,
+                                  plan.thread_id, model)
 
     @staticmethod
     def resume_sync(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
@@ -440,19 +489,13 @@ class Runner:
                     max_model_calls: int | None = None,
                     max_tokens: int | None = None) -> RunResult:
         """Blocking ``resume``."""
-        from agentpatterns.storage import open_checkpointer, open_store
-
-        pattern = as_pattern(target)
-        budget = _budget(max_model_calls, max_tokens, thread_id)
-        config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
-        with (open_checkpointer(checkpointer) as saver, open_store(store) as st,
-              thread_lock(saver, thread_id)):
-            graph = _compiled(pattern, saver, st)
-            snapshot = graph.get_state(config)
-            command = _resume_command(snapshot, thread_id, decision)
-            if budget is not None:
-                budget.start(snapshot.values or {})
-            return _invoke(pattern, graph, command, config, thread_id, model)
+        plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
+                            model=model, recursion_limit=recursion_limit,
+                            configurable=configurable,
+                            max_model_calls=max_model_calls, max_tokens=max_tokens)
+        with _opened(plan) as graph:
+            command = plan.command(graph.get_state(plan.config), decision)
+            return _invoke(plan.pattern, graph, command, plan.config, plan.thread_id, model)
 
     @staticmethod
     async def run_streamed(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
@@ -479,22 +522,14 @@ class Runner:
             >>> asyncio.run(kinds())
             ['agent_started', 'handoff', 'agent_started', 'run_finished']
         """
-        from agentpatterns.storage import aopen_checkpointer, aopen_store
-
-        pattern = as_pattern(target)
-        thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
-        update = _start_input(input, new_thread=thread_id is None)
-        thread_id = thread_id or uuid.uuid4().hex
-        budget = _budget(max_model_calls, max_tokens, thread_id)
-        config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
-                         budget=budget)
-        async with (aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st,
-                    athread_lock(saver, thread_id)):
-            graph = _compiled(pattern, saver, st)
-            if budget is not None:
-                budget.start({})
-            async for event in _astream_events(pattern, graph, update, config, thread_id,
-                                               model):
+        plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
+                         store=store, model=model, session=session,
+                         recursion_limit=recursion_limit, configurable=configurable,
+                         max_model_calls=max_model_calls, max_tokens=max_tokens)
+        async with _aopened(plan) as graph:
+            plan.start_budget({})  # a new run: nothing spent yet
+            async for event in _astream_events(plan.pattern, graph, plan.payload,
+                                               plan.config, plan.thread_id, model):
                 yield event
 
     @staticmethod
@@ -506,20 +541,14 @@ class Runner:
                               max_model_calls: int | None = None,
                               max_tokens: int | None = None) -> AsyncIterator[Event]:
         """``resume``, as an async iterator of typed events (see :meth:`run_streamed`)."""
-        from agentpatterns.storage import aopen_checkpointer, aopen_store
-
-        pattern = as_pattern(target)
-        budget = _budget(max_model_calls, max_tokens, thread_id)
-        config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
-        async with (aopen_checkpointer(checkpointer) as saver, aopen_store(store) as st,
-                    athread_lock(saver, thread_id)):
-            graph = _compiled(pattern, saver, st)
-            snapshot = await graph.aget_state(config)
-            command = _resume_command(snapshot, thread_id, decision)
-            if budget is not None:
-                budget.start(snapshot.values or {})
-            async for event in _astream_events(pattern, graph, command, config, thread_id,
-                                               model):
+        plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
+                            model=model, recursion_limit=recursion_limit,
+                            configurable=configurable,
+                            max_model_calls=max_model_calls, max_tokens=max_tokens)
+        async with _aopened(plan) as graph:
+            command = plan.command(await graph.aget_state(plan.config), decision)
+            async for event in _astream_events(plan.pattern, graph, command, plan.config,
+                                               plan.thread_id, model):
                 yield event
 
 
