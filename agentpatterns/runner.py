@@ -23,7 +23,6 @@ from agentpatterns.state import fresh_run_update
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
-    from langgraph.graph.state import CompiledStateGraph
 
     from agentpatterns.events import Event
     from agentpatterns.session import SQLiteSession
