@@ -29,8 +29,13 @@ class Domains(BaseModel):
     domains: list[str] = Field(description="Domains of expertise needed, most important first")
 
 
-def dynamic(analyzer: Agent, make_specialist: Callable[[str], Agent], *,
-            max_specialists: int = 5, name: str = "") -> Pattern:
+def dynamic(
+    analyzer: Agent,
+    make_specialist: Callable[[str], Agent],
+    *,
+    max_specialists: int = 5,
+    name: str = "",
+) -> Pattern:
     """Dynamic agent creation: specialists are made at run time from the analyzer's domains.
 
     The analyzer answers with ``Domains`` (structured output; its ``output_type`` is set
@@ -61,50 +66,82 @@ def dynamic(analyzer: Agent, make_specialist: Callable[[str], Agent], *,
     if analyzer.output_type is None:
         analyzer = analyzer.clone(output_type=Domains)
     elif "domains" not in analyzer.output_type.model_fields:
-        raise PatternError(f"analyzer {analyzer.name!r} has output_type "
-                           f"{analyzer.output_type.__name__} without a 'domains' list; "
-                           "drop the output_type or add domains: list[str]")
+        raise PatternError(
+            f"analyzer {analyzer.name!r} has output_type "
+            f"{analyzer.output_type.__name__} without a 'domains' list; "
+            "drop the output_type or add domains: list[str]"
+        )
     edges = (
         Edge(source=START_ID, target=analyzer.name, kind="route", label="entry"),
-        Edge(source=analyzer.name, target=SPECIALISTS, kind="fanout",
-             label=f"≤ {max_specialists} created"),
+        Edge(
+            source=analyzer.name,
+            target=SPECIALISTS,
+            kind="fanout",
+            label=f"≤ {max_specialists} created",
+        ),
         Edge(source=analyzer.name, target=END_ID, kind="route", label="no domains"),
         Edge(source=SPECIALISTS, target=JOIN, kind="join"),
         Edge(source=JOIN, target=END_ID, kind="route", label="combined"),
     )
-    return Pattern(kind="dynamic", agents=(analyzer,), entry=analyzer.name, edges=edges,
-                   nodes=(Node(id=SPECIALISTS, kind="dynamic", label="specialists",
-                               description="agents created at run time, one per domain"),
-                          Node(id=JOIN, kind="join", label="combine")),
-                   options={"make_specialist": make_specialist,
-                            "max_specialists": max_specialists},
-                   name=name or "dynamic")
+    return Pattern(
+        kind="dynamic",
+        agents=(analyzer,),
+        entry=analyzer.name,
+        edges=edges,
+        nodes=(
+            Node(
+                id=SPECIALISTS,
+                kind="dynamic",
+                label="specialists",
+                description="agents created at run time, one per domain",
+            ),
+            Node(id=JOIN, kind="join", label="combine"),
+        ),
+        options={"make_specialist": make_specialist, "max_specialists": max_specialists},
+        name=name or "dynamic",
+    )
 
 
 def spec_of(agent: Agent, domain: str) -> dict[str, Any]:
     """A JSON-able spec of a created agent (what the checkpoint stores)."""
-    simple = not agent.tools and not agent.handoffs and agent.output_type is None and (
-        agent.model is None or isinstance(agent.model, str)) and not callable(agent.instructions)
-    return {"domain": domain, "name": agent.name, "instructions": agent.instructions,
-            "handoff_description": agent.handoff_description, "model": agent.model if simple
-            else None, "rebuild": "spec" if simple else "make_specialist"}
+    simple = (
+        not agent.tools
+        and not agent.handoffs
+        and agent.output_type is None
+        and (agent.model is None or isinstance(agent.model, str))
+        and not callable(agent.instructions)
+    )
+    return {
+        "domain": domain,
+        "name": agent.name,
+        "instructions": agent.instructions,
+        "handoff_description": agent.handoff_description,
+        "model": agent.model if simple else None,
+        "rebuild": "spec" if simple else "make_specialist",
+    }
 
 
 def rebuild(spec: Mapping[str, Any], make_specialist: Callable[[str], Agent]) -> Agent:
     """The agent a stored spec describes (re-made by ``make_specialist`` if it has tools)."""
     if spec.get("rebuild") == "spec":
-        return Agent(name=spec["name"], instructions=spec.get("instructions"),
-                     handoff_description=spec.get("handoff_description"),
-                     model=spec.get("model"))
+        return Agent(
+            name=spec["name"],
+            instructions=spec.get("instructions"),
+            handoff_description=spec.get("handoff_description"),
+            model=spec.get("model"),
+        )
     agent = make_specialist(spec["domain"])
     if agent.name != spec["name"]:
-        raise RunError(f"make_specialist({spec['domain']!r}) now returns {agent.name!r}, but the "
-                       f"checkpoint was made with {spec['name']!r}; keep make_specialist stable")
+        raise RunError(
+            f"make_specialist({spec['domain']!r}) now returns {agent.name!r}, but the "
+            f"checkpoint was made with {spec['name']!r}; keep make_specialist stable"
+        )
     return agent
 
 
-def create_specialists(domains: list[str], make_specialist: Callable[[str], Agent],
-                       cap: int, taken: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
+def create_specialists(
+    domains: list[str], make_specialist: Callable[[str], Agent], cap: int, taken: set[str]
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Call ``make_specialist`` per domain (capped); specs and the dropped domains."""
     kept, dropped = domains[:cap], domains[cap:]
     specs: list[dict[str, Any]] = []
@@ -113,15 +150,19 @@ def create_specialists(domains: list[str], make_specialist: Callable[[str], Agen
         try:
             agent = make_specialist(domain)
         except Exception as exc:
-            raise RunError(f"make_specialist({domain!r}) raised {type(exc).__name__}: {exc}; "
-                           "fix the factory") from exc
+            raise RunError(
+                f"make_specialist({domain!r}) raised {type(exc).__name__}: {exc}; fix the factory"
+            ) from exc
         if not isinstance(agent, Agent):
-            raise RunError(f"make_specialist({domain!r}) returned {type(agent).__name__}, "
-                           "not an Agent")
+            raise RunError(
+                f"make_specialist({domain!r}) returned {type(agent).__name__}, not an Agent"
+            )
         if agent.name in names:
-            raise RunError(f"make_specialist({domain!r}) returned an agent named "
-                           f"{agent.name!r}, a name already taken in this run; make names "
-                           "unique per domain (e.g. f'{domain} Specialist')")
+            raise RunError(
+                f"make_specialist({domain!r}) returned an agent named "
+                f"{agent.name!r}, a name already taken in this run; make names "
+                "unique per domain (e.g. f'{domain} Specialist')"
+            )
         names.add(agent.name)
         specs.append(spec_of(agent, domain))
     return specs, dropped
@@ -139,23 +180,37 @@ def _build(pattern: Pattern) -> StateGraph:
     def analyze_finish(state: Mapping[str, Any], res: TurnResult) -> Any:
         update = public_update(res)
         raw = output_of(res)
-        domains = [str(d).strip() for d in (raw.get("domains") if isinstance(raw, dict) else [])
-                   if str(d).strip()]
+        domains = [
+            str(d).strip()
+            for d in (raw.get("domains") if isinstance(raw, dict) else [])
+            if str(d).strip()
+        ]
         domains = list(dict.fromkeys(domains))
         if not domains:
-            update["events"] = [*update.get("events", []), {"type": "no_domains", "agent": analyzer.name}]
+            update["events"] = [
+                *update.get("events", []),
+                {"type": "no_domains", "agent": analyzer.name},
+            ]
             update["final_output"] = output_of(res)
             update["last_agent"] = analyzer.name
             return Command(goto=END, update=update)
         specs, dropped = create_specialists(domains, make_specialist, cap, {analyzer.name})
         if dropped:
-            update["events"] = [*update.get("events", []), {"type": "capped", "agent": analyzer.name,
-                                                    "max_specialists": cap, "dropped": dropped}]
+            update["events"] = [
+                *update.get("events", []),
+                {
+                    "type": "capped",
+                    "agent": analyzer.name,
+                    "max_specialists": cap,
+                    "dropped": dropped,
+                },
+            ]
         update["domains"] = [s["domain"] for s in specs]
         update["specialists"] = specs
         request = request_of(state)
-        return Command(goto=[Send(SPECIALISTS, {"spec": s, "input": request}) for s in specs],
-                       update=update)
+        return Command(
+            goto=[Send(SPECIALISTS, {"spec": s, "input": request}) for s in specs], update=update
+        )
 
     def specialist_turn(payload: Mapping[str, Any]) -> Any:
         agent = rebuild(payload["spec"], make_specialist)
@@ -163,8 +218,13 @@ def _build(pattern: Pattern) -> StateGraph:
 
     def specialist_finish(payload: Mapping[str, Any], res: TurnResult) -> Any:
         update = public_update(res)
-        update["branches"] = {res.agent: {"status": "ok", "output": output_of(res),
-                                          "domain": payload["spec"]["domain"]}}
+        update["branches"] = {
+            res.agent: {
+                "status": "ok",
+                "output": output_of(res),
+                "domain": payload["spec"]["domain"],
+            }
+        }
         return update
 
     def combine(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,13 +233,22 @@ def _build(pattern: Pattern) -> StateGraph:
         specs = state.get("specialists") or []
         branches = state.get("branches") or {}
         parts = [str((branches.get(s["name"]) or {}).get("output", "")) for s in specs]
-        return {"final_output": "\n\n".join(p for p in parts if p),
-                "last_agent": specs[-1]["name"] if specs else analyzer.name}
+        return {
+            "final_output": "\n\n".join(p for p in parts if p),
+            "last_agent": specs[-1]["name"] if specs else analyzer.name,
+        }
 
-    graph.add_node(analyzer.name, agent_node(analyzer.name, analyze_turn, analyze_finish),
-                   destinations=(SPECIALISTS, END), metadata={"agentpatterns": {"kind": "agent"}})
-    graph.add_node(SPECIALISTS, agent_node(SPECIALISTS, specialist_turn, specialist_finish),
-                   metadata={"agentpatterns": {"kind": "dynamic"}})
+    graph.add_node(
+        analyzer.name,
+        agent_node(analyzer.name, analyze_turn, analyze_finish),
+        destinations=(SPECIALISTS, END),
+        metadata={"agentpatterns": {"kind": "agent"}},
+    )
+    graph.add_node(
+        SPECIALISTS,
+        agent_node(SPECIALISTS, specialist_turn, specialist_finish),
+        metadata={"agentpatterns": {"kind": "dynamic"}},
+    )
     graph.add_node(JOIN, combine, metadata={"agentpatterns": {"kind": "join"}})
     graph.add_edge(START, analyzer.name)
     graph.add_edge(SPECIALISTS, JOIN)

@@ -20,8 +20,14 @@ from agentpatterns.state import PatternState
 __all__ = ["reflection"]
 
 
-def reflection(generator: Agent, critic: Agent, *, iterations: int = 3,
-               stop_when: Callable[[str], bool] | None = None, name: str = "") -> Pattern:
+def reflection(
+    generator: Agent,
+    critic: Agent,
+    *,
+    iterations: int = 3,
+    stop_when: Callable[[str], bool] | None = None,
+    name: str = "",
+) -> Pattern:
     """Reflection loop: generator -> critic -> generator ..., as in the seed's loop.
 
     The generator writes ``iterations`` drafts at most; each is reviewed by the critic, and
@@ -42,8 +48,10 @@ def reflection(generator: Agent, critic: Agent, *, iterations: int = 3,
         (3, '[Critic] APPROVED: draft 3 is ready.')
     """
     if not isinstance(iterations, int) or iterations < 1:
-        raise PatternError(f"reflection iterations={iterations!r}; it must be an int >= 1 "
-                           "(the number of drafts the generator may write)")
+        raise PatternError(
+            f"reflection iterations={iterations!r}; it must be an int >= 1 "
+            "(the number of drafts the generator may write)"
+        )
     if stop_when is not None and not callable(stop_when):
         raise PatternError("reflection stop_when must be a function feedback -> bool")
     if generator is critic or generator.name == critic.name:
@@ -51,14 +59,28 @@ def reflection(generator: Agent, critic: Agent, *, iterations: int = 3,
     edges = (
         Edge(source=START_ID, target=generator.name, kind="route", label="entry"),
         Edge(source=generator.name, target=critic.name, kind="sequence", label="review"),
-        Edge(source=critic.name, target=generator.name, kind="loop",
-             label=f"improve (≤ {iterations} drafts)", bound=iterations),
-        Edge(source=critic.name, target=END_ID, kind="route",
-             label="done" if stop_when is None else "done or stop_when"),
+        Edge(
+            source=critic.name,
+            target=generator.name,
+            kind="loop",
+            label=f"improve (≤ {iterations} drafts)",
+            bound=iterations,
+        ),
+        Edge(
+            source=critic.name,
+            target=END_ID,
+            kind="route",
+            label="done" if stop_when is None else "done or stop_when",
+        ),
     )
-    return Pattern(kind="reflection", agents=(generator, critic), entry=generator.name,
-                   edges=edges, options={"iterations": iterations, "stop_when": stop_when},
-                   name=name or "reflection")
+    return Pattern(
+        kind="reflection",
+        agents=(generator, critic),
+        entry=generator.name,
+        edges=edges,
+        options={"iterations": iterations, "stop_when": stop_when},
+        name=name or "reflection",
+    )
 
 
 def _build(pattern: Pattern) -> StateGraph:
@@ -96,17 +118,25 @@ def _build(pattern: Pattern) -> StateGraph:
         if not (done or stopped):
             return Command(goto=generator.name, update=update)
         if stopped and not done:
-            update["events"] = [*update.get("events", []), {"type": "stop_when", "agent": critic.name,
-                                                    "iteration": state.get("iteration")}]
+            update["events"] = [
+                *update.get("events", []),
+                {"type": "stop_when", "agent": critic.name, "iteration": state.get("iteration")},
+            ]
         update["final_output"] = (state.get("drafts") or [""])[-1]
         update["last_agent"] = generator.name
         return Command(goto=END, update=update)
 
-    graph.add_node(generator.name, agent_node(generator.name, gen_turn, gen_finish),
-                   metadata={"agentpatterns": {"kind": "agent"}})
-    graph.add_node(critic.name, agent_node(critic.name, critic_turn, critic_finish),
-                   destinations=(generator.name, END),
-                   metadata={"agentpatterns": {"kind": "agent"}})
+    graph.add_node(
+        generator.name,
+        agent_node(generator.name, gen_turn, gen_finish),
+        metadata={"agentpatterns": {"kind": "agent"}},
+    )
+    graph.add_node(
+        critic.name,
+        agent_node(critic.name, critic_turn, critic_finish),
+        destinations=(generator.name, END),
+        metadata={"agentpatterns": {"kind": "agent"}},
+    )
     graph.add_edge(START, generator.name)
     add_step(graph, generator.name, critic.name, guarded=can_trip(generator))
     return graph

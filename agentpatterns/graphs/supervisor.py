@@ -23,15 +23,19 @@ __all__ = ["supervisor"]
 
 
 def _control(worker: Agent) -> Control:
-    what = worker.handoff_description or (worker.instructions
-                                          if isinstance(worker.instructions, str) else "")
-    return Control(name=f"assign_to_{snake(worker.name)}",
-                   description=f"Assign a task to {worker.name}: {what}".strip(),
-                   target=worker.name)
+    what = worker.handoff_description or (
+        worker.instructions if isinstance(worker.instructions, str) else ""
+    )
+    return Control(
+        name=f"assign_to_{snake(worker.name)}",
+        description=f"Assign a task to {worker.name}: {what}".strip(),
+        target=worker.name,
+    )
 
 
-def supervisor(boss: Agent, workers: Sequence[Agent], *, max_rounds: int = 4,
-               name: str = "") -> Pattern:
+def supervisor(
+    boss: Agent, workers: Sequence[Agent], *, max_rounds: int = 4, name: str = ""
+) -> Pattern:
     """Supervisor: ``boss`` assigns tasks to ``workers`` round by round, then aggregates.
 
     Each assignment is a tool call of the boss (``assign_to_<worker>``); the worker runs in
@@ -57,16 +61,29 @@ def supervisor(boss: Agent, workers: Sequence[Agent], *, max_rounds: int = 4,
         raise PatternError("supervisor() needs at least one worker; pass workers=[agent, ...]")
     if not isinstance(max_rounds, int) or max_rounds < 1:
         raise PatternError(f"supervisor max_rounds={max_rounds!r}; it must be an int >= 1")
-    edges = [Edge(source=START_ID, target=boss.name, kind="route", label="entry"),
-             Edge(source=boss.name, target=END_ID, kind="route", label="done")]
+    edges = [
+        Edge(source=START_ID, target=boss.name, kind="route", label="entry"),
+        Edge(source=boss.name, target=END_ID, kind="route", label="done"),
+    ]
     for w in workers:
         edges.append(Edge(source=boss.name, target=w.name, kind="route", label="assign"))
-        edges.append(Edge(source=w.name, target=boss.name, kind="loop",
-                          label=f"report ({max_rounds} rounds in all)", bound=max_rounds))
-    return Pattern(kind="supervisor", agents=(boss, *workers), entry=boss.name,
-                   edges=tuple(edges), options={"max_rounds": max_rounds,
-                                                "workers": [w.name for w in workers]},
-                   name=name or "supervisor")
+        edges.append(
+            Edge(
+                source=w.name,
+                target=boss.name,
+                kind="loop",
+                label=f"report ({max_rounds} rounds in all)",
+                bound=max_rounds,
+            )
+        )
+    return Pattern(
+        kind="supervisor",
+        agents=(boss, *workers),
+        entry=boss.name,
+        edges=tuple(edges),
+        options={"max_rounds": max_rounds, "workers": [w.name for w in workers]},
+        name=name or "supervisor",
+    )
 
 
 def _build(pattern: Pattern) -> StateGraph:
@@ -79,9 +96,15 @@ def _build(pattern: Pattern) -> StateGraph:
     def boss_turn(state: Mapping[str, Any]) -> Any:
         rounds = int(state.get("rounds") or 0)
         # the boss starts on the request once; later turns continue with the reports
-        return agent_turn(boss, state.get("messages", []), state=state, handoffs=(),
-                          controls=controls, offer_tools=rounds < max_rounds,
-                          check_input=request_of(state) if rounds == 0 else None)
+        return agent_turn(
+            boss,
+            state.get("messages", []),
+            state=state,
+            handoffs=(),
+            controls=controls,
+            offer_tools=rounds < max_rounds,
+            check_input=request_of(state) if rounds == 0 else None,
+        )
 
     def boss_finish(state: Mapping[str, Any], res: TurnResult) -> Any:
         update = res.state_update()
@@ -89,24 +112,32 @@ def _build(pattern: Pattern) -> StateGraph:
         if res.control is not None:
             control, args, call_id = res.control
             task = str(args.get("task") or request_of(state))
-            update["assignments"] = [{"worker": control.target, "task": task,
-                                      "round": rounds + 1, "call_id": call_id}]
+            update["assignments"] = [
+                {"worker": control.target, "task": task, "round": rounds + 1, "call_id": call_id}
+            ]
             update["rounds"] = rounds + 1
             return Command(goto=control.target, update=update)
         if rounds >= max_rounds:
-            update["events"] = [*update.get("events", []), {"type": "max_rounds", "agent": boss.name,
-                                                    "rounds": rounds}]
+            update["events"] = [
+                *update.get("events", []),
+                {"type": "max_rounds", "agent": boss.name, "rounds": rounds},
+            ]
         update["final_output"] = output_of(res)
         update["last_agent"] = boss.name
         return Command(goto=END, update=update)
 
-    graph.add_node(boss.name, agent_node(boss.name, boss_turn, boss_finish),
-                   destinations=(*[w.name for w in workers], END),
-                   metadata={"agentpatterns": {"kind": "agent"}})
+    graph.add_node(
+        boss.name,
+        agent_node(boss.name, boss_turn, boss_finish),
+        destinations=(*[w.name for w in workers], END),
+        metadata={"agentpatterns": {"kind": "agent"}},
+    )
     for worker in workers:
-        graph.add_node(worker.name, agent_node(worker.name, _worker_turn(worker),
-                                               _worker_finish(boss.name)),
-                       metadata={"agentpatterns": {"kind": "agent"}})
+        graph.add_node(
+            worker.name,
+            agent_node(worker.name, _worker_turn(worker), _worker_finish(boss.name)),
+            metadata={"agentpatterns": {"kind": "agent"}},
+        )
         add_step(graph, worker.name, boss.name, guarded=can_trip(worker))
     graph.add_edge(START, boss.name)
     return graph
@@ -128,8 +159,9 @@ def _worker_finish(boss: str) -> Any:
         update = res.state_update()
         # the report is the result of the boss's assign_to_<worker> call
         update["messages"] = [ToolMessage(text, tool_call_id=assignment.get("call_id", "assign"))]
-        update["reports"] = [{"worker": res.agent, "report": text,
-                              "round": assignment.get("round")}]
+        update["reports"] = [
+            {"worker": res.agent, "report": text, "round": assignment.get("round")}
+        ]
         return update
 
     return finish
