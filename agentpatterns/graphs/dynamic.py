@@ -168,7 +168,7 @@ def create_specialists(
     return specs, dropped
 
 
-def _build(pattern: Pattern) -> StateGraph:
+def _build(pattern: Pattern) -> StateGraph[Any]:
     analyzer = pattern.agents[0]
     make_specialist = pattern.options["make_specialist"]
     cap = int(pattern.options["max_specialists"])
@@ -182,7 +182,7 @@ def _build(pattern: Pattern) -> StateGraph:
         raw = output_of(res)
         domains = [
             str(d).strip()
-            for d in (raw.get("domains") if isinstance(raw, dict) else [])
+            for d in ((raw.get("domains") or []) if isinstance(raw, dict) else [])
             if str(d).strip()
         ]
         domains = list(dict.fromkeys(domains))
@@ -227,7 +227,7 @@ def _build(pattern: Pattern) -> StateGraph:
         }
         return update
 
-    def combine(state: Mapping[str, Any]) -> dict[str, Any]:
+    def combine(state: PatternState) -> dict[str, Any]:
         if stopped(state):  # a specialist's guardrail tripped: no combined answer
             return {}
         specs = state.get("specialists") or []

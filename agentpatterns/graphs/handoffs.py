@@ -163,7 +163,7 @@ def _handoff_reason(res: TurnResult, target: Agent) -> str:
     return said or target.handoff_description or f"handoff to {target.name}"
 
 
-def build_network(pattern: Pattern) -> StateGraph:
+def build_network(pattern: Pattern) -> StateGraph[Any]:
     """One node per agent; handoffs are ``Command(goto=...)`` with declared destinations."""
     graph = StateGraph(PatternState)
     agents = pattern.agent_map

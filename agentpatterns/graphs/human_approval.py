@@ -71,7 +71,7 @@ def human_approval(planner: Agent, executor: Agent, *, max_revisions: int = 3,
                    options={"max_revisions": max_revisions}, name=name or "human_approval")
 
 
-def _build(pattern: Pattern) -> StateGraph:
+def _build(pattern: Pattern) -> StateGraph[Any]:
     from agentpatterns.runner import normalize_decision
 
     planner, executor = pattern.agents
@@ -91,7 +91,7 @@ def _build(pattern: Pattern) -> StateGraph:
         update["plan"] = plan if isinstance(plan, str) else str(plan)
         return update
 
-    def approval(state: Mapping[str, Any]) -> Any:
+    def approval(state: PatternState) -> Any:
         revisions = int(state.get("iteration") or 0)
         raw = interrupt({
             "plan": state.get("plan", ""),

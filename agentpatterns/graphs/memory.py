@@ -69,7 +69,7 @@ def remember_facts(store: Any, user_id: str, text: str) -> bool:
     return True
 
 
-def _build(pattern: Pattern) -> StateGraph:
+def _build(pattern: Pattern) -> StateGraph[Any]:
     agent = pattern.agents[0]
     graph = StateGraph(PatternState)
 

@@ -125,7 +125,7 @@ def combined(state: Mapping[str, Any], order: Sequence[str]) -> str:
     return "\n\n".join(parts)
 
 
-def _build(pattern: Pattern) -> StateGraph:
+def _build(pattern: Pattern) -> StateGraph[Any]:
     names = list(pattern.options["branches"])
     synthesizer = pattern.agent(pattern.options["synthesizer"])
     policy = pattern.options["on_branch_error"]
@@ -137,7 +137,7 @@ def _build(pattern: Pattern) -> StateGraph:
                        metadata={"agentpatterns": {"kind": "agent"}})
         graph.add_edge(START, name)
 
-    def join(state: Mapping[str, Any]) -> dict[str, Any]:
+    def join(state: PatternState) -> dict[str, Any]:
         if stopped(state):  # a branch's guardrail tripped: nothing to synthesize
             return {}
         branches = state.get("branches") or {}

@@ -25,15 +25,15 @@ NODE_KINDS = frozenset(NodeKind.__args__)  # type: ignore[attr-defined]
 EDGE_KINDS = frozenset(EdgeKind.__args__)  # type: ignore[attr-defined]
 
 #: pattern kind -> function building the (uncompiled) LangGraph ``StateGraph``
-_BUILDERS: dict[str, Callable[[Pattern], StateGraph]] = {}
+_BUILDERS: dict[str, Callable[[Pattern], StateGraph[Any]]] = {}
 
 
 def register(
     kind: str,
-) -> Callable[[Callable[[Pattern], StateGraph]], Callable[[Pattern], StateGraph]]:
+) -> Callable[[Callable[[Pattern], StateGraph[Any]]], Callable[[Pattern], StateGraph[Any]]]:
     """Register the graph builder of a pattern kind (used by the pattern modules)."""
 
-    def wrap(fn: Callable[[Pattern], StateGraph]) -> Callable[[Pattern], StateGraph]:
+    def wrap(fn: Callable[[Pattern], StateGraph[Any]]) -> Callable[[Pattern], StateGraph[Any]]:
         _BUILDERS[kind] = fn
         return fn
 
@@ -223,7 +223,7 @@ class Pattern:
         return seen
 
     # -- backends --------------------------------------------------------------------------
-    def graph(self) -> StateGraph:
+    def graph(self) -> StateGraph[Any]:
         """The uncompiled LangGraph ``StateGraph`` (built once per pattern)."""
         cached = self.__dict__.get("_graph")
         if cached is None:
@@ -239,7 +239,7 @@ class Pattern:
 
     def compile(
         self, *, checkpointer: Any = None, store: Any = None, **kwargs: Any
-    ) -> CompiledStateGraph:
+    ) -> CompiledStateGraph[Any, Any, Any, Any]:
         """Compile to a LangGraph ``CompiledStateGraph``.
 
         Args:

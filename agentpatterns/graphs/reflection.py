@@ -83,7 +83,7 @@ def reflection(
     )
 
 
-def _build(pattern: Pattern) -> StateGraph:
+def _build(pattern: Pattern) -> StateGraph[Any]:
     generator, critic = pattern.agents
     iterations = int(pattern.options["iterations"])
     stop_when = pattern.options.get("stop_when")

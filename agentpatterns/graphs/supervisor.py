@@ -86,7 +86,7 @@ def supervisor(
     )
 
 
-def _build(pattern: Pattern) -> StateGraph:
+def _build(pattern: Pattern) -> StateGraph[Any]:
     graph = StateGraph(PatternState)
     boss = pattern.agent(pattern.entry)
     workers = [pattern.agent(n) for n in pattern.options["workers"]]

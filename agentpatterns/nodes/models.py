@@ -33,6 +33,7 @@ def _from_name(name: str, env: Mapping[str, str]) -> BaseChatModel:
     key = (provider, model, base_url or "")
     if key not in _CACHE:
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         # a local server (Ollama, vLLM, LM Studio) needs no key, but the client wants one
         api_key = env.get("OPENAI_API_KEY") or ("not-needed" if base_url else None)
@@ -41,7 +42,7 @@ def _from_name(name: str, env: Mapping[str, str]) -> BaseChatModel:
                 f"model {name!r} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
                 "OpenAI-compatible server); set one, or use model='offline'"
             )
-        _CACHE[key] = ChatOpenAI(model=model, base_url=base_url, api_key=api_key)
+        _CACHE[key] = ChatOpenAI(model=model, base_url=base_url, api_key=SecretStr(api_key))
     return _CACHE[key]
 
 

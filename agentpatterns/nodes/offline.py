@@ -162,10 +162,10 @@ def _schema_of(response_format: Any) -> dict[str, Any] | None:
     if response_format is None:
         return None
     if isinstance(response_format, type) and hasattr(response_format, "model_json_schema"):
-        return response_format.model_json_schema()
+        return dict(response_format.model_json_schema())
     if isinstance(response_format, dict):
         if "json_schema" in response_format:
-            return response_format["json_schema"].get("schema", {})
+            return dict(response_format["json_schema"].get("schema", {}))
         if response_format.get("type") == "json_object":
             return {"type": "object", "properties": {}}
         return response_format

@@ -151,7 +151,7 @@ class TurnResult:
 
     def count(self, agent: str, reply: AIMessage) -> None:
         self.calls[agent] = self.calls.get(agent, 0) + 1
-        meta = reply.usage_metadata or {}
+        meta: Mapping[str, Any] = reply.usage_metadata or {}
         bucket = self.usage.setdefault(agent, {"input": 0, "output": 0, "total": 0})
         bucket["input"] += int(meta.get("input_tokens", 0))
         bucket["output"] += int(meta.get("output_tokens", 0))
@@ -432,7 +432,7 @@ def _schema(name: str, entry: Any) -> dict[str, Any]:
             "name": name,
             "description": entry.handoff_description or f"Handoff to the {entry.name} agent",
             "parameters": {"type": "object", "properties": {}, "additionalProperties": False}}}
-    return entry.openai_schema()
+    return dict(entry.openai_schema())
 
 
 def sub_turn(request: SubAgent) -> Generator[Request, Any, TurnResult]:

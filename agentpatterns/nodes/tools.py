@@ -177,7 +177,7 @@ def _schema_from_function(
         from pydantic import Field
 
         fields[pname] = (annotation, Field(default, description=arg_docs.get(pname)))
-    model = create_model(f"{name}_args", **fields)  # type: ignore[call-overload]
+    model = create_model(f"{name}_args", **fields)
     schema = model.model_json_schema()
     schema.pop("title", None)
     for prop in schema.get("properties", {}).values():

@@ -9,7 +9,7 @@ carries over (that is how session memory works).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, cast
 
 from langchain_core.messages import AnyMessage
 from langgraph.channels import DeltaChannel
@@ -71,7 +71,7 @@ def add_messages_batch(left: list[Any], writes: Sequence[Any]) -> list[Any]:
             right.extend(write)
         else:
             right.append(write)
-    return add_messages(left, right)
+    return cast(list[Any], add_messages(left, right))
 
 
 def last(left: Any, right: Any) -> Any:
