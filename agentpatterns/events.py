@@ -228,7 +228,7 @@ class LangGraphEvents:
                            detail=dict(entry))
         for a in update.get("assignments") or ():
             if isinstance(a, Mapping):
-                yield Handoff(source=str(update.get("active_agent") or ""),
+                yield Handoff(source=str((update.get("path") or [""])[0]),
                               target=str(a.get("worker")), reason=str(a.get("task") or ""),
                               kind="assign")
         fallbacks = {e.get("to") for e in update.get("events") or ()

@@ -179,6 +179,7 @@ def _result(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunR
         if agent is not None and agent.output_type is not None:
             output = agent.output_type.model_validate(output)
     entry_agent = pattern.agent_map.get(pattern.entry) or pattern.agents[0]
+    usage: dict[str, dict[str, int]] = dict(values.get("usage") or {})
     return RunResult(
         final_output=output,
         path=list(values.get("path") or []),
@@ -187,8 +188,8 @@ def _result(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunR
         interrupted=bool(interrupts),
         interruption=interrupts[0].value if interrupts else None,
         model=describe_model(resolve_model(model, entry_agent.model)),
-        calls=dict(values.get("calls") or {}),
-        usage=dict(values.get("usage") or {}),
+        calls={a: int(u["calls"]) for a, u in usage.items() if u.get("calls")},
+        usage={a: {k: v for k, v in u.items() if k != "calls"} for a, u in usage.items()},
         handoffs=list(values.get("handoffs") or []),
         events=list(values.get("events") or []),
         values=values,

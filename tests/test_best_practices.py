@@ -1,8 +1,8 @@
 """The seed's best practices as features: guardrails, budgets, fallbacks, scripted tests,
 live events - on LangGraph and through the OpenAI Agents SDK adapter.
 
-SDK-side gaps are marked ``xfail(strict=True)`` with the reason (they flip to failures,
-i.e. to "remove the mark", the day the adapter closes them).
+SDK-side gaps would be marked ``xfail(strict=True)`` with the reason (they flip to
+failures, i.e. to "remove the mark", the day the adapter closes them); none is left.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from agentpatterns import (
     sequential,
     triage,
 )
-from agentpatterns.adapters.openai_agents import run_sdk_streamed, run_sdk_sync
+from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_streamed, run_sdk_sync
 from agentpatterns.cli import main
 from agentpatterns.events import (
     AgentStarted,
@@ -121,6 +121,8 @@ def test_input_guardrail_trips_before_any_model_call(runtime):
     assert str(exc) == ("input guardrail 'no_homework' of agent 'Triage Agent' tripped: "
                         "{'homework': True}")
     assert model.requests == []
+    assert exc.result.calls == {} and exc.result.final_output is None
+    assert exc.result.values["stopped"]["guardrail"] == "no_homework"
     assert run(runtime, p, "I need to book a table").path == ["Triage Agent", "Booking Agent"]
 
 
@@ -149,11 +151,15 @@ def test_output_guardrail_trips_on_the_final_answer(runtime):
         run(runtime, p, "book a table", model=model)
     exc = caught.value
     assert (exc.agent, exc.guardrail, exc.info) == ("Booking Agent", "no_secrets", {"chars": 29})
+    result = exc.result
+    assert result.path == ["Triage Agent", "Booking Agent"]
+    assert result.calls == {"Triage Agent": 1, "Booking Agent": 1}  # the cost is kept
+    assert (result.final_output, result.last_agent) == (None, "Booking Agent")
+    assert result.values["stopped"] == {"reason": "guardrail", "kind": "output",
+                                        "agent": "Booking Agent", "guardrail": "no_secrets",
+                                        "info": {"chars": 29}}
+    assert result.events[-1]["type"] == "guardrail"
     if runtime == "langgraph":
-        result = exc.result
-        assert result.path == ["Triage Agent", "Booking Agent"]
-        assert result.calls == {"Triage Agent": 1, "Booking Agent": 1}  # the cost is kept
-        assert result.final_output is None
         # the rejected answer never reaches the thread's conversation
         assert all("secret" not in str(m.content) for m in result.values["messages"])
 
@@ -225,8 +231,10 @@ def test_an_agent_used_as_a_tool_checks_its_task_and_can_stop_the_run(runtime):
         sql.as_tool(tool_name="sql_expert", tool_description="Use for database queries")])
     assert run(runtime, hierarchical(boss), "Write SQL database queries").path == [
         "Orchestrator", "SQL Expert"]
-    with pytest.raises(InputGuardrailTripwireTriggered, match="'SQL Expert'"):
+    with pytest.raises(InputGuardrailTripwireTriggered, match="'SQL Expert'") as caught:
         run(runtime, hierarchical(boss), "database queries for my homework")
+    assert caught.value.result.path == ["Orchestrator", "SQL Expert"]
+    assert caught.value.result.calls == {"Orchestrator": 1}
 
 
 def test_guardrail_edges_show_in_the_topology_and_validation_still_holds():
@@ -336,11 +344,67 @@ def test_every_result_carries_calls_and_usage_per_agent(runtime):
     assert all(u["total"] > 0 for u in result.usage.values())
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="SDK adapter gap: run_sdk has no max_model_calls= yet (and no "
-                          "resume of a cut-off run); a RunHooks.on_llm_start check could add it")
-def test_budget_on_the_sdk_runtime():
-    run_sdk_sync(example("triage"), "I need to book a table", max_model_calls=1)
+def test_budget_stops_an_sdk_run_and_resumes_it_with_a_larger_one(checkpointer_url):
+    p = example("triage")
+    where = {"thread_id": "sb1", "checkpointer": checkpointer_url}
+    with pytest.raises(BudgetExceeded) as caught:
+        run_sdk_sync(p, "I need to book a table", max_model_calls=1, **where)
+    exc = caught.value
+    assert (exc.budget, exc.limit, exc.used, exc.agent, exc.thread_id) == (
+        "max_model_calls", 1, 1, "Booking Agent", "sb1")
+    assert "resume_sdk(..., thread_id='sb1', max_model_calls=N)" in str(exc)
+    assert exc.result.calls == {"Triage Agent": 1} and exc.result.path == ["Triage Agent"]
+    assert exc.result.runtime == "openai-agents" and exc.result.final_output is None
+    with pytest.raises(BudgetExceeded):  # the whole run counts: still no room
+        resume_sdk_sync(p, max_model_calls=1, **where)
+    with pytest.raises(ResumeError, match="not waiting for a decision"):
+        resume_sdk_sync(p, decision=True, max_model_calls=2, **where)
+    result = resume_sdk_sync(p, max_model_calls=2, **where)
+    assert result.path == ["Triage Agent", "Booking Agent"]
+    assert result.calls == {"Triage Agent": 1, "Booking Agent": 1}  # each agent acted once
+    assert result.final_output == "[Booking Agent] answer based on: I need to book a table"
+    assert [(h["from"], h["to"]) for h in result.handoffs] == [("Triage Agent", "Booking Agent")]
+    with pytest.raises(ResumeError, match="already finished"):
+        resume_sdk_sync(p, max_model_calls=3, **where)
+
+
+@pytest.mark.parametrize("thread", ["sb2", None])  # a thread is a session; else items are kept
+def test_a_budget_cut_sdk_resume_makes_no_model_call_twice(thread):
+    model = ScriptedModel({"Clerk": [tool_call("lookup", order_id="42"),
+                                     text("Order 42 has shipped.")]})
+    clerk = Agent(name="Clerk", instructions="Look up orders", tools=[lookup])
+    with pytest.raises(BudgetExceeded) as caught:
+        run_sdk_sync(clerk, "where is order 42", model=model, thread_id=thread,
+                     max_model_calls=1)
+    assert caught.value.result.path == ["Clerk"] and len(model.requests) == 1
+    result = resume_sdk_sync(clerk, thread_id=caught.value.thread_id, model=model,
+                             max_model_calls=2)
+    assert result.path == ["Clerk"] and result.calls == {"Clerk": 2}
+    assert result.final_output == "Order 42 has shipped." and model.remaining == 0
+    assert model.requests[1]["messages"][-1].content == "order 42 shipped"
+
+
+def test_sdk_budgets_like_langgraph_and_where_they_cannot_resume():
+    with pytest.raises(BudgetExceeded, match="max_tokens=5 is reached before Booking Agent"):
+        run_sdk_sync(example("triage"), "I need to book a table", max_tokens=5)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(InputError, match="max_model_calls="):
+            run_sdk_sync(example("triage"), "hi", max_model_calls=bad)
+    # a driver's loop lives in Python, not in an SDK RunState: stopped, but not resumable
+    with pytest.raises(BudgetExceeded, match="cannot be continued") as caught:
+        run_sdk_sync(example("reflection"), "a poem about tides", thread_id="sb3",
+                     max_model_calls=3)
+    assert caught.value.result.calls == {"Generator": 2, "Critic": 1}
+    with pytest.raises(ResumeError, match="no SDK run waiting"):
+        resume_sdk_sync(example("reflection"), thread_id="sb3", max_model_calls=9)
+    names = ["R1", "R2", "R3"]
+    model = ScriptedModel({**{n: [text(f"{n} notes")] for n in names},
+                           "Synthesizer": [text("combined")]})
+    p = parallel([Agent(name=n, instructions="Research") for n in names],
+                 Agent(name="Synthesizer", instructions="Combine research"))
+    with pytest.raises(BudgetExceeded) as caught:  # the branches share one ceiling
+        run_sdk_sync(p, "tides", model=model, max_model_calls=2)
+    assert len(model.requests) == 2 and sum(caught.value.result.calls.values()) == 2
 
 
 def test_cli_budget_stop_then_resume(tmp_cwd, capsys):
@@ -370,23 +434,32 @@ def test_a_hallucinated_handoff_reaches_the_fallback_on_langgraph():
                                             "(asked for transfer_to_billing_agent)")
 
 
-@pytest.mark.xfail(strict=True, reason="SDK adapter gap: agents.Runner raises its own "
-                   "ModelBehaviorError for an unknown tool; the network driver does not route "
-                   "it to the pattern's fallback yet")
 def test_a_hallucinated_handoff_reaches_the_fallback_on_the_sdk():
     model = ScriptedModel([handoff("Billing Agent"), text("Helpdesk: I can help with that.")])
     result = run_sdk_sync(desk(fallback=True), "refund my invoice", model=model)
     assert_route(result, ["Triage Agent", "Helpdesk"])
+    assert result.events == [{"type": "fallback", "agent": "Triage Agent",
+                              "reason": "unknown_name", "asked_for": "transfer_to_billing_agent",
+                              "to": "Helpdesk"}]
+    assert result.handoffs[0]["reason"] == ("fallback after unknown name "
+                                            "(asked for transfer_to_billing_agent)")
+    # the fallback sees the failed call answered, as on LangGraph
+    assert model.requests[1]["messages"][-1].content == (
+        "There is no 'transfer_to_billing_agent'; handing to Helpdesk.")
 
 
-def test_without_a_fallback_a_hallucinated_name_is_corrected_once_then_fails():
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_without_a_fallback_a_hallucinated_name_is_corrected_once_then_fails(runtime):
     ok = ScriptedModel([handoff("Billing Agent"), handoff("Support Agent"), text("fixed")])
-    result = Runner.run_sync(desk(), "my wifi", model=ok)
+    result = run(runtime, desk(), "my wifi", model=ok)
     assert_route(result, ["Triage Agent", "Support Agent"])
     assert [e["type"] for e in result.events] == ["unknown_retry"]
+    assert ok.requests[1]["messages"][-1].content == (
+        "Error: there is no tool or handoff named 'transfer_to_billing_agent'. "
+        "Available: transfer_to_booking_agent, transfer_to_support_agent.")
     twice = ScriptedModel([handoff("Billing Agent"), handoff("Billing Agent")])
     with pytest.raises(ModelBehaviorError, match="'Triage Agent'.*transfer_to_billing_agent"):
-        Runner.run_sync(desk(), "my wifi", model=twice)
+        run(runtime, desk(), "my wifi", model=twice)
 
 
 @function_tool
@@ -423,28 +496,22 @@ def test_malformed_json_twice_goes_to_the_fallback_or_fails_naming_it():
         Runner.run_sync(triage(router), "order 7?", model=ScriptedModel(bad))
 
 
-def test_a_failing_model_is_retried_once_then_falls_back_or_fails():
-    retried = Runner.run_sync(desk(), "wifi", model=ScriptedModel(
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_failing_model_is_retried_once_then_falls_back_or_fails(runtime):
+    retried = run(runtime, desk(), "wifi", model=ScriptedModel(
         [fail("connection reset"), handoff("Support Agent"), text("Restart it.")]))
     assert_route(retried, ["Triage Agent", "Support Agent"])
     assert retried.events == [{"type": "model_error_retry", "agent": "Triage Agent",
                                "error": "ConnectionError: connection reset"}]
-    fell = Runner.run_sync(desk(fallback=True), "wifi", model=ScriptedModel(
+    assert retried.calls == {"Triage Agent": 1, "Support Agent": 1}  # failures are no calls
+    fell = run(runtime, desk(fallback=True), "wifi", model=ScriptedModel(
         [fail("down"), fail("still down"), text("Helpdesk here.")]))
     assert_route(fell, ["Triage Agent", "Helpdesk"])
     assert [e["type"] for e in fell.events] == ["model_error_retry", "model_error", "fallback"]
+    assert fell.handoffs[0]["reason"] == "fallback after model error"
     with pytest.raises(ModelCallError, match="'Triage Agent' failed twice") as caught:
-        Runner.run_sync(desk(), "wifi", model=ScriptedModel([fail("down"), fail("still down")]))
+        run(runtime, desk(), "wifi", model=ScriptedModel([fail("down"), fail("still down")]))
     assert isinstance(caught.value.__cause__, ConnectionError)
-
-
-@pytest.mark.xfail(strict=True, raises=ConnectionError,
-                   reason="SDK adapter gap: no model-call retry yet (the SDK's "
-                          "ModelSettings(retry=ModelRetrySettings(max_retries=1)) could give it)")
-def test_a_failing_model_is_retried_once_on_the_sdk():
-    result = run_sdk_sync(desk(), "wifi", model=ScriptedModel(
-        [fail("connection reset"), handoff("Support Agent"), text("Restart it.")]))
-    assert_route(result, ["Triage Agent", "Support Agent"])
 
 
 def test_fallback_edges_are_visible_in_the_topology():

@@ -114,3 +114,63 @@ def test_parallel_order_does_not_matter_but_outputs_do() -> None:
     rs = [Agent(name=f"R{i}", instructions=f"Research topic {t}") for i, t in [(1, "A"), (2, "B")]]
     syn = Agent(name="Synthesizer", instructions="Combine research")
     assert_same_route(parallel(rs, syn), "tides", strict=True)
+
+
+# ------------------------------------------------------------------ a misbehaving model
+
+
+def _desk(*, fallback: bool) -> object:
+    from agentpatterns import triage
+
+    booking = Agent(name="Booking Agent", handoff_description="Handles bookings",
+                    instructions="Help users book")
+    support = Agent(name="Support Agent", handoff_description="Handles support",
+                    instructions="Help users with issues")
+    router = Agent(name="Triage Agent", instructions="Route users",
+                   handoffs=[booking, support])
+    helpdesk = Agent(name="Helpdesk", instructions="Answer anything else")
+    return triage(router, fallback=helpdesk if fallback else None)
+
+
+def _both(target: object, request: str, script: list[object]) -> list[object]:
+    from agentpatterns import Runner
+    from agentpatterns.adapters.openai_agents import run_sdk_sync
+    from agentpatterns.testing import ScriptedModel
+
+    out = []
+    for runner in (Runner.run_sync, run_sdk_sync):
+        model = ScriptedModel(list(script))
+        result = runner(target, request, model=model)
+        out.append((result, [[(type(m).__name__, str(m.content)) for m in r["messages"]]
+                             for r in model.requests]))
+    return out
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+@pytest.mark.parametrize("case", ["unknown_name", "model_error"])
+def test_a_misbehaving_model_is_handled_alike(case: str, fallback: bool) -> None:
+    from agentpatterns.testing import fail, handoff, text
+
+    # a failing call is retried once: a fallback takes over only after the second failure
+    first = ([handoff("Billing Agent")] if case == "unknown_name"
+             else [fail("reset"), fail("still down")] if fallback else [fail("reset")])
+    rest = [text("Helpdesk here.")] if fallback else [handoff("Support Agent"), text("Fixed.")]
+    (lg, lg_seen), (sdk, sdk_seen) = _both(_desk(fallback=fallback), "my wifi", first + rest)
+    assert lg.path == sdk.path and lg.final_output == sdk.final_output
+    assert lg.events == sdk.events and lg.events  # the same incidents, worded alike
+    assert lg.handoffs == sdk.handoffs and lg.calls == sdk.calls
+    assert lg_seen == sdk_seen  # every model call was shown the same messages
+
+
+def test_budget_stops_alike() -> None:
+    from agentpatterns import BudgetExceeded, Runner
+    from agentpatterns.adapters.openai_agents import run_sdk_sync
+
+    stops = []
+    for runner in (Runner.run_sync, run_sdk_sync):
+        with pytest.raises(BudgetExceeded) as caught:
+            runner(example("triage"), "I need to book a table", thread_id="pb",
+                   max_model_calls=1)
+        e = caught.value
+        stops.append((e.budget, e.limit, e.used, e.agent, e.thread_id, e.result.calls))
+    assert stops[0] == stops[1]

@@ -224,7 +224,7 @@ def _handoff_description(target: Agent) -> str:
 
 def build_network(
     roots: Iterable[Agent], *, run_model: Any = None, handoffs: bool = True,
-    hooks: Any = None, extract: Callable[[Any], Any] | None = None,
+    hooks: Any = None, extract: Callable[[Any], Any] | None = None, guard: Any = None,
 ) -> Network:
     """Fresh SDK agents for ``roots`` and every agent they reach (handoffs, agents-as-tools).
 
@@ -235,6 +235,8 @@ def build_network(
             as in the fresh turns of reflection, parallel, supervisor workers...).
         hooks: ``RunHooks`` given to the nested runs of agents used as tools.
         extract: Custom output extractor for agents-as-tools (records nested runs).
+        guard: The run's ``RunGuard`` (budget, retry, unknown names): every agent's model
+            is wrapped by ``guard.wrap(name, model)``.
     """
     from agentpatterns.graphs.pattern import collect_agents
 
@@ -243,6 +245,8 @@ def build_network(
     for agent in ours:
         clone = _copy(_template(agent))
         model, settings = model_for(agent, run_model)
+        if guard is not None:
+            model = guard.wrap(agent.name, model)
         object.__setattr__(clone, "model", model)
         if settings is not None:
             object.__setattr__(clone, "model_settings", settings)

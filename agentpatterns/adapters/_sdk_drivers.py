@@ -4,7 +4,10 @@ Each driver mirrors its LangGraph builder in ``agentpatterns/graphs/`` - same pr
 bounds, same stop rules - so both runtimes send the model the same messages. Runs that stop
 for a human decision persist the SDK ``RunState`` (``to_json``) in a LangGraph store under
 the thread id; :func:`resume` rebuilds the agents, loads it (``RunState.from_json``),
-approves or rejects, and continues - from another process if the store is a file or server.
+approves or rejects, and continues - from another process if the store is a file or server
+(:mod:`~agentpatterns.adapters._sdk_store`; the approval pattern's own driver is in
+:mod:`~agentpatterns.adapters._sdk_approval`). A handoff network cut off by its budget is
+saved there too, as its conversation, and :func:`resume` continues it.
 
 Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
 """
@@ -13,60 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
 
-import agents
 from agents import FunctionTool as SDKFunctionTool
-from agents import ModelResponse, RunState
-from agents.models.interface import Model
-from agents.usage import Usage
-from openai.types.responses import ResponseFunctionToolCall
+from agents import RunState
 
-from agentpatterns.adapters._sdk_bridge import _content_text, _plain
-from agentpatterns.adapters._sdk_build import Network, build_network, output_text
+from agentpatterns.adapters._sdk_approval import human_approval, resume_approval
+from agentpatterns.adapters._sdk_build import build_network
+from agentpatterns.adapters._sdk_guard import BudgetStop, Reroute, conversation
 from agentpatterns.adapters._sdk_run import Run, text_of
+from agentpatterns.adapters._sdk_store import MISSING, approvals, load, save
 from agentpatterns.errors import BranchError, ResumeError
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.runner import RunResult, normalize_decision
 
-__all__ = ["DRIVERS", "NETWORK_KINDS", "resume"]
+__all__ = ["DRIVERS", "MISSING", "NETWORK_KINDS", "resume"]
 
 NETWORK_KINDS = frozenset({"handoffs", "triage", "sequential", "hierarchical", "memory"})
-SAVED = ("agentpatterns", "openai_agents", "runs")
-
-
-# ------------------------------------------------------------------ persistence
-
-
-async def _save(run: Run, payload: dict[str, Any]) -> None:
-    from agentpatterns.storage import aopen_store
-
-    # a copy: an in-memory store keeps the object, and this run's log goes on changing
-    value = copy.deepcopy({**payload, "input": run.request, "values": run.values,
-                           **run.saved_counts()})
-    async with aopen_store(run.store) as store:
-        await store.aput(SAVED, run.thread_id, value)
-
-
-async def _load(store_spec: Any, thread_id: str) -> dict[str, Any] | None:
-    from agentpatterns.storage import aopen_store
-
-    async with aopen_store(store_spec) as store:
-        item = await store.aget(SAVED, thread_id)
-    return copy.deepcopy(dict(item.value)) if item is not None else None
-
-
-def _approvals(result: Any) -> list[dict[str, Any]]:
-    out = []
-    for item in result.interruptions:
-        raw = _plain(item.raw_item)
-        out.append({"agent": item.agent.name, "tool": item.tool_name or raw.get("name"),
-                    "arguments": raw.get("arguments"), "call_id": raw.get("call_id")})
-    return out
 
 
 # ------------------------------------------------------------------ handoff networks
@@ -77,12 +46,23 @@ def _sequence_next(pattern: Pattern) -> dict[str, str]:
 
 
 async def network(run: Run, *, start: str | None = None, state: Any = None,
-                  path: list[str] | None = None) -> RunResult:
-    """Handoff networks: one ``Runner.run`` per stretch of handoffs; ``sequence`` edges and
-    the triage ``fallback`` continue on the conversation with another ``Runner.run``."""
+                  path: list[str] | None = None, items: list[Any] | None = None,
+                  same_turn: bool = False) -> RunResult:
+    """Handoff networks: one ``Runner.run`` per stretch of handoffs; ``sequence`` edges, the
+    triage ``fallback`` and a fallback after a failed turn (:class:`Reroute`) continue on the
+    conversation with another ``Runner.run``.
+
+    Args:
+        run: The run.
+        start: The agent to start with (default: the entry).
+        state: A saved ``RunState`` (JSON) to resume with the pending decision.
+        path: The path so far (a resume).
+        items: The conversation to continue (a budget resume without a session).
+        same_turn: The first ``Runner.run`` continues the turn of ``path[-1]``.
+    """
     pattern = run.pattern
     net = build_network(pattern.agents, run_model=run.run_model, hooks=run.log,
-                        extract=run.log.extractor())
+                        extract=run.log.extractor(), guard=run.guard)
     nxt = _sequence_next(pattern)
     fallback = pattern.options.get("fallback")
     current = start or pattern.entry
@@ -90,18 +70,42 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
     if state is not None:
         input = await RunState.from_json(net[current], state, context_override=run.context)
         _decide(input, run.values.pop("__decision__"))
+    elif items is not None:
+        input = items
     path = list(path or [])
     while True:
-        result = await run.run(net[current], input, session=run.session)
+        run.path = path
+        try:
+            result = await run.run(net[current], input, session=run.session)
+        except Reroute as exc:
+            # the turn failed: its conversation so far goes to the fallback (as on LangGraph)
+            data = exc.run_data
+            if data is not None:
+                path = run.log.path_of(data.new_items, start=path, same_turn=same_turn)
+            if not path or path[-1] != exc.agent:
+                path.append(exc.agent)
+            asked = f" (asked for {exc.asked_for})" if exc.asked_for else ""
+            run.log.handoffs.append({"from": exc.agent, "to": exc.to, "step": len(path),
+                                     "reason": f"fallback after {exc.reason.replace('_', ' ')}"
+                                               f"{asked}"})
+            await run.report_fallback(run.log.handoffs[-1])
+            input = (exc.items if run.session is not None or data is None
+                     else conversation(data, exc.items))
+            current, same_turn = exc.to, False
+            continue
+        except BudgetStop as exc:
+            await _budget_stop(run, exc, current, path, input, same_turn)
+            raise
         # a resumed run's new_items repeat the items before the interruption, so the path
         # and handoff log of a Runner.run are always derived from all its items at once
         base, before = path, len(run.log.handoffs)
-        path = run.log.path_of(result.new_items, start=base)
+        path = run.log.path_of(result.new_items, start=base, same_turn=same_turn)
+        same_turn = False
         if result.interruptions:
             interruption = {"question": "Approve these tool calls?",
-                            "approvals": _approvals(result)}
+                            "approvals": approvals(result)}
             del run.log.handoffs[before:]
-            await _save(run, {"kind": "network", "status": "waiting", "current": current,
+            await save(run, {"kind": "network", "status": "waiting", "current": current,
                               "state": result.to_state().to_json(), "path": base,
                               "interruption": interruption})
             path = run.log.path_of(result.new_items, start=base)
@@ -115,6 +119,7 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
             run.log.handoffs.append({"from": last, "to": fallback, "step": len(path),
                                      "reason": target.handoff_description
                                      or f"handoff to {fallback}"})
+            await run.report_fallback(run.log.handoffs[-1])
             follow = fallback
         if follow is None:
             return await _finish(run, result.final_output, path, last)
@@ -122,9 +127,29 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
         current = follow
 
 
+async def _budget_stop(run: Run, exc: BudgetStop, current: str, path: list[str], input: Any,
+                       same_turn: bool) -> None:
+    """Save a network run cut off by its budget so that ``resume_sdk`` can continue it.
+
+    An exception leaves no SDK ``RunState`` (``to_state`` needs a result), so what is saved
+    is the conversation at the last completed model turn (``exc.run_data``: the run's input
+    and items; with a session the session holds it) and the agent whose call was refused.
+    """
+    data = exc.run_data
+    if data is not None:
+        path = run.log.path_of(data.new_items, start=path, same_turn=same_turn)
+        current = data.last_agent.name
+        items: Any = [] if run.session is not None else conversation(data)
+    else:
+        items = [] if run.session is not None or isinstance(input, RunState) else input
+    run.path = path
+    await save(run, {"kind": "network", "status": "budget", "current": current,
+                      "items": items, "path": path})
+
+
 async def _finish(run: Run, output: Any, path: list[str], last: str | None) -> RunResult:
     if run.values.get("__resumed__"):
-        await _save(run, {"kind": run.pattern.kind, "status": "done"})
+        await save(run, {"kind": run.pattern.kind, "status": "done"})
     run.values.pop("__resumed__", None)
     return run.result(output, path, last)
 
@@ -146,7 +171,7 @@ async def reflection(run: Run) -> RunResult:
     iterations = int(run.pattern.options["iterations"])
     stop_when = run.pattern.options.get("stop_when")
     net = build_network([generator, critic], run_model=run.run_model, handoffs=False,
-                        hooks=run.log, extract=run.log.extractor())
+                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
     drafts: list[str] = []
     critiques: list[str] = []
     path: list[str] = []
@@ -181,9 +206,12 @@ async def parallel(run: Run) -> RunResult:
     synthesizer = pattern.agent(pattern.options["synthesizer"])
     policy = pattern.options["on_branch_error"]
     net = build_network(pattern.agents, run_model=run.run_model, handoffs=False,
-                        hooks=run.log, extract=run.log.extractor())
+                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
     results = await asyncio.gather(*(run.run(net[n], run.request) for n in names),
                                    return_exceptions=True)
+    stop = next((r for r in results if isinstance(r, BudgetStop)), None)
+    if stop is not None:  # the shared ceiling, not a branch's failure
+        raise stop
     branches: dict[str, dict[str, Any]] = {}
     path: list[str] = []
     for name, result in zip(names, results, strict=True):
@@ -221,7 +249,7 @@ async def supervisor(run: Run) -> RunResult:
     workers = [pattern.agent(n) for n in pattern.options["workers"]]
     max_rounds = int(pattern.options["max_rounds"])
     net = build_network(pattern.agents, run_model=run.run_model, handoffs=False,
-                        hooks=run.log, extract=run.log.extractor())
+                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
     assignments: list[dict[str, Any]] = []
     reports: list[dict[str, Any]] = []
 
@@ -278,7 +306,7 @@ async def dynamic(run: Run) -> RunResult:
     make = pattern.options["make_specialist"]
     cap = int(pattern.options["max_specialists"])
     net = build_network([analyzer], run_model=run.run_model, handoffs=False, hooks=run.log,
-                        extract=run.log.extractor())
+                        extract=run.log.extractor(), guard=run.guard)
     analysis = await run.run(net[analyzer.name], f"What expertise is needed: {run.request}")
     path = run.log.path_of(analysis.new_items)
     raw = analysis.final_output
@@ -293,7 +321,7 @@ async def dynamic(run: Run) -> RunResult:
                                "max_specialists": cap, "dropped": dropped})
     specialists = [rebuild(s, make) for s in specs]
     team = build_network(specialists, run_model=run.run_model, handoffs=False,
-                         hooks=run.log, extract=run.log.extractor())
+                         hooks=run.log, extract=run.log.extractor(), guard=run.guard)
     results = await asyncio.gather(*(run.run(team[a.name], run.request) for a in specialists))
     for result in results:
         path = run.log.path_of(result.new_items, start=path)
@@ -305,146 +333,47 @@ async def dynamic(run: Run) -> RunResult:
     return run.result("\n\n".join(p for p in parts if p), path, specs[-1]["name"])
 
 
-# ------------------------------------------------------------------ human approval
+async def resume(run: Run, decision: Any = MISSING) -> RunResult:
+    """Continue a thread's SDK run: answer its pending decision, or finish a handoff-network
+    run that its budget cut off (no decision then).
 
-
-class _GateModel(Model):
-    """Not a language model: the approval gate always asks to ``execute_plan`` its input.
-
-    The decision to execute belongs to the pattern (as the LangGraph ``approval`` node); the
-    person decides through the SDK's own tool approval (``needs_approval=True``).
-    """
-
-    async def get_response(self, system_instructions: Any, input: Any, *args: Any,
-                           **kwargs: Any) -> ModelResponse:
-        items = [input] if isinstance(input, str) else list(input)
-        plan = ""
-        for item in items:
-            raw = {"role": "user", "content": item} if isinstance(item, str) else _plain(item)
-            if raw.get("role") == "user":
-                plan = _content_text(raw.get("content"))
-        digest = hashlib.sha256(plan.encode()).hexdigest()[:12]
-        call = ResponseFunctionToolCall(
-            id="fc_gate", call_id=f"call_execute_plan_{digest}",
-            type="function_call", name="execute_plan", status="completed",
-            arguments=json.dumps({"plan": plan}))
-        return ModelResponse(output=[call], usage=Usage(), response_id=None)
-
-    def stream_response(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError("the approval gate is not streamed")
-
-
-def _gate(run: Run) -> tuple[agents.Agent[Any], Network]:
-    from agentpatterns.graphs.human_approval import APPROVAL
-
-    planner, executor = run.pattern.agents
-    net = build_network([planner, executor], run_model=run.run_model, handoffs=False,
-                        hooks=run.log, extract=run.log.extractor())
-
-    async def execute(ctx: Any, raw: str) -> Any:
-        plan = json.loads(raw or "{}").get("plan", "")
-        edited = (ctx.context or {}).get("edited_plan") if isinstance(ctx.context,
-                                                                       Mapping) else None
-        result = await run.run(net[executor.name], edited or plan)
-        run.log.record(ctx.tool_call_id, result, turn_break=True)
-        return result.final_output
-
-    tool = SDKFunctionTool(
-        name="execute_plan", description="Execute the approved plan",
-        params_json_schema={"type": "object", "properties": {"plan": {"type": "string"}},
-                            "required": ["plan"], "additionalProperties": False},
-        on_invoke_tool=execute, needs_approval=True)
-    gate: agents.Agent[Any] = agents.Agent(name=APPROVAL, model=_GateModel(), tools=[tool],
-                                           tool_use_behavior="stop_on_first_tool")
-    run.log.skip.add(APPROVAL)
-    return gate, net
-
-
-def _approval_question(plan: str, revisions_left: int, call_id: str | None) -> dict[str, Any]:
-    return {"plan": plan, "question": "Approve this plan?",
-            "answer_with": "True (approve), False (reject), or {'feedback': '...'} to revise, "
-                           "or {'approved': True, 'plan': '...'} to run an edited plan",
-            "revisions_left": revisions_left, "tool": "execute_plan", "call_id": call_id}
-
-
-async def human_approval(run: Run, *, path: list[str] | None = None, revisions: int = 0,
-                         text: str | None = None) -> RunResult:
-    """Planner, then the gate's ``execute_plan`` call waits for approval (interrupted)."""
-    planner, _ = run.pattern.agents
-    gate, net = _gate(run)
-    planned = await run.run(net[planner.name], text or run.request)
-    path = run.log.path_of(planned.new_items, start=path or [])
-    plan = output_text(planned.final_output)
-    waiting = await run.run(gate, plan)
-    calls = _approvals(waiting)
-    question = _approval_question(plan, int(run.pattern.options["max_revisions"]) - revisions,
-                                  calls[0]["call_id"] if calls else None)
-    run.values["plan"] = plan
-    await _save(run, {"kind": "human_approval", "status": "waiting", "plan": plan,
-                      "revisions": revisions, "state": waiting.to_state().to_json(),
-                      "path": path, "interruption": question})
-    # nobody has given the final answer yet (LangGraph's last_agent is unset too)
-    return run.result(None, path, None, interrupted=True, interruption=question)
-
-
-async def _resume_approval(run: Run, saved: Mapping[str, Any], decision: dict[str, Any]
-                           ) -> RunResult:
-    from agentpatterns.graphs.human_approval import REJECTED
-
-    planner, _ = run.pattern.agents
-    plan, revisions = str(saved.get("plan") or ""), int(saved.get("revisions") or 0)
-    path = list(saved.get("path") or [])
-    run.values["plan"] = plan
-    if decision.get("plan"):
-        run.context["edited_plan"] = decision["plan"]
-        run.values["plan"] = decision["plan"]
-    gate, _ = _gate(run)
-    state = await RunState.from_json(gate, dict(saved["state"]), context_override=run.context)
-    items = state.get_interruptions()
-    max_revisions = int(run.pattern.options["max_revisions"])
-    if not decision["approved"] and decision.get("feedback") and revisions < max_revisions:
-        text = f"{run.request}\nPrevious plan: {plan}\nFeedback: {decision['feedback']}"
-        run.values["decision"] = decision
-        return await human_approval(run, path=path, revisions=revisions + 1, text=text)
-    for item in items:
-        if decision["approved"]:
-            state.approve(item)
-        else:
-            state.reject(item, rejection_message=REJECTED)
-    result = await run.run(gate, state)
-    path = run.log.path_of(result.new_items, start=path)
-    run.values["decision"] = decision
-    await _save(run, {"kind": "human_approval", "status": "done", "plan": run.values["plan"]})
-    if not decision["approved"]:
-        run.log.events.append({"type": "rejected", "feedback": decision.get("feedback")})
-        run.values["stopped"] = {"reason": "rejected", "feedback": decision.get("feedback")}
-        return run.result(REJECTED, path, planner.name)
-    return run.result(result.final_output, path, run.pattern.agents[1].name)
-
-
-async def resume(run: Run, decision: Any) -> RunResult:
-    """Continue a thread's run that waits for a human decision.
+    The budget of the resumed run counts the whole run: what it spent before is the baseline.
 
     Raises:
-        ResumeError: No run of this thread in the store, or it already finished.
+        ResumeError: No run of this thread in the store, it already finished, or a decision
+            where none is awaited (or none where one is).
     """
-    saved = await _load(run.store, run.thread_id)
+    saved = await load(run.store, run.thread_id)
     if saved is None:
         raise ResumeError(f"thread {run.thread_id!r} has no SDK run waiting in this store; "
                           "check the thread id and pass the same store= as the run")
-    if saved.get("status") != "waiting":
+    status = saved.get("status")
+    if status not in ("waiting", "budget"):
         raise ResumeError(f"thread {run.thread_id!r} already finished; start a new run instead")
-    decided = normalize_decision(decision)
+    if status == "waiting" and decision is MISSING:
+        raise ResumeError(f"thread {run.thread_id!r} is waiting for a decision; pass "
+                          "decision=True (approve), False (reject) or a dict with feedback")
+    if status == "budget" and decision is not MISSING:
+        raise ResumeError(f"thread {run.thread_id!r} is not waiting for a decision; resume it "
+                          "without one to continue a run that was cut off")
+    decided = normalize_decision(decision) if status == "waiting" else {}
     run.request = str(saved.get("input") or "")
     run.context["input"] = run.request
     run.values.update(dict(saved.get("values") or {}))
     run.merge_counts(saved)
-    if saved.get("kind") == "human_approval":
-        return await _resume_approval(run, saved, decided)
-    run.values["__decision__"] = decided
+    if run.guard is not None and run.guard.budget is not None:
+        run.guard.budget.start({"calls": run.log.calls, "usage": run.log.usage})
     run.values["__resumed__"] = True
-    return await network(run, start=str(saved["current"]), state=dict(saved["state"]),
-                         path=list(saved.get("path") or []))
+    path = list(saved.get("path") or [])
+    current = str(saved["current"]) if saved.get("current") else None
+    if status == "budget":
+        return await network(run, start=current, items=list(saved.get("items") or []),
+                             path=path, same_turn=bool(path) and path[-1] == current)
+    if saved.get("kind") == "human_approval":
+        run.values.pop("__resumed__")
+        return await resume_approval(run, saved, decided)
+    run.values["__decision__"] = decided
+    return await network(run, start=current, state=dict(saved["state"]), path=path)
 
 
 async def _network(run: Run) -> RunResult:

@@ -11,9 +11,11 @@ translated into :mod:`agentpatterns.events` as they arrive:
 * a tripwire -> ``GuardrailTripped``, then our tripwire exception is raised;
 * the end -> ``RunFinished(result)`` with the adapter's ``RunResult``.
 
+* incidents the run logs (``RunResult.events``: retries, fallbacks...) -> ``Recorded``, as
+  they happen; a fallback is followed by ``Handoff(kind="fallback")``.
+
 Runs of agents used as tools happen inside the SDK's tool call and are not streamed by it;
-their tool call and result are. Recorded incidents (``RunResult.events``) are in the
-final result only.
+their tool call and result are.
 
 Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
 """
@@ -23,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +33,6 @@ import agents
 from agents.items import HandoffOutputItem, ToolCallItem, ToolCallOutputItem
 
 from agentpatterns.adapters._sdk_bridge import _plain
-from agentpatterns.adapters._sdk_guardrails import from_sdk_tripwire
 from agentpatterns.adapters._sdk_run import Run
 from agentpatterns.errors import (
     GuardrailTripwireTriggered,
@@ -43,6 +44,7 @@ from agentpatterns.events import (
     Event,
     GuardrailTripped,
     Handoff,
+    Recorded,
     RunFinished,
     TokenDelta,
     ToolCalled,
@@ -105,6 +107,7 @@ class _StreamingRun(Run):
     """A ``Run`` whose ``Runner.run`` calls are streamed into ``queue``."""
 
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    reported: int = 0  # how many of the log's incidents are streamed already
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run_streamed``, consumed to the end; events go to the queue."""
@@ -112,10 +115,31 @@ class _StreamingRun(Run):
                                               hooks=self.log, max_turns=self.max_turns,
                                               run_config=self.config, **kwargs)
         translate = SDKEvents()
-        async for event in streamed.stream_events():
-            for ours in translate.feed(event):
-                await self.queue.put(ours)
+        try:
+            async for event in streamed.stream_events():
+                for ours in translate.feed(event):
+                    await self._incidents()
+                    await self.queue.put(ours)
+        finally:
+            await self._incidents()
         return streamed
+
+    async def _incidents(self) -> None:
+        """Incidents the run logged since the last call, as ``Recorded`` events."""
+        events = self.log.events
+        while self.reported < len(events):
+            entry = events[self.reported]
+            self.reported += 1
+            if entry.get("type") != "guardrail":  # a trip is reported as GuardrailTripped
+                await self.queue.put(Recorded(kind=str(entry.get("type")),
+                                              agent=str(entry.get("agent") or ""),
+                                              detail=dict(entry)))
+
+    async def report_fallback(self, handoff: Mapping[str, Any]) -> None:
+        """The incidents so far, then ``Handoff(kind="fallback")``, as on LangGraph."""
+        await self._incidents()
+        await self.queue.put(Handoff(source=str(handoff["from"]), target=str(handoff["to"]),
+                                     reason=str(handoff.get("reason") or ""), kind="fallback"))
 
 
 async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
@@ -130,6 +154,7 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
     Raises:
         InputGuardrailTripwireTriggered: After yielding ``GuardrailTripped`` (likewise for
             output guardrails).
+        BudgetExceeded: As for ``run_sdk``.
     """
     from agentpatterns.adapters._sdk_drivers import DRIVERS
     from agentpatterns.adapters.openai_agents import DEFAULT_MAX_TURNS, _prepare
@@ -138,7 +163,8 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
         raise InputError("the input is empty; pass the user's request as a non-empty string")
     options: dict[str, Any] = {
         "model": None, "thread_id": None, "session": None, "checkpointer": None, "store": None,
-        "max_turns": DEFAULT_MAX_TURNS, "context": None, "configurable": None}
+        "max_turns": DEFAULT_MAX_TURNS, "context": None, "configurable": None,
+        "max_model_calls": None, "max_tokens": None}
     unknown = set(kwargs) - set(options)
     if unknown:
         raise InputError(f"run_sdk_streamed got unknown options {sorted(unknown)}")
@@ -160,10 +186,11 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
         try:
             result = task.result()
         except Exception as exc:
-            ours = from_sdk_tripwire(exc)
+            ours = run.our_error(exc)
             if ours is None:
                 raise
-            assert isinstance(ours, GuardrailTripwireTriggered)
+            if not isinstance(ours, GuardrailTripwireTriggered):
+                raise ours from exc
             kind = "input" if isinstance(ours, InputGuardrailTripwireTriggered) else "output"
             yield GuardrailTripped(agent=ours.agent, guardrail=ours.guardrail, kind=kind,
                                    info=ours.info)

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from agentpatterns.adapters._sdk_bridge import _plain
 from agentpatterns.adapters._sdk_build import output_text
+from agentpatterns.adapters._sdk_guard import BudgetStop, RunGuard
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.models import describe_model, resolve_model
 from agentpatterns.runner import RunResult
@@ -64,7 +65,10 @@ class RunLog(RunHooks[Any]):
 
     async def on_llm_end(self, context: Any, agent: Any, response: Any) -> None:
         """Count one model call of ``agent`` and its token usage."""
-        name = agent.name
+        self.count(agent.name, response)
+
+    def count(self, name: str, response: Any) -> None:
+        """Count one model call of agent ``name`` and its token usage (``ModelResponse``)."""
         if name in self.skip:
             return
         self.calls[name] = self.calls.get(name, 0) + 1
@@ -91,15 +95,17 @@ class RunLog(RunHooks[Any]):
         return extract
 
     def path_of(self, items: Sequence[Any], *, log_handoffs: bool = True,
-                start: Sequence[str] = ()) -> list[str]:
+                start: Sequence[str] = (), same_turn: bool = False) -> list[str]:
         """Agents in the order they took a turn, from a run's ``new_items``.
 
         A new entry starts whenever the acting agent changes; an agent used as a tool is
         listed after the caller at its tool result (the caller's turn goes on), a worker or
         executor run by a tool likewise, after which the caller starts a new turn.
+        ``same_turn``: the run continues the turn of ``start``'s last agent (a resume).
         """
         path = list(start)
-        current = None  # every Runner.run starts a new turn
+        # every Runner.run starts a new turn, unless it continues one
+        current = path[-1] if same_turn and path else None
         said = ""
         for item in items:
             if isinstance(item, HandoffOutputItem):
@@ -142,12 +148,23 @@ class Run:
     user_id: str | None = None
     config: RunConfig = field(default_factory=lambda: RunConfig(tracing_disabled=True))
     values: dict[str, Any] = field(default_factory=dict)
+    guard: RunGuard | None = None
+    #: the agents that took a turn so far (kept up to date by the network driver)
+    path: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.guard is None:
+            self.guard = RunGuard(events=self.log.events)
+        self.guard.events, self.guard.count = self.log.events, self.log.count
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run`` with this run's context, hooks, limits and config."""
         return await agents.Runner.run(agent, input, context=self.context, hooks=self.log,
                                        max_turns=self.max_turns, run_config=self.config,
                                        **kwargs)
+
+    async def report_fallback(self, handoff: Mapping[str, Any]) -> None:
+        """A streamed run reports the incidents and the handoff to the fallback (no-op here)."""
 
     def model_label(self) -> str:
         """Which model the run used, worded as on LangGraph."""
@@ -189,3 +206,47 @@ class Run:
         return {"calls": self.log.calls, "usage": self.log.usage,
                 "handoffs": self.log.handoffs, "events": self.log.events,
                 "nested": {k: [n.path, n.turn_break] for k, n in self.log.nested.items()}}
+
+    def our_error(self, exc: BaseException) -> Exception | None:
+        """Our exception for an SDK run's budget stop or tripwire, with ``result`` set (the
+        run at the point it stopped, as on LangGraph); ``None`` for anything else."""
+        from agentpatterns.adapters._sdk_guardrails import from_sdk_tripwire
+
+        if isinstance(exc, BudgetStop):
+            exc.error.result = self.result(None, list(self.path), None)
+            return exc.error
+        ours = from_sdk_tripwire(exc)
+        if ours is None:
+            return None
+        sdk = _tripwire_of(exc)
+        data = getattr(sdk, "run_data", None)
+        path = list(self.path)
+        agent = str(getattr(ours, "agent", "") or "")
+        if data is not None:
+            path = self.log.path_of(data.new_items, start=path)
+            # the agent whose turn was under way (the caller of an agent used as a tool)
+            acting = data.last_agent.name
+            if acting != agent and acting not in self.log.skip and (
+                    not path or path[-1] != acting):
+                path.append(acting)
+        if agent and (not path or path[-1] != agent):
+            path.append(agent)
+        kind = "output" if isinstance(sdk, agents.OutputGuardrailTripwireTriggered) else "input"
+        stop = {"kind": kind, "agent": agent, "guardrail": getattr(ours, "guardrail", ""),
+                "info": getattr(ours, "info", None)}
+        self.log.events.append({"type": "guardrail", **stop})
+        self.values["stopped"] = {"reason": "guardrail", **stop}
+        ours.result = self.result(None, path, agent or None)  # type: ignore[attr-defined]
+        return ours
+
+
+def _tripwire_of(exc: BaseException) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, agents.InputGuardrailTripwireTriggered
+                      | agents.OutputGuardrailTripwireTriggered):
+            return current
+        current = current.__cause__ or current.__context__
+    return None

@@ -41,9 +41,9 @@ from agents import RunConfig
 
 from agentpatterns.adapters._sdk_bridge import LangChainModel
 from agentpatterns.adapters._sdk_build import agent_from_sdk, build_network, sdk_model
-from agentpatterns.adapters._sdk_drivers import DRIVERS, NETWORK_KINDS, resume
+from agentpatterns.adapters._sdk_drivers import DRIVERS, MISSING, NETWORK_KINDS, resume
 from agentpatterns.adapters._sdk_events import run_sdk_streamed
-from agentpatterns.adapters._sdk_guardrails import from_sdk_tripwire
+from agentpatterns.adapters._sdk_guard import RunGuard, make_budget, tool_only
 from agentpatterns.adapters._sdk_run import Run, RunLog
 from agentpatterns.adapters._sdk_session import CheckpointSession
 from agentpatterns.errors import InputError, UnsupportedError
@@ -217,29 +217,57 @@ def _facts_filter(store_spec: Any, user_id: str, request: str) -> Any:
     return add_facts
 
 
+def _guarded(pattern: Pattern, thread_id: str, max_model_calls: Any, max_tokens: Any,
+             log: RunLog) -> tuple[RunGuard, RunConfig]:
+    """The run's guard (budget, retry, fallback) and the ``RunConfig`` that goes with it."""
+    fallback = pattern.options.get("fallback") if pattern.kind in NETWORK_KINDS else None
+    guard = RunGuard(events=log.events, fallback=fallback,
+                     no_fallback=tool_only(pattern.options, fallback),
+                     budget=make_budget(max_model_calls, max_tokens, thread_id,
+                                        resumable=pattern.kind in NETWORK_KINDS))
+    # an unknown tool or handoff name is answered with LangGraph's corrective message (the
+    # guard raises on the second one, or routes to the fallback on the first)
+    config = RunConfig(tracing_disabled=True, workflow_name=f"agentpatterns:{pattern.name}",
+                       tool_not_found_behavior="return_error_to_model",
+                       tool_error_formatter=guard.format_error)
+    return guard, config
+
+
 def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, session: Any,
              checkpointer: Any, store: Any, max_turns: int, context: Mapping[str, Any] | None,
-             configurable: Mapping[str, Any] | None, request: str) -> Run:
+             configurable: Mapping[str, Any] | None, request: str,
+             max_model_calls: int | None = None, max_tokens: int | None = None) -> Run:
     pattern = as_pattern(target)
     if pattern.kind not in DRIVERS:
         raise UnsupportedError(f"pattern kind {pattern.kind!r} has no OpenAI Agents SDK driver")
     sdk_session, thread, store, user_id = _session_of(session, thread_id, checkpointer, store,
                                                       pattern.kind)
     user_id = user_id or (configurable or {}).get("user_id")
-    config = RunConfig(tracing_disabled=True, workflow_name=f"agentpatterns:{pattern.name}")
+    log = RunLog()
+    guard, config = _guarded(pattern, thread, max_model_calls, max_tokens, log)
+    if guard.budget is not None:
+        guard.budget.start({})  # a new run: nothing spent yet
     if pattern.kind == "memory" and user_id:
         config.call_model_input_filter = _facts_filter(store, str(user_id), request)
     return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,
                max_turns=max_turns, context={**(context or {}), "input": request},
-               log=RunLog(), session=sdk_session, store=store, user_id=user_id, config=config)
+               log=log, session=sdk_session, store=store, user_id=user_id, config=config,
+               guard=guard)
 
 
 async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
                   thread_id: str | None = None, session: Any = None, checkpointer: Any = None,
                   store: Any = None, max_turns: int = DEFAULT_MAX_TURNS,
                   context: Mapping[str, Any] | None = None,
-                  configurable: Mapping[str, Any] | None = None) -> RunResult:
+                  configurable: Mapping[str, Any] | None = None,
+                  max_model_calls: int | None = None,
+                  max_tokens: int | None = None) -> RunResult:
     """Run a pattern (or agent) with ``agents.Runner``; the same ``RunResult`` as LangGraph.
+
+    A misbehaving model is handled as on LangGraph (see
+    :mod:`agentpatterns.adapters._sdk_guard`): a failing model call is retried once, an
+    unknown tool or handoff name is corrected once, and either then goes to the pattern's
+    ``fallback`` agent (an unknown name at once) or fails; each incident is in ``events``.
 
     Fresh SDK agents are made for every run (cheap copies of cached templates), so any
     number of concurrent runs never share an ``agents.Agent``.
@@ -260,20 +288,30 @@ async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
         max_turns: The SDK's bound on model calls per ``Runner.run``.
         context: Extra run context (visible to callable instructions as their state).
         configurable: ``{"user_id": ...}`` for the memory pattern's long-term facts.
+        max_model_calls: Most model calls the run may make (all agents, resumes included).
+        max_tokens: Most tokens the run may use (checked before each model call).
 
     Raises:
-        InputError: An empty request or conflicting options.
+        InputError: An empty request, conflicting options or a bad budget.
         UnsupportedError: Something with no SDK form, naming it.
+        BudgetExceeded: The next model call would exceed the budget; ``exc.result`` is the
+            run so far. Handoff networks are saved (``store``) and :func:`resume_sdk` with a
+            larger budget continues them; the other patterns' drivers cannot be continued.
+        ModelBehaviorError: An unknown tool or handoff name twice, and no fallback.
+        ModelCallError: The model call failed twice, and no fallback.
+        InputGuardrailTripwireTriggered: An input guardrail tripped (``exc.result`` set).
+        OutputGuardrailTripwireTriggered: An output guardrail tripped (``exc.result`` set).
     """
     if not isinstance(input, str) or not input.strip():
         raise InputError("the input is empty; pass the user's request as a non-empty string")
     run = _prepare(target, model=model, thread_id=thread_id, session=session,
                    checkpointer=checkpointer, store=store, max_turns=max_turns, context=context,
-                   configurable=configurable, request=input)
+                   configurable=configurable, request=input, max_model_calls=max_model_calls,
+                   max_tokens=max_tokens)
     try:
         return await DRIVERS[run.pattern.kind](run)
-    except Exception as exc:  # the SDK's tripwire exceptions become ours, as on LangGraph
-        ours = from_sdk_tripwire(exc)
+    except Exception as exc:  # the SDK's tripwires and budget stops become ours
+        ours = run.our_error(exc)
         if ours is None:
             raise
         raise ours from exc
@@ -284,14 +322,20 @@ def run_sdk_sync(target: Pattern | Agent, input: str, **kwargs: Any) -> RunResul
     return asyncio.run(run_sdk(target, input, **kwargs))
 
 
-async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any,
+async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any = MISSING,
                      model: Any = None, store: Any = None, checkpointer: Any = None,
                      max_turns: int = DEFAULT_MAX_TURNS,
-                     context: Mapping[str, Any] | None = None) -> RunResult:
-    """Answer the pending approval of an SDK run (``RunState.from_json`` + approve/reject).
+                     context: Mapping[str, Any] | None = None,
+                     max_model_calls: int | None = None,
+                     max_tokens: int | None = None) -> RunResult:
+    """Answer the pending approval of an SDK run (``RunState.from_json`` + approve/reject),
+    or - without a decision - continue a handoff-network run that its budget cut off.
 
     Works from another process when ``store`` is a file or server URL (the saved
-    ``RunState`` JSON is read from it).
+    ``RunState`` JSON, or the conversation of a cut-off run, is read from it). A run cut
+    off by its budget raised in a ``Runner.run``, which leaves no ``RunState``: it continues
+    from the conversation at its last completed model turn, with the agent whose call was
+    refused, so no model call is made twice.
 
     Args:
         target: The same pattern (or agent) the run was started with.
@@ -299,22 +343,32 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any,
         decision: ``True`` (approve), ``False`` (reject), or a dict with ``approved``,
             ``feedback`` (human approval: revise the plan) and ``plan`` (run an edited plan).
         model, store, checkpointer, max_turns, context: As for :func:`run_sdk`.
+        max_model_calls, max_tokens: The budget of the whole run (what it spent before this
+            resume included), as for :func:`run_sdk`.
 
     Raises:
-        ResumeError: The thread has no waiting SDK run in this store, or it finished.
-        InputError: A decision in a form that is not understood.
+        ResumeError: The thread has no waiting SDK run in this store, it finished, or a
+            decision where none is awaited (or none where one is).
+        InputError: A decision in a form that is not understood, or a bad budget.
+        BudgetExceeded: Still no room in the budget.
     """
     pattern = as_pattern(target)
     if store is None and isinstance(checkpointer, str):
         store = checkpointer
     session = (CheckpointSession(thread_id, checkpointer)
                if pattern.kind in NETWORK_KINDS else None)
+    log = RunLog()
+    guard, config = _guarded(pattern, thread_id, max_model_calls, max_tokens, log)
     run = Run(pattern=pattern, request="", thread_id=thread_id, run_model=model,
-              max_turns=max_turns, context=dict(context or {}), log=RunLog(),
-              session=session, store=store,
-              config=RunConfig(tracing_disabled=True,
-                               workflow_name=f"agentpatterns:{pattern.name}"))
-    return await resume(run, decision)
+              max_turns=max_turns, context=dict(context or {}), log=log,
+              session=session, store=store, config=config, guard=guard)
+    try:
+        return await resume(run, decision)
+    except Exception as exc:
+        ours = run.our_error(exc)
+        if ours is None:
+            raise
+        raise ours from exc
 
 
 def resume_sdk_sync(target: Pattern | Agent, **kwargs: Any) -> RunResult:

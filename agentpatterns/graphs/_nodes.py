@@ -56,8 +56,8 @@ def tripped(res: TurnResult) -> Command[Any]:
     """
     assert res.tripwire is not None
     return Command(goto=END, update={
-        "path": res.path, "calls": res.calls, "usage": res.usage, "events": res.events,
-        "active_agent": res.agent, "final_output": None, "last_agent": res.tripwire["agent"],
+        "path": res.path, "usage": res.state_update()["usage"], "events": res.events,
+        "final_output": None, "last_agent": res.tripwire["agent"],
         "stopped": {"reason": "guardrail", **res.tripwire}})
 
 

@@ -37,9 +37,17 @@ _GRACE = 0.05
 
 
 def spent(values: Mapping[str, Any]) -> tuple[int, int]:
-    """Model calls and tokens a run's state records (``calls`` and ``usage`` summed)."""
-    calls = sum(int(n) for n in (values.get("calls") or {}).values())
-    tokens = sum(int((u or {}).get("total", 0)) for u in (values.get("usage") or {}).values())
+    """Model calls and tokens a run's state records, summed over agents.
+
+    The graph state keeps calls inside ``usage`` (one channel); the SDK runtime's own
+    records keep a separate ``calls`` mapping. Both are read.
+    """
+    usage = values.get("usage") or {}
+    if "calls" in values:
+        calls = sum(int(n) for n in (values.get("calls") or {}).values())
+    else:
+        calls = sum(int((u or {}).get("calls", 0)) for u in usage.values())
+    tokens = sum(int((u or {}).get("total", 0)) for u in usage.values())
     return calls, tokens
 
 

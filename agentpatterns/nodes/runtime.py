@@ -175,10 +175,10 @@ class TurnResult:
         update = {
             "messages": self.messages,
             "path": self.path,
-            "calls": self.calls,
-            "usage": self.usage,
+            # model calls ride in the usage channel: one channel write fewer per turn
+            "usage": {name: {**bucket, "calls": self.calls.get(name, 0)}
+                      for name, bucket in self.usage.items()},
             "results": {self.agent: self.output if self.output is not None else self.text},
-            "active_agent": self.agent,
         }
         if self.events:  # every channel written costs a step; most turns have no incidents
             update["events"] = self.events

@@ -74,23 +74,17 @@ def add_messages_batch(left: list[Any], writes: Sequence[Any]) -> list[Any]:
     return cast(list[Any], add_messages(left, right))
 
 
-def last(left: Any, right: Any) -> Any:
-    """Keep the latest write (parallel branches may all report themselves active)."""
-    return right
-
-
 class PatternState(TypedDict, total=False):
     """Graph state of every compiled pattern.
 
     Attributes:
         messages: The thread's conversation (user, agents, tool calls and results).
         input: The user's request of the current run.
-        active_agent: The agent that acted last.
         path: Agents in the order they took a turn in this run.
         handoffs: The handoff log: ``{"from", "to", "reason", "step"}`` per handoff.
         results: The latest output of each agent (fan-in merges them).
-        calls: Model calls per agent in this run.
-        usage: Token usage per agent in this run (``input``, ``output``, ``total``).
+        usage: Model calls and token usage per agent in this run (``calls``, ``input``,
+            ``output``, ``total``): one channel, so a turn writes one channel fewer.
         events: Recorded incidents: fallbacks, retries (``unknown_retry``,
             ``arguments_retry``, ``model_error_retry``, ``output_retry``), tripped guardrails,
             caps, rejected decisions.
@@ -118,11 +112,9 @@ class PatternState(TypedDict, total=False):
     # cost stays flat as the history grows; a fan-in of K branches is merged in one call.
     messages: Annotated[list[AnyMessage], DeltaChannel(add_messages_batch)]
     input: str
-    active_agent: Annotated[str, last]
     path: Annotated[list[str], append]
     handoffs: Annotated[list[dict[str, Any]], append]
     results: Annotated[dict[str, Any], merge]
-    calls: Annotated[dict[str, int], add_counts]
     usage: Annotated[dict[str, dict[str, int]], add_counts]
     events: Annotated[list[dict[str, Any]], append]
     final_output: Any
@@ -145,7 +137,6 @@ _PER_RUN_APPEND = (
     "path",
     "handoffs",
     "results",
-    "calls",
     "usage",
     "events",
     "drafts",
