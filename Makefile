@@ -22,6 +22,7 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check agentpatterns tests bench
+	$(VENV)/bin/mypy agentpatterns
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
