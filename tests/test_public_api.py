@@ -75,3 +75,21 @@ def test_import_is_lazy_about_heavy_optional_parts():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _python_blocks(heading: str) -> list[str]:
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return [part.split("```", 1)[0] for part in section.split("```python\n")[1:]]
+
+
+def test_readme_tour_and_sdk_examples_run_as_written(tmp_cwd):
+    namespace: dict[str, object] = {}
+    for block in [*_python_blocks("A 30-second tour"),
+                  *_python_blocks("The same agents on the OpenAI Agents SDK")]:
+        exec(compile(block, "README.md", "exec"), namespace)
+    result = namespace["result"]
+    assert result.path == ["Triage Agent", "Booking Agent"]  # type: ignore[attr-defined]
+    assert (tmp_cwd / "runs.db").exists()
