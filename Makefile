@@ -21,7 +21,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check agentpatterns tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy agentpatterns
 
 bench: $(VENV)/.installed
