@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -551,7 +550,3 @@ class Runner:
                                                plan.thread_id, model):
                 yield event
 
-
-def run_coroutine_sync(coro: Any) -> Any:
-    """Run a coroutine from sync code (used by the SDK adapter's ``run_sdk_sync``)."""
-    return asyncio.run(coro)
