@@ -6,72 +6,26 @@ User mistakes print one clear line and exit with a non-zero code; never a traceb
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
+from agentpatterns._cli_base import (
+    COMMANDS,
+    EXIT_USAGE,
+    CliError,
+    _budget_args,
+    _common,
+    _console,
+    _db,
+    _pattern_of_thread,
+    _shown,
+    command,
+    load_target,
+)
+
 __all__ = ["main"]
-
-EXIT_USAGE = 2
-EXIT_ERROR = 1
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit code ``EXIT_USAGE``."""
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
-
-
-def load_target(spec: str) -> tuple[Any, str]:
-    """A built-in example name or ``module:attribute`` -> (Pattern or Agent, display name)."""
-    from agentpatterns.examples import EXAMPLES, example
-
-    if spec in EXAMPLES:
-        return example(spec), spec
-    if ":" not in spec:
-        raise CliError(f"unknown pattern {spec!r}: use a built-in name ({', '.join(EXAMPLES)}) "
-                       "or module:attribute naming your Pattern or Agent")
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise CliError(f"{spec!r} is not module:attribute (e.g. myagents:triage_pattern)")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CliError(f"cannot import module {module_name!r} from {spec!r}: {exc}") from None
-    except Exception as exc:  # the user's module raised while importing
-        raise CliError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
-    target: Any = module
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            raise CliError(f"module {module_name!r} has no attribute {attr!r}; check the name "
-                           "after the colon")
-        target = getattr(target, part)
-    from agentpatterns.graphs.pattern import Pattern
-    from agentpatterns.nodes.agent import Agent
-
-    if callable(target) and not isinstance(target, (Pattern, Agent)):
-        try:
-            target = target()
-        except Exception as exc:
-            raise CliError(f"calling {spec} failed: {type(exc).__name__}: {exc}") from None
-    if not isinstance(target, (Pattern, Agent)):
-        raise CliError(f"{spec} is a {type(target).__name__}, not a Pattern or an Agent")
-    return target, spec
-
-
-def _db(args: argparse.Namespace) -> str:
-    from agentpatterns.storage import default_db_url
-
-    return args.db or os.environ.get("AGENTPATTERNS_DB") or default_db_url()
 
 
 class _EventPrinter:
@@ -247,22 +201,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pattern_of_thread(db: str, thread_id: str) -> str | None:
-    from agentpatterns.storage import open_checkpointer
-
-    if _absent(db):
-        raise CliError(f"thread {thread_id!r} is not in {_shown(db)}: that file does not exist "
-                       "(check --db or $AGENTPATTERNS_DB)")
-    with open_checkpointer(db) as saver:
-        tup = saver.get_tuple({"configurable": {"thread_id": thread_id}})
-    if tup is None:
-        raise CliError(f"thread {thread_id!r} is not in {_shown(db)}; list threads with "
-                       "`agentpatterns threads`")
-    meta = tup.metadata or {}
-    value = meta.get("agentpatterns_pattern")
-    return str(value) if value else None
-
-
 def cmd_resume(args: argparse.Namespace) -> int:
     db = _db(args)
     spec = args.pattern or _pattern_of_thread(db, args.thread)
@@ -347,37 +285,9 @@ def _demo_sdk(console: Any, model: Any) -> None:
         console.print(f"  {name:<15} {' → '.join(sdk.path)}  {mark}")
 
 
-#: name -> (help, add_arguments, handler); other modules may register more commands
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
-                          Callable[[argparse.Namespace], int]]] = {}
-
-
-def command(name: str, help: str) -> Callable[[Callable[[argparse.ArgumentParser], None]],
-                                              Callable[[argparse.ArgumentParser], None]]:
-    """Register the arguments of a subcommand; its handler is ``cmd_<name>``."""
-
-    def wrap(fn: Callable[[argparse.ArgumentParser], None]) -> Any:
-        COMMANDS[name] = (help, fn, globals()[f"cmd_{name.replace('-', '_')}"])
-        return fn
-
-    return wrap
-
-
 @command("list", "list the built-in example patterns")
 def _args_list(p: argparse.ArgumentParser) -> None:
     pass
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="checkpointer URL (default: sqlite:///./.agentpatterns/runs.db)")
-    p.add_argument("--model", help="model for every agent: offline, openai:<model>")
-
-
-def _budget_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-calls", type=int, metavar="N",
-                   help="stop before the run's model calls would exceed N (resume with more)")
-    p.add_argument("--max-tokens", type=int, metavar="N",
-                   help="stop once the run has used N tokens (checked before each call)")
 
 
 @command("demo", "run all nine built-in patterns offline, one after another")
@@ -447,189 +357,10 @@ def _args_draw(p: argparse.ArgumentParser) -> None:
                    help="Graphviz dot, the built-in python layout, or dot when installed")
 
 
-# --------------------------------------------------------------------------- durable runs
-
-
-def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="checkpointer URL: sqlite:///file.db, postgresql://..., memory "
-                                "(default: $AGENTPATTERNS_DB or sqlite:///./.agentpatterns/runs.db)")
-
-
-def _wide_console() -> Any:
-    console = _console()
-    if not console.is_terminal:  # piped or captured: no screen to fit, keep ids whole
-        console.width = max(console.width, 160)
-    return console
-
-
-def _shown(db: str) -> str:
-    from agentpatterns.storage import _redact
-
-    return _redact(db)
-
-
-def _absent(db: str) -> bool:
-    """A SQLite URL whose file does not exist: commands that only read must not create it."""
-    from pathlib import Path
-
-    from agentpatterns.storage import _parse
-
-    spec = _parse(db, "checkpointer")
-    return spec.backend == "sqlite" and not (Path.cwd() / Path(spec.target).expanduser()).exists()
-
-
-def _graph_loader(saver: Any) -> Callable[[str], Any]:
-    """``pattern spec -> graph compiled on saver`` (``None`` if it cannot be loaded), cached."""
-    from agentpatterns import runner as r
-
-    cache: dict[str, Any] = {}
-
-    def graph_for(spec: str) -> Any:
-        if spec not in cache:
-            try:
-                target, _ = load_target(spec)
-                cache[spec] = r._compiled(r.as_pattern(target), saver, None)
-            except Exception:  # a user's module that no longer imports: status from raw data
-                cache[spec] = None
-        return cache[spec]
-
-    return graph_for
-
-
-def cmd_threads(args: argparse.Namespace) -> int:
-    import json
-    from dataclasses import asdict
-
-    from rich.table import Table
-
-    from agentpatterns._threads import RUNNING, WAITING, list_threads, local_time
-    from agentpatterns.storage import open_checkpointer
-
-    db = _db(args)
-    infos = []
-    if not _absent(db):
-        with open_checkpointer(db) as saver:
-            infos = list_threads(saver, _graph_loader(saver))
-    if args.json:
-        print(json.dumps([asdict(i) for i in infos], indent=2))
-        return 0
-    console = _wide_console()
-    if not infos:
-        console.print(f"no threads in {_shown(db)}; start one with "
-                      "`agentpatterns run PATTERN \"request\"`", markup=False)
-        return 0
-    colour = {"done": "green", WAITING: "yellow", "cut off": "red", RUNNING: "cyan"}
-    table = Table(title=f"Threads in {_shown(db)}")
-    for column in ("thread", "pattern", "status", "last step", "agents"):
-        table.add_column(column, no_wrap=column in ("thread", "last step"))
-    for info in infos:
-        status = info.status + (f" ({info.holder})" if info.holder else "")
-        table.add_row(info.thread_id, info.pattern or "-",
-                      f"[{colour.get(info.status, 'white')}]{status}[/]",
-                      local_time(info.updated), " → ".join(info.agents) or "-")
-    console.print(table)
-    return 0
-
-
-def _graph_of_thread(args: argparse.Namespace, saver: Any, db: str) -> Any:
-    from agentpatterns import runner as r
-
-    spec = args.pattern or _pattern_of_thread(db, args.thread)
-    if spec is None:
-        raise CliError(f"thread {args.thread!r} does not record its pattern (it was not started "
-                       "by this command line); pass --pattern NAME or module:attribute")
-    target, _ = load_target(spec)
-    return r._compiled(r.as_pattern(target), saver, None)
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    import json
-    from dataclasses import asdict
-
-    from rich.table import Table
-
-    from agentpatterns._threads import local_time, thread_history
-    from agentpatterns.storage import open_checkpointer
-
-    db = _db(args)
-    if _absent(db):
-        _pattern_of_thread(db, args.thread)  # says the file does not exist
-    with open_checkpointer(db) as saver:
-        steps = thread_history(_graph_of_thread(args, saver, db), args.thread)
-    if not steps:
-        raise CliError(f"thread {args.thread!r} is not in {_shown(db)}; list threads with "
-                       "`agentpatterns threads`")
-    if args.json:
-        print(json.dumps([asdict(s) for s in steps], indent=2))
-        return 0
-    table = Table(title=f"Thread {args.thread} ({len(steps)} checkpoints, oldest first)")
-    for column in ("step", "node", "agents", "handoff", "time", "checkpoint", "note"):
-        table.add_column(column, no_wrap=column in ("step", "time", "checkpoint"))
-    for s in steps:
-        table.add_row(str(s.step), ", ".join(s.nodes) or ("input" if s.source == "input" else
-                                                          "-"),
-                      ", ".join(s.agents) or "-",
-                      ", ".join(f"{a} → {b}" for a, b in s.handoffs) or "-",
-                      local_time(s.created_at), s.checkpoint_id, s.note)
-    console = _wide_console()
-    console.print(table, markup=False)
-    console.print(f"[dim]fork at a checkpoint: agentpatterns fork --thread {args.thread} "
-                  "--checkpoint ID[/]")
-    return 0
-
-
-def cmd_fork(args: argparse.Namespace) -> int:
-    from agentpatterns._locks import thread_lock
-    from agentpatterns._threads import find_checkpoint, fork_thread
-    from agentpatterns.storage import open_checkpointer
-
-    db = _db(args)
-    new = args.new_thread or f"{args.thread}-fork-{uuid.uuid4().hex[:6]}"
-    _pattern_of_thread(db, args.thread)  # the thread exists (and the file: not created here)
-    with open_checkpointer(db) as saver:
-        try:
-            checkpoint = find_checkpoint(saver, args.thread, args.checkpoint)
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-        if checkpoint is None:
-            raise CliError(f"checkpoint {args.checkpoint!r} is not in thread {args.thread!r}; "
-                           f"list them with `agentpatterns history --thread {args.thread}`")
-        if saver.get_tuple(cast(Any, {"configurable": {"thread_id": new}})) is not None:
-            raise CliError(f"thread {new!r} already exists; choose another --new-thread")
-        with thread_lock(saver, new):
-            fork_thread(saver, args.thread, checkpoint, new)
-    db_flag = f" --db {_shown(db)}" if args.db else ""
-    print(f"forked thread {args.thread} at checkpoint {checkpoint} into a new thread;")
-    print(f"continue it with: agentpatterns resume --thread {new}{db_flag}")
-    print(new)
-    return 0
-
-
-@command("threads", "list the threads in the database: pattern, status, last step, agents")
-def _args_threads(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _db_arg(p)
-
-
-@command("history", "show every checkpoint of a thread: step, node, agents, handoffs, time, id")
-def _args_history(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--thread", required=True, help="the thread")
-    p.add_argument("--pattern", help="pattern (default: the one recorded with the thread)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _db_arg(p)
-
-
-@command("fork", "copy a thread as of one of its checkpoints into a new thread (time travel)")
-def _args_fork(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--thread", required=True, help="the thread to fork")
-    p.add_argument("--checkpoint", required=True,
-                   help="checkpoint id (or a unique prefix) from `agentpatterns history`")
-    p.add_argument("--new-thread", help="id of the new thread (default: THREAD-fork-XXXXXX)")
-    _db_arg(p)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand."""
+    import agentpatterns._cli_threads  # noqa: F401  (registers threads, history, fork)
+
     parser = argparse.ArgumentParser(
         prog="agentpatterns",
         description="Multi-agent patterns as explicit, checkpointed LangGraph graphs.")
