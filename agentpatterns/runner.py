@@ -412,7 +412,9 @@ class Runner:
             thread_id: The thread to checkpoint under (new random id by default). Reusing a
                 thread continues its conversation.
             checkpointer: Saver object or URL (``memory`` default, ``sqlite:///file``,
-                ``postgresql://...``).
+                ``postgresql://...``). The default in-memory saver is shared by the whole
+                process and keeps every thread until it exits, so a later ``resume`` finds
+                the run; a long-lived service should pass a SQLite or PostgreSQL URL.
             store: Long-term memory store (object or URL).
             model: Model for every agent (name or LangChain chat model); overrides theirs.
             session: A ``SQLiteSession``: thread and database for conversational memory.
