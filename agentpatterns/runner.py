@@ -15,7 +15,7 @@ from agentpatterns._locks import athread_lock, thread_lock
 from agentpatterns.errors import BudgetExceeded, InputError, ResumeError
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.budget import BUDGET_KEY, Budget
+from agentpatterns.nodes.budget import BUDGET_KEY, Budget, has_limits
 from agentpatterns.nodes.models import describe_model, resolve_model
 from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.state import fresh_run_update
@@ -136,11 +136,7 @@ def _budget(max_model_calls: int | None, max_tokens: int | None,
     Raises:
         InputError: A limit that is not a whole number >= 1.
     """
-    for name, value in (("max_model_calls", max_model_calls), ("max_tokens", max_tokens)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-            raise InputError(f"{name}={value!r}; give a whole number >= 1, or None for no limit")
-    if max_model_calls is None and max_tokens is None:
+    if not has_limits(max_model_calls, max_tokens):
         return None
     return Budget(max_model_calls=max_model_calls, max_tokens=max_tokens, thread_id=thread_id)
 

@@ -49,6 +49,7 @@ from openai.types.responses import (
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
 from agentpatterns.errors import UnsupportedError
+from agentpatterns.nodes._text import message_text
 
 __all__ = [
     "LangChainModel",
@@ -191,19 +192,11 @@ def items_to_messages(system_instructions: str | None,
 # ------------------------------------------------------------------ messages -> SDK items
 
 
-def _text(message: BaseMessage) -> str:
-    content = message.content
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") if isinstance(part, dict) else str(part)
-                   for part in content)
-
-
 def message_to_items(message: AIMessage, reply: str | None = None) -> list[Any]:
     """An ``AIMessage`` -> SDK output items: its text, then one item per tool call."""
     reply = reply or uuid.uuid4().hex[:16]
     items: list[Any] = []
-    text = _text(message)
+    text = message_text(message)
     if text:
         items.append(ResponseOutputMessage(
             id=f"{_MSG}_{reply}", type="message", role="assistant", status="completed",
@@ -231,16 +224,16 @@ def messages_to_items(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for n, message in enumerate(messages):
         if isinstance(message, HumanMessage):
-            items.append({"role": "user", "content": _text(message)})
+            items.append({"role": "user", "content": message_text(message)})
         elif isinstance(message, SystemMessage):
-            items.append({"role": "system", "content": _text(message)})
+            items.append({"role": "system", "content": message_text(message)})
         elif isinstance(message, AIMessage):
             reply = (message.id or f"h{n}").replace("_", "-")
             for item in message_to_items(message, reply):
                 items.append(item.model_dump(exclude_none=True))
         elif isinstance(message, ToolMessage):
             items.append({"type": "function_call_output", "call_id": message.tool_call_id,
-                          "output": _text(message)})
+                          "output": message_text(message)})
         else:
             raise UnsupportedError(f"message of type {type(message).__name__} has no SDK item")
     return items
@@ -359,7 +352,7 @@ class LangChainModel(Model):
         runnable = self._runnable(tools, handoffs, output_schema, model_settings)
         reply = await runnable.ainvoke(messages)
         if not isinstance(reply, AIMessage):
-            text = _text(reply) if isinstance(reply, BaseMessage) else str(reply)
+            text = message_text(reply) if isinstance(reply, BaseMessage) else str(reply)
             reply = AIMessage(content=text)
         rid = uuid.uuid4().hex[:16]
         return ModelResponse(output=message_to_items(reply, rid), usage=_usage(reply),
@@ -392,7 +385,7 @@ class LangChainModel(Model):
         started = False
         async for chunk in runnable.astream(messages):
             total = chunk if total is None else total + chunk
-            delta = chunk.content if isinstance(chunk.content, str) else _text(chunk)
+            delta = chunk.content if isinstance(chunk.content, str) else message_text(chunk)
             if not delta:
                 continue
             if not started:

@@ -38,11 +38,10 @@ from openai.types.responses import ResponseFunctionToolCall
 from agentpatterns.errors import (
     AgentPatternsError,
     BudgetExceeded,
-    InputError,
     ModelBehaviorError,
     ModelCallError,
 )
-from agentpatterns.nodes.budget import Budget
+from agentpatterns.nodes.budget import Budget, has_limits
 
 __all__ = ["BudgetStop", "GuardedModel", "Reroute", "RunGuard", "SDKBudget", "make_budget"]
 
@@ -102,11 +101,7 @@ def make_budget(max_model_calls: Any, max_tokens: Any, thread_id: str, *,
     Raises:
         InputError: A limit that is not a whole number >= 1.
     """
-    for name, value in (("max_model_calls", max_model_calls), ("max_tokens", max_tokens)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-            raise InputError(f"{name}={value!r}; give a whole number >= 1, or None for no limit")
-    if max_model_calls is None and max_tokens is None:
+    if not has_limits(max_model_calls, max_tokens):
         return None
     budget = SDKBudget(max_model_calls=max_model_calls, max_tokens=max_tokens,
                        thread_id=thread_id)

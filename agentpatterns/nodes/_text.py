@@ -1,10 +1,19 @@
-"""Small text helpers shared by the offline model, the router and tool naming."""
+"""Small text helpers shared by the offline model, the router, the runtimes and tool naming."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["STOPWORDS", "handoff_tool_name", "key_terms", "snake", "stem", "stems"]
+__all__ = [
+    "STOPWORDS",
+    "handoff_tool_name",
+    "key_terms",
+    "message_text",
+    "snake",
+    "stem",
+    "stems",
+]
 
 STOPWORDS = frozenset(
     """a an the and or but if then than to of in on at by for from with without into onto
@@ -73,3 +82,19 @@ def key_terms(text: str, *, limit: int = 6) -> list[str]:
         if w not in STOPWORDS and len(w) > 2 and w not in seen:
             seen.append(w)
     return seen[:limit]
+
+
+def message_text(message: Any) -> str:
+    """The text of a LangChain message: its string content, or its text blocks joined.
+
+    Responses-API replies and multimodal messages carry a list of content blocks; only
+    text blocks (``text`` / ``output_text``) count, reasoning and tool blocks do not.
+    """
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(
+        block.get("text", "") if isinstance(block, dict) else str(block)
+        for block in content
+        if not isinstance(block, dict) or block.get("type") in ("text", "output_text")
+    )

@@ -25,9 +25,9 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentpatterns.errors import BudgetExceeded
+from agentpatterns.errors import BudgetExceeded, InputError
 
-__all__ = ["BUDGET_KEY", "Budget", "spent"]
+__all__ = ["BUDGET_KEY", "Budget", "has_limits", "spent"]
 
 #: ``config["configurable"][BUDGET_KEY]`` carries the run's ``Budget`` into nodes.
 BUDGET_KEY = "agentpatterns_budget"
@@ -173,3 +173,16 @@ class Budget:
             f"it with a larger budget: Runner.resume(..., thread_id={thread!r}, "
             f"{budget}=N) or `agentpatterns resume --thread {thread} {flag} N`",
             budget=budget, limit=limit, used=used, agent=agent, thread_id=self.thread_id)
+
+
+def has_limits(max_model_calls: Any, max_tokens: Any) -> bool:
+    """Validate a run's budget options; true when at least one limit is set.
+
+    Raises:
+        InputError: A limit that is not a whole number >= 1.
+    """
+    for name, value in (("max_model_calls", max_model_calls), ("max_tokens", max_tokens)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise InputError(f"{name}={value!r}; give a whole number >= 1, or None for no limit")
+    return max_model_calls is not None or max_tokens is not None

@@ -43,7 +43,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 
-from agentpatterns.nodes._text import key_terms, snake, stems
+from agentpatterns.nodes._text import key_terms, message_text, snake, stems
 
 __all__ = ["OfflineModel", "offline_reply"]
 
@@ -79,15 +79,6 @@ _NOUNS: tuple[tuple[str, str], ...] = (
 )
 _REVIEW = re.compile(r"\b(review|critique|critic|feedback)", re.I)
 _MAX_SOURCE = 400
-
-
-def _text(message: BaseMessage) -> str:
-    content = message.content
-    if isinstance(content, str):
-        return content
-    return " ".join(
-        part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-    )
 
 
 def _short(text: str) -> str:
@@ -173,8 +164,8 @@ def _schema_of(response_format: Any) -> dict[str, Any] | None:
 
 
 def _usage(messages: Sequence[BaseMessage], reply: AIMessage) -> dict[str, int]:
-    words_in = sum(len(_text(m).split()) for m in messages)
-    words_out = len(_text(reply).split()) + sum(
+    words_in = sum(len(message_text(m).split()) for m in messages)
+    words_out = len(message_text(reply).split()) + sum(
         len(json.dumps(c.get("args", {})).split()) for c in reply.tool_calls
     )
     return {
@@ -193,12 +184,12 @@ def offline_reply(
 ) -> AIMessage:
     """Apply the offline rules to a conversation; see the module docstring."""
     systems = [m for m in messages if isinstance(m, SystemMessage)]
-    system = _text(systems[0]) if systems else ""
+    system = message_text(systems[0]) if systems else ""
     match = _NAME.match(system)
     name = match.group(1) if match else "Assistant"
     instructions = system[match.end() :] if match else system
     last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
-    request = _text(messages[last_human]) if last_human >= 0 else ""
+    request = message_text(messages[last_human]) if last_human >= 0 else ""
     since = messages[last_human + 1 :] if last_human >= 0 else messages
     called = {c["name"] for m in since if isinstance(m, AIMessage) for c in m.tool_calls}
     counter = iter(range(1, 10_000))
@@ -252,7 +243,7 @@ def _recall(messages: Sequence[BaseMessage], last_human: int, request: str) -> s
         message = messages[i]
         if i == last_human or isinstance(message, AIMessage | ToolMessage):
             continue
-        text = _text(message)
+        text = message_text(message)
         if isinstance(message, SystemMessage):
             if not text.startswith("Known facts"):
                 continue
@@ -281,7 +272,9 @@ def _write(
     }
     # answer from every tool result received for this request (hierarchical, supervisor)
     tool_outputs = [
-        _text(m) for m in since if isinstance(m, ToolMessage) and m.tool_call_id not in handoff_ids
+        message_text(m)
+        for m in since
+        if isinstance(m, ToolMessage) and m.tool_call_id not in handoff_ids
     ]
     if _REVIEW.search(instructions):
         drafts = [int(n) for n in _DRAFT.findall(request)]
@@ -302,9 +295,11 @@ def _write(
     else:
         previous = next(
             (
-                _text(m)
+                message_text(m)
                 for m in reversed(since)
-                if isinstance(m, AIMessage) and _text(m) and not _text(m).startswith(f"[{name}]")
+                if isinstance(m, AIMessage)
+                and message_text(m)
+                and not message_text(m).startswith(f"[{name}]")
             ),
             "",
         )

@@ -36,7 +36,7 @@ from agentpatterns.errors import (
     OutputValidationError,
     RunError,
 )
-from agentpatterns.nodes._text import handoff_tool_name
+from agentpatterns.nodes._text import handoff_tool_name, message_text
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
 from agentpatterns.nodes.tools import AgentTool, ToolArgumentsError
@@ -299,7 +299,7 @@ def agent_turn(
         if reply.invalid_tool_calls and not reply.tool_calls:
             continue
         if not reply.tool_calls:
-            text = _text_of(reply)
+            text = message_text(reply)
             result.text = text
             if agent.output_type is not None:
                 try:
@@ -401,15 +401,6 @@ def _guard(result: TurnResult, guardrail: Any, agent: Agent, state: Mapping[str,
                        "guardrail": guardrail.get_name(), "info": storable(out.output_info)}
     result.events.append({"type": "guardrail", **result.tripwire})
     return True
-
-
-def _text_of(reply: AIMessage) -> str:
-    """The reply's text (Responses-API replies carry a list of content blocks)."""
-    if isinstance(reply.content, str):
-        return reply.content
-    return "".join(block.get("text", "") if isinstance(block, dict) else str(block)
-                   for block in reply.content
-                   if not isinstance(block, dict) or block.get("type") in ("text", "output_text"))
 
 
 def _strike(result: TurnResult, strikes: dict[str, int], kind: str, agent: Agent, name: str,
