@@ -46,8 +46,7 @@ from agentpatterns.nodes.guardrails import (
     input_guardrail,
     output_guardrail,
 )
-from agentpatterns.runner import Runner, RunResult
-from agentpatterns.session import SQLiteSession
+from agentpatterns.run import Runner, RunResult, SQLiteSession
 
 __version__ = "0.1.0"
 

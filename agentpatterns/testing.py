@@ -26,7 +26,7 @@ from agentpatterns.nodes.offline import _usage
 if TYPE_CHECKING:
     from agentpatterns.graphs.pattern import Pattern
     from agentpatterns.nodes.agent import Agent
-    from agentpatterns.runner import RunResult
+    from agentpatterns.run.result import RunResult
 
 __all__ = [
     # runtime parity
@@ -138,8 +138,9 @@ def assert_same_route(target: Pattern | Agent, input: str, *, decision: Any = _M
         True
     """
     from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+    from agentpatterns.graphs.handoffs import as_pattern
     from agentpatterns.nodes.offline import OfflineModel
-    from agentpatterns.runner import Runner, as_pattern
+    from agentpatterns.run.runner import Runner
 
     pattern = as_pattern(target)
     model = OfflineModel() if model is None else model

@@ -8,7 +8,7 @@ the old code paths next to the fixed ones, so both are timed interleaved:
 2. ``Runner`` wrote the 21-key reset update (``fresh_run_update``) as the input of every
    run; a thread id it made itself has nothing to reset, so it now writes ``messages`` and
    ``input`` only.
-3. The SQLite thread lease (``agentpatterns._locks``) committed with ``synchronous=FULL``
+3. The SQLite thread lease (``agentpatterns.run.locks``) committed with ``synchronous=FULL``
    (an fsync per commit, two commits per run); now ``NORMAL`` when the file is in WAL mode.
 4. ``PatternState.messages``: ``add_messages`` reducer (whole conversation re-stored at
    every checkpoint) -> ``DeltaChannel`` (see ``bench_checkpoint.py`` for the growth rows).

@@ -576,8 +576,8 @@ def test_the_readme_testing_example_runs_as_written():
 
 
 @pytest.mark.parametrize("module", ["agentpatterns.nodes.guardrails", "agentpatterns.testing",
-                                    "agentpatterns.adapters._sdk_guardrails",
-                                    "agentpatterns.runner"])
+                                    "agentpatterns.adapters.openai_agents.guardrails",
+                                    "agentpatterns.run.runner"])
 def test_docstring_examples_of_the_new_parts(module):
     failures, tried = doctest.testmod(importlib.import_module(module),
                                       optionflags=doctest.ELLIPSIS)

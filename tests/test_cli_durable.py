@@ -110,7 +110,7 @@ def test_threads_history_fork_and_resume(checkpointer_url, tmp_cwd, capsys):
 
 
 def test_resume_without_a_decision_continues_a_cut_off_run(checkpointer_url, tmp_cwd, capsys):
-    from agentpatterns.runner import _start_input
+    from agentpatterns.run.runner import _start_input
 
     db = checkpointer_url
     with open_checkpointer(db) as saver:
@@ -150,7 +150,7 @@ def test_threads_without_a_recorded_pattern_still_get_a_status(checkpointer_url,
 @pytest.mark.parametrize("checkpointer_url", ["sqlite"], indirect=True)
 def test_a_thread_another_process_runs_is_refused_and_listed_as_running(checkpointer_url,
                                                                         capsys):
-    from agentpatterns._locks import LEASE_TABLE, _proc_start
+    from agentpatterns.run.locks import LEASE_TABLE, _proc_start
 
     db = checkpointer_url
     assert cli(capsys, "run", "human_approval", "migrate", "--thread", "busy", "--db", db)[0] == 0

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from agentpatterns import Runner, ThreadBusyError
-from agentpatterns._locks import LEASE_TABLE, _proc_start, running_threads, thread_lock
-from agentpatterns._threads import fork_thread, thread_history
+from agentpatterns.run.locks import LEASE_TABLE, _proc_start, running_threads, thread_lock
+from agentpatterns.run.threads import fork_thread, thread_history
 from agentpatterns.storage import open_checkpointer
 from tests._durable_helpers import calls, slow_parallel, slow_sequential
 
@@ -207,7 +207,7 @@ def test_two_processes_resuming_one_thread_one_wins(checkpointer_url, tmp_path):
     with open_checkpointer(url) as saver:
         graph = slow_sequential(log, {}).graph().compile(
             checkpointer=saver, interrupt_after=["Researcher"])
-        from agentpatterns.runner import _start_input
+        from agentpatterns.run.runner import _start_input
 
         graph.invoke(_start_input("tides"), _config("t-both"))
         assert graph.get_state(_config("t-both")).next == ("Writer",)
@@ -233,7 +233,7 @@ def test_two_processes_resuming_one_thread_one_wins(checkpointer_url, tmp_path):
 
 
 def _cut_off(url: str, log: Path, thread: str, latency: float = 0.8) -> None:
-    from agentpatterns.runner import _start_input
+    from agentpatterns.run.runner import _start_input
 
     with open_checkpointer(url) as saver:
         graph = slow_sequential(log, {"Writer": latency}).graph().compile(

@@ -32,7 +32,6 @@ from agentpatterns import (
     sequential,
     triage,
 )
-from agentpatterns.adapters._sdk_bridge import items_to_messages, messages_to_items
 from agentpatterns.adapters.openai_agents import (
     CheckpointSession,
     LangChainModel,
@@ -45,6 +44,7 @@ from agentpatterns.adapters.openai_agents import (
     to_sdk_agent,
     to_sdk_agents,
 )
+from agentpatterns.adapters.openai_agents.bridge import items_to_messages, messages_to_items
 from agentpatterns.errors import InputError
 from agentpatterns.examples import EXAMPLES, example
 from agentpatterns.nodes.runtime import system_prompt
@@ -576,8 +576,8 @@ def test_reflection_records_drafts_and_the_stop_rule() -> None:
 
 
 @pytest.mark.parametrize("module", ["agentpatterns.adapters.openai_agents",
-                                    "agentpatterns.adapters._sdk_bridge",
-                                    "agentpatterns.adapters._sdk_session"])
+                                    "agentpatterns.adapters.openai_agents.bridge",
+                                    "agentpatterns.adapters.openai_agents.session"])
 def test_docstring_examples_run(module: str, tmp_cwd: Path) -> None:
     import doctest
     import importlib

@@ -56,7 +56,7 @@ DOC_MODULES = ["agentpatterns.nodes.agent", "agentpatterns.nodes.tools",
                "agentpatterns.graphs.hierarchical", "agentpatterns.graphs.supervisor",
                "agentpatterns.graphs.reflection", "agentpatterns.graphs.parallel",
                "agentpatterns.graphs.dynamic", "agentpatterns.graphs.memory",
-               "agentpatterns.graphs.human_approval", "agentpatterns.session",
+               "agentpatterns.graphs.human_approval", "agentpatterns.run.session",
                "agentpatterns.adapters.networkx"]
 
 

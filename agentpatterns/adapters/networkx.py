@@ -32,18 +32,20 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-# the static analysis lives in a module of its own; its names are public here
-from agentpatterns.adapters._analysis import MAX_CYCLES as MAX_CYCLES
-from agentpatterns.adapters._analysis import Analysis, Cycle, analyze, turn_calls
 from agentpatterns.errors import InputError
-from agentpatterns.graphs.pattern import END_ID, START_ID, Pattern
+
+# the static analysis lives in a module of its own; its names are public here
+from agentpatterns.graphs.analysis import MAX_CYCLES as MAX_CYCLES
+from agentpatterns.graphs.analysis import Analysis, Cycle, analyze, turn_calls
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.graphs.topology import to_networkx, view_differences
 from agentpatterns.nodes.agent import Agent
 
 __all__ = [
@@ -63,137 +65,6 @@ __all__ = [
 #: file suffix -> drawing format
 FORMATS = {".svg": "svg", ".png": "png", ".mmd": "mmd"}
 _FORMAT_ALIASES = {"svg": "svg", "png": "png", "mmd": "mmd", "mermaid": "mmd"}
-
-
-# --------------------------------------------------------------------------- export
-
-
-def to_networkx(target: Any) -> nx.DiGraph:
-    """The topology of a pattern, an agent network or a compiled LangGraph graph.
-
-    Args:
-        target: A ``Pattern``; an ``Agent`` (as ``from_agent(agent)``); or a compiled
-            LangGraph graph (anything with ``get_graph()``, e.g. what ``pattern.compile()``
-            returns).
-
-    Returns:
-        A ``nx.DiGraph``. Every node has ``kind`` (``start``, ``end``, ``agent``, ``tool``,
-        ``interrupt``, ``join``, ``dynamic``), ``label`` and ``description``; every edge
-        has ``kind``, ``label`` (the condition or the bound text), ``bound`` (loops) and
-        ``kinds`` (all kinds declared for that pair; ``kind`` is the first). Graph
-        attributes: ``name``, ``pattern_kind`` and ``view`` (``"pattern"``/``"compiled"``).
-
-    Raises:
-        TypeError: ``target`` is none of these.
-    """
-    if isinstance(target, Agent):
-        from agentpatterns.runner import as_pattern
-
-        target = as_pattern(target)
-    if isinstance(target, Pattern):
-        return _from_pattern(target)
-    if callable(getattr(target, "get_graph", None)):
-        return _from_compiled(target)
-    raise TypeError(
-        f"to_networkx() takes a Pattern, an Agent or a compiled LangGraph graph, "
-        f"not {type(target).__name__}"
-    )
-
-
-def _add_edge(
-    g: nx.DiGraph, source: str, target: str, kind: str, label: str = "", bound: int | None = None
-) -> None:
-    # a DiGraph holds one edge per pair: a second declaration (a handoff to the fallback
-    # agent that is also the fallback route) is merged into it, keeping every kind
-    if g.has_edge(source, target):
-        data = g.edges[source, target]
-        if kind not in data["kinds"]:
-            data["kinds"] = (*data["kinds"], kind)
-        if label and label not in data["label"].split(" / "):
-            data["label"] = f"{data['label']} / {label}" if data["label"] else label
-        if bound is not None:
-            data["bound"] = bound if data["bound"] is None else min(bound, data["bound"])
-        return
-    g.add_edge(source, target, kind=kind, kinds=(kind,), label=label or "", bound=bound)
-
-
-def _from_pattern(pattern: Pattern) -> nx.DiGraph:
-    g = nx.DiGraph(name=pattern.name, pattern_kind=pattern.kind, view="pattern")
-    for n in pattern.nodes:
-        g.add_node(n.id, kind=n.kind, label=n.label or n.id, description=n.description)
-    for e in pattern.edges:
-        _add_edge(g, e.source, e.target, e.kind, e.label, e.bound)
-    return g
-
-
-def _from_compiled(graph: Any) -> nx.DiGraph:
-    drawable = graph.get_graph()
-    g = nx.DiGraph(
-        name=str(getattr(graph, "name", "") or "graph"), pattern_kind="", view="compiled"
-    )
-    inner: list[Mapping[str, Any]] = []
-    for node_id, node in drawable.nodes.items():
-        meta = (getattr(node, "metadata", None) or {}).get("agentpatterns") or {}
-        kind = {START_ID: "start", END_ID: "end"}.get(node_id) or meta.get("kind", "agent")
-        label = {START_ID: "start", END_ID: "end"}.get(node_id) or meta.get("label") or node_id
-        g.add_node(node_id, kind=kind, label=label, description=meta.get("description", ""))
-        inner += meta.get("inner") or ()
-    for e in drawable.edges:
-        label = "" if e.data is None or str(e.data) == e.target else str(e.data)
-        _add_edge(g, e.source, e.target, "route" if e.conditional else "sequence", label)
-    for t in inner:  # work that runs inside a node: function tools, agents used as tools
-        if t["target"] not in g:
-            g.add_node(
-                t["target"],
-                kind=t.get("target_kind", "agent"),
-                label=t.get("label") if t.get("target_kind") == "tool" else t["target"],
-                description="",
-            )
-        _add_edge(g, t["source"], t["target"], "tool", t.get("label", ""))
-    return g
-
-
-def view_differences(pattern: Pattern, graph: Any = None) -> list[str]:
-    """How the pattern view and the compiled view of ``pattern`` differ (empty: they agree).
-
-    Agreement means: the same node ids, each with the same kind; the same
-    ``(source, target)`` edge pairs; and the same pairs are ``tool`` edges (the compiled
-    view's other edge kinds are coarser, so they are not compared).
-
-    Args:
-        pattern: The pattern.
-        graph: Its compiled graph (default: ``pattern.compile()``).
-
-    Returns:
-        One line per difference, sorted.
-    """
-    p = to_networkx(pattern)
-    c = to_networkx(graph if graph is not None else pattern.compile())
-    out = [
-        f"node {n!r} only in the {side} view"
-        for side, a, b in (("pattern", p, c), ("compiled", c, p))
-        for n in a
-        if n not in b
-    ]
-    out += [
-        f"node {n!r} is {p.nodes[n]['kind']} in the pattern view but "
-        f"{c.nodes[n]['kind']} in the compiled view"
-        for n in p
-        if n in c and p.nodes[n]["kind"] != c.nodes[n]["kind"]
-    ]
-    out += [
-        f"edge {u!r} -> {v!r} only in the {side} view"
-        for side, a, b in (("pattern", p, c), ("compiled", c, p))
-        for u, v in a.edges
-        if not b.has_edge(u, v)
-    ]
-    out += [
-        f"edge {u!r} -> {v!r} is a tool edge in one view only"
-        for u, v in p.edges
-        if c.has_edge(u, v)
-        and ("tool" in p.edges[u, v]["kinds"]) != ("tool" in c.edges[u, v]["kinds"])
-    ]
-    return sorted(out)
 
 
 # --------------------------------------------------------------------------- run path
@@ -226,7 +97,7 @@ def run_path(
         configurable["checkpoint_id"] = checkpoint_id
     config = RunnableConfig(configurable=configurable)
     if isinstance(target, Agent):
-        from agentpatterns.runner import as_pattern
+        from agentpatterns.graphs.handoffs import as_pattern
 
         target = as_pattern(target)
     if checkpointer is None and not isinstance(target, Pattern):

@@ -1,4 +1,8 @@
-"""Patterns and their LangGraph builders (one module per pattern)."""
+"""The ``Pattern`` topology, one builder module per pattern, compile to LangGraph, analysis.
+
+May import nodes, storage, state, events and errors; adapters only in Pattern's drawing
+conveniences (lazily).
+"""
 
 from agentpatterns.graphs.dynamic import dynamic
 from agentpatterns.graphs.handoffs import from_agent, sequential, triage

@@ -6,6 +6,7 @@ declared as the node's ``destinations``, so ``get_graph()`` shows every handoff 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
-from agentpatterns.errors import PatternError
+from agentpatterns.errors import InputError, PatternError
 from agentpatterns.graphs._common import request_of
 from agentpatterns.graphs._nodes import add_step, agent_node
 from agentpatterns.graphs.pattern import (
@@ -30,7 +31,7 @@ from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult, agent_turn
 from agentpatterns.state import PatternState
 
-__all__ = ["from_agent", "sequential", "triage"]
+__all__ = ["as_pattern", "from_agent", "sequential", "triage"]
 
 
 def _handoff_edges(agents: Sequence[Agent], kind: str = "handoff") -> list[Edge]:
@@ -249,3 +250,19 @@ def _make_finish(agent: Agent, agents: Mapping[str, Agent], fallback: str | None
 register("handoffs")(build_network)
 register("triage")(build_network)
 register("sequential")(build_network)
+
+
+_FROM_AGENT: weakref.WeakKeyDictionary[Agent, Pattern] = weakref.WeakKeyDictionary()
+
+
+def as_pattern(target: Pattern | Agent) -> Pattern:
+    """A ``Pattern`` as is; an ``Agent`` as ``from_agent(agent)`` (cached per agent)."""
+    if isinstance(target, Pattern):
+        return target
+    if isinstance(target, Agent):
+        pattern = _FROM_AGENT.get(target)
+        if pattern is None:
+            pattern = _FROM_AGENT[target] = from_agent(target)
+        return pattern
+    raise InputError(f"expected a Pattern or an Agent, got {type(target).__name__}; build one "
+                     "with triage(...), sequential([...]) or Agent(...)")

@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from agentpatterns.errors import PatternError
+from agentpatterns.errors import InputError, PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
 from agentpatterns.graphs._nodes import add_step, agent_node
 from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Node, Pattern, register
@@ -17,7 +17,7 @@ from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult
 from agentpatterns.state import PatternState
 
-__all__ = ["APPROVAL", "REJECTED", "human_approval"]
+__all__ = ["APPROVAL", "REJECTED", "human_approval", "normalize_decision"]
 
 APPROVAL = "approval"
 REJECTED = "Plan rejected"
@@ -72,8 +72,6 @@ def human_approval(planner: Agent, executor: Agent, *, max_revisions: int = 3,
 
 
 def _build(pattern: Pattern) -> StateGraph[Any]:
-    from agentpatterns.runner import normalize_decision
-
     planner, executor = pattern.agents
     max_revisions = int(pattern.options["max_revisions"])
     graph = StateGraph(PatternState)
@@ -137,3 +135,31 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
 
 
 register("human_approval")(_build)
+
+
+def normalize_decision(decision: Any) -> dict[str, Any]:
+    """``True``/``False``/``{"approved": ..., "feedback": ..., "plan": ...}`` -> a dict.
+
+    Raises:
+        InputError: Anything else, naming the accepted forms.
+    """
+    if isinstance(decision, bool):
+        return {"approved": decision}
+    if isinstance(decision, Mapping):
+        unknown = set(decision) - {"approved", "feedback", "plan"}
+        if unknown:
+            raise InputError(f"decision has unknown keys {sorted(unknown)}; use 'approved', "
+                             "'feedback' and/or 'plan'")
+        out = dict(decision)
+        if "feedback" in out and not isinstance(out["feedback"], str):
+            raise InputError("decision['feedback'] must be text")
+        if "plan" in out and not isinstance(out["plan"], str):
+            raise InputError("decision['plan'] must be text (the edited plan)")
+        if "approved" not in out:
+            # feedback alone means "not yet: revise"; an edited plan alone means "run this"
+            out["approved"] = "plan" in out and "feedback" not in out
+        if not isinstance(out["approved"], bool):
+            raise InputError("decision['approved'] must be True or False")
+        return out
+    raise InputError(f"decision {decision!r} is not understood; pass True, False or a dict "
+                     "{'approved': bool, 'feedback': str, 'plan': str}")

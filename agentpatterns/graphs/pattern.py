@@ -259,13 +259,13 @@ class Pattern:
 
     def check(self) -> Any:
         """Static analysis of the topology (reachability, cycles and bounds, max model calls)."""
-        from agentpatterns.adapters.networkx import analyze
+        from agentpatterns.graphs.analysis import analyze
 
         return analyze(self)
 
     def to_networkx(self) -> Any:
         """The topology as an ``nx.DiGraph`` (every node and edge has a ``kind``)."""
-        from agentpatterns.adapters.networkx import to_networkx
+        from agentpatterns.graphs.topology import to_networkx
 
         return to_networkx(self)
 

@@ -1,4 +1,7 @@
-"""Agents, tools, models and the agent turn."""
+"""Agents, tools, guardrails, models (the offline one too), budgets and the agent turn.
+
+Below graphs/: may import state, events and errors; never graphs, run, storage or adapters.
+"""
 
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.offline import OfflineModel

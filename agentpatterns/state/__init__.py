@@ -1,4 +1,7 @@
-"""State schemas and reducers shared by every pattern."""
+"""State schemas and reducers shared by every pattern.
+
+The lowest layer above events/errors: imports nothing of agentpatterns but ``errors``.
+"""
 
 from agentpatterns.state.schema import (
     RESET,

@@ -1,0 +1,142 @@
+"""The human-approval pattern on the SDK: the planner, then a gate whose ``execute_plan``
+tool call waits for approval through the SDK's own tool approval (``needs_approval=True``);
+``RunState.approve`` / ``reject`` answer it when the run is resumed.
+
+Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import agents
+from agents import FunctionTool as SDKFunctionTool
+from agents import ModelResponse, RunState
+from agents.models.interface import Model
+from agents.usage import Usage
+from openai.types.responses import ResponseFunctionToolCall
+
+from agentpatterns.adapters.openai_agents.bridge import _content_text, _plain
+from agentpatterns.adapters.openai_agents.build import Network, build_network, output_text
+from agentpatterns.adapters.openai_agents.run import Run
+from agentpatterns.adapters.openai_agents.store import approvals, save
+from agentpatterns.run.result import RunResult
+
+__all__ = ["human_approval", "resume_approval"]
+
+
+class _GateModel(Model):
+    """Not a language model: the approval gate always asks to ``execute_plan`` its input.
+
+    The decision to execute belongs to the pattern (as the LangGraph ``approval`` node); the
+    person decides through the SDK's own tool approval (``needs_approval=True``).
+    """
+
+    async def get_response(self, system_instructions: Any, input: Any, *args: Any,
+                           **kwargs: Any) -> ModelResponse:
+        items = [input] if isinstance(input, str) else list(input)
+        plan = ""
+        for item in items:
+            raw = {"role": "user", "content": item} if isinstance(item, str) else _plain(item)
+            if raw.get("role") == "user":
+                plan = _content_text(raw.get("content"))
+        digest = hashlib.sha256(plan.encode()).hexdigest()[:12]
+        call = ResponseFunctionToolCall(
+            id="fc_gate", call_id=f"call_execute_plan_{digest}",
+            type="function_call", name="execute_plan", status="completed",
+            arguments=json.dumps({"plan": plan}))
+        return ModelResponse(output=[call], usage=Usage(), response_id=None)
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError("the approval gate is not streamed")
+
+
+def _gate(run: Run) -> tuple[agents.Agent[Any], Network]:
+    from agentpatterns.graphs.human_approval import APPROVAL
+
+    planner, executor = run.pattern.agents
+    net = build_network([planner, executor], run_model=run.run_model, handoffs=False,
+                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
+
+    async def execute(ctx: Any, raw: str) -> Any:
+        plan = json.loads(raw or "{}").get("plan", "")
+        edited = (ctx.context or {}).get("edited_plan") if isinstance(ctx.context,
+                                                                       Mapping) else None
+        result = await run.run(net[executor.name], edited or plan)
+        run.log.record(ctx.tool_call_id, result, turn_break=True)
+        return result.final_output
+
+    tool = SDKFunctionTool(
+        name="execute_plan", description="Execute the approved plan",
+        params_json_schema={"type": "object", "properties": {"plan": {"type": "string"}},
+                            "required": ["plan"], "additionalProperties": False},
+        on_invoke_tool=execute, needs_approval=True)
+    gate: agents.Agent[Any] = agents.Agent(name=APPROVAL, model=_GateModel(), tools=[tool],
+                                           tool_use_behavior="stop_on_first_tool")
+    run.log.skip.add(APPROVAL)
+    return gate, net
+
+
+def _approval_question(plan: str, revisions_left: int, call_id: str | None) -> dict[str, Any]:
+    return {"plan": plan, "question": "Approve this plan?",
+            "answer_with": "True (approve), False (reject), or {'feedback': '...'} to revise, "
+                           "or {'approved': True, 'plan': '...'} to run an edited plan",
+            "revisions_left": revisions_left, "tool": "execute_plan", "call_id": call_id}
+
+
+async def human_approval(run: Run, *, path: list[str] | None = None, revisions: int = 0,
+                         text: str | None = None) -> RunResult:
+    """Planner, then the gate's ``execute_plan`` call waits for approval (interrupted)."""
+    planner, _ = run.pattern.agents
+    gate, net = _gate(run)
+    planned = await run.run(net[planner.name], text or run.request)
+    path = run.log.path_of(planned.new_items, start=path or [])
+    plan = output_text(planned.final_output)
+    waiting = await run.run(gate, plan)
+    calls = approvals(waiting)
+    question = _approval_question(plan, int(run.pattern.options["max_revisions"]) - revisions,
+                                  calls[0]["call_id"] if calls else None)
+    run.values["plan"] = plan
+    await save(run, {"kind": "human_approval", "status": "waiting", "plan": plan,
+                      "revisions": revisions, "state": waiting.to_state().to_json(),
+                      "path": path, "interruption": question})
+    # nobody has given the final answer yet (LangGraph's last_agent is unset too)
+    return run.result(None, path, None, interrupted=True, interruption=question)
+
+
+async def resume_approval(run: Run, saved: Mapping[str, Any], decision: dict[str, Any]
+                           ) -> RunResult:
+    from agentpatterns.graphs.human_approval import REJECTED
+
+    planner, _ = run.pattern.agents
+    plan, revisions = str(saved.get("plan") or ""), int(saved.get("revisions") or 0)
+    path = list(saved.get("path") or [])
+    run.values["plan"] = plan
+    if decision.get("plan"):
+        run.context["edited_plan"] = decision["plan"]
+        run.values["plan"] = decision["plan"]
+    gate, _ = _gate(run)
+    state = await RunState.from_json(gate, dict(saved["state"]), context_override=run.context)
+    items = state.get_interruptions()
+    max_revisions = int(run.pattern.options["max_revisions"])
+    if not decision["approved"] and decision.get("feedback") and revisions < max_revisions:
+        text = f"{run.request}\nPrevious plan: {plan}\nFeedback: {decision['feedback']}"
+        run.values["decision"] = decision
+        return await human_approval(run, path=path, revisions=revisions + 1, text=text)
+    for item in items:
+        if decision["approved"]:
+            state.approve(item)
+        else:
+            state.reject(item, rejection_message=REJECTED)
+    result = await run.run(gate, state)
+    path = run.log.path_of(result.new_items, start=path)
+    run.values["decision"] = decision
+    await save(run, {"kind": "human_approval", "status": "done", "plan": run.values["plan"]})
+    if not decision["approved"]:
+        run.log.events.append({"type": "rejected", "feedback": decision.get("feedback")})
+        run.values["stopped"] = {"reason": "rejected", "feedback": decision.get("feedback")}
+        return run.result(REJECTED, path, planner.name)
+    return run.result(result.final_output, path, run.pattern.agents[1].name)

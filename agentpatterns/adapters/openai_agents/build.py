@@ -1,0 +1,470 @@
+"""Our agents <-> OpenAI Agents SDK agents, and the models they run with.
+
+Building an ``agents.Agent`` costs about half a millisecond (the SDK inspects type hints and
+deep-copies default settings in ``__post_init__``), and the SDK slows down quadratically when
+many concurrent runs share one ``agents.Agent`` (it tracks every run of an agent in one list).
+So each of our agents gets one cached *template* SDK agent, and every run works on shallow
+copies of the templates (microseconds each) with fresh handoffs and agents-as-tools wired
+between the copies: no two runs share an SDK agent.
+
+Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import agents
+from agents import ModelSettings, handoff
+from agents.agent_output import AgentOutputSchemaBase
+from agents.handoffs import Handoff
+from agents.models.interface import Model
+from agents.strict_schema import ensure_strict_json_schema
+from agents.tool import FunctionTool as SDKFunctionTool
+from agents.tool_context import ToolContext
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, ConfigDict, SecretStr, create_model
+
+from agentpatterns.adapters.openai_agents.bridge import LangChainModel
+from agentpatterns.errors import UnsupportedError
+from agentpatterns.nodes._text import handoff_tool_name
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.models import resolve_model
+from agentpatterns.nodes.runtime import system_prompt
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, ToolArgumentsError
+
+__all__ = ["Network", "agent_from_sdk", "build_network", "sdk_model"]
+
+#: attribute set on SDK objects made from ours, so ``from_sdk_agent`` gets the originals back
+SOURCE = "_agentpatterns_source"
+
+
+# ------------------------------------------------------------------ models
+
+
+_BRIDGES: dict[int, tuple[Any, Model]] = {}
+
+
+def _openai_model(chat: Any) -> Model:
+    from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
+    from openai import AsyncOpenAI
+
+    key = chat.openai_api_key
+    secret = key.get_secret_value() if hasattr(key, "get_secret_value") else key
+    client = AsyncOpenAI(
+        api_key=secret or "not-needed", base_url=chat.openai_api_base,
+        organization=chat.openai_organization, default_headers=chat.default_headers,
+        default_query=chat.default_query,
+        max_retries=chat.max_retries if chat.max_retries is not None else 2,
+        **({"timeout": chat.request_timeout} if chat.request_timeout is not None else {}))
+    if chat.use_responses_api:
+        return OpenAIResponsesModel(model=chat.model_name, openai_client=client)
+    return OpenAIChatCompletionsModel(model=chat.model_name, openai_client=client)
+
+
+def sdk_model(model: Any) -> Model:
+    """The SDK ``Model`` for a resolved model.
+
+    An ``agents.Model`` is used as is; langchain-openai's ``ChatOpenAI`` becomes the SDK's own
+    ``OpenAIChatCompletionsModel`` (``OpenAIResponsesModel`` with ``use_responses_api``) on an
+    ``AsyncOpenAI`` client with the same base URL and key; any other LangChain chat model
+    (``OfflineModel`` included) is wrapped in :class:`LangChainModel`. One bridge per model
+    object, reused by every run.
+    """
+    if isinstance(model, Model):
+        return model
+    if not isinstance(model, BaseChatModel):
+        raise UnsupportedError(f"model {model!r} is neither an agents.Model nor a LangChain "
+                               "chat model")
+    hit = _BRIDGES.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    bridged = (_openai_model(model) if type(model).__name__ == "ChatOpenAI"
+               and type(model).__module__.startswith("langchain_openai") else
+               LangChainModel(model))
+    if len(_BRIDGES) > 256:
+        _BRIDGES.clear()
+    _BRIDGES[id(model)] = (model, bridged)
+    return bridged
+
+
+def model_for(agent: Agent, run_model: Any) -> tuple[Model, ModelSettings | None]:
+    """The SDK model an agent runs with (run's ``model=`` first, as on LangGraph)."""
+    if isinstance(run_model, Model):
+        return run_model, None
+    if run_model is None and isinstance(agent.model, Model):
+        return agent.model, None
+    resolved = resolve_model(run_model, agent.model)
+    settings = None
+    temperature = getattr(resolved, "temperature", None)
+    if type(resolved).__name__ == "ChatOpenAI" and temperature is not None:
+        settings = ModelSettings(temperature=temperature)
+    return sdk_model(resolved), settings
+
+
+# ------------------------------------------------------------------ tools
+
+
+def _tool_text(value: Any) -> str:
+    # what the LangGraph runtime puts in the ToolMessage, so both runtimes show the same
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _is_strict(schema: dict[str, Any]) -> bool:
+    try:
+        return ensure_strict_json_schema(copy.deepcopy(schema)) == schema
+    except Exception:
+        return False
+
+
+def sdk_function_tool(tool: FunctionTool) -> SDKFunctionTool:
+    """Our ``FunctionTool`` as an SDK ``FunctionTool`` (same name, description, schema).
+
+    The SDK tool validates the model's arguments with our ``parse_arguments`` and calls our
+    function (sync or async); errors come back to the model as text, worded as on LangGraph.
+    """
+
+    async def invoke(ctx: ToolContext[Any], raw: str) -> str:
+        try:
+            kwargs = tool.parse_arguments(raw)
+        except ToolArgumentsError as exc:
+            return f"Error: {exc}. Call it again with valid arguments."
+        try:
+            value = tool.fn(**kwargs)
+            if inspect.isawaitable(value):
+                value = await value
+        except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
+            return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
+        return _tool_text(value)
+
+    schema = copy.deepcopy(tool.params_json_schema)
+    sdk = SDKFunctionTool(name=tool.name, description=tool.description, params_json_schema=schema,
+                          on_invoke_tool=invoke, strict_json_schema=_is_strict(schema),
+                          needs_approval=tool.needs_approval)
+    object.__setattr__(sdk, SOURCE, tool)
+    return sdk
+
+
+def output_text(value: Any) -> str:
+    """An agent's final output as tool-result text (``output_type`` models as JSON)."""
+    if isinstance(value, BaseModel):
+        return json.dumps(value.model_dump(mode="json"))
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+# ------------------------------------------------------------------ templates and networks
+
+
+def _instructions(agent: Agent) -> Any:
+    if not callable(agent.instructions):
+        return system_prompt(agent, {})
+
+    def dynamic(ctx: Any, _sdk_agent: Any) -> str:
+        # the run context is our state mapping ({"input": ...} plus the caller's context)
+        state = ctx.context if isinstance(ctx.context, Mapping) else {}
+        return system_prompt(agent, state)
+
+    return dynamic
+
+
+_TEMPLATES: weakref.WeakKeyDictionary[Agent, agents.Agent[Any]] = weakref.WeakKeyDictionary()
+
+
+def _template(agent: Agent) -> agents.Agent[Any]:
+    cached = _TEMPLATES.get(agent)
+    if cached is not None:
+        return cached
+    from agentpatterns.adapters.openai_agents.guardrails import to_sdk_guardrails
+
+    input_guardrails, output_guardrails = to_sdk_guardrails(agent)
+    sdk: agents.Agent[Any] = agents.Agent(
+        name=agent.name, instructions=_instructions(agent),
+        handoff_description=agent.handoff_description, output_type=agent.output_type,
+        tools=[sdk_function_tool(t) for t in agent.tools if isinstance(t, FunctionTool)],
+        input_guardrails=input_guardrails, output_guardrails=output_guardrails)
+    object.__setattr__(sdk, SOURCE, agent)
+    _TEMPLATES[agent] = sdk
+    return sdk
+
+
+def _copy(template: agents.Agent[Any]) -> agents.Agent[Any]:
+    # a shallow copy skips the SDK's costly __post_init__; the lists are replaced right after
+    clone = copy.copy(template)
+    object.__setattr__(clone, "tools", list(template.tools))
+    object.__setattr__(clone, "handoffs", [])
+    return clone
+
+
+@dataclass
+class Network:
+    """The SDK agents of one run, by our agent names (strong references for the run).
+
+    Attributes:
+        by_name: The SDK agent per agent name (handoffs wired when asked for).
+        tool_agents: Agent-as-tool tool name -> the wrapped agent's name, per caller.
+    """
+
+    by_name: dict[str, agents.Agent[Any]] = field(default_factory=dict)
+    tool_agents: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> agents.Agent[Any]:
+        return self.by_name[name]
+
+
+def _handoff_description(target: Agent) -> str:
+    # what the LangGraph runtime offers, so both runtimes show the model the same tool
+    return target.handoff_description or f"Handoff to the {target.name} agent"
+
+
+def build_network(
+    roots: Iterable[Agent], *, run_model: Any = None, handoffs: bool = True,
+    hooks: Any = None, extract: Callable[[Any], Any] | None = None, guard: Any = None,
+) -> Network:
+    """Fresh SDK agents for ``roots`` and every agent they reach (handoffs, agents-as-tools).
+
+    Args:
+        roots: Our agents to start from.
+        run_model: The run's ``model=`` (overrides every agent's model).
+        handoffs: Wire handoffs between the agents (False: every agent answers by itself,
+            as in the fresh turns of reflection, parallel, supervisor workers...).
+        hooks: ``RunHooks`` given to the nested runs of agents used as tools.
+        extract: Custom output extractor for agents-as-tools (records nested runs).
+        guard: The run's ``RunGuard`` (budget, retry, unknown names): every agent's model
+            is wrapped by ``guard.wrap(name, model)``.
+    """
+    from agentpatterns.graphs.pattern import collect_agents
+
+    ours = collect_agents(list(roots))
+    net = Network()
+    for agent in ours:
+        clone = _copy(_template(agent))
+        model, settings = model_for(agent, run_model)
+        if guard is not None:
+            model = guard.wrap(agent.name, model)
+        object.__setattr__(clone, "model", model)
+        if settings is not None:
+            object.__setattr__(clone, "model_settings", settings)
+        net.by_name[agent.name] = clone
+    # an agent used as a tool answers the task it is given; its handoffs are not followed
+    tool_variant: dict[str, agents.Agent[Any]] = {}
+    for agent in ours:
+        if handoffs and agent.handoffs and any(
+                isinstance(t, AgentTool) and t.agent is agent for a in ours for t in a.tools):
+            variant = _copy(net.by_name[agent.name])
+            object.__setattr__(variant, "model", net.by_name[agent.name].model)
+            tool_variant[agent.name] = variant
+    for agent in ours:
+        clone = net.by_name[agent.name]
+        if handoffs:
+            clone.handoffs.extend(
+                handoff(net.by_name[t.name], tool_name_override=handoff_tool_name(t.name),
+                        tool_description_override=_handoff_description(t))
+                for t in agent.handoffs)
+        for tool in agent.tools:
+            if isinstance(tool, AgentTool):
+                target = tool_variant.get(tool.agent.name) or net.by_name[tool.agent.name]
+                # failure_error_function=None: a failing (or guardrail-stopped) agent used as
+                # a tool fails the run, as on LangGraph, instead of becoming a tool message
+                sdk_tool = target.as_tool(tool_name=tool.name, tool_description=tool.description,
+                                          custom_output_extractor=extract, hooks=hooks,
+                                          failure_error_function=None)
+                object.__setattr__(sdk_tool, SOURCE, tool)
+                clone.tools.append(sdk_tool)
+                net.tool_agents[(agent.name, tool.name)] = tool.agent.name
+    for name, variant in tool_variant.items():
+        object.__setattr__(variant, "tools", list(net.by_name[name].tools))
+    return net
+
+
+# ------------------------------------------------------------------ SDK agents -> ours
+
+
+def _unsupported(agent: agents.Agent[Any], what: str, fix: str) -> UnsupportedError:
+    return UnsupportedError(f"SDK agent {agent.name!r}: {what} cannot be mapped to an "
+                            f"agentpatterns Agent; {fix}")
+
+
+def _our_model(agent: agents.Agent[Any]) -> Any:
+    model = agent.model
+    if model is None:
+        return None
+    if isinstance(model, str):
+        return model if ":" in model else f"openai:{model}"
+    if isinstance(model, LangChainModel):
+        return model.model
+    from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
+
+    if isinstance(model, OpenAIChatCompletionsModel | OpenAIResponsesModel):
+        from langchain_openai import ChatOpenAI
+
+        client = model._client
+        return ChatOpenAI(model=str(model.model), base_url=str(client.base_url),
+                          api_key=SecretStr(client.api_key),
+                          use_responses_api=isinstance(model, OpenAIResponsesModel))
+    raise _unsupported(agent, f"model {type(model).__name__}",
+                       "use a model name, LangChainModel or an OpenAI model")
+
+
+def _instructions_back(agent: agents.Agent[Any]) -> Any:
+    text = agent.instructions
+    if text is None or isinstance(text, str):
+        prefix = f"You are {agent.name}."
+        if isinstance(text, str) and text.startswith(prefix):
+            text = text[len(prefix):].strip()
+        return text
+    if inspect.iscoroutinefunction(text) or inspect.iscoroutinefunction(
+            getattr(text, "__call__", None)):  # noqa: B004 - async callable instances too
+        raise _unsupported(agent, "async dynamic instructions",
+                           "make the instructions function synchronous")
+
+    def dynamic(state: Mapping[str, Any]) -> str:
+        from agents.run_context import RunContextWrapper
+
+        return str(text(RunContextWrapper(context=dict(state)), agent))
+
+    return dynamic
+
+
+def _args_model(tool: SDKFunctionTool) -> type[BaseModel]:
+    props = tool.params_json_schema.get("properties") or {}
+    required = set(tool.params_json_schema.get("required") or ())
+    fields: dict[str, Any] = {name: (Any, ... if name in required else None) for name in props}
+    model: type[BaseModel] = create_model(f"{tool.name}_args",
+                                          __config__=ConfigDict(extra="forbid"), **fields)
+    return model
+
+
+def _function_tool_back(agent: agents.Agent[Any], tool: SDKFunctionTool) -> FunctionTool:
+    source = getattr(tool, SOURCE, None)
+    if isinstance(source, FunctionTool):
+        return source
+    if tool.tool_input_guardrails or tool.tool_output_guardrails:
+        raise _unsupported(agent, f"tool guardrails on {tool.name!r}", "remove them")
+    if not isinstance(tool.needs_approval, bool):
+        raise _unsupported(agent, f"a needs_approval function on tool {tool.name!r}",
+                           "use needs_approval=True or False")
+    required = set(tool.params_json_schema.get("required") or ())
+
+    async def call(**kwargs: Any) -> Any:
+        args = {k: v for k, v in kwargs.items() if k in required or v is not None}
+        raw = json.dumps(args)
+        ctx = ToolContext(context=None, tool_name=tool.name, tool_call_id=f"call_{tool.name}",
+                          tool_arguments=raw)
+        return await tool.on_invoke_tool(ctx, raw)
+
+    call.__name__ = tool.name
+    return FunctionTool(name=tool.name, description=tool.description,
+                        params_json_schema=copy.deepcopy(tool.params_json_schema), fn=call,
+                        args_model=_args_model(tool), needs_approval=bool(tool.needs_approval))
+
+
+def _check(agent: agents.Agent[Any]) -> None:
+    if agent.mcp_servers:
+        raise _unsupported(agent, "MCP servers", "expose their tools as function tools")
+    for guardrail in [*agent.input_guardrails, *agent.output_guardrails]:
+        if not callable(getattr(guardrail, "guardrail_function", None)):
+            raise _unsupported(agent, f"guardrail {guardrail!r} (no guardrail_function)",
+                               "use agents.InputGuardrail / OutputGuardrail objects")
+    if agent.prompt is not None:
+        raise _unsupported(agent, "a Responses prompt template", "use instructions")
+    if agent.hooks is not None:
+        raise _unsupported(agent, "agent hooks", "remove them before converting")
+    if agent.tool_use_behavior != "run_llm_again":
+        raise _unsupported(agent, f"tool_use_behavior={agent.tool_use_behavior!r}",
+                           "use the default 'run_llm_again'")
+    out = agent.output_type
+    if out is not None and not (isinstance(out, type) and issubclass(out, BaseModel)):
+        what = type(out).__name__ if isinstance(out, AgentOutputSchemaBase) else repr(out)
+        raise _unsupported(agent, f"output_type {what}", "use a pydantic BaseModel subclass")
+
+
+def _handoff_target(agent: agents.Agent[Any], item: Any) -> agents.Agent[Any]:
+    if isinstance(item, agents.Agent):
+        return item
+    if isinstance(item, Handoff):
+        if item.input_filter is not None:
+            raise _unsupported(agent, f"the input_filter of handoff {item.tool_name!r}",
+                               "remove it (agentpatterns hands over the whole conversation)")
+        if (item.input_json_schema or {}).get("properties"):
+            raise _unsupported(agent, f"the typed input of handoff {item.tool_name!r}",
+                               "hand off without input_type")
+        target = item._agent_ref() if item._agent_ref is not None else None
+        if isinstance(target, agents.Agent):
+            return target
+        raise _unsupported(agent, f"handoff {item.tool_name!r} (its agent is not reachable)",
+                           "build it with agents.handoff(agent)")
+    raise _unsupported(agent, f"handoff {item!r}", "hand off to an agents.Agent")
+
+
+def _guardrails_back(sdk: agents.Agent[Any], kind: str) -> list[Any]:
+    """SDK guardrails for our ``Agent`` (it takes SDK guardrail objects as they are); the
+    ones ``to_sdk_agent`` made from ours give our originals back."""
+    from agentpatterns.adapters.openai_agents.guardrails import AGENT
+
+    source = getattr(sdk, SOURCE, None)
+    made_here = [g for g in getattr(sdk, kind) if hasattr(g, AGENT)]
+    if made_here and isinstance(source, Agent):
+        theirs = [g for g in getattr(sdk, kind) if not hasattr(g, AGENT)]
+        return [*getattr(source, kind), *theirs]
+    return list(getattr(sdk, kind))
+
+
+def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
+    """Our ``Agent`` network for an SDK agent network (handoffs, agents-as-tools, tools).
+
+    Raises:
+        UnsupportedError: Hosted tools, MCP servers, tool guardrails, guardrails without a
+            function, prompt templates, hooks, a non-default ``tool_use_behavior``, handoff
+            input filters/types, a non-pydantic ``output_type``, or a model object that
+            cannot be mapped - naming it.
+    """
+    source = getattr(entry, SOURCE, None)
+    order: list[agents.Agent[Any]] = []
+    seen: set[int] = set()
+    todo = [entry]
+    while todo:
+        sdk = todo.pop(0)
+        if id(sdk) in seen:
+            continue
+        seen.add(id(sdk))
+        _check(sdk)
+        order.append(sdk)
+        todo.extend(_handoff_target(sdk, h) for h in sdk.handoffs)
+        for tool in sdk.tools:
+            if isinstance(tool, SDKFunctionTool) and tool._is_agent_tool:
+                if not isinstance(tool._agent_instance, agents.Agent):
+                    raise _unsupported(sdk, f"agent tool {tool.name!r} without its agent",
+                                       "build it with agent.as_tool(...)")
+                todo.append(tool._agent_instance)
+            elif not isinstance(tool, SDKFunctionTool):
+                raise _unsupported(sdk, f"hosted tool {type(tool).__name__}",
+                                   "replace it with a function tool")
+    if isinstance(source, Agent) and all(getattr(a, SOURCE, None) is not None for a in order):
+        return source  # made by to_sdk_agent: the original agents, unchanged
+    ours: dict[int, Agent] = {
+        id(sdk): Agent(name=sdk.name, instructions=_instructions_back(sdk),
+                       handoff_description=sdk.handoff_description, model=_our_model(sdk),
+                       output_type=sdk.output_type,  # type: ignore[arg-type]
+                       input_guardrails=_guardrails_back(sdk, "input_guardrails"),
+                       output_guardrails=_guardrails_back(sdk, "output_guardrails"))
+        for sdk in order}
+    for sdk in order:
+        tools: list[Any] = []
+        for tool in sdk.tools:
+            assert isinstance(tool, SDKFunctionTool)
+            if tool._is_agent_tool:
+                tools.append(AgentTool(agent=ours[id(tool._agent_instance)], name=tool.name,
+                                       description=tool.description))
+            else:
+                tools.append(_function_tool_back(sdk, tool))
+        targets = tuple(ours[id(_handoff_target(sdk, h))] for h in sdk.handoffs)
+        # two-phase build so handoff cycles (A -> B -> A) can be expressed
+        object.__setattr__(ours[id(sdk)], "handoffs", targets)
+        object.__setattr__(ours[id(sdk)], "tools", tuple(tools))
+    return ours[id(entry)]

@@ -1,0 +1,389 @@
+"""Plain-async drivers around ``agents.Runner.run``, one per pattern kind.
+
+Each driver mirrors its LangGraph builder in ``agentpatterns/graphs/`` - same prompts, same
+bounds, same stop rules - so both runtimes send the model the same messages. Runs that stop
+for a human decision persist the SDK ``RunState`` (``to_json``) in a LangGraph store under
+the thread id; :func:`resume` rebuilds the agents, loads it (``RunState.from_json``),
+approves or rejects, and continues - from another process if the store is a file or server
+(:mod:`~agentpatterns.adapters.openai_agents.store`; the approval pattern's own driver is in
+:mod:`~agentpatterns.adapters.openai_agents.approval`). A handoff network cut off by its budget is
+saved there too, as its conversation, and :func:`resume` continues it.
+
+Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from agents import FunctionTool as SDKFunctionTool
+from agents import RunState
+
+from agentpatterns.adapters.openai_agents.approval import human_approval, resume_approval
+from agentpatterns.adapters.openai_agents.build import build_network
+from agentpatterns.adapters.openai_agents.guard import BudgetStop, Reroute, conversation
+from agentpatterns.adapters.openai_agents.run import Run, text_of
+from agentpatterns.adapters.openai_agents.store import MISSING, approvals, load, save
+from agentpatterns.errors import BranchError, ResumeError
+from agentpatterns.graphs.human_approval import normalize_decision
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.run.result import RunResult
+
+__all__ = ["DRIVERS", "MISSING", "NETWORK_KINDS", "resume"]
+
+NETWORK_KINDS = frozenset({"handoffs", "triage", "sequential", "hierarchical", "memory"})
+
+
+# ------------------------------------------------------------------ handoff networks
+
+
+def _sequence_next(pattern: Pattern) -> dict[str, str]:
+    return {e.source: e.target for e in pattern.edges if e.kind == "sequence"}
+
+
+async def network(run: Run, *, start: str | None = None, state: Any = None,
+                  path: list[str] | None = None, items: list[Any] | None = None,
+                  same_turn: bool = False) -> RunResult:
+    """Handoff networks: one ``Runner.run`` per stretch of handoffs; ``sequence`` edges, the
+    triage ``fallback`` and a fallback after a failed turn (:class:`Reroute`) continue on the
+    conversation with another ``Runner.run``.
+
+    Args:
+        run: The run.
+        start: The agent to start with (default: the entry).
+        state: A saved ``RunState`` (JSON) to resume with the pending decision.
+        path: The path so far (a resume).
+        items: The conversation to continue (a budget resume without a session).
+        same_turn: The first ``Runner.run`` continues the turn of ``path[-1]``.
+    """
+    pattern = run.pattern
+    net = build_network(pattern.agents, run_model=run.run_model, hooks=run.log,
+                        extract=run.log.extractor(), guard=run.guard)
+    nxt = _sequence_next(pattern)
+    fallback = pattern.options.get("fallback")
+    current = start or pattern.entry
+    input: Any = run.request
+    if state is not None:
+        input = await RunState.from_json(net[current], state, context_override=run.context)
+        _decide(input, run.values.pop("__decision__"))
+    elif items is not None:
+        input = items
+    path = list(path or [])
+    while True:
+        run.path = path
+        try:
+            result = await run.run(net[current], input, session=run.session)
+        except Reroute as exc:
+            # the turn failed: its conversation so far goes to the fallback (as on LangGraph)
+            data = exc.run_data
+            if data is not None:
+                path = run.log.path_of(data.new_items, start=path, same_turn=same_turn)
+            if not path or path[-1] != exc.agent:
+                path.append(exc.agent)
+            asked = f" (asked for {exc.asked_for})" if exc.asked_for else ""
+            run.log.handoffs.append({"from": exc.agent, "to": exc.to, "step": len(path),
+                                     "reason": f"fallback after {exc.reason.replace('_', ' ')}"
+                                               f"{asked}"})
+            await run.report_fallback(run.log.handoffs[-1])
+            input = (exc.items if run.session is not None or data is None
+                     else conversation(data, exc.items))
+            current, same_turn = exc.to, False
+            continue
+        except BudgetStop as exc:
+            await _budget_stop(run, exc, current, path, input, same_turn)
+            raise
+        # a resumed run's new_items repeat the items before the interruption, so the path
+        # and handoff log of a Runner.run are always derived from all its items at once
+        base, before = path, len(run.log.handoffs)
+        path = run.log.path_of(result.new_items, start=base, same_turn=same_turn)
+        same_turn = False
+        if result.interruptions:
+            interruption = {"question": "Approve these tool calls?",
+                            "approvals": approvals(result)}
+            del run.log.handoffs[before:]
+            await save(run, {"kind": "network", "status": "waiting", "current": current,
+                              "state": result.to_state().to_json(), "path": base,
+                              "interruption": interruption})
+            path = run.log.path_of(result.new_items, start=base)
+            return run.result(None, path, None, interrupted=True, interruption=interruption)
+        last = result.last_agent.name
+        follow = nxt.get(last)
+        if follow is None and fallback and last == pattern.entry and fallback != last:
+            # the router placed the request nowhere: the fallback takes it (as on LangGraph)
+            run.log.events.append({"type": "no_route", "agent": last, "to": fallback})
+            target = pattern.agent(fallback)
+            run.log.handoffs.append({"from": last, "to": fallback, "step": len(path),
+                                     "reason": target.handoff_description
+                                     or f"handoff to {fallback}"})
+            await run.report_fallback(run.log.handoffs[-1])
+            follow = fallback
+        if follow is None:
+            return await _finish(run, result.final_output, path, last)
+        input = [] if run.session is not None else result.to_input_list()
+        current = follow
+
+
+async def _budget_stop(run: Run, exc: BudgetStop, current: str, path: list[str], input: Any,
+                       same_turn: bool) -> None:
+    """Save a network run cut off by its budget so that ``resume_sdk`` can continue it.
+
+    An exception leaves no SDK ``RunState`` (``to_state`` needs a result), so what is saved
+    is the conversation at the last completed model turn (``exc.run_data``: the run's input
+    and items; with a session the session holds it) and the agent whose call was refused.
+    """
+    data = exc.run_data
+    if data is not None:
+        path = run.log.path_of(data.new_items, start=path, same_turn=same_turn)
+        current = data.last_agent.name
+        items: Any = [] if run.session is not None else conversation(data)
+    else:
+        items = [] if run.session is not None or isinstance(input, RunState) else input
+    run.path = path
+    await save(run, {"kind": "network", "status": "budget", "current": current,
+                      "items": items, "path": path})
+
+
+async def _finish(run: Run, output: Any, path: list[str], last: str | None) -> RunResult:
+    if run.values.get("__resumed__"):
+        await save(run, {"kind": run.pattern.kind, "status": "done"})
+    run.values.pop("__resumed__", None)
+    return run.result(output, path, last)
+
+
+def _decide(state: RunState[Any], decision: Mapping[str, Any]) -> None:
+    for item in state.get_interruptions():
+        if decision["approved"]:
+            state.approve(item)
+        else:
+            state.reject(item, rejection_message=decision.get("feedback") or None)
+
+
+# ------------------------------------------------------------------ reflection
+
+
+async def reflection(run: Run) -> RunResult:
+    """generator -> critic -> generator ..., with the prompts of ``graphs/reflection.py``."""
+    generator, critic = run.pattern.agents
+    iterations = int(run.pattern.options["iterations"])
+    stop_when = run.pattern.options.get("stop_when")
+    net = build_network([generator, critic], run_model=run.run_model, handoffs=False,
+                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
+    drafts: list[str] = []
+    critiques: list[str] = []
+    path: list[str] = []
+    text = run.request
+    for i in range(1, iterations + 1):
+        result = await run.run(net[generator.name], text)
+        draft = text_of(result.final_output)
+        drafts.append(draft)
+        path = run.log.path_of(result.new_items, start=path)
+        review = await run.run(net[critic.name],
+                               f"Review this: {draft}. Provide specific improvements.")
+        feedback = text_of(review.final_output)
+        critiques.append(feedback)
+        path = run.log.path_of(review.new_items, start=path)
+        if i >= iterations:
+            break
+        if stop_when is not None and stop_when(feedback):
+            run.log.events.append({"type": "stop_when", "agent": critic.name, "iteration": i})
+            break
+        text = f"Previous: {draft}\nFeedback: {feedback}\nImprove it."
+    run.values.update(drafts=drafts, critiques=critiques, iteration=len(drafts))
+    return run.result(drafts[-1], path, generator.name)
+
+
+# ------------------------------------------------------------------ parallel
+
+
+async def parallel(run: Run) -> RunResult:
+    """``asyncio.gather`` over the branches, then ``Synthesize: <outputs joined>``."""
+    pattern = run.pattern
+    names = list(pattern.options["branches"])
+    synthesizer = pattern.agent(pattern.options["synthesizer"])
+    policy = pattern.options["on_branch_error"]
+    net = build_network(pattern.agents, run_model=run.run_model, handoffs=False,
+                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
+    results = await asyncio.gather(*(run.run(net[n], run.request) for n in names),
+                                   return_exceptions=True)
+    stop = next((r for r in results if isinstance(r, BudgetStop)), None)
+    if stop is not None:  # the shared ceiling, not a branch's failure
+        raise stop
+    branches: dict[str, dict[str, Any]] = {}
+    path: list[str] = []
+    for name, result in zip(names, results, strict=True):
+        if isinstance(result, BaseException):
+            if policy != "continue" or not isinstance(result, Exception):
+                raise BranchError(f"parallel branch {name!r} failed: {type(result).__name__}: "
+                                  f"{result}; fix it, or build with on_branch_error='continue'"
+                                  ) from result
+            branches[name] = {"status": "error", "error": f"{type(result).__name__}: {result}"}
+            run.log.events.append({"type": "branch_error", "agent": name, "error": str(result)})
+            continue
+        branches[name] = {"status": "ok", "output": result.final_output}
+        path = run.log.path_of(result.new_items, start=path)
+    ok = [n for n in names if branches[n]["status"] == "ok"]
+    if not ok:
+        raise BranchError("every parallel branch failed: " + "; ".join(
+            f"{n}: {branches[n].get('error')}" for n in names))
+    combined = "\n\n".join(text_of(branches[n]["output"]) for n in ok)
+    final = await run.run(net[synthesizer.name], f"Synthesize: {combined}")
+    path = run.log.path_of(final.new_items, start=path)
+    run.values["branches"] = branches
+    return run.result(final.final_output, path, synthesizer.name)
+
+
+# ------------------------------------------------------------------ supervisor
+
+
+async def supervisor(run: Run) -> RunResult:
+    """The boss gets ``assign_to_<worker>`` tools; a call runs the worker on the task and
+    returns its report as the tool output; after ``max_rounds`` the boss must answer."""
+    from agentpatterns.graphs.supervisor import _control
+
+    pattern = run.pattern
+    boss = pattern.agent(pattern.entry)
+    workers = [pattern.agent(n) for n in pattern.options["workers"]]
+    max_rounds = int(pattern.options["max_rounds"])
+    net = build_network(pattern.agents, run_model=run.run_model, handoffs=False,
+                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
+    assignments: list[dict[str, Any]] = []
+    reports: list[dict[str, Any]] = []
+
+    def open_rounds(ctx: Any, agent: Any) -> bool:
+        return len(assignments) < max_rounds
+
+    def assign(worker: Agent) -> Any:
+        async def invoke(ctx: Any, raw: str) -> str:
+            if len(assignments) >= max_rounds:
+                return f"Error: the {max_rounds} rounds are used up; answer now."
+            args = json.loads(raw or "{}")
+            task = str(args.get("task") or run.request)
+            assignments.append({"worker": worker.name, "task": task,
+                                "round": len(assignments) + 1, "call_id": ctx.tool_call_id})
+            result = await run.run(net[worker.name], task)
+            run.log.record(ctx.tool_call_id, result, turn_break=True)
+            report = text_of(result.final_output)
+            reports.append({"worker": worker.name, "report": report,
+                            "round": len(assignments)})
+            return report
+
+        return invoke
+
+    tools: list[Any] = []
+    for tool in net[boss.name].tools:
+        gated = copy.copy(tool)  # per-run copy: its is_enabled closes over this run
+        object.__setattr__(gated, "is_enabled", open_rounds)
+        tools.append(gated)
+    for worker in workers:
+        control = _control(worker)
+        tools.append(SDKFunctionTool(name=control.name, description=control.description,
+                                     params_json_schema=dict(control.parameters),
+                                     on_invoke_tool=assign(worker), is_enabled=open_rounds))
+    object.__setattr__(net[boss.name], "tools", tools)
+    result = await run.run(net[boss.name], run.request)
+    path = run.log.path_of(result.new_items)
+    if len(assignments) >= max_rounds:
+        run.log.events.append({"type": "max_rounds", "agent": boss.name,
+                               "rounds": len(assignments)})
+    run.values.update(assignments=assignments, reports=reports, rounds=len(assignments))
+    return run.result(result.final_output, path, boss.name)
+
+
+# ------------------------------------------------------------------ dynamic
+
+
+async def dynamic(run: Run) -> RunResult:
+    """Analyzer -> ``Domains``; ``make_specialist`` per domain (capped); specialists run
+    concurrently on the request; their answers are joined with blank lines."""
+    from agentpatterns.graphs.dynamic import create_specialists, rebuild
+
+    pattern = run.pattern
+    analyzer = pattern.agents[0]
+    make = pattern.options["make_specialist"]
+    cap = int(pattern.options["max_specialists"])
+    net = build_network([analyzer], run_model=run.run_model, handoffs=False, hooks=run.log,
+                        extract=run.log.extractor(), guard=run.guard)
+    analysis = await run.run(net[analyzer.name], f"What expertise is needed: {run.request}")
+    path = run.log.path_of(analysis.new_items)
+    raw = analysis.final_output
+    listed = getattr(raw, "domains", None) if raw is not None else None
+    domains = list(dict.fromkeys(str(d).strip() for d in (listed or []) if str(d).strip()))
+    if not domains:
+        run.log.events.append({"type": "no_domains", "agent": analyzer.name})
+        return run.result(raw, path, analyzer.name)
+    specs, dropped = create_specialists(domains, make, cap, {analyzer.name})
+    if dropped:
+        run.log.events.append({"type": "capped", "agent": analyzer.name,
+                               "max_specialists": cap, "dropped": dropped})
+    specialists = [rebuild(s, make) for s in specs]
+    team = build_network(specialists, run_model=run.run_model, handoffs=False,
+                         hooks=run.log, extract=run.log.extractor(), guard=run.guard)
+    results = await asyncio.gather(*(run.run(team[a.name], run.request) for a in specialists))
+    for result in results:
+        path = run.log.path_of(result.new_items, start=path)
+    parts = [text_of(r.final_output) for r in results]
+    run.values.update(domains=[s["domain"] for s in specs], specialists=specs,
+                      branches={a.name: {"status": "ok", "output": r.final_output,
+                                         "domain": s["domain"]}
+                                for a, r, s in zip(specialists, results, specs, strict=True)})
+    return run.result("\n\n".join(p for p in parts if p), path, specs[-1]["name"])
+
+
+async def resume(run: Run, decision: Any = MISSING) -> RunResult:
+    """Continue a thread's SDK run: answer its pending decision, or finish a handoff-network
+    run that its budget cut off (no decision then).
+
+    The budget of the resumed run counts the whole run: what it spent before is the baseline.
+
+    Raises:
+        ResumeError: No run of this thread in the store, it already finished, or a decision
+            where none is awaited (or none where one is).
+    """
+    saved = await load(run.store, run.thread_id)
+    if saved is None:
+        raise ResumeError(f"thread {run.thread_id!r} has no SDK run waiting in this store; "
+                          "check the thread id and pass the same store= as the run")
+    status = saved.get("status")
+    if status not in ("waiting", "budget"):
+        raise ResumeError(f"thread {run.thread_id!r} already finished; start a new run instead")
+    if status == "waiting" and decision is MISSING:
+        raise ResumeError(f"thread {run.thread_id!r} is waiting for a decision; pass "
+                          "decision=True (approve), False (reject) or a dict with feedback")
+    if status == "budget" and decision is not MISSING:
+        raise ResumeError(f"thread {run.thread_id!r} is not waiting for a decision; resume it "
+                          "without one to continue a run that was cut off")
+    decided = normalize_decision(decision) if status == "waiting" else {}
+    run.request = str(saved.get("input") or "")
+    run.context["input"] = run.request
+    run.values.update(dict(saved.get("values") or {}))
+    run.merge_counts(saved)
+    if run.guard is not None and run.guard.budget is not None:
+        run.guard.budget.start({"calls": run.log.calls, "usage": run.log.usage})
+    run.values["__resumed__"] = True
+    path = list(saved.get("path") or [])
+    current = str(saved["current"]) if saved.get("current") else None
+    if status == "budget":
+        return await network(run, start=current, items=list(saved.get("items") or []),
+                             path=path, same_turn=bool(path) and path[-1] == current)
+    if saved.get("kind") == "human_approval":
+        run.values.pop("__resumed__")
+        return await resume_approval(run, saved, decided)
+    run.values["__decision__"] = decided
+    return await network(run, start=current, state=dict(saved["state"]), path=path)
+
+
+async def _network(run: Run) -> RunResult:
+    return await network(run)
+
+
+DRIVERS = {
+    "handoffs": _network, "triage": _network, "sequential": _network,
+    "hierarchical": _network, "memory": _network, "reflection": reflection,
+    "parallel": parallel, "supervisor": supervisor, "dynamic": dynamic,
+    "human_approval": human_approval,
+}

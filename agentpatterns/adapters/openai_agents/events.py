@@ -1,0 +1,201 @@
+"""Streamed runs on the OpenAI Agents SDK: the same typed events as on LangGraph.
+
+:func:`run_sdk_streamed` runs a pattern with the adapter's drivers, but every
+``Runner.run`` they make becomes ``Runner.run_streamed``; the SDK's stream events are
+translated into :mod:`agentpatterns.events` as they arrive:
+
+* ``AgentUpdatedStreamEvent`` -> ``AgentStarted`` (each run's first agent, each handoff);
+* ``response.output_text.delta`` raw events -> ``TokenDelta`` of the current agent;
+* ``tool_called`` / ``tool_output`` items -> ``ToolCalled`` / ``ToolResult``;
+* ``handoff_occured`` items -> ``Handoff``;
+* a tripwire -> ``GuardrailTripped``, then our tripwire exception is raised;
+* the end -> ``RunFinished(result)`` with the adapter's ``RunResult``.
+
+* incidents the run logs (``RunResult.events``: retries, fallbacks...) -> ``Recorded``, as
+  they happen; a fallback is followed by ``Handoff(kind="fallback")``.
+
+Runs of agents used as tools happen inside the SDK's tool call and are not streamed by it;
+their tool call and result are.
+
+Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import agents
+from agents.items import HandoffOutputItem, ToolCallItem, ToolCallOutputItem
+
+from agentpatterns.adapters.openai_agents.bridge import _plain
+from agentpatterns.adapters.openai_agents.run import Run
+from agentpatterns.errors import (
+    GuardrailTripwireTriggered,
+    InputError,
+    InputGuardrailTripwireTriggered,
+)
+from agentpatterns.events import (
+    AgentStarted,
+    Event,
+    GuardrailTripped,
+    Handoff,
+    Recorded,
+    RunFinished,
+    TokenDelta,
+    ToolCalled,
+    ToolResult,
+)
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.agent import Agent
+
+__all__ = ["SDKEvents", "run_sdk_streamed"]
+
+_DONE = object()
+
+
+@dataclass
+class SDKEvents:
+    """Translates one SDK run's stream events (``RunResultStreaming.stream_events()``)."""
+
+    agent: str = ""
+    tools: dict[str, str] = field(default_factory=dict)  # call id -> tool name
+
+    def feed(self, event: Any) -> list[Event]:
+        """The typed events of one SDK stream event."""
+        kind = getattr(event, "type", "")
+        if kind == "agent_updated_stream_event":
+            self.agent = event.new_agent.name
+            return [AgentStarted(agent=self.agent)]
+        if kind == "raw_response_event":
+            data = event.data
+            if getattr(data, "type", "") == "response.output_text.delta" and data.delta:
+                return [TokenDelta(agent=self.agent, delta=data.delta)]
+            return []
+        if kind != "run_item_stream_event":
+            return []
+        item = event.item
+        if isinstance(item, HandoffOutputItem):
+            target = item.target_agent
+            return [Handoff(source=item.source_agent.name, target=target.name,
+                            reason=target.handoff_description or f"handoff to {target.name}")]
+        if isinstance(item, ToolCallItem):
+            raw = _plain(item.raw_item)
+            name, call_id = str(raw.get("name") or ""), str(raw.get("call_id") or "")
+            self.tools[call_id] = name
+            try:
+                args = json.loads(raw.get("arguments") or "{}")
+            except (TypeError, ValueError):
+                args = {}
+            return [ToolCalled(agent=item.agent.name, tool=name,
+                               args=args if isinstance(args, dict) else {}, call_id=call_id)]
+        if isinstance(item, ToolCallOutputItem):
+            call_id = str(_plain(item.raw_item).get("call_id") or "")
+            output = item.output if isinstance(item.output, str) else json.dumps(
+                item.output, default=str)
+            return [ToolResult(agent=item.agent.name, tool=self.tools.get(call_id, ""),
+                               output=output, call_id=call_id)]
+        return []
+
+
+@dataclass
+class _StreamingRun(Run):
+    """A ``Run`` whose ``Runner.run`` calls are streamed into ``queue``."""
+
+    queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    reported: int = 0  # how many of the log's incidents are streamed already
+
+    async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
+        """``agents.Runner.run_streamed``, consumed to the end; events go to the queue."""
+        streamed = agents.Runner.run_streamed(agent, input, context=self.context,
+                                              hooks=self.log, max_turns=self.max_turns,
+                                              run_config=self.config, **kwargs)
+        translate = SDKEvents()
+        try:
+            async for event in streamed.stream_events():
+                for ours in translate.feed(event):
+                    await self._incidents()
+                    await self.queue.put(ours)
+        finally:
+            await self._incidents()
+        return streamed
+
+    async def _incidents(self) -> None:
+        """Incidents the run logged since the last call, as ``Recorded`` events."""
+        events = self.log.events
+        while self.reported < len(events):
+            entry = events[self.reported]
+            self.reported += 1
+            if entry.get("type") != "guardrail":  # a trip is reported as GuardrailTripped
+                await self.queue.put(Recorded(kind=str(entry.get("type")),
+                                              agent=str(entry.get("agent") or ""),
+                                              detail=dict(entry)))
+
+    async def report_fallback(self, handoff: Mapping[str, Any]) -> None:
+        """The incidents so far, then ``Handoff(kind="fallback")``, as on LangGraph."""
+        await self._incidents()
+        await self.queue.put(Handoff(source=str(handoff["from"]), target=str(handoff["to"]),
+                                     reason=str(handoff.get("reason") or ""), kind="fallback"))
+
+
+async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
+                           ) -> AsyncIterator[Event]:
+    """``run_sdk``, as an async iterator of the same typed events as ``Runner.run_streamed``.
+
+    Args:
+        target: The pattern or agent.
+        input: The user's request.
+        **kwargs: The options of ``run_sdk`` (``model=``, ``thread_id=``, ...).
+
+    Raises:
+        InputGuardrailTripwireTriggered: After yielding ``GuardrailTripped`` (likewise for
+            output guardrails).
+        BudgetExceeded: As for ``run_sdk``.
+    """
+    from agentpatterns.adapters.openai_agents.drivers import DRIVERS
+    from agentpatterns.adapters.openai_agents.prepare import DEFAULT_MAX_TURNS, _prepare
+
+    if not isinstance(input, str) or not input.strip():
+        raise InputError("the input is empty; pass the user's request as a non-empty string")
+    options: dict[str, Any] = {
+        "model": None, "thread_id": None, "session": None, "checkpointer": None, "store": None,
+        "max_turns": DEFAULT_MAX_TURNS, "context": None, "configurable": None,
+        "max_model_calls": None, "max_tokens": None}
+    unknown = set(kwargs) - set(options)
+    if unknown:
+        raise InputError(f"run_sdk_streamed got unknown options {sorted(unknown)}")
+    options.update(kwargs)
+    base = _prepare(target, request=input, **options)
+    run = _StreamingRun(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
+    queue = run.queue
+
+    async def drive() -> Any:
+        try:
+            return await DRIVERS[run.pattern.kind](run)
+        finally:
+            await queue.put(_DONE)
+
+    task = asyncio.ensure_future(drive())
+    try:
+        while (event := await queue.get()) is not _DONE:
+            yield event
+        try:
+            result = task.result()
+        except Exception as exc:
+            ours = run.our_error(exc)
+            if ours is None:
+                raise
+            if not isinstance(ours, GuardrailTripwireTriggered):
+                raise ours from exc
+            kind = "input" if isinstance(ours, InputGuardrailTripwireTriggered) else "output"
+            yield GuardrailTripped(agent=ours.agent, guardrail=ours.guardrail, kind=kind,
+                                   info=ours.info)
+            raise ours from exc
+        yield RunFinished(result=result)
+    finally:
+        if not task.done():
+            task.cancel()

@@ -1,0 +1,116 @@
+"""One SDK run set up: the pattern's driver, session, budget guard and ``RunConfig``."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from agents import RunConfig
+
+from agentpatterns.adapters.openai_agents.drivers import DRIVERS, NETWORK_KINDS
+from agentpatterns.adapters.openai_agents.guard import RunGuard, make_budget, tool_only
+from agentpatterns.adapters.openai_agents.run import Run, RunLog
+from agentpatterns.adapters.openai_agents.session import CheckpointSession
+from agentpatterns.errors import InputError, UnsupportedError
+from agentpatterns.graphs.handoffs import as_pattern
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.run.session import SQLiteSession
+
+DEFAULT_MAX_TURNS = 10
+
+
+def _session_of(session: Any, thread_id: str | None, checkpointer: Any, store: Any,
+                kind: str) -> tuple[Any, str, Any, str | None]:
+    """(SDK session or None, thread id, store spec, user id)."""
+    user_id = None
+    if session is not None and thread_id is not None:
+        raise InputError("pass either session= or thread_id=, not both")
+    if isinstance(session, SQLiteSession):
+        user_id = session.user_id
+        sdk_session: Any = CheckpointSession(session.thread_id, checkpointer or session.url)
+        return sdk_session, session.thread_id, store or session.url, user_id
+    if session is not None:
+        if not hasattr(session, "get_items") or not hasattr(session, "add_items"):
+            raise InputError(f"session={session!r} is neither an agentpatterns SQLiteSession "
+                             "nor an OpenAI Agents SDK Session")
+        sid = getattr(session, "session_id", None) or uuid.uuid4().hex
+        return session, str(sid), store, user_id
+    if store is None and isinstance(checkpointer, str):
+        store = checkpointer
+    if thread_id is not None and kind in NETWORK_KINDS:
+        # a thread is a conversation on both runtimes: the SDK run reads and extends it
+        return CheckpointSession(thread_id, checkpointer), thread_id, store, user_id
+    return None, thread_id or uuid.uuid4().hex, store, user_id
+
+
+def _facts_filter(store_spec: Any, user_id: str, request: str) -> Any:
+    """A ``call_model_input_filter`` that puts the user's facts in front, as on LangGraph."""
+    from agents.run_config import ModelInputData
+
+    from agentpatterns.graphs.memory import _FACT, FACTS_NAMESPACE
+    from agentpatterns.storage import aopen_store
+
+    state: dict[str, list[str] | None] = {"facts": None}
+
+    async def load() -> list[str]:
+        async with aopen_store(store_spec) as store:
+            namespace = (*FACTS_NAMESPACE, user_id)
+            if "?" not in request and _FACT.match(request):
+                key = hashlib.sha256(request.strip().lower().encode()).hexdigest()[:16]
+                await store.aput(namespace, key, {"text": request.strip()})
+            items = await store.asearch(namespace, limit=100)
+        return [i.value["text"] for i in sorted(items, key=lambda i: i.created_at)]
+
+    async def add_facts(data: Any) -> ModelInputData:
+        if state["facts"] is None:
+            state["facts"] = await load()
+        facts = state["facts"]
+        if not facts:
+            return data.model_data  # type: ignore[no-any-return]
+        note = "Known facts about the user:\n" + "\n".join(f"- {f}" for f in facts)
+        return ModelInputData(input=[{"role": "system", "content": note},
+                                     *data.model_data.input],
+                              instructions=data.model_data.instructions)
+
+    return add_facts
+
+
+def _guarded(pattern: Pattern, thread_id: str, max_model_calls: Any, max_tokens: Any,
+             log: RunLog) -> tuple[RunGuard, RunConfig]:
+    """The run's guard (budget, retry, fallback) and the ``RunConfig`` that goes with it."""
+    fallback = pattern.options.get("fallback") if pattern.kind in NETWORK_KINDS else None
+    guard = RunGuard(events=log.events, fallback=fallback,
+                     no_fallback=tool_only(pattern.options, fallback),
+                     budget=make_budget(max_model_calls, max_tokens, thread_id,
+                                        resumable=pattern.kind in NETWORK_KINDS))
+    # an unknown tool or handoff name is answered with LangGraph's corrective message (the
+    # guard raises on the second one, or routes to the fallback on the first)
+    config = RunConfig(tracing_disabled=True, workflow_name=f"agentpatterns:{pattern.name}",
+                       tool_not_found_behavior="return_error_to_model",
+                       tool_error_formatter=guard.format_error)
+    return guard, config
+
+
+def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, session: Any,
+             checkpointer: Any, store: Any, max_turns: int, context: Mapping[str, Any] | None,
+             configurable: Mapping[str, Any] | None, request: str,
+             max_model_calls: int | None = None, max_tokens: int | None = None) -> Run:
+    pattern = as_pattern(target)
+    if pattern.kind not in DRIVERS:
+        raise UnsupportedError(f"pattern kind {pattern.kind!r} has no OpenAI Agents SDK driver")
+    sdk_session, thread, store, user_id = _session_of(session, thread_id, checkpointer, store,
+                                                      pattern.kind)
+    user_id = user_id or (configurable or {}).get("user_id")
+    log = RunLog()
+    guard, config = _guarded(pattern, thread, max_model_calls, max_tokens, log)
+    if guard.budget is not None:
+        guard.budget.start({})  # a new run: nothing spent yet
+    if pattern.kind == "memory" and user_id:
+        config.call_model_input_filter = _facts_filter(store, str(user_id), request)
+    return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,
+               max_turns=max_turns, context={**(context or {}), "input": request},
+               log=log, session=sdk_session, store=store, user_id=user_id, config=config,
+               guard=guard)

@@ -1,0 +1,136 @@
+"""What every ``agentpatterns`` subcommand shares: errors, target loading, the registry."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["COMMANDS", "CliError", "command", "load_target"]
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code ``EXIT_USAGE``."""
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def load_target(spec: str) -> tuple[Any, str]:
+    """A built-in example name or ``module:attribute`` -> (Pattern or Agent, display name)."""
+    from agentpatterns.examples import EXAMPLES, example
+
+    if spec in EXAMPLES:
+        return example(spec), spec
+    if ":" not in spec:
+        raise CliError(f"unknown pattern {spec!r}: use a built-in name ({', '.join(EXAMPLES)}) "
+                       "or module:attribute naming your Pattern or Agent")
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise CliError(f"{spec!r} is not module:attribute (e.g. myagents:triage_pattern)")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CliError(f"cannot import module {module_name!r} from {spec!r}: {exc}") from None
+    except Exception as exc:  # the user's module raised while importing
+        raise CliError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    target: Any = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise CliError(f"module {module_name!r} has no attribute {attr!r}; check the name "
+                           "after the colon")
+        target = getattr(target, part)
+    from agentpatterns.graphs.pattern import Pattern
+    from agentpatterns.nodes.agent import Agent
+
+    if callable(target) and not isinstance(target, (Pattern, Agent)):
+        try:
+            target = target()
+        except Exception as exc:
+            raise CliError(f"calling {spec} failed: {type(exc).__name__}: {exc}") from None
+    if not isinstance(target, (Pattern, Agent)):
+        raise CliError(f"{spec} is a {type(target).__name__}, not a Pattern or an Agent")
+    return target, spec
+
+
+def _db(args: argparse.Namespace) -> str:
+    from agentpatterns.storage import default_db_url
+
+    return args.db or os.environ.get("AGENTPATTERNS_DB") or default_db_url()
+
+
+#: name -> (help, add_arguments, handler); other modules may register more commands
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None],
+                          Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help: str) -> Callable[[Callable[[argparse.ArgumentParser], None]],
+                                              Callable[[argparse.ArgumentParser], None]]:
+    """Register the arguments of a subcommand; its handler is ``cmd_<name>``."""
+
+    def wrap(fn: Callable[[argparse.ArgumentParser], None]) -> Any:
+        # the handler lives beside the argument function: ``cmd_<name>`` in its module
+        COMMANDS[name] = (help, fn, fn.__globals__[f"cmd_{name.replace('-', '_')}"])
+        return fn
+
+    return wrap
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="checkpointer URL (default: sqlite:///./.agentpatterns/runs.db)")
+    p.add_argument("--model", help="model for every agent: offline, openai:<model>")
+
+
+def _budget_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-calls", type=int, metavar="N",
+                   help="stop before the run's model calls would exceed N (resume with more)")
+    p.add_argument("--max-tokens", type=int, metavar="N",
+                   help="stop once the run has used N tokens (checked before each call)")
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="checkpointer URL: sqlite:///file.db, postgresql://..., memory "
+                                "(default: $AGENTPATTERNS_DB or sqlite:///./.agentpatterns/runs.db)")
+
+
+def _shown(db: str) -> str:
+    from agentpatterns.storage.spec import _redact
+
+    return _redact(db)
+
+
+def _absent(db: str) -> bool:
+    """A SQLite URL whose file does not exist: commands that only read must not create it."""
+    from pathlib import Path
+
+    from agentpatterns.storage.spec import _parse
+
+    spec = _parse(db, "checkpointer")
+    return spec.backend == "sqlite" and not (Path.cwd() / Path(spec.target).expanduser()).exists()
+
+
+def _pattern_of_thread(db: str, thread_id: str) -> str | None:
+    from agentpatterns.storage import open_checkpointer
+
+    if _absent(db):
+        raise CliError(f"thread {thread_id!r} is not in {_shown(db)}: that file does not exist "
+                       "(check --db or $AGENTPATTERNS_DB)")
+    with open_checkpointer(db) as saver:
+        tup = saver.get_tuple({"configurable": {"thread_id": thread_id}})
+    if tup is None:
+        raise CliError(f"thread {thread_id!r} is not in {_shown(db)}; list threads with "
+                       "`agentpatterns threads`")
+    meta = tup.metadata or {}
+    value = meta.get("agentpatterns_pattern")
+    return str(value) if value else None

@@ -1,0 +1,311 @@
+"""`run`, `resume`, `list` and `demo`: run patterns, printing the route as it happens."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from typing import Any, cast
+
+from agentpatterns.cli.base import (
+    CliError,
+    _budget_args,
+    _common,
+    _console,
+    _db,
+    _pattern_of_thread,
+    _shown,
+    command,
+    load_target,
+)
+
+
+class _EventPrinter:
+    """Prints a streamed run's events as they happen, with a spinner while the model works.
+
+    Lines: ``N. Agent`` when an agent starts, ``handoff A → B (why)``, ``assign → W: task``,
+    tool calls and results, recorded incidents, a tripped guardrail. Reply tokens are shown
+    in the spinner line, not printed; the final output is printed once at the end.
+    """
+
+    def __init__(self, console: Any, status: Any) -> None:
+        self.console = console
+        self.status = status
+        self.started = 0
+        self.text: dict[str, str] = {}
+
+    def _spin(self, message: str) -> None:
+        self.status.update(f"[cyan]{message}[/]")
+
+    def __call__(self, event: Any) -> None:
+        from rich.markup import escape as e
+
+        kind, out = event.type, self.console.print
+        if kind == "agent_started":
+            self.started += 1
+            out(f"  [bold cyan]{self.started:>2}.[/] {e(event.agent)}")
+            self._spin(f"{e(event.agent)}: waiting for the model…")
+        elif kind == "token_delta":
+            text = self.text[event.agent] = self.text.get(event.agent, "") + event.delta
+            tail = " ".join(text.split())[-60:]
+            self._spin(f"{e(event.agent)} is writing: …{e(tail)}")
+        elif kind == "handoff" and event.kind == "assign":
+            out(f"      [magenta]assign[/] → {e(event.target)}: [dim]{e(event.reason[:70])}[/]")
+        elif kind == "handoff":
+            out(f"      [magenta]handoff[/] {e(event.source)} → {e(event.target)}"
+                f"  [dim]({e(event.reason[:70])})[/]")
+        elif kind == "tool_called":
+            args = ", ".join(f"{k}={v!r}" for k, v in event.args.items())
+            out(f"      [blue]tool[/] {e(event.tool)}([dim]{e(args[:70])}[/])")
+            self._spin(f"{e(event.agent)}: running {e(event.tool)}…")
+        elif kind == "tool_result":
+            said = " ".join(event.output.split())[:70]
+            out(f"      [blue]←[/] {e(event.tool)}: [dim]{e(said)}[/]")
+            self._spin(f"{e(event.agent)}: waiting for the model…")
+        elif kind == "recorded":
+            detail = {k: v for k, v in event.detail.items() if k != "type"}
+            out(f"      [yellow]event[/] {e(event.kind)}: {e(str(detail))}")
+        elif kind == "guardrail_tripped":
+            out(f"      [bold red]guardrail[/] {event.kind} guardrail {e(repr(event.guardrail))} "
+                f"of {e(event.agent)} tripped: {e(repr(event.info))}")
+
+
+def _show_result(console: Any, result: Any, db: str) -> None:
+    from agentpatterns.cli.summary import usage_table
+
+    if result.interrupted:
+        info = result.interruption or {}
+        console.print("\n[bold yellow]Waiting for a human decision[/]")
+        if isinstance(info, dict) and "plan" in info:
+            console.print(f"[bold]Plan:[/] {info['plan']}")
+        console.print(f"Resume with: agentpatterns resume --thread {result.thread_id} "
+                      "--approve | --reject [--feedback TEXT]"
+                      + (f" --db {db}" if "--db" in sys.argv else ""))
+    else:
+        console.print("\n[bold green]Final output[/] "
+                      f"[dim](from {result.last_agent or '-'})[/]:")
+        out = result.final_output
+        console.print(out.model_dump_json(indent=2) if hasattr(out, "model_dump_json") else
+                      str(out), markup=False)
+    console.print(usage_table(result))
+    console.print(f"[dim]model:[/] {result.model}")
+    console.print(f"[dim]thread:[/] {result.thread_id}   [dim]db:[/] {_shown(db)}")
+
+
+def _stream_run(target: Any, command_input: Any, *, thread_id: str, db: str, model: Any,
+                configurable: dict[str, Any], resume: bool, decision: Any = None,
+                max_calls: int | None = None, max_tokens: int | None = None) -> Any:
+    """Run (or resume) printing each step as it happens; returns the RunResult.
+
+    A run stopped by a guardrail or its budget prints what it did so far (and the per-agent
+    table), then the error propagates to ``main`` (one line, non-zero exit).
+    """
+    from agentpatterns.errors import BudgetExceeded, GuardrailTripwireTriggered
+    from agentpatterns.events import RunFinished
+    from agentpatterns.graphs.handoffs import as_pattern
+    from agentpatterns.run import runner as r
+    from agentpatterns.run.locks import thread_lock
+    from agentpatterns.storage import open_checkpointer, open_store
+
+    console = _console()
+    pattern = as_pattern(target)
+    budget = r._budget(max_calls, max_tokens, thread_id)
+    config = r._config(thread_id, model, None, configurable, budget=budget)
+    with (open_checkpointer(db) as saver, open_store(db) as store,
+          thread_lock(saver, thread_id)):
+        graph = r._compiled(pattern, saver, store)
+        if resume:
+            snapshot = graph.get_state(cast(Any, config))
+            if decision is r._MISSING and snapshot.interrupts:
+                raise CliError(f"thread {thread_id!r} is waiting for approval; pass --approve "
+                               "or --reject (with --feedback TEXT to send the plan back)")
+            payload = r._resume_command(snapshot, thread_id, decision)
+            if budget is not None:
+                budget.start(snapshot.values or {})
+        else:
+            payload = r._start_input(command_input)
+            if budget is not None:
+                budget.start({})
+        result = None
+        try:
+            with console.status("[cyan]starting…[/]", spinner="dots") as status:
+                show = _EventPrinter(console, status)
+                for event in r.stream_events(pattern, graph, payload, config, thread_id, model):
+                    if isinstance(event, RunFinished):
+                        result = event.result
+                    else:
+                        show(event)
+        except (BudgetExceeded, GuardrailTripwireTriggered) as exc:
+            _show_stop(console, exc, db)
+            raise
+    _show_result(console, result, db)
+    return result
+
+
+def _show_stop(console: Any, exc: Any, db: str) -> None:
+    """What a run stopped by its budget or a guardrail did before it stopped."""
+    from agentpatterns.cli.summary import usage_table
+
+    result = getattr(exc, "result", None)
+    if result is None:
+        return
+    what = "its budget" if type(exc).__name__ == "BudgetExceeded" else "a guardrail"
+    console.print(f"\n[bold red]Stopped by {what}[/] [dim](state saved)[/]")
+    console.print(usage_table(result))
+    console.print(f"[dim]model:[/] {result.model}")
+    console.print(f"[dim]thread:[/] {result.thread_id}   [dim]db:[/] {_shown(db)}")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from agentpatterns.examples import EXAMPLES
+
+    table = Table(title="Built-in patterns (the seed's examples)")
+    table.add_column("name", style="bold cyan")
+    table.add_column("agents")
+    table.add_column("try")
+    for name, (builder, sample) in EXAMPLES.items():
+        pattern = builder()
+        table.add_row(name, ", ".join(a.name for a in pattern.agents),
+                      f'agentpatterns run {name} "{sample}"')
+    console = _console()
+    console.print(table)
+    console.print("[dim]Models: offline by default (deterministic rules, not an LLM); set "
+                  "OPENAI_API_KEY or --model openai:gpt-4.1-mini for a real one.[/]")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    target, name = load_target(args.pattern)
+    if not args.input or not args.input.strip():
+        raise CliError('the input is empty; pass the request in quotes: agentpatterns run '
+                       f'{args.pattern} "your request"')
+    thread_id = args.thread or uuid.uuid4().hex[:12]
+    db = _db(args)
+    configurable = {"agentpatterns_pattern": name}
+    if args.user:
+        configurable["user_id"] = args.user
+    console = _console()
+    console.print(f"[bold]{name}[/] · thread [cyan]{thread_id}[/]")
+    _stream_run(target, args.input, thread_id=thread_id, db=db, model=args.model,
+                configurable=configurable, resume=False, max_calls=args.max_calls,
+                max_tokens=args.max_tokens)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    db = _db(args)
+    spec = args.pattern or _pattern_of_thread(db, args.thread)
+    if spec is None:
+        raise CliError(f"thread {args.thread!r} does not record its pattern; pass --pattern")
+    target, name = load_target(spec)
+    decision: Any
+    if args.approve or args.reject:
+        decision = {"approved": bool(args.approve)}
+        if args.feedback:
+            decision["feedback"] = args.feedback
+        if args.plan:
+            decision["plan"] = args.plan
+    elif args.feedback or args.plan:
+        decision = {k: v for k, v in (("feedback", args.feedback), ("plan", args.plan)) if v}
+    else:
+        from agentpatterns.run.runner import _MISSING
+
+        decision = _MISSING
+    _console().print(f"[bold]{name}[/] · resuming thread [cyan]{args.thread}[/]")
+    configurable = {"agentpatterns_pattern": name}
+    _stream_run(target, None, thread_id=args.thread, db=db, model=args.model,
+                configurable=configurable, resume=True, decision=decision,
+                max_calls=args.max_calls, max_tokens=args.max_tokens)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run every built-in pattern on its sample request, offline, into one SQLite file."""
+    from agentpatterns.examples import EXAMPLES, example
+    from agentpatterns.storage import default_db_url
+
+    console = _console()
+    db = args.db or default_db_url().replace("runs.db", "demo.db")
+    console.print("[bold]agentpatterns demo[/] - the seed's nine patterns as LangGraph graphs, "
+                  "on the offline model (deterministic rules, not an LLM; no key, no network)")
+    run_id = uuid.uuid4().hex[:6]
+    for name, (_, sample) in EXAMPLES.items():
+        console.rule(f"[bold cyan]{name}")
+        pattern = example(name)
+        console.print(f'[dim]request:[/] "{sample}"')
+        thread = f"demo-{name}-{run_id}"
+        configurable = {"agentpatterns_pattern": name}
+        if name == "memory":
+            configurable["user_id"] = f"demo-user-{run_id}"
+        result = _stream_run(pattern, sample, thread_id=thread, db=db, model=args.model,
+                             configurable=configurable, resume=False)
+        if name == "memory":
+            question = "What is my favourite colour?"
+            console.print(f'\n[dim]same session, next request:[/] "{question}"')
+            _stream_run(pattern, question, thread_id=thread, db=db, model=args.model,
+                        configurable=configurable, resume=False)
+        if result.interrupted:
+            console.print("\n[dim]a person approves (agentpatterns resume --thread "
+                          f"{thread} --approve):[/]")
+            _stream_run(pattern, None, thread_id=thread, db=db, model=args.model,
+                        configurable=configurable, resume=True, decision=True)
+    console.rule("[bold cyan]the same agents on the OpenAI Agents SDK Runner")
+    _demo_sdk(console, args.model)
+    console.rule()
+    console.print(f"Every run above is checkpointed in {db}; try "
+                  f"`agentpatterns history --thread demo-triage-{run_id} --db {db}`.")
+    return 0
+
+
+def _demo_sdk(console: Any, model: Any) -> None:
+    """Run every built-in once more through ``agents.Runner`` and compare the routes."""
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+    from agentpatterns.examples import EXAMPLES, example
+    from agentpatterns.run.runner import Runner
+
+    for name, (_, sample) in EXAMPLES.items():
+        thread = f"demo-sdk-{name}-{uuid.uuid4().hex[:6]}"
+        ours = Runner.run_sync(example(name), sample, model=model, thread_id=thread + "-lg")
+        sdk = run_sdk_sync(example(name), sample, model=model, thread_id=thread)
+        if sdk.interrupted:  # the SDK's own approval mechanism: RunState.approve
+            ours = Runner.resume_sync(example(name), thread_id=thread + "-lg", decision=True)
+            sdk = resume_sdk_sync(example(name), thread_id=thread, decision=True)
+        same = (sorted(ours.path) == sorted(sdk.path) if name == "parallel"
+                else ours.path == sdk.path) and ours.final_output == sdk.final_output
+        mark = "[green]same route and output[/]" if same else "[red]DIFFERENT[/]"
+        console.print(f"  {name:<15} {' → '.join(sdk.path)}  {mark}")
+
+
+@command("list", "list the built-in example patterns")
+def _args_list(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+@command("demo", "run all nine built-in patterns offline, one after another")
+def _args_demo(p: argparse.ArgumentParser) -> None:
+    _common(p)
+
+
+@command("run", "run a pattern on a request, printing the route as it happens")
+def _args_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("pattern", help="built-in name (see `list`) or module:attribute")
+    p.add_argument("input", nargs="?", default="", help="the request, in quotes")
+    p.add_argument("--thread", help="thread id (default: a new one)")
+    p.add_argument("--user", help="user id for long-term memory (memory pattern)")
+    _budget_args(p)
+    _common(p)
+
+
+@command("resume", "continue a thread: decide on a pending approval, or finish a cut-off run")
+def _args_resume(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--thread", required=True, help="the thread to resume")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--approve", action="store_true", help="approve the pending plan")
+    group.add_argument("--reject", action="store_true", help="reject the pending plan")
+    p.add_argument("--feedback", help="send the plan back to the planner with this feedback")
+    p.add_argument("--plan", help="approve this edited plan instead")
+    p.add_argument("--pattern", help="pattern (default: the one recorded with the thread)")
+    _budget_args(p)
+    _common(p)

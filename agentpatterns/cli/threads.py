@@ -1,0 +1,179 @@
+"""The durable-run subcommands: ``threads``, ``history`` and ``fork``."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from collections.abc import Callable
+from typing import Any, cast
+
+from agentpatterns.cli.base import (
+    CliError,
+    _absent,
+    _console,
+    _db,
+    _db_arg,
+    _pattern_of_thread,
+    _shown,
+    command,
+    load_target,
+)
+
+
+def _wide_console() -> Any:
+    console = _console()
+    if not console.is_terminal:  # piped or captured: no screen to fit, keep ids whole
+        console.width = max(console.width, 160)
+    return console
+
+
+def _graph_loader(saver: Any) -> Callable[[str], Any]:
+    """``pattern spec -> graph compiled on saver`` (``None`` if it cannot be loaded), cached."""
+    from agentpatterns.graphs.handoffs import as_pattern
+    from agentpatterns.run import runner as r
+
+    cache: dict[str, Any] = {}
+
+    def graph_for(spec: str) -> Any:
+        if spec not in cache:
+            try:
+                target, _ = load_target(spec)
+                cache[spec] = r._compiled(as_pattern(target), saver, None)
+            except Exception:  # a user's module that no longer imports: status from raw data
+                cache[spec] = None
+        return cache[spec]
+
+    return graph_for
+
+
+def cmd_threads(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from agentpatterns.run.threads import RUNNING, WAITING, list_threads, local_time
+    from agentpatterns.storage import open_checkpointer
+
+    db = _db(args)
+    infos = []
+    if not _absent(db):
+        with open_checkpointer(db) as saver:
+            infos = list_threads(saver, _graph_loader(saver))
+    if args.json:
+        print(json.dumps([asdict(i) for i in infos], indent=2))
+        return 0
+    console = _wide_console()
+    if not infos:
+        console.print(f"no threads in {_shown(db)}; start one with "
+                      "`agentpatterns run PATTERN \"request\"`", markup=False)
+        return 0
+    colour = {"done": "green", WAITING: "yellow", "cut off": "red", RUNNING: "cyan"}
+    table = Table(title=f"Threads in {_shown(db)}")
+    for column in ("thread", "pattern", "status", "last step", "agents"):
+        table.add_column(column, no_wrap=column in ("thread", "last step"))
+    for info in infos:
+        status = info.status + (f" ({info.holder})" if info.holder else "")
+        table.add_row(info.thread_id, info.pattern or "-",
+                      f"[{colour.get(info.status, 'white')}]{status}[/]",
+                      local_time(info.updated), " → ".join(info.agents) or "-")
+    console.print(table)
+    return 0
+
+
+def _graph_of_thread(args: argparse.Namespace, saver: Any, db: str) -> Any:
+    from agentpatterns.graphs.handoffs import as_pattern
+    from agentpatterns.run import runner as r
+
+    spec = args.pattern or _pattern_of_thread(db, args.thread)
+    if spec is None:
+        raise CliError(f"thread {args.thread!r} does not record its pattern (it was not started "
+                       "by this command line); pass --pattern NAME or module:attribute")
+    target, _ = load_target(spec)
+    return r._compiled(as_pattern(target), saver, None)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from agentpatterns.run.threads import local_time, thread_history
+    from agentpatterns.storage import open_checkpointer
+
+    db = _db(args)
+    if _absent(db):
+        _pattern_of_thread(db, args.thread)  # says the file does not exist
+    with open_checkpointer(db) as saver:
+        steps = thread_history(_graph_of_thread(args, saver, db), args.thread)
+    if not steps:
+        raise CliError(f"thread {args.thread!r} is not in {_shown(db)}; list threads with "
+                       "`agentpatterns threads`")
+    if args.json:
+        print(json.dumps([asdict(s) for s in steps], indent=2))
+        return 0
+    table = Table(title=f"Thread {args.thread} ({len(steps)} checkpoints, oldest first)")
+    for column in ("step", "node", "agents", "handoff", "time", "checkpoint", "note"):
+        table.add_column(column, no_wrap=column in ("step", "time", "checkpoint"))
+    for s in steps:
+        table.add_row(str(s.step), ", ".join(s.nodes) or ("input" if s.source == "input" else
+                                                          "-"),
+                      ", ".join(s.agents) or "-",
+                      ", ".join(f"{a} → {b}" for a, b in s.handoffs) or "-",
+                      local_time(s.created_at), s.checkpoint_id, s.note)
+    console = _wide_console()
+    console.print(table, markup=False)
+    console.print(f"[dim]fork at a checkpoint: agentpatterns fork --thread {args.thread} "
+                  "--checkpoint ID[/]")
+    return 0
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    from agentpatterns.run.locks import thread_lock
+    from agentpatterns.run.threads import find_checkpoint, fork_thread
+    from agentpatterns.storage import open_checkpointer
+
+    db = _db(args)
+    new = args.new_thread or f"{args.thread}-fork-{uuid.uuid4().hex[:6]}"
+    _pattern_of_thread(db, args.thread)  # the thread exists (and the file: not created here)
+    with open_checkpointer(db) as saver:
+        try:
+            checkpoint = find_checkpoint(saver, args.thread, args.checkpoint)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        if checkpoint is None:
+            raise CliError(f"checkpoint {args.checkpoint!r} is not in thread {args.thread!r}; "
+                           f"list them with `agentpatterns history --thread {args.thread}`")
+        if saver.get_tuple(cast(Any, {"configurable": {"thread_id": new}})) is not None:
+            raise CliError(f"thread {new!r} already exists; choose another --new-thread")
+        with thread_lock(saver, new):
+            fork_thread(saver, args.thread, checkpoint, new)
+    db_flag = f" --db {_shown(db)}" if args.db else ""
+    print(f"forked thread {args.thread} at checkpoint {checkpoint} into a new thread;")
+    print(f"continue it with: agentpatterns resume --thread {new}{db_flag}")
+    print(new)
+    return 0
+
+
+@command("threads", "list the threads in the database: pattern, status, last step, agents")
+def _args_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _db_arg(p)
+
+
+@command("history", "show every checkpoint of a thread: step, node, agents, handoffs, time, id")
+def _args_history(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--thread", required=True, help="the thread")
+    p.add_argument("--pattern", help="pattern (default: the one recorded with the thread)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _db_arg(p)
+
+
+@command("fork", "copy a thread as of one of its checkpoints into a new thread (time travel)")
+def _args_fork(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--thread", required=True, help="the thread to fork")
+    p.add_argument("--checkpoint", required=True,
+                   help="checkpoint id (or a unique prefix) from `agentpatterns history`")
+    p.add_argument("--new-thread", help="id of the new thread (default: THREAD-fork-XXXXXX)")
+    _db_arg(p)

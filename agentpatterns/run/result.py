@@ -1,0 +1,49 @@
+"""``RunResult``: what a run produced, the same type on both runtimes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RunResult"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What a run produced, on either runtime.
+
+    Attributes:
+        final_output: The answer: a string, or an instance of the last agent's ``output_type``.
+        path: Agents in the order they took a turn (agents used as tools included).
+        last_agent: The agent whose output is the final output.
+        thread_id: The thread the run is checkpointed under.
+        interrupted: True while a human decision is awaited.
+        interruption: What to decide on (for human approval: the plan and how to answer).
+        model: Which model the run used (``offline (deterministic rules, not an LLM)``...).
+        calls: Model calls per agent in this run.
+        usage: Token usage per agent in this run.
+        handoffs: The handoff log: ``{"from", "to", "reason", "step"}``.
+        events: Recorded incidents (fallbacks, retries, caps, rejections).
+        values: The raw final graph state.
+        runtime: ``"langgraph"`` or ``"openai-agents"``.
+    """
+
+    final_output: Any
+    path: list[str]
+    last_agent: str | None
+    thread_id: str
+    interrupted: bool = False
+    interruption: Any = None
+    model: str = ""
+    calls: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    handoffs: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    runtime: str = "langgraph"
+
+    @property
+    def model_calls(self) -> int:
+        """Total model calls in this run."""
+        return sum(self.calls.values())

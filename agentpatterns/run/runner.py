@@ -1,0 +1,470 @@
+"""``Runner`` and ``RunResult``: run, resume and inspect a pattern on LangGraph."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from langchain_core.messages import HumanMessage
+
+from agentpatterns.errors import BudgetExceeded, InputError, ResumeError
+from agentpatterns.graphs.handoffs import as_pattern
+from agentpatterns.graphs.human_approval import normalize_decision
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.budget import BUDGET_KEY, Budget, has_limits
+from agentpatterns.nodes.models import describe_model, resolve_model
+from agentpatterns.nodes.runtime import MODEL_KEY
+from agentpatterns.run.locks import athread_lock, thread_lock
+from agentpatterns.run.result import RunResult
+from agentpatterns.state import fresh_run_update
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
+
+    from agentpatterns.events import Event
+    from agentpatterns.run.session import SQLiteSession
+
+__all__ = ["RunResult", "Runner"]
+
+_MISSING: Any = object()
+
+
+def _config(thread_id: str, model: Any, recursion_limit: int | None,
+            extra: Mapping[str, Any] | None, *, budget: Budget | None = None) -> RunnableConfig:
+    configurable: dict[str, Any] = {"thread_id": thread_id}
+    if model is not None:
+        configurable[MODEL_KEY] = model
+    configurable.update(extra or {})
+    if budget is not None:
+        configurable[BUDGET_KEY] = budget
+    config: dict[str, Any] = {"configurable": configurable}
+    if recursion_limit is not None:
+        config["recursion_limit"] = recursion_limit
+    return cast("RunnableConfig", config)
+
+
+def _budget(max_model_calls: int | None, max_tokens: int | None,
+            thread_id: str) -> Budget | None:
+    """The run's ``Budget`` (``None`` without limits).
+
+    Raises:
+        InputError: A limit that is not a whole number >= 1.
+    """
+    if not has_limits(max_model_calls, max_tokens):
+        return None
+    return Budget(max_model_calls=max_model_calls, max_tokens=max_tokens, thread_id=thread_id)
+
+
+def _start_input(user_input: Any, *, new_thread: bool = False) -> dict[str, Any]:
+    if not isinstance(user_input, str) or not user_input.strip():
+        raise InputError("the input is empty; pass the user's request as a non-empty string")
+    if new_thread:  # a thread id made for this run: no earlier run's keys to reset
+        return {"messages": [HumanMessage(user_input)], "input": user_input}
+    return fresh_run_update(user_input, HumanMessage(user_input))
+
+
+def _compiled(pattern: Pattern, saver: Any, store: Any) -> Any:
+    # compiling is cheap but not free; reuse per (saver, store) object pair
+    cache: dict[tuple[int, int], tuple[Any, Any, Any]] = pattern.__dict__.setdefault(
+        "_compiled", {})
+    key = (id(saver), id(store))
+    hit = cache.get(key)
+    if hit is not None and hit[0] is saver and hit[1] is store:
+        return hit[2]
+    graph = pattern.graph().compile(checkpointer=saver, store=store, name=pattern.name)
+    if len(cache) > 32:
+        cache.clear()
+    cache[key] = (saver, store, graph)
+    return graph
+
+
+def _result(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunResult:
+    values = dict(snapshot.values or {})
+    interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
+    last = values.get("last_agent") or None
+    output = values.get("final_output")
+    if last and isinstance(output, Mapping):
+        agent = pattern.agent_map.get(last)
+        if agent is not None and agent.output_type is not None:
+            output = agent.output_type.model_validate(output)
+    entry_agent = pattern.agent_map.get(pattern.entry) or pattern.agents[0]
+    usage: dict[str, dict[str, int]] = dict(values.get("usage") or {})
+    return RunResult(
+        final_output=output,
+        path=list(values.get("path") or []),
+        last_agent=last,
+        thread_id=thread_id,
+        interrupted=bool(interrupts),
+        interruption=interrupts[0].value if interrupts else None,
+        model=describe_model(resolve_model(model, entry_agent.model)),
+        calls={a: int(u["calls"]) for a, u in usage.items() if u.get("calls")},
+        usage={a: {k: v for k, v in u.items() if k != "calls"} for a, u in usage.items()},
+        handoffs=list(values.get("handoffs") or []),
+        events=list(values.get("events") or []),
+        values=values,
+    )
+
+
+def _session_args(session: SQLiteSession | None, thread_id: str | None, checkpointer: Any,
+                  store: Any) -> tuple[str | None, Any, Any]:
+    if session is None:
+        return thread_id, checkpointer, store
+    if thread_id is not None and thread_id != session.thread_id:
+        raise InputError("pass either session= or thread_id=, not both")
+    return session.thread_id, checkpointer or session.url, store or session.url
+
+
+def _with_user(session: SQLiteSession | None,
+               configurable: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    if session is None or session.user_id is None:
+        return configurable
+    return {"user_id": session.user_id, **(configurable or {})}
+
+
+def _resume_command(snapshot: Any, thread_id: str, decision: Any) -> Any:
+    from langgraph.types import Command
+
+    if not snapshot.values and not snapshot.next:
+        raise ResumeError(f"thread {thread_id!r} has no run in this database; check the "
+                          "thread id (see `agentpatterns threads`) and the --db")
+    interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
+    if not snapshot.next and not interrupts:
+        raise ResumeError(f"thread {thread_id!r} already finished; start a new run instead")
+    if interrupts:
+        if decision is _MISSING:
+            raise ResumeError(f"thread {thread_id!r} is waiting for a decision; pass "
+                              "decision=True (approve), False (reject) or a dict with feedback")
+        return Command(resume=normalize_decision(decision))
+    if decision is not _MISSING:
+        raise ResumeError(f"thread {thread_id!r} is not waiting for a decision; resume it "
+                          "without one to continue a run that was cut off")
+    return None
+
+
+def _finish(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunResult:
+    """The run's result; raises the tripwire exception if a guardrail stopped it."""
+    from agentpatterns.nodes.guardrails import tripwire_error
+
+    result = _result(pattern, snapshot, thread_id, model)
+    stop = result.values.get("stopped")
+    if isinstance(stop, Mapping) and stop.get("reason") == "guardrail":
+        exc = tripwire_error(stop)
+        exc.result = result  # type: ignore[attr-defined]
+        raise exc
+    return result
+
+
+class _Output:
+    """``invoke(..., version="v2")``'s output as the two ``StateSnapshot`` fields
+    ``_result`` reads: the final values and the interrupts. Reading them from the run
+    itself saves loading the checkpoint back after every run (``get_state``)."""
+
+    __slots__ = ("interrupts", "values")
+
+    def __init__(self, output: Any) -> None:
+        self.values = output.value
+        self.interrupts = output.interrupts
+
+
+def _invoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
+            model: Any) -> RunResult:
+    try:
+        out = graph.invoke(payload, config, version="v2")
+    except BudgetExceeded as exc:  # the thread stays at its last completed step
+        exc.result = _result(pattern, graph.get_state(config), thread_id, model)
+        raise
+    snapshot = _Output(out) if isinstance(out.value, Mapping) else graph.get_state(config)
+    return _finish(pattern, snapshot, thread_id, model)
+
+
+async def _ainvoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
+                   model: Any) -> RunResult:
+    try:
+        out = await graph.ainvoke(payload, config, version="v2")
+    except BudgetExceeded as exc:
+        exc.result = _result(pattern, await graph.aget_state(config), thread_id, model)
+        raise
+    snapshot = _Output(out) if isinstance(out.value, Mapping) else await graph.aget_state(config)
+    return _finish(pattern, snapshot, thread_id, model)
+
+
+def stream_events(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
+                  model: Any) -> Iterator[Event]:
+    """Blocking event stream of one invocation (the CLI's); see :meth:`Runner.run_streamed`."""
+    from agentpatterns.events import RunFinished
+    from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
+
+    translate = LangGraphEvents()
+    try:
+        for mode, chunk in graph.stream(payload, config, stream_mode=list(STREAM_MODES)):
+            yield from translate.feed(mode, chunk)
+    except BudgetExceeded as exc:
+        exc.result = _result(pattern, graph.get_state(config), thread_id, model)
+        raise
+    yield RunFinished(result=_finish(pattern, graph.get_state(config), thread_id, model))
+
+
+async def _astream_events(pattern: Pattern, graph: Any, payload: Any, config: Any,
+                          thread_id: str, model: Any) -> AsyncIterator[Event]:
+    from agentpatterns.events import RunFinished
+    from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
+
+    translate = LangGraphEvents()
+    try:
+        async for mode, chunk in graph.astream(payload, config,
+                                               stream_mode=list(STREAM_MODES)):
+            for event in translate.feed(mode, chunk):
+                yield event
+    except BudgetExceeded as exc:
+        exc.result = _result(pattern, await graph.aget_state(config), thread_id, model)
+        raise
+    yield RunFinished(result=_finish(pattern, await graph.aget_state(config), thread_id,
+                                     model))
+
+
+
+@dataclass
+class _Plan:
+    """What every run/resume variant needs before it opens storage."""
+
+    pattern: Pattern
+    thread_id: str
+    config: Any
+    checkpointer: Any
+    store: Any
+    model: Any
+    budget: Any
+    payload: Any = None
+
+    def start_budget(self, spent: Mapping[str, Any]) -> None:
+        if self.budget is not None:
+            self.budget.start(spent)
+
+    def command(self, snapshot: Any, decision: Any) -> Any:
+        """The resume payload for ``snapshot`` (validated), with the budget started."""
+        command = _resume_command(snapshot, self.thread_id, decision)
+        self.start_budget(snapshot.values or {})
+        return command
+
+
+def _plan_run(target: Pattern | Agent, user_input: Any, *, thread_id: str | None,
+              checkpointer: Any, store: Any, model: Any, session: SQLiteSession | None,
+              recursion_limit: int | None, configurable: Mapping[str, Any] | None,
+              max_model_calls: int | None, max_tokens: int | None) -> _Plan:
+    pattern = as_pattern(target)
+    thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
+    payload = _start_input(user_input, new_thread=thread_id is None)
+    thread_id = thread_id or uuid.uuid4().hex
+    budget = _budget(max_model_calls, max_tokens, thread_id)
+    config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
+                     budget=budget)
+    return _Plan(pattern, thread_id, config, checkpointer, store, model, budget, payload)
+
+
+def _plan_resume(target: Pattern | Agent, *, thread_id: str, checkpointer: Any, store: Any,
+                 model: Any, recursion_limit: int | None,
+                 configurable: Mapping[str, Any] | None, max_model_calls: int | None,
+                 max_tokens: int | None) -> _Plan:
+    budget = _budget(max_model_calls, max_tokens, thread_id)
+    config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
+    return _Plan(as_pattern(target), thread_id, config, checkpointer, store, model, budget)
+
+
+@contextmanager
+def _opened(plan: _Plan) -> Iterator[Any]:
+    """Storage opened, the thread locked, and the compiled graph (blocking variants)."""
+    from agentpatterns.storage import open_checkpointer, open_store
+
+    with (open_checkpointer(plan.checkpointer) as saver, open_store(plan.store) as st,
+          thread_lock(saver, plan.thread_id)):
+        yield _compiled(plan.pattern, saver, st)
+
+
+@asynccontextmanager
+async def _aopened(plan: _Plan) -> AsyncIterator[Any]:
+    """Storage opened, the thread locked, and the compiled graph (async variants)."""
+    from agentpatterns.storage import aopen_checkpointer, aopen_store
+
+    async with (aopen_checkpointer(plan.checkpointer) as saver, aopen_store(plan.store) as st,
+                athread_lock(saver, plan.thread_id)):
+        yield _compiled(plan.pattern, saver, st)
+
+
+class Runner:
+    """Run patterns (or single agents) on LangGraph; keyword-only options, like the SDK.
+
+    Every method accepts a ``Pattern`` or an ``Agent`` (which becomes ``from_agent(agent)``).
+
+    How a run can stop early:
+
+    * **a guardrail trips**: the graph goes to its end with ``stopped = {"reason":
+      "guardrail", "kind", "agent", "guardrail", "info"}`` in the saved state, and the method
+      raises ``InputGuardrailTripwireTriggered`` / ``OutputGuardrailTripwireTriggered`` (as
+      the SDK's ``Runner`` does; a tripped wire is not an answer). ``exc.result`` is the
+      ``RunResult`` of the stopped run.
+    * **a budget is reached** (``max_model_calls=``, ``max_tokens=``): ``BudgetExceeded``
+      is raised before the call that would go over; the thread stays at its last completed
+      step (``exc.result``), and ``resume(..., max_model_calls=<larger>)`` continues it,
+      re-running only the step that was cut off. Budgets count the whole run, resumes
+      included.
+    """
+
+    @staticmethod
+    async def run(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+                  checkpointer: Any = None, store: Any = None, model: Any = None,
+                  session: SQLiteSession | None = None, recursion_limit: int | None = None,
+                  configurable: Mapping[str, Any] | None = None,
+                  max_model_calls: int | None = None,
+                  max_tokens: int | None = None) -> RunResult:
+        """Run to the end (or to an interrupt) and return the result.
+
+        Args:
+            target: The pattern or agent.
+            input: The user's request.
+            thread_id: The thread to checkpoint under (new random id by default). Reusing a
+                thread continues its conversation.
+            checkpointer: Saver object or URL (``memory`` default, ``sqlite:///file``,
+                ``postgresql://...``). The default in-memory saver is shared by the whole
+                process and keeps every thread until it exits, so a later ``resume`` finds
+                the run; a long-lived service should pass a SQLite or PostgreSQL URL.
+            store: Long-term memory store (object or URL).
+            model: Model for every agent (name or LangChain chat model); overrides theirs.
+            session: A ``SQLiteSession``: thread and database for conversational memory.
+            recursion_limit: LangGraph's bound on steps.
+            configurable: Extra ``config["configurable"]`` entries (e.g. ``user_id``).
+            max_model_calls: Most model calls the run may make (all agents, all resumes).
+            max_tokens: Most tokens the run may use (checked before each model call).
+
+        Raises:
+            ThreadBusyError: Another run, in this or another process, is running the thread
+                (one run at a time per thread; see ``agentpatterns.run.locks``).
+            InputGuardrailTripwireTriggered: An input guardrail stopped the run (state saved).
+            OutputGuardrailTripwireTriggered: An output guardrail stopped the run.
+            BudgetExceeded: The budget would be exceeded; resume with a larger one.
+        """
+        plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
+                         store=store, model=model, session=session,
+                         recursion_limit=recursion_limit, configurable=configurable,
+                         max_model_calls=max_model_calls, max_tokens=max_tokens)
+        async with _aopened(plan) as graph:
+            plan.start_budget({})  # a new run: nothing spent yet
+            return await _ainvoke(plan.pattern, graph, plan.payload, plan.config,
+                                  plan.thread_id, model)
+
+    @staticmethod
+    def run_sync(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+                 checkpointer: Any = None, store: Any = None, model: Any = None,
+                 session: SQLiteSession | None = None, recursion_limit: int | None = None,
+                 configurable: Mapping[str, Any] | None = None,
+                 max_model_calls: int | None = None,
+                 max_tokens: int | None = None) -> RunResult:
+        """Blocking ``run`` (uses LangGraph's ``invoke``; no event loop needed)."""
+        plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
+                         store=store, model=model, session=session,
+                         recursion_limit=recursion_limit, configurable=configurable,
+                         max_model_calls=max_model_calls, max_tokens=max_tokens)
+        with _opened(plan) as graph:
+            plan.start_budget({})
+            return _invoke(plan.pattern, graph, plan.payload, plan.config, plan.thread_id, model)
+
+    @staticmethod
+    async def resume(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
+                     checkpointer: Any = None, store: Any = None, model: Any = None,
+                     recursion_limit: int | None = None,
+                     configurable: Mapping[str, Any] | None = None,
+                     max_model_calls: int | None = None,
+                     max_tokens: int | None = None) -> RunResult:
+        """Continue a thread: answer its pending decision, or finish a run that was cut off.
+
+        ``max_model_calls`` / ``max_tokens`` bound the whole run, what it spent before this
+        resume included: a run stopped by its budget continues with a larger one.
+
+        Raises:
+            ResumeError: Unknown thread, a finished thread, a decision where none is awaited
+                (or none where one is). The thread's state is not touched.
+            ThreadBusyError: Another process (or run) is running or resuming the thread.
+            InputError: A decision in a form that is not understood.
+        """
+        plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
+                            model=model, recursion_limit=recursion_limit,
+                            configurable=configurable,
+                            max_model_calls=max_model_calls, max_tokens=max_tokens)
+        async with _aopened(plan) as graph:
+            command = plan.command(await graph.aget_state(plan.config), decision)
+            return await _ainvoke(plan.pattern, graph, command, plan.config,
+                                  plan.thread_id, model)
+
+    @staticmethod
+    def resume_sync(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
+                    checkpointer: Any = None, store: Any = None, model: Any = None,
+                    recursion_limit: int | None = None,
+                    configurable: Mapping[str, Any] | None = None,
+                    max_model_calls: int | None = None,
+                    max_tokens: int | None = None) -> RunResult:
+        """Blocking ``resume``."""
+        plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
+                            model=model, recursion_limit=recursion_limit,
+                            configurable=configurable,
+                            max_model_calls=max_model_calls, max_tokens=max_tokens)
+        with _opened(plan) as graph:
+            command = plan.command(graph.get_state(plan.config), decision)
+            return _invoke(plan.pattern, graph, command, plan.config, plan.thread_id, model)
+
+    @staticmethod
+    async def run_streamed(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+                           checkpointer: Any = None, store: Any = None, model: Any = None,
+                           session: SQLiteSession | None = None,
+                           recursion_limit: int | None = None,
+                           configurable: Mapping[str, Any] | None = None,
+                           max_model_calls: int | None = None,
+                           max_tokens: int | None = None) -> AsyncIterator[Event]:
+        """``run``, as an async iterator of typed events (:mod:`agentpatterns.events`).
+
+        Built from LangGraph's ``updates``, ``messages`` and ``custom`` stream modes: agents
+        starting, reply tokens, tool calls and results, handoffs, recorded incidents, a
+        tripped guardrail, an interrupt; the last event is ``RunFinished(result)``. The
+        options and the exceptions are those of :meth:`run` (a tripped guardrail yields
+        ``GuardrailTripped`` and then raises).
+
+        Example:
+            >>> import asyncio
+            >>> from agentpatterns.examples import example
+            >>> async def kinds():
+            ...     return [e.type for e in [e async for e in Runner.run_streamed(
+            ...         example("triage"), "I need to book a table")] if e.type != "token_delta"]
+            >>> asyncio.run(kinds())
+            ['agent_started', 'handoff', 'agent_started', 'run_finished']
+        """
+        plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
+                         store=store, model=model, session=session,
+                         recursion_limit=recursion_limit, configurable=configurable,
+                         max_model_calls=max_model_calls, max_tokens=max_tokens)
+        async with _aopened(plan) as graph:
+            plan.start_budget({})  # a new run: nothing spent yet
+            async for event in _astream_events(plan.pattern, graph, plan.payload,
+                                               plan.config, plan.thread_id, model):
+                yield event
+
+    @staticmethod
+    async def resume_streamed(target: Pattern | Agent, *, thread_id: str,
+                              decision: Any = _MISSING, checkpointer: Any = None,
+                              store: Any = None, model: Any = None,
+                              recursion_limit: int | None = None,
+                              configurable: Mapping[str, Any] | None = None,
+                              max_model_calls: int | None = None,
+                              max_tokens: int | None = None) -> AsyncIterator[Event]:
+        """``resume``, as an async iterator of typed events (see :meth:`run_streamed`)."""
+        plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
+                            model=model, recursion_limit=recursion_limit,
+                            configurable=configurable,
+                            max_model_calls=max_model_calls, max_tokens=max_tokens)
+        async with _aopened(plan) as graph:
+            command = plan.command(await graph.aget_state(plan.config), decision)
+            async for event in _astream_events(plan.pattern, graph, command, plan.config,
+                                               plan.thread_id, model):
+                yield event
+

@@ -1,0 +1,350 @@
+"""Threads in a checkpoint database: list them, show a thread's steps, fork one (time travel).
+
+Used by the ``threads``, ``history`` and ``fork`` commands. Everything works on an opened
+synchronous saver (any backend ``storage`` opens) and, where a thread's graph is needed to
+know what runs next, on the pattern's compiled graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from agentpatterns.run.locks import _is_psycopg, _pg_connection, _saver_lock, running_threads
+
+__all__ = [
+    "CUT_OFF",
+    "DONE",
+    "RUNNING",
+    "WAITING",
+    "HistoryStep",
+    "ThreadInfo",
+    "find_checkpoint",
+    "fork_thread",
+    "list_threads",
+    "thread_history",
+    "thread_ids",
+]
+
+DONE = "done"
+WAITING = "waiting for approval"
+CUT_OFF = "cut off"
+RUNNING = "running"
+
+#: Checkpoint metadata keys the command line writes (through ``configurable``).
+PATTERN_KEY = "agentpatterns_pattern"
+FORKED_FROM_KEY = "agentpatterns_forked_from"
+FORKED_AT_KEY = "agentpatterns_forked_at"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreadInfo:
+    """One line of ``agentpatterns threads``.
+
+    Attributes:
+        thread_id: The thread.
+        pattern: The pattern recorded with it (built-in name or ``module:attribute``).
+        status: ``done``, ``waiting for approval``, ``cut off`` or ``running``.
+        updated: When its last checkpoint was written (ISO 8601, UTC).
+        agents: The agents of its latest run, in the order they acted.
+        checkpoint_id: Its latest checkpoint.
+        holder: Who is running it, when ``status`` is ``running``.
+    """
+
+    thread_id: str
+    pattern: str | None
+    status: str
+    updated: str
+    agents: list[str] = field(default_factory=list)
+    checkpoint_id: str = ""
+    holder: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryStep:
+    """One checkpoint of a thread, as ``agentpatterns history`` shows it.
+
+    Attributes:
+        step: LangGraph's step number (``-1`` for the input of a run).
+        source: ``input``, ``loop``, ``update`` or ``fork``.
+        nodes: The graph nodes whose step wrote this checkpoint.
+        agents: The agents that acted in that step.
+        handoffs: The handoffs made in that step, as ``(from, to)`` pairs.
+        created_at: When the checkpoint was written (ISO 8601, UTC).
+        checkpoint_id: The checkpoint (pass it to ``fork``).
+        note: The request (for an input), a pending approval, or what runs next.
+    """
+
+    step: int
+    source: str
+    nodes: list[str]
+    agents: list[str]
+    handoffs: list[tuple[str, str]]
+    created_at: str
+    checkpoint_id: str
+    note: str = ""
+
+
+def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def thread_ids(saver: Any) -> list[str]:
+    """Every thread in the saver's database, most recently written first.
+
+    Args:
+        saver: An opened synchronous saver.
+
+    Returns:
+        The thread ids.
+    """
+    conn: Any = getattr(saver, "conn", None)
+    query = ("SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
+             "WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY latest DESC")
+    if type(conn).__module__ == "sqlite3":
+        with _saver_lock(saver):
+            return [row[0] for row in conn.execute(query).fetchall()]
+    if _is_psycopg(conn):
+        with _pg_connection(saver) as held, _saver_lock(saver):
+            rows = held.execute(query).fetchall()
+        return [row["thread_id"] if isinstance(row, dict) else row[0] for row in rows]
+    storage = getattr(saver, "storage", None)
+    if isinstance(storage, dict):  # InMemorySaver: thread -> namespace -> checkpoints
+        latest = {t: max(ns.get("", {}) or [""]) for t, ns in storage.items()}
+        return sorted((t for t in latest if latest[t]), key=lambda t: latest[t], reverse=True)
+    seen: dict[str, None] = {}
+    for tup in saver.list(None):
+        seen.setdefault(tup.config["configurable"]["thread_id"], None)
+    return list(seen)
+
+
+def _status(next_nodes: Sequence[str], interrupts: Sequence[Any]) -> str:
+    if interrupts:
+        return WAITING
+    return CUT_OFF if next_nodes else DONE
+
+
+def _raw_status(tup: Any) -> str:
+    """The status from the checkpoint alone, for threads whose pattern cannot be loaded."""
+    channels = {channel for _, channel, _ in tup.pending_writes or ()}
+    # the channel names LangGraph stores an interrupt and its answer under
+    if "__interrupt__" in channels and "__resume__" not in channels:
+        return WAITING
+    values = tup.checkpoint.get("channel_values") or {}
+    # a node is due when its trigger channel holds a value (LangGraph's branch:to:NODE)
+    pending = any(k == "__start__" or k.startswith("branch:to:") for k in values)
+    return CUT_OFF if pending else DONE
+
+
+def list_threads(saver: Any, graph_for: Callable[[str], Any] | None = None) -> list[ThreadInfo]:
+    """Describe every thread of the saver's database.
+
+    Args:
+        saver: An opened synchronous saver.
+        graph_for: ``pattern -> compiled graph`` (on this saver), or ``None`` when the
+            pattern cannot be loaded; the status then comes from the checkpoint alone.
+
+    Returns:
+        One :class:`ThreadInfo` per thread, most recently written first.
+    """
+    ids = thread_ids(saver)
+    busy = running_threads(saver, ids)
+    out = []
+    for thread_id in ids:
+        tup = saver.get_tuple(_config(thread_id))
+        if tup is None:
+            continue
+        pattern = (tup.metadata or {}).get(PATTERN_KEY)
+        graph = graph_for(str(pattern)) if (pattern and graph_for) else None
+        if graph is not None:
+            snapshot = graph.get_state(_config(thread_id))
+            status = _status(snapshot.next, snapshot.interrupts)
+            values = snapshot.values or {}
+        else:
+            status = _raw_status(tup)
+            values = tup.checkpoint.get("channel_values") or {}
+        out.append(ThreadInfo(
+            thread_id=thread_id,
+            pattern=str(pattern) if pattern else None,
+            status=RUNNING if thread_id in busy else status,
+            updated=str(tup.checkpoint.get("ts", "")),
+            agents=[a for a in values.get("path") or [] if isinstance(a, str)],
+            checkpoint_id=str(tup.checkpoint.get("id", "")),
+            holder=busy.get(thread_id),
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _added(before: Sequence[Any], after: Sequence[Any]) -> list[Any]:
+    """What a step appended to a per-run list (all of it when a new run reset the list)."""
+    before, after = list(before), list(after)
+    if after[: len(before)] == before:
+        return after[len(before):]
+    return after
+
+
+def _lineage(graph: Any, thread_id: str) -> list[Any]:
+    """The thread's snapshots from its first checkpoint to its head (the current branch)."""
+    snapshots = {s.config["configurable"]["checkpoint_id"]: s
+                 for s in graph.get_state_history(_config(thread_id))}
+    head = graph.get_state(_config(thread_id))
+    chain = []
+    current = snapshots.get(head.config["configurable"].get("checkpoint_id", ""))
+    while current is not None:
+        chain.append(current)
+        parent = current.parent_config
+        current = snapshots.get(parent["configurable"]["checkpoint_id"]) if parent else None
+    return chain[::-1]
+
+
+def thread_history(graph: Any, thread_id: str) -> list[HistoryStep]:
+    """Every checkpoint of the thread's current branch, oldest first.
+
+    Args:
+        graph: The thread's pattern compiled with the saver that holds the thread.
+        thread_id: The thread.
+
+    Returns:
+        One :class:`HistoryStep` per checkpoint (empty for an unknown thread).
+    """
+    steps: list[HistoryStep] = []
+    previous: Any = None
+    chain = _lineage(graph, thread_id)
+    for i, snap in enumerate(chain):
+        values = snap.values or {}
+        before = (previous.values or {}) if previous is not None else {}
+        metadata = snap.metadata or {}
+        source = str(metadata.get("source", ""))
+        nodes = [] if source == "input" or previous is None else [
+            t.name for t in previous.tasks]
+        handoffs = [(str(h.get("from")), str(h.get("to")))
+                    for h in _added(before.get("handoffs") or [], values.get("handoffs") or [])
+                    if isinstance(h, dict)]
+        notes = []
+        if source == "input" and i + 1 < len(chain):
+            # an input checkpoint holds the request unread; the next one has it in state
+            notes.append(f"request: {(chain[i + 1].values or {}).get('input', '')}")
+        if metadata.get(FORKED_FROM_KEY):
+            notes.append(f"forked from {metadata[FORKED_FROM_KEY]} at "
+                         f"{metadata.get(FORKED_AT_KEY)}")
+        if i == len(chain) - 1:
+            if snap.interrupts:
+                notes.append(WAITING)
+            elif snap.next:
+                notes.append("next: " + ", ".join(snap.next))
+        elif snap.interrupts:
+            notes.append("asked for approval")
+        steps.append(HistoryStep(
+            step=int(metadata.get("step", -1)),
+            source=source,
+            nodes=[n.removeprefix("__").removesuffix("__") for n in nodes],
+            agents=_added(before.get("path") or [], values.get("path") or []),
+            handoffs=handoffs,
+            created_at=str(snap.created_at or ""),
+            checkpoint_id=str(snap.config["configurable"]["checkpoint_id"]),
+            note="; ".join(notes),
+        ))
+        previous = snap
+    return steps
+
+
+def local_time(stamp: str) -> str:
+    """An ISO 8601 checkpoint time as local ``YYYY-MM-DD HH:MM:SS`` (as is if unparsable)."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return stamp
+
+
+# --------------------------------------------------------------------------- fork
+
+
+def find_checkpoint(saver: Any, thread_id: str, checkpoint: str) -> str | None:
+    """The full id of a checkpoint of ``thread_id`` given by its id or a unique prefix.
+
+    Args:
+        saver: An opened synchronous saver.
+        thread_id: The thread.
+        checkpoint: A checkpoint id, or the start of one.
+
+    Returns:
+        The checkpoint id, or ``None`` if no checkpoint of the thread matches.
+
+    Raises:
+        ValueError: The prefix matches several checkpoints (the message lists them).
+    """
+    if saver.get_tuple(_config(thread_id, checkpoint)) is not None:
+        return checkpoint
+    matches = [t.checkpoint["id"] for t in saver.list(_config(thread_id))
+               if t.config["configurable"].get("checkpoint_ns", "") == ""
+               and str(t.checkpoint["id"]).startswith(checkpoint)]
+    if len(matches) > 1:
+        raise ValueError(f"checkpoint {checkpoint!r} is ambiguous in thread {thread_id!r}: "
+                         f"{', '.join(matches)}; give more of the id")
+    return matches[0] if matches else None
+
+
+def _writes_by_task(writes: Iterable[tuple[str, str, Any]]) -> dict[str, list[tuple[str, Any]]]:
+    grouped: dict[str, list[tuple[str, Any]]] = {}
+    for task_id, channel, value in writes:
+        grouped.setdefault(task_id, []).append((channel, value))
+    return grouped
+
+
+def fork_thread(saver: Any, thread_id: str, checkpoint_id: str, new_thread_id: str) -> None:
+    """Make ``new_thread_id`` a thread whose state is ``thread_id``'s at ``checkpoint_id``.
+
+    The checkpoint and its ancestors are copied with their ids and parent links (and the
+    ancestors' pending writes, which LangGraph may need to rebuild channel values), so
+    the new thread's history is the path that led there. Of the forked checkpoint's own
+    pending writes only an interrupt is kept: nothing that happened after it carries over,
+    so resuming the new thread runs the next step afresh, and a fork of a run that was
+    waiting for approval waits for a (possibly different) decision. The source thread is
+    not touched.
+
+    Args:
+        saver: An opened synchronous saver holding ``thread_id``.
+        thread_id: The thread to fork.
+        checkpoint_id: The checkpoint to fork at (a full id; see :func:`find_checkpoint`).
+        new_thread_id: The new thread; it must not exist yet.
+
+    Raises:
+        KeyError: ``checkpoint_id`` is not a checkpoint of ``thread_id``.
+    """
+    tup = saver.get_tuple(_config(thread_id, checkpoint_id))
+    if tup is None:
+        raise KeyError(f"checkpoint {checkpoint_id!r} is not in thread {thread_id!r}")
+    chain = []
+    while tup is not None:
+        chain.append(tup)
+        tup = saver.get_tuple(tup.parent_config) if tup.parent_config else None
+    chain.reverse()
+    parent_id: str | None = None
+    for i, item in enumerate(chain):
+        head = i == len(chain) - 1
+        metadata = dict(item.metadata or {})
+        if head:
+            metadata[FORKED_FROM_KEY] = thread_id
+            metadata[FORKED_AT_KEY] = checkpoint_id
+        checkpoint = item.checkpoint
+        # every channel version counts as new, so savers that store values apart from the
+        # checkpoint (PostgreSQL blobs, InMemorySaver) write all of them for the new thread
+        stored = saver.put(_config(new_thread_id, parent_id), checkpoint, metadata,
+                           dict(checkpoint.get("channel_versions") or {}))
+        writes = item.pending_writes or ()
+        if head:  # keep only a pending question, so a fork of a waiting run waits too
+            writes = [w for w in writes if w[1] == "__interrupt__"]
+        for task_id, task_writes in _writes_by_task(writes).items():
+            saver.put_writes(stored, task_writes, task_id)
+        parent_id = str(checkpoint["id"])
