@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 # (langchain_core is loaded by ``import agentpatterns`` already; ScriptedModel subclasses it)
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
@@ -245,9 +245,6 @@ def _step(value: Any) -> Step:
                     "handoff(...), malformed_tool_call(...) or fail(...)")
 
 
-_NAME = re.compile(r"^You are (.+?)\.(?:\s|$)")
-
-
 class ScriptedModel(BaseChatModel):
     """A LangChain chat model that replies from a script: routing tests on both runtimes.
 
@@ -259,13 +256,16 @@ class ScriptedModel(BaseChatModel):
     Args:
         steps: The replies. A list is shared by every agent, in the order they call the
             model; a dict ``{agent name: [steps]}`` gives each agent its own script (the
-            agent is recognised by its system prompt, ``"You are <name>. ..."``). A step
+            agent is recognised by the run metadata both runtimes give every model call,
+            or a system prompt starting ``"You are <name>."``). A step
             is ``text(...)``, ``tool_call(...)``, ``handoff(...)``,
             ``malformed_tool_call(...)``, ``fail(...)``, a plain string (text), or a
             tuple of steps (one reply).
 
     Attributes:
-        requests: Every call received: ``{"agent", "messages", "tools"}`` (tool names).
+        requests: Every call received: ``{"agent", "messages", "tools"}`` (tool names),
+            plus ``"tool_choice"``, ``"response_format"`` and the other bound ``"settings"``
+            (``temperature``, ``max_tokens``...).
 
     Raises:
         RunError: (at call time) The script has no step left for the caller.
@@ -306,16 +306,23 @@ class ScriptedModel(BaseChatModel):
 
         offered = [t if isinstance(t, dict) and "type" in t else convert_to_openai_tool(t)
                    for t in tools]
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
         return self.bind(tools=offered, **kwargs)
 
-    def _next(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:
-        system = next((m for m in messages if isinstance(m, SystemMessage)), None)
-        match = _NAME.match(str(system.content)) if system is not None else None
-        agent = match.group(1) if match else ""
+    def _next(self, messages: list[BaseMessage], kwargs: dict[str, Any],
+              run_manager: Any = None) -> AIMessage:
+        from agentpatterns.nodes._text import agent_name
+
+        agent = agent_name(messages, run_manager)[0] or ""
         tools = [t.get("function", t).get("name") for t in kwargs.get("tools") or ()]
+        settings = {k: v for k, v in kwargs.items()
+                    if k not in ("tools", "tool_choice", "response_format")}
         with self._lock:
             self._requests.append({"agent": agent, "messages": list(messages),
-                                   "tools": tools})
+                                   "tools": tools, "tool_choice": kwargs.get("tool_choice"),
+                                   "response_format": kwargs.get("response_format"),
+                                   "settings": settings})
             key = agent if isinstance(self.steps, Mapping) else ""
             script = self.steps.get(agent, []) if key else self.steps
             n = self._cursor.get(key, 0)
@@ -342,12 +349,12 @@ class ScriptedModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None,
                   run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self._next(messages,
-                                                                         kwargs))])
+        reply = self._next(messages, kwargs, run_manager)
+        return ChatResult(generations=[ChatGeneration(message=reply)])
 
     def _stream(self, messages: list[BaseMessage], stop: Any = None,
                 run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        reply = self._next(messages, kwargs)
+        reply = self._next(messages, kwargs, run_manager)
         words = re.split(r"(\s+)", str(reply.content))
         for i in range(0, len(words), 2):
             piece = "".join(words[i:i + 2])

@@ -101,7 +101,7 @@ def test_to_sdk_agent_maps_instructions_handoffs_tools_and_output_type() -> None
     assert isinstance(sdk, agents.Agent)
     assert sdk.name == "Front Desk"
     assert sdk.instructions == system_prompt(front, {}) == (
-        "You are Front Desk. Route users to the right place")
+        "Route users to the right place")  # as written: no name prefix
     (h,) = sdk.handoffs
     assert isinstance(h, agents.Handoff)
     assert h.tool_name == "transfer_to_booking_agent"
@@ -141,7 +141,7 @@ def test_callable_instructions_become_sdk_dynamic_instructions() -> None:
     sdk = to_sdk_agent(agent)
     assert callable(sdk.instructions)
     prompt = asyncio.run(sdk.get_system_prompt(RunContextWrapper(context={"input": "hi"})))
-    assert prompt == "You are Echo. Repeat hi"
+    assert prompt == "Repeat hi"
     result = run_sdk_sync(agent, "hello there")
     assert result.final_output == Runner.run_sync(agent, "hello there").final_output
 

@@ -45,12 +45,11 @@ async def test_triage_handoff_over_http(openai_server: FakeOpenAIServer, api: st
     path = "/v1/responses" if api == "responses" else "/v1/chat/completions"
     assert {r.path for r in openai_server.requests} == {path}
     # the same system prompt and tools the LangGraph runtime sends
-    assert _system(router) == ("You are Triage Agent. Route users to the appropriate "
-                               "specialist based on their needs")
+    assert _system(router) == ("Route users to the appropriate specialist based on their "
+                               "needs")
     assert offered_tool_names(router) == ["transfer_to_booking_agent",
                                           "transfer_to_support_agent"]
-    assert _system(booking) == ("You are Booking Agent. Help users book appointments and "
-                                "reservations")
+    assert _system(booking) == "Help users book appointments and reservations"
     assert last_user_text(booking) == request
     assert openai_server.remaining == 0
 
@@ -72,7 +71,7 @@ async def test_human_approval_round_trip_over_http(openai_server: FakeOpenAIServ
     assert done.final_output == "Done: data restored into PostgreSQL."
     planner, executor = openai_server.completion_requests()
     assert last_user_text(planner) == request
-    assert _system(executor) == "You are Executor. Execute plan precisely"
+    assert _system(executor) == "Execute plan precisely"
     assert last_user_text(executor) == "1. Dump the data. 2. Restore it into PostgreSQL."
 
 

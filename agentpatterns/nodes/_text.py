@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 __all__ = [
+    "AGENT_KEY",
     "STOPWORDS",
+    "agent_name",
     "handoff_tool_name",
     "key_terms",
     "message_text",
@@ -26,6 +28,12 @@ STOPWORDS = frozenset(
 )
 
 _WORD = re.compile(r"[a-z0-9]+")
+
+#: Run metadata of every model call (and ``response_metadata`` of the system message): the
+#: agent making it. Streamed tokens are attributed by it, and the offline and scripted
+#: models know which agent they answer for without a name in the prompt.
+AGENT_KEY = "agentpatterns_agent"
+_YOU_ARE = re.compile(r"^You are (.+?)\.(?:\s|$)")
 
 
 def snake(name: str) -> str:
@@ -98,3 +106,21 @@ def message_text(message: Any) -> str:
         for block in content
         if not isinstance(block, dict) or block.get("type") in ("text", "output_text")
     )
+
+
+def agent_name(messages: Any, run_manager: Any = None) -> tuple[str | None, str]:
+    """Which agent a model call is for, and its instructions (the first system message).
+
+    The agent's name comes from the system message's ``response_metadata`` (set by both
+    runtimes), else the call's run metadata (``AGENT_KEY``), else a prompt that starts with
+    ``"You are <name>."`` (that sentence is then not part of the instructions).
+    """
+    system = next((m for m in messages if getattr(m, "type", "") == "system"), None)
+    text = message_text(system) if system is not None else ""
+    name = (getattr(system, "response_metadata", None) or {}).get("agent")
+    if not name and run_manager is not None:
+        name = (getattr(run_manager, "metadata", None) or {}).get(AGENT_KEY)
+    match = _YOU_ARE.match(text)
+    if match:
+        return (name or match.group(1)), text[match.end():]
+    return (str(name) if name else None), text

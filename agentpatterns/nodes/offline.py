@@ -43,11 +43,10 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 
-from agentpatterns.nodes._text import key_terms, message_text, snake, stems
+from agentpatterns.nodes._text import agent_name, key_terms, message_text, snake, stems
 
 __all__ = ["OfflineModel", "offline_reply"]
 
-_NAME = re.compile(r"^You are (.+?)\.(?:\s|$)")
 _HAND_ON = re.compile(
     r"then\s+hand(?:s)?[\s-]*off\s+to\s+(?:the\s+)?([\w ]+?)\s*(?:[.,;!]|$)", re.I
 )
@@ -181,13 +180,15 @@ def offline_reply(
     response_format: Any = None,
     *,
     call_id: Callable[[], str] | None = None,
+    agent: str | None = None,
 ) -> AIMessage:
-    """Apply the offline rules to a conversation; see the module docstring."""
-    systems = [m for m in messages if isinstance(m, SystemMessage)]
-    system = message_text(systems[0]) if systems else ""
-    match = _NAME.match(system)
-    name = match.group(1) if match else "Assistant"
-    instructions = system[match.end() :] if match else system
+    """Apply the offline rules to a conversation; see the module docstring.
+
+    ``agent`` is the name of the agent answering (default: the one the system message names,
+    see :func:`~agentpatterns.nodes._text.agent_name`, else ``"Assistant"``).
+    """
+    named, instructions = agent_name(messages)
+    name = agent or named or "Assistant"
     last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
     request = message_text(messages[last_human]) if last_human >= 0 else ""
     since = messages[last_human + 1 :] if last_human >= 0 else messages
@@ -344,8 +345,11 @@ class OfflineModel(BaseChatModel):
         ]
         return self.bind(tools=formatted, **kwargs)
 
-    def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> AIMessage:
-        reply = offline_reply(messages, kwargs.get("tools") or (), kwargs.get("response_format"))
+    def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any],
+               run_manager: Any = None) -> AIMessage:
+        name, _ = agent_name(messages, run_manager)
+        reply = offline_reply(messages, kwargs.get("tools") or (), kwargs.get("response_format"),
+                              agent=name)
         reply.usage_metadata = _usage(messages, reply)  # type: ignore[assignment]
         reply.response_metadata = {"model_name": self.model_name}
         return reply
@@ -359,7 +363,8 @@ class OfflineModel(BaseChatModel):
     ) -> ChatResult:
         if self.latency:
             time.sleep(self.latency)
-        return ChatResult(generations=[ChatGeneration(message=self._reply(messages, kwargs))])
+        reply = self._reply(messages, kwargs, run_manager)
+        return ChatResult(generations=[ChatGeneration(message=reply)])
 
     async def _agenerate(
         self,
@@ -370,7 +375,8 @@ class OfflineModel(BaseChatModel):
     ) -> ChatResult:
         if self.latency:
             await asyncio.sleep(self.latency)
-        return ChatResult(generations=[ChatGeneration(message=self._reply(messages, kwargs))])
+        reply = self._reply(messages, kwargs, run_manager)
+        return ChatResult(generations=[ChatGeneration(message=reply)])
 
     def _chunks(self, reply: AIMessage) -> Iterator[ChatGenerationChunk]:
         words = re.split(r"(\s+)", reply.content if isinstance(reply.content, str) else "")
@@ -409,7 +415,7 @@ class OfflineModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         if self.latency:
             time.sleep(self.latency)
-        for chunk in self._chunks(self._reply(messages, kwargs)):
+        for chunk in self._chunks(self._reply(messages, kwargs, run_manager)):
             if run_manager and isinstance(chunk.message.content, str) and chunk.message.content:
                 run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
             yield chunk
@@ -423,7 +429,7 @@ class OfflineModel(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         if self.latency:
             await asyncio.sleep(self.latency)
-        for chunk in self._chunks(self._reply(messages, kwargs)):
+        for chunk in self._chunks(self._reply(messages, kwargs, run_manager)):
             if run_manager and isinstance(chunk.message.content, str) and chunk.message.content:
                 await run_manager.on_llm_new_token(chunk.message.content, chunk=chunk)
             yield chunk

@@ -36,6 +36,7 @@ from agentpatterns.errors import (
     OutputValidationError,
     RunError,
 )
+from agentpatterns.nodes._text import AGENT_KEY as _AGENT_KEY
 from agentpatterns.nodes._text import handoff_tool_name, message_text
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
@@ -49,13 +50,14 @@ __all__ = [
     "TurnResult",
     "agent_turn",
     "sub_turn",
+    "system_messages",
     "system_prompt",
 ]
 
 #: ``config["configurable"][MODEL_KEY]`` carries the run's ``model=`` override into nodes.
 MODEL_KEY = "agentpatterns_model"
 #: Run metadata of every model call: the agent making it (token streams are attributed by it).
-AGENT_KEY = "agentpatterns_agent"
+AGENT_KEY = _AGENT_KEY
 DEFAULT_MAX_TURNS = 10
 
 #: ``emit(event)``: progress reports of a turn (LangGraph's stream writer in a graph node).
@@ -63,9 +65,15 @@ Emit = Callable[[dict[str, Any]], None]
 
 
 def system_prompt(agent: Agent, state: Mapping[str, Any]) -> str:
-    """The system message an agent runs with: its name, then its instructions."""
-    instructions = agent.render_instructions(state)
-    return f"You are {agent.name}. {instructions}".strip()
+    """The system prompt an agent runs with: its instructions as written (as in the SDK)."""
+    return agent.render_instructions(state)
+
+
+def system_messages(agent: Agent, state: Mapping[str, Any]) -> list[BaseMessage]:
+    """The system message of a model call (none for an agent without instructions, as in the
+    SDK); it names the agent in ``response_metadata`` (never sent to a model)."""
+    prompt = system_prompt(agent, state)
+    return [SystemMessage(prompt, response_metadata={"agent": agent.name})] if prompt else []
 
 
 @dataclass(frozen=True)
@@ -247,7 +255,7 @@ def agent_turn(
         for control in controls:
             table[control.name] = control
     schemas = tuple(_schema(name, entry) for name, entry in table.items())
-    system = SystemMessage(system_prompt(agent, state))
+    system = system_messages(agent, state)
     response_format = _response_format(agent)
     strikes = {"unknown": 0, "arguments": 0, "output": 0, "model": 0}
     fallback = fallback if fallback != agent.name else None
@@ -262,7 +270,7 @@ def agent_turn(
         return True
 
     for _ in range(max_turns):
-        reply = yield ModelCall(agent, [system, *history, *new], schemas, response_format)
+        reply = yield ModelCall(agent, [*system, *history, *new], schemas, response_format)
         if isinstance(reply, ModelFailure):
             strikes["model"] += 1
             error = f"{type(reply.error).__name__}: {reply.error}"

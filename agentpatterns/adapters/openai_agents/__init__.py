@@ -5,8 +5,8 @@ An adapter: may import run, graphs, nodes, storage, state, events and errors; ne
 Both directions:
 
 * :func:`to_sdk_agent` - our ``Agent`` network (or a handoff pattern) as real
-  ``agents.Agent`` objects: instructions are our exact system prompt (``"You are {name}.
-  {instructions}"``, callable instructions as SDK dynamic instructions), handoffs as SDK
+  ``agents.Agent`` objects: instructions as written (callable instructions as SDK dynamic
+  instructions), handoffs as SDK
   ``handoff()`` s offered exactly as on LangGraph (``transfer_to_<name>``, the target's
   ``handoff_description``), agents-as-tools as ``Agent.as_tool``, function tools as SDK
   ``FunctionTool`` s with the same name, description and JSON schema, ``output_type`` kept.
@@ -107,7 +107,7 @@ def to_sdk_agent(target: Pattern | Agent, *, model: Any = None) -> agents.Agent[
         >>> router = Agent(name="Triage Agent", instructions="Route users", handoffs=[booking])
         >>> sdk = to_sdk_agent(router)
         >>> sdk.instructions, [h.tool_name for h in sdk.handoffs]
-        ('You are Triage Agent. Route users', ['transfer_to_booking_agent'])
+        ('Route users', ['transfer_to_booking_agent'])
     """
     if isinstance(target, Pattern):
         if target.kind not in NETWORK_KINDS:

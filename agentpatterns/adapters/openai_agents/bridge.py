@@ -49,7 +49,7 @@ from openai.types.responses import (
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
 from agentpatterns.errors import UnsupportedError
-from agentpatterns.nodes._text import message_text
+from agentpatterns.nodes._text import AGENT_KEY, message_text
 
 __all__ = [
     "LangChainModel",
@@ -119,11 +119,13 @@ def _parse_args(raw: Any) -> tuple[dict[str, Any] | None, str]:
 
 
 def items_to_messages(system_instructions: str | None,
-                      items: str | Sequence[Any]) -> list[BaseMessage]:
+                      items: str | Sequence[Any], *, agent: str | None = None) -> list[BaseMessage]:
     """SDK input items -> LangChain messages, the system instructions first.
 
     Args:
         system_instructions: The agent's system prompt (``None`` for none).
+        agent: The agent's name, kept in the system message's ``response_metadata`` as on
+            LangGraph (never sent to a model).
         items: A user string or Responses-API input items (dicts or pydantic models):
             user/system/developer/assistant messages, ``function_call`` and
             ``function_call_output`` items (handoffs are function calls too); reasoning
@@ -135,7 +137,8 @@ def items_to_messages(system_instructions: str | None,
     """
     out: list[BaseMessage] = []
     if system_instructions:
-        out.append(SystemMessage(system_instructions))
+        out.append(SystemMessage(system_instructions,
+                                 response_metadata={"agent": agent} if agent else {}))
     if isinstance(items, str):
         out.append(HumanMessage(items))
         return out
@@ -296,21 +299,30 @@ class LangChainModel(Model):
     Example:
         >>> import agents
         >>> from agentpatterns import OfflineModel
-        >>> bot = agents.Agent(name="Writer", instructions="You are Writer. Write a poem",
-        ...                    model=LangChainModel(OfflineModel()))
+        >>> bot = agents.Agent(name="Writer", instructions="Write a poem",
+        ...                    model=LangChainModel(OfflineModel(), agent="Writer"))
         >>> from agents import RunConfig, Runner
         >>> Runner.run_sync(bot, "the sea",
         ...                 run_config=RunConfig(tracing_disabled=True)).final_output
         '[Writer] draft 1 based on: the sea'
     """
 
-    def __init__(self, model: BaseChatModel) -> None:
+    def __init__(self, model: BaseChatModel, *, agent: str | None = None) -> None:
         if not isinstance(model, BaseChatModel):
             raise TypeError(f"LangChainModel needs a LangChain chat model, got {model!r}")
         self.model = model
+        self.agent = agent
 
     def __repr__(self) -> str:
         return f"LangChainModel({type(self.model).__name__})"
+
+    def for_agent(self, agent: str) -> LangChainModel:
+        """The same chat model, answering for ``agent`` (named in the run metadata of every
+        call, as on LangGraph, so models that tell agents apart can)."""
+        return self if self.agent == agent else LangChainModel(self.model, agent=agent)
+
+    def _config(self) -> dict[str, Any]:
+        return {"metadata": {AGENT_KEY: self.agent}} if self.agent else {}
 
     def _runnable(self, tools: list[SDKTool], handoffs: list[Handoff[Any, Any]],
                   output_schema: AgentOutputSchemaBase | None,
@@ -348,9 +360,9 @@ class LangChainModel(Model):
         prompt: Any = None,
     ) -> ModelResponse:
         """Call the chat model once and return its reply as SDK output items."""
-        messages = items_to_messages(system_instructions, input)
+        messages = items_to_messages(system_instructions, input, agent=self.agent)
         runnable = self._runnable(tools, handoffs, output_schema, model_settings)
-        reply = await runnable.ainvoke(messages)
+        reply = await runnable.ainvoke(messages, config=self._config())
         if not isinstance(reply, AIMessage):
             text = message_text(reply) if isinstance(reply, BaseMessage) else str(reply)
             reply = AIMessage(content=text)
@@ -373,7 +385,7 @@ class LangChainModel(Model):
         prompt: Any = None,
     ) -> AsyncIterator[TResponseStreamEvent]:
         """Stream the chat model's reply as Responses-API stream events (text deltas live)."""
-        messages = items_to_messages(system_instructions, input)
+        messages = items_to_messages(system_instructions, input, agent=self.agent)
         runnable = self._runnable(tools, handoffs, output_schema, model_settings)
         rid = uuid.uuid4().hex[:16]
         seq = iter(range(1_000_000))
@@ -383,7 +395,7 @@ class LangChainModel(Model):
         total: AIMessageChunk | None = None
         msg_id = f"{_MSG}_{rid}"
         started = False
-        async for chunk in runnable.astream(messages):
+        async for chunk in runnable.astream(messages, config=self._config()):
             total = chunk if total is None else total + chunk
             delta = chunk.content if isinstance(chunk.content, str) else message_text(chunk)
             if not delta:

@@ -245,6 +245,8 @@ def build_network(
     for agent in ours:
         clone = _copy(_template(agent))
         model, settings = model_for(agent, run_model)
+        if isinstance(model, LangChainModel):
+            model = model.for_agent(agent.name)
         if guard is not None:
             model = guard.wrap(agent.name, model)
         object.__setattr__(clone, "model", model)
@@ -314,10 +316,7 @@ def _our_model(agent: agents.Agent[Any]) -> Any:
 def _instructions_back(agent: agents.Agent[Any]) -> Any:
     text = agent.instructions
     if text is None or isinstance(text, str):
-        prefix = f"You are {agent.name}."
-        if isinstance(text, str) and text.startswith(prefix):
-            text = text[len(prefix):].strip()
-        return text
+        return text  # as written: no prefix is added on either runtime
     if inspect.iscoroutinefunction(text) or inspect.iscoroutinefunction(
             getattr(text, "__call__", None)):  # noqa: B004 - async callable instances too
         raise _unsupported(agent, "async dynamic instructions",
