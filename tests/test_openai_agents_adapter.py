@@ -283,7 +283,6 @@ def _guarded_tool() -> Any:
 @pytest.mark.parametrize("make, match", [
     (lambda: agents.Agent(name="W", tools=[agents.WebSearchTool()]), "hosted tool WebSearch"),
     (lambda: agents.Agent(name="W", tools=[_guarded_tool()]), "tool guardrails"),
-    (lambda: agents.Agent(name="W", output_type=list[str]), "output_type"),
     (lambda: agents.Agent(name="W", tool_use_behavior="stop_on_first_tool"),
      "tool_use_behavior"),
     (lambda: agents.Agent(name="W", handoffs=[agents.handoff(

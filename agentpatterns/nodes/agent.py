@@ -7,8 +7,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from agentpatterns.nodes.tools import AgentTool, FunctionTool, Tool
 
 if TYPE_CHECKING:
@@ -35,7 +33,10 @@ class Agent:
         tools: Function tools and agents used as tools (``other.as_tool(...)``).
         model: A model name (``"openai:gpt-4.1-mini"``, ``"offline"``) or a LangChain chat
             model; ``None`` uses the run's model or the environment's.
-        output_type: A pydantic model the final output is validated into.
+        output_type: What the final output is validated into, as in the SDK: ``None`` or
+            ``str`` (text), a pydantic model, dataclass, ``TypedDict``, ``list[...]`` or any
+            type pydantic validates (non-object types are asked for as ``{"response": ...}``),
+            or an SDK ``AgentOutputSchemaBase`` object (see :mod:`agentpatterns.nodes.output`).
         input_guardrails: Checks on the input the agent starts on, before its first model
             call (``@input_guardrail`` objects, SDK guardrails or plain functions; see
             :mod:`agentpatterns.nodes.guardrails` for when they run).
@@ -57,7 +58,7 @@ class Agent:
     handoffs: Sequence[Agent] = ()
     tools: Sequence[Tool] = ()
     model: Any = None
-    output_type: type[BaseModel] | None = None
+    output_type: Any = None
     input_guardrails: Sequence[InputGuardrail | Callable[..., Any]] = ()
     output_guardrails: Sequence[OutputGuardrail | Callable[..., Any]] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -88,10 +89,9 @@ class Agent:
                     f"Agent {self.name!r}: tools= holds {tool!r}; wrap functions with "
                     "@function_tool and agents with agent.as_tool(...)"
                 )
-        if self.output_type is not None and not (
-            isinstance(self.output_type, type) and issubclass(self.output_type, BaseModel)
-        ):
-            raise TypeError(f"Agent {self.name!r}: output_type must be a pydantic BaseModel class")
+        from agentpatterns.nodes.output import check_output_type
+
+        check_output_type(self.name, self.output_type)
 
     def as_tool(
         self, *, tool_name: str | None = None, tool_description: str | None = None

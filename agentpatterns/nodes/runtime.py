@@ -40,6 +40,7 @@ from agentpatterns.nodes._text import AGENT_KEY as _AGENT_KEY
 from agentpatterns.nodes._text import handoff_tool_name, message_text
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
+from agentpatterns.nodes.output import OutputSchema, output_schema
 from agentpatterns.nodes.tools import AgentTool, ToolArgumentsError
 
 __all__ = [
@@ -197,19 +198,17 @@ Request = ModelCall | ToolRun | SubAgent | GuardrailRun | Notify
 
 
 def _response_format(agent: Agent) -> Any:
-    if agent.output_type is None:
-        return None
-    schema = agent.output_type.model_json_schema()
-    return {"type": "json_schema", "json_schema": {
-        "name": agent.output_type.__name__, "schema": schema, "strict": False}}
+    schema = output_schema(agent.output_type)
+    return None if schema is None else schema.response_format()
 
 
-def _parse_output(agent: Agent, text: str) -> Any:
-    assert agent.output_type is not None
+def _parse_output(schema: OutputSchema, text: str) -> tuple[Any, Any]:
+    """(the output as its type, its JSON-able form for the state)."""
     raw = text.strip()
     if raw.startswith("```"):
         raw = raw.strip("`").removeprefix("json").strip()
-    return agent.output_type.model_validate_json(raw).model_dump(mode="json")
+    value = schema.validate_json(raw)
+    return value, schema.dump(value, raw)
 
 
 def agent_turn(
@@ -309,9 +308,11 @@ def agent_turn(
         if not reply.tool_calls:
             text = message_text(reply)
             result.text = text
-            if agent.output_type is not None:
+            schema = output_schema(agent.output_type)
+            final: Any = text
+            if schema is not None:
                 try:
-                    result.output = _parse_output(agent, text)
+                    final, result.output = _parse_output(schema, text)
                 except (ValidationError, ValueError) as exc:
                     strikes["output"] += 1
                     result.events.append({"type": "output_retry", "agent": agent.name,
@@ -319,16 +320,14 @@ def agent_turn(
                     if strikes["output"] > 1:
                         raise OutputValidationError(
                             f"the output of agent {agent.name!r} does not validate as "
-                            f"{agent.output_type.__name__} after a retry: "
+                            f"{schema.name()} after a retry: "
                             f"{str(exc).splitlines()[0]}; check its instructions or the model"
                         ) from exc
                     new.append(HumanMessage(
-                        f"Your answer did not validate as {agent.output_type.__name__}: {exc}. "
+                        f"Your answer did not validate as {schema.name()}: {exc}. "
                         "Reply with only a JSON object matching the schema."))
                     continue
             if agent.output_guardrails:
-                final = (text if agent.output_type is None
-                         else agent.output_type.model_validate(result.output))
                 for guardrail in agent.output_guardrails:
                     if (yield from _guard(result, guardrail, agent, state, final)):
                         return result

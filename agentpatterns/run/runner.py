@@ -82,15 +82,26 @@ def _compiled(pattern: Pattern, saver: Any, store: Any) -> Any:
     return graph
 
 
+def _restore(agent: Agent | None, stored: Any) -> Any:
+    """A final output kept in the state as the last agent's ``output_type`` again."""
+    from agentpatterns.nodes.output import output_schema
+
+    schema = output_schema(agent.output_type) if agent is not None else None
+    if schema is None:
+        return stored
+    try:
+        return schema.restore(stored)
+    except ValueError:  # not a structured answer (e.g. a tool's output that ended the turn)
+        return stored
+
+
 def _result(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunResult:
     values = dict(snapshot.values or {})
     interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
     last = values.get("last_agent") or None
     output = values.get("final_output")
-    if last and isinstance(output, Mapping):
-        agent = pattern.agent_map.get(last)
-        if agent is not None and agent.output_type is not None:
-            output = agent.output_type.model_validate(output)
+    if last and output is not None:
+        output = _restore(pattern.agent_map.get(last), output)
     entry_agent = pattern.agent_map.get(pattern.entry) or pattern.agents[0]
     usage: dict[str, dict[str, int]] = dict(values.get("usage") or {})
     return RunResult(

@@ -138,7 +138,7 @@ def from_sdk_agent(sdk_agent: agents.Agent[Any], *, name: str = "") -> Pattern:
     Raises:
         UnsupportedError: Hosted tools, MCP servers, tool guardrails, prompt templates,
             agent hooks, a non-default ``tool_use_behavior``, handoff input filters or typed
-            handoff input, a non-pydantic ``output_type``, or a model object it cannot map -
+            handoff input, or a model object it cannot map -
             naming the agent and the construct.
 
     Example:

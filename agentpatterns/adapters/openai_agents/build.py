@@ -22,7 +22,7 @@ from typing import Any
 
 import agents
 from agents import ModelSettings, handoff
-from agents.agent_output import AgentOutputSchemaBase
+from agents.agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.models.interface import Model
 from agents.strict_schema import ensure_strict_json_schema
@@ -330,6 +330,20 @@ def _instructions_back(agent: agents.Agent[Any]) -> Any:
     return dynamic
 
 
+def _output_type_back(agent: agents.Agent[Any]) -> Any:
+    """The SDK agent's ``output_type`` for ours: text stays text, and a type becomes the SDK's
+    own ``AgentOutputSchema`` (strict schema, ``{"response": ...}`` wrapping, strict
+    validation), so LangGraph asks for and reads the answer exactly as the SDK does."""
+    out = agent.output_type
+    if out is None or out is str or isinstance(out, AgentOutputSchemaBase):
+        return out
+    try:
+        return AgentOutputSchema(out)
+    except Exception as exc:  # the SDK's own error, e.g. a type with no strict schema
+        raise _unsupported(agent, f"output_type {out!r} ({exc})",
+                           "wrap it as AgentOutputSchema(T, strict_json_schema=False)") from exc
+
+
 def _args_model(tool: SDKFunctionTool) -> type[BaseModel]:
     props = tool.params_json_schema.get("properties") or {}
     required = set(tool.params_json_schema.get("required") or ())
@@ -377,10 +391,6 @@ def _check(agent: agents.Agent[Any]) -> None:
     if agent.tool_use_behavior != "run_llm_again":
         raise _unsupported(agent, f"tool_use_behavior={agent.tool_use_behavior!r}",
                            "use the default 'run_llm_again'")
-    out = agent.output_type
-    if out is not None and not (isinstance(out, type) and issubclass(out, BaseModel)):
-        what = type(out).__name__ if isinstance(out, AgentOutputSchemaBase) else repr(out)
-        raise _unsupported(agent, f"output_type {what}", "use a pydantic BaseModel subclass")
 
 
 def _handoff_target(agent: agents.Agent[Any], item: Any) -> agents.Agent[Any]:
@@ -420,8 +430,7 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
     Raises:
         UnsupportedError: Hosted tools, MCP servers, tool guardrails, guardrails without a
             function, prompt templates, hooks, a non-default ``tool_use_behavior``, handoff
-            input filters/types, a non-pydantic ``output_type``, or a model object that
-            cannot be mapped - naming it.
+            input filters/types, or a model object that cannot be mapped - naming it.
     """
     source = getattr(entry, SOURCE, None)
     order: list[agents.Agent[Any]] = []
@@ -449,7 +458,7 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
     ours: dict[int, Agent] = {
         id(sdk): Agent(name=sdk.name, instructions=_instructions_back(sdk),
                        handoff_description=sdk.handoff_description, model=_our_model(sdk),
-                       output_type=sdk.output_type,  # type: ignore[arg-type]
+                       output_type=_output_type_back(sdk),
                        input_guardrails=_guardrails_back(sdk, "input_guardrails"),
                        output_guardrails=_guardrails_back(sdk, "output_guardrails"))
         for sdk in order}
