@@ -6,23 +6,22 @@ with a non-zero code; never a traceback.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 from collections.abc import Sequence
 
-from agentpatterns.cli.base import COMMANDS, EXIT_USAGE, CliError
+from agentpatterns.cli.base import COMMANDS, EXIT_USAGE, CliError, Parser
 
 __all__ = ["main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     """The argument parser with every registered subcommand."""
     # importing a command module registers its subcommands, in this order in --help
     for module in ("run", "threads", "draw"):
         importlib.import_module(f"agentpatterns.cli.{module}")
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="agentpatterns",
         description="Multi-agent patterns as explicit, checkpointed LangGraph graphs.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -36,7 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agentpatterns.errors import AgentPatternsError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    parser.check_unknown(extras, args.command)
     if not args.command:
         parser.print_help()
         return EXIT_USAGE

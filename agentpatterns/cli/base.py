@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
+import re
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn
 
-__all__ = ["COMMANDS", "CliError", "command", "load_target"]
+__all__ = ["COMMANDS", "CliError", "Parser", "command", "did_you_mean", "load_target"]
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
@@ -17,6 +19,46 @@ EXIT_ERROR = 1
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit code ``EXIT_USAGE``."""
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest of ``options`` (``""`` if none is close)."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+class Parser(argparse.ArgumentParser):
+    """``argparse`` that suggests the closest flag, command or choice for a mistyped one."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and ``message`` (with a suggestion) and exit with code 2."""
+        match = _CHOICE.search(message)
+        if match:
+            choices = re.findall(r"'([^']*)'", match.group(2))
+            message += did_you_mean(match.group(1), choices)
+        super().error(message)
+
+    def check_unknown(self, extras: Sequence[str], command: str | None) -> None:
+        """Refuse ``extras`` (what ``parse_known_args`` left over) naming the closest flags.
+
+        Args:
+            extras: The arguments no option took.
+            command: The subcommand that was parsed (its flags are the candidates).
+        """
+        if not extras:
+            return
+        parser: argparse.ArgumentParser = self
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+                parser = action.choices[command]
+        flags = [o for a in parser._actions for o in a.option_strings]
+        hints = [f"{x}{did_you_mean(x.split('=', 1)[0], flags)}" for x in extras
+                 if x.startswith("-")]
+        parser.error("unrecognized arguments: " + (", ".join(hints) if hints
+                                                   else " ".join(extras)))
 
 
 def _console() -> Any:
@@ -32,8 +74,9 @@ def load_target(spec: str) -> tuple[Any, str]:
     if spec in EXAMPLES:
         return example(spec), spec
     if ":" not in spec:
-        raise CliError(f"unknown pattern {spec!r}: use a built-in name ({', '.join(EXAMPLES)}) "
-                       "or module:attribute naming your Pattern or Agent")
+        raise CliError(f"unknown pattern {spec!r}{did_you_mean(spec, EXAMPLES)}: use a built-in "
+                       f"name ({', '.join(EXAMPLES)}) or module:attribute naming your Pattern or "
+                       "Agent")
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise CliError(f"{spec!r} is not module:attribute (e.g. myagents:triage_pattern)")

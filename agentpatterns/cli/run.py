@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import uuid
+from contextlib import nullcontext
 from typing import Any, cast
 
 from agentpatterns.cli.base import (
@@ -18,56 +19,6 @@ from agentpatterns.cli.base import (
     command,
     load_target,
 )
-
-
-class _EventPrinter:
-    """Prints a streamed run's events as they happen, with a spinner while the model works.
-
-    Lines: ``N. Agent`` when an agent starts, ``handoff A → B (why)``, ``assign → W: task``,
-    tool calls and results, recorded incidents, a tripped guardrail. Reply tokens are shown
-    in the spinner line, not printed; the final output is printed once at the end.
-    """
-
-    def __init__(self, console: Any, status: Any) -> None:
-        self.console = console
-        self.status = status
-        self.started = 0
-        self.text: dict[str, str] = {}
-
-    def _spin(self, message: str) -> None:
-        self.status.update(f"[cyan]{message}[/]")
-
-    def __call__(self, event: Any) -> None:
-        from rich.markup import escape as e
-
-        kind, out = event.type, self.console.print
-        if kind == "agent_started":
-            self.started += 1
-            out(f"  [bold cyan]{self.started:>2}.[/] {e(event.agent)}")
-            self._spin(f"{e(event.agent)}: waiting for the model…")
-        elif kind == "token_delta":
-            text = self.text[event.agent] = self.text.get(event.agent, "") + event.delta
-            tail = " ".join(text.split())[-60:]
-            self._spin(f"{e(event.agent)} is writing: …{e(tail)}")
-        elif kind == "handoff" and event.kind == "assign":
-            out(f"      [magenta]assign[/] → {e(event.target)}: [dim]{e(event.reason[:70])}[/]")
-        elif kind == "handoff":
-            out(f"      [magenta]handoff[/] {e(event.source)} → {e(event.target)}"
-                f"  [dim]({e(event.reason[:70])})[/]")
-        elif kind == "tool_called":
-            args = ", ".join(f"{k}={v!r}" for k, v in event.args.items())
-            out(f"      [blue]tool[/] {e(event.tool)}([dim]{e(args[:70])}[/])")
-            self._spin(f"{e(event.agent)}: running {e(event.tool)}…")
-        elif kind == "tool_result":
-            said = " ".join(event.output.split())[:70]
-            out(f"      [blue]←[/] {e(event.tool)}: [dim]{e(said)}[/]")
-            self._spin(f"{e(event.agent)}: waiting for the model…")
-        elif kind == "recorded":
-            detail = {k: v for k, v in event.detail.items() if k != "type"}
-            out(f"      [yellow]event[/] {e(event.kind)}: {e(str(detail))}")
-        elif kind == "guardrail_tripped":
-            out(f"      [bold red]guardrail[/] {event.kind} guardrail {e(repr(event.guardrail))} "
-                f"of {e(event.agent)} tripped: {e(repr(event.info))}")
 
 
 def _show_result(console: Any, result: Any, db: str) -> None:
@@ -103,12 +54,15 @@ def _stream_run(target: Any, command_input: Any, *, thread_id: str, db: str, mod
     from agentpatterns.errors import BudgetExceeded, GuardrailTripwireTriggered
     from agentpatterns.events import RunFinished
     from agentpatterns.graphs.handoffs import as_pattern
+    from agentpatterns.nodes.models import check_models
     from agentpatterns.run import runner as r
     from agentpatterns.run.locks import thread_lock
+    from agentpatterns.run.progress import ProgressPrinter, live_terminal
     from agentpatterns.storage import open_checkpointer, open_store
 
     console = _console()
     pattern = as_pattern(target)
+    check_models(pattern.agents, model)  # before the thread exists: no run left cut off
     budget = r._budget(max_calls, max_tokens, thread_id)
     config = r._config(thread_id, model, None, configurable, budget=budget)
     with (open_checkpointer(db) as saver, open_store(db) as store,
@@ -128,8 +82,10 @@ def _stream_run(target: Any, command_input: Any, *, thread_id: str, db: str, mod
                 budget.start({})
         result = None
         try:
-            with console.status("[cyan]starting…[/]", spinner="dots") as status:
-                show = _EventPrinter(console, status)
+            spinner = (console.status("[cyan]starting…[/]", spinner="dots")
+                       if live_terminal(console) else nullcontext(None))
+            with spinner as status:
+                show = ProgressPrinter(console, status)
                 for event in r.stream_events(pattern, graph, payload, config, thread_id, model):
                     if isinstance(event, RunFinished):
                         result = event.result
@@ -181,6 +137,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.input or not args.input.strip():
         raise CliError('the input is empty; pass the request in quotes: agentpatterns run '
                        f'{args.pattern} "your request"')
+    from agentpatterns.graphs.handoffs import as_pattern
+    from agentpatterns.nodes.models import check_models
+
+    check_models(as_pattern(target).agents, args.model)  # before the thread is announced
     thread_id = args.thread or uuid.uuid4().hex[:12]
     db = _db(args)
     configurable = {"agentpatterns_pattern": name}
@@ -195,6 +155,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    if args.thread and args.thread_id and args.thread != args.thread_id:
+        raise CliError(f"two threads given ({args.thread_id!r} and --thread {args.thread!r}); "
+                       "pass one")
+    args.thread = args.thread or args.thread_id
+    if not args.thread:
+        raise CliError("which thread? pass it: agentpatterns resume THREAD (or --thread "
+                       "THREAD); `agentpatterns threads` lists them")
     db = _db(args)
     spec = args.pattern or _pattern_of_thread(db, args.thread)
     if spec is None:
@@ -300,7 +267,8 @@ def _args_run(p: argparse.ArgumentParser) -> None:
 
 @command("resume", "continue a thread: decide on a pending approval, or finish a cut-off run")
 def _args_resume(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--thread", required=True, help="the thread to resume")
+    p.add_argument("thread_id", nargs="?", metavar="THREAD", help="the thread to resume")
+    p.add_argument("--thread", help="the thread to resume (the same as THREAD)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--approve", action="store_true", help="approve the pending plan")
     group.add_argument("--reject", action="store_true", help="reject the pending plan")

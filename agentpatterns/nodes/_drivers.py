@@ -8,13 +8,13 @@ calls, agents used as tools, guardrails, progress events - and sends the results
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Generator
 from typing import Any, cast
 
 from langgraph.errors import GraphBubbleUp
 
+from agentpatterns._sync import block_on
 from agentpatterns.errors import AgentPatternsError
 from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.guardrails import check_result
@@ -93,13 +93,13 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
             try:
                 value = request.tool.fn(**request.args)
                 if inspect.isawaitable(value):
-                    value = asyncio.run(_await(value))
+                    value = block_on(_await(value))
             except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
                 value = _tool_error(request.tool, exc)
         elif isinstance(request, GuardrailRun):
             value = request.guardrail(request.context, request.agent, request.value)
             if inspect.isawaitable(value):
-                value = asyncio.run(_await(value))
+                value = block_on(_await(value))
             value = check_result(value, request.guardrail, request.agent.name)
         elif isinstance(request, Notify):
             value = None

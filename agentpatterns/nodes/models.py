@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 from agentpatterns.errors import RunError
 
-__all__ = ["describe_model", "resolve_model"]
+__all__ = ["check_models", "describe_model", "resolve_model"]
 
 _CACHE: dict[tuple[str, str, str], BaseChatModel] = {}
 
@@ -73,6 +73,20 @@ def resolve_model(
     if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
         return _from_name("openai:" + env.get("OPENAI_MODEL", "gpt-4.1-mini"), env)
     return _offline()
+
+
+def check_models(agents: Iterable[Any], run_model: Any = None) -> None:
+    """Resolve the model every agent will use now, so that a misconfigured one (a name with
+    no key, an unknown provider) fails before a run starts - no thread is left cut off.
+
+    Raises:
+        RunError: The model that would fail at the first call, with the fix.
+    """
+    if run_model is not None:  # it overrides every agent's own
+        resolve_model(run_model)
+        return
+    for agent in agents:
+        resolve_model(None, getattr(agent, "model", None))
 
 
 _OFFLINE: list[BaseChatModel] = []

@@ -16,7 +16,7 @@ from agentpatterns.graphs.human_approval import normalize_decision
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget, has_limits
-from agentpatterns.nodes.models import describe_model, resolve_model
+from agentpatterns.nodes.models import check_models, describe_model, resolve_model
 from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.run.locks import athread_lock, thread_lock
 from agentpatterns.run.result import RunResult
@@ -269,6 +269,7 @@ def _plan_run(target: Pattern | Agent, user_input: Any, *, thread_id: str | None
     pattern = as_pattern(target)
     thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
     payload = _start_input(user_input, new_thread=thread_id is None)
+    check_models(pattern.agents, model)  # a model that cannot work fails before any checkpoint
     thread_id = thread_id or uuid.uuid4().hex
     budget = _budget(max_model_calls, max_tokens, thread_id)
     config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
@@ -280,9 +281,11 @@ def _plan_resume(target: Pattern | Agent, *, thread_id: str, checkpointer: Any, 
                  model: Any, recursion_limit: int | None,
                  configurable: Mapping[str, Any] | None, max_model_calls: int | None,
                  max_tokens: int | None) -> _Plan:
+    pattern = as_pattern(target)
+    check_models(pattern.agents, model)
     budget = _budget(max_model_calls, max_tokens, thread_id)
     config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
-    return _Plan(as_pattern(target), thread_id, config, checkpointer, store, model, budget)
+    return _Plan(pattern, thread_id, config, checkpointer, store, model, budget)
 
 
 @contextmanager

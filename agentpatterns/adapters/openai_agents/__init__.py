@@ -32,12 +32,12 @@ This is the only public module that imports ``agents``; ``import agentpatterns``
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 import agents
 
+from agentpatterns._sync import block_on
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
 from agentpatterns.adapters.openai_agents.build import agent_from_sdk, build_network, sdk_model
 from agentpatterns.adapters.openai_agents.drivers import DRIVERS, MISSING, NETWORK_KINDS, resume
@@ -222,8 +222,9 @@ async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
 
 
 def run_sdk_sync(target: Pattern | Agent, input: str, **kwargs: Any) -> RunResult:
-    """Blocking :func:`run_sdk` (runs its own event loop; not from inside a running one)."""
-    return asyncio.run(run_sdk(target, input, **kwargs))
+    """Blocking :func:`run_sdk`; works inside a running event loop too (a notebook, an
+    async app), like every ``*_sync`` entry point (see ``agentpatterns._sync.block_on``)."""
+    return block_on(run_sdk(target, input, **kwargs))
 
 
 async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any = MISSING,
@@ -277,4 +278,4 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
 
 def resume_sdk_sync(target: Pattern | Agent, **kwargs: Any) -> RunResult:
     """Blocking :func:`resume_sdk`."""
-    return asyncio.run(resume_sdk(target, **kwargs))
+    return block_on(resume_sdk(target, **kwargs))

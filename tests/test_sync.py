@@ -1,0 +1,74 @@
+"""Every blocking ``*_sync`` entry point works inside a running event loop (notebooks, apps).
+
+These tests are ``async``: pytest-asyncio runs them on an event loop, so the loop is running
+when the blocking call is made - exactly the situation of a Jupyter cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+
+import pytest
+
+from agentpatterns import Agent, Runner, function_tool
+from agentpatterns._sync import block_on
+from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+from agentpatterns.examples import example
+from agentpatterns.testing import ScriptedModel, text, tool_call
+
+
+async def test_run_sdk_sync_inside_a_running_loop() -> None:
+    asyncio.get_running_loop()  # the situation of a notebook cell
+    result = run_sdk_sync(example("triage"), "I need to book a table")
+    assert result.path == ["Triage Agent", "Booking Agent"]
+
+
+async def test_resume_sdk_sync_inside_a_running_loop() -> None:
+    waiting = run_sdk_sync(example("human_approval"), "Migrate the db", thread_id="sync-h1")
+    assert waiting.interrupted
+    done = resume_sdk_sync(example("human_approval"), thread_id="sync-h1", decision=True)
+    assert done.path == ["Planner", "Executor"] and not done.interrupted
+
+
+async def test_runner_sync_runs_async_tools_inside_a_running_loop() -> None:
+    @function_tool
+    async def lookup(order_id: str) -> str:
+        """Look up an order."""
+        await asyncio.sleep(0)
+        return f"order {order_id} shipped"
+
+    agent = Agent(name="Desk", instructions="Help", tools=[lookup])
+    model = ScriptedModel([tool_call("lookup", order_id="A1"), text("It shipped.")])
+    result = Runner.run_sync(agent, "where is A1", model=model)
+    assert result.final_output == "It shipped."
+    assert "order A1 shipped" in str(result.values["messages"][-2].content)
+    # and the same pattern with run_sync and resume_sync of an approval
+    assert Runner.run_sync(example("human_approval"), "Migrate", thread_id="sync-h2").interrupted
+    assert Runner.resume_sync(example("human_approval"), thread_id="sync-h2",
+                              decision=False).final_output == "Plan rejected"
+
+
+async def test_block_on_keeps_context_and_raises_the_coroutines_error() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    var.set("caller")
+
+    async def read() -> tuple[str, str]:
+        return var.get(), threading.current_thread().name
+
+    value, thread = block_on(read())
+    assert value == "caller" and thread != threading.current_thread().name
+
+    async def boom() -> None:
+        raise KeyError("inside")
+
+    with pytest.raises(KeyError, match="inside"):
+        block_on(boom())
+
+
+def test_block_on_without_a_loop_is_asyncio_run() -> None:
+    async def where() -> str:
+        return threading.current_thread().name
+
+    assert block_on(where()) == threading.current_thread().name
