@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agentpatterns import Runner, RunError
+from agentpatterns import RunError, Runner
 from agentpatterns.examples import example
 
 
