@@ -38,6 +38,7 @@ from agentpatterns.graphs import (
     triage,
 )
 from agentpatterns.nodes import Agent, AgentTool, FunctionTool, OfflineModel, function_tool
+from agentpatterns.nodes.context import RunContextWrapper, ToolContext
 from agentpatterns.nodes.guardrails import (
     GuardrailContext,
     GuardrailFunctionOutput,
@@ -56,6 +57,8 @@ __all__ = [
     "AgentTool",
     "FunctionTool",
     "OfflineModel",
+    "RunContextWrapper",
+    "ToolContext",
     "function_tool",
     # patterns
     "Edge",

@@ -4,11 +4,18 @@ network under plain ``agents.Runner``, and its import (``from_sdk_agent``) under
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import agents
+from agents import RunConfig
 
 from agentpatterns import Runner
 from agentpatterns.adapters.openai_agents import LangChainModel, from_sdk_agent, run_sdk_sync
@@ -60,3 +67,54 @@ def assert_agree(three: Three) -> None:
     assert three.langgraph.last_agent == three.sdk.last_agent == three.plain.last_agent.name
     assert three.langgraph.final_output == three.sdk.final_output == three.plain.final_output, (
         three.plain.final_output, three.langgraph.final_output, three.sdk.final_output)
+
+
+# ---- sdk-a: approvals, context, hooks (plain runs with RunState, another process)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def seen(model: ScriptedModel, call: int = -1) -> list[tuple[str, str]]:
+    """What the model was shown in one call: (message type, text) pairs, system prompt
+    excluded."""
+    return [(type(m).__name__, str(m.content)) for m in model.requests[call]["messages"]
+            if type(m).__name__ != "SystemMessage"]
+
+
+def plain_run(agent: Any, input: Any, model: ScriptedModel, **kwargs: Any) -> Any:
+    """``agents.Runner.run`` on ``model`` (every agent), tracing off."""
+    config = RunConfig(model=LangChainModel(model), tracing_disabled=True)
+    return asyncio.run(agents.Runner.run(agent, input, run_config=config, **kwargs))
+
+
+def plain_decide(agent: Any, result: Any, model: ScriptedModel, approve: bool | dict[str, bool],
+                 **kwargs: Any) -> Any:
+    """Approve/reject a plain run's interruptions (``RunState``) and continue it."""
+    state = result.to_state()
+    for item in state.get_interruptions():
+        verdict = approve if isinstance(approve, bool) else approve[item.raw_item.call_id]
+        if verdict:
+            state.approve(item)
+        else:
+            state.reject(item)
+    return plain_run(agent, state, model, **kwargs)
+
+
+def tool_calls(model: ScriptedModel) -> list[tuple[str, dict[str, Any]]]:
+    """Every tool call the model made (name, arguments), in order."""
+    out = []
+    for request in model.requests:
+        for message in request["messages"]:
+            for call in getattr(message, "tool_calls", None) or ():
+                pair = (call["name"], dict(call["args"]))
+                if pair not in out:
+                    out.append(pair)
+    return out
+
+
+def in_other_process(code: str, **env: str) -> Any:
+    """Run ``code`` (which prints one JSON line last) in a fresh interpreter; its value."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **env}, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -29,6 +29,12 @@ def _show_result(console: Any, result: Any, db: str) -> None:
         console.print("\n[bold yellow]Waiting for a human decision[/]")
         if isinstance(info, dict) and "plan" in info:
             console.print(f"[bold]Plan:[/] {info['plan']}")
+        for call in (info.get("approvals") or []) if isinstance(info, dict) else []:
+            from rich.markup import escape
+
+            console.print(f"[bold]Tool call:[/] {escape(str(call.get('agent')))} → "
+                          f"{escape(str(call.get('tool')))}({escape(str(call.get('arguments')))})"
+                          f"  [dim]id {escape(str(call.get('call_id')))}[/]")
         console.print(f"Resume with: agentpatterns resume --thread {result.thread_id} "
                       "--approve | --reject [--feedback TEXT]"
                       + (f" --db {db}" if "--db" in sys.argv else ""))

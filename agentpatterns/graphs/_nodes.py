@@ -12,6 +12,7 @@ from langgraph.types import Command
 
 from agentpatterns.nodes._drivers import adrive, drive
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
+from agentpatterns.nodes.context import context_of, using_context
 from agentpatterns.nodes.runtime import MODEL_KEY, TurnResult
 
 __all__ = ["STREAM_KEY", "add_step", "agent_node", "run_model", "stopped", "tripped"]
@@ -71,6 +72,10 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
     """
 
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
+        with using_context(context_of(config)):
+            return _run(state, config)
+
+    def _run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         budget = _budget(config, state)
         if budget is None:
             res = drive(make_turn(state), run_model(config), emit=_emit)
@@ -80,6 +85,10 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
             return tripped(res) if res.tripwire is not None else finish(state, res)
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
+        with using_context(context_of(config)):
+            return await _arun(state, config)
+
+    async def _arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         budget = _budget(config, state)
         if budget is None:
             res = await adrive(make_turn(state), run_model(config), emit=_emit)

@@ -99,7 +99,7 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
             "revisions_left": max_revisions - revisions,
         })
         decision = normalize_decision(raw)
-        if decision["approved"]:
+        if decision.get("approved") is True:
             update: dict[str, Any] = {"decision": decision}
             if decision.get("plan"):
                 update["plan"] = decision["plan"]
@@ -138,7 +138,9 @@ register("human_approval")(_build)
 
 
 def normalize_decision(decision: Any) -> dict[str, Any]:
-    """``True``/``False``/``{"approved": ..., "feedback": ..., "plan": ...}`` -> a dict.
+    """``True``/``False``/``{"approved": ..., "feedback": ..., "plan": ..., "calls": ...}``
+    -> a dict. ``calls`` (``{call_id: bool}``) decides pending tool approvals call by call
+    (see :mod:`agentpatterns.nodes.approvals`); with it, ``approved`` is only set if given.
 
     Raises:
         InputError: Anything else, naming the accepted forms.
@@ -146,15 +148,24 @@ def normalize_decision(decision: Any) -> dict[str, Any]:
     if isinstance(decision, bool):
         return {"approved": decision}
     if isinstance(decision, Mapping):
-        unknown = set(decision) - {"approved", "feedback", "plan"}
+        unknown = set(decision) - {"approved", "feedback", "plan", "calls"}
         if unknown:
             raise InputError(f"decision has unknown keys {sorted(unknown)}; use 'approved', "
-                             "'feedback' and/or 'plan'")
+                             "'feedback', 'plan' and/or 'calls'")
         out = dict(decision)
         if "feedback" in out and not isinstance(out["feedback"], str):
             raise InputError("decision['feedback'] must be text")
         if "plan" in out and not isinstance(out["plan"], str):
             raise InputError("decision['plan'] must be text (the edited plan)")
+        calls = out.get("calls")
+        if "calls" in out and not (isinstance(calls, Mapping) and all(
+                isinstance(k, str) and isinstance(v, bool) for k, v in calls.items())):
+            raise InputError("decision['calls'] must map tool call ids to True or False")
+        if "calls" in out:
+            out["calls"] = dict(calls)  # type: ignore[arg-type]
+            if "approved" in out and not isinstance(out["approved"], bool):
+                raise InputError("decision['approved'] must be True or False")
+            return out
         if "approved" not in out:
             # feedback alone means "not yet: revise"; an edited plan alone means "run this"
             out["approved"] = "plan" in out and "feedback" not in out

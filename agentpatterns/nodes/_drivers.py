@@ -16,7 +16,9 @@ from langgraph.errors import GraphBubbleUp
 
 from agentpatterns._sync import block_on
 from agentpatterns.errors import AgentPatternsError
+from agentpatterns.nodes.approvals import Approval, ApprovalCheck, ask, needs_approval
 from agentpatterns.nodes.budget import Budget
+from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.runtime import (
@@ -59,6 +61,14 @@ def _tool_error(tool: FunctionTool, exc: BaseException) -> str:
     return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
 
 
+def _start_tool(request: ToolRun) -> Any:
+    """Call the tool of ``request`` with its ``ToolContext`` (the result may be awaitable)."""
+    ctx = ToolContext(context=current_context(), tool_name=request.tool.name,
+                      tool_call_id=request.call_id, tool_arguments=request.raw,
+                      agent=request.agent)
+    return request.tool.invoke(ctx, request.args, request.raw)
+
+
 def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
           emit: Emit | None = None, budget: Budget | None = None) -> TurnResult:
     """Execute a turn with blocking calls (``graph.invoke``).
@@ -91,11 +101,16 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
                     budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
             try:
-                value = request.tool.fn(**request.args)
+                value = _start_tool(request)
                 if inspect.isawaitable(value):
                     value = block_on(_await(value))
             except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
                 value = _tool_error(request.tool, exc)
+        elif isinstance(request, ApprovalCheck):
+            value = needs_approval(request)
+            value = bool(asyncio.run(_await(value)) if inspect.isawaitable(value) else value)
+        elif isinstance(request, Approval):
+            value = ask(request)
         elif isinstance(request, GuardrailRun):
             value = request.guardrail(request.context, request.agent, request.value)
             if inspect.isawaitable(value):
@@ -134,11 +149,16 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
                     budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
             try:
-                value = request.tool.fn(**request.args)
+                value = _start_tool(request)
                 if inspect.isawaitable(value):
                     value = await value
             except Exception as exc:
                 value = _tool_error(request.tool, exc)
+        elif isinstance(request, ApprovalCheck):
+            value = needs_approval(request)
+            value = bool(await value if inspect.isawaitable(value) else value)
+        elif isinstance(request, Approval):
+            value = ask(request)
         elif isinstance(request, GuardrailRun):
             value = request.guardrail(request.context, request.agent, request.value)
             if inspect.isawaitable(value):

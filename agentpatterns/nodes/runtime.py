@@ -39,9 +39,17 @@ from agentpatterns.errors import (
 from agentpatterns.nodes._text import AGENT_KEY as _AGENT_KEY
 from agentpatterns.nodes._text import handoff_tool_name, message_text
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.approvals import (
+    REJECTION_MESSAGE,
+    Approval,
+    ApprovalCheck,
+    PendingCall,
+    gated,
+)
+from agentpatterns.nodes.context import current_context
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
 from agentpatterns.nodes.output import OutputSchema, output_schema
-from agentpatterns.nodes.tools import AgentTool, ToolArgumentsError
+from agentpatterns.nodes.tools import AgentTool, ToolArgumentsError, tool_output_text
 
 __all__ = [
     "AGENT_KEY",
@@ -113,6 +121,9 @@ class ModelCall:
 class ToolRun:
     tool: Any  # FunctionTool
     args: dict[str, Any]
+    call_id: str = ""
+    agent: str = ""
+    raw: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,7 +205,7 @@ class TurnResult:
         return update
 
 
-Request = ModelCall | ToolRun | SubAgent | GuardrailRun | Notify
+Request = ModelCall | ToolRun | SubAgent | GuardrailRun | Notify | Approval | ApprovalCheck
 
 
 def _response_format(agent: Agent) -> Any:
@@ -332,6 +343,7 @@ def agent_turn(
                     if (yield from _guard(result, guardrail, agent, state, final)):
                         return result
             return result
+        deferred: list[PendingCall] = []
         for call in reply.tool_calls:
             name = call["name"]
             call_id = call.get("id") or name
@@ -374,21 +386,30 @@ def agent_turn(
                                              else "Call it again with valid arguments."),
                         tool_call_id=call_id))
                     continue
-                yield Notify({"type": "tool_called", "agent": agent.name, "tool": name,
-                               "args": args, "call_id": call_id})
-                if isinstance(entry, AgentTool):
-                    sub: TurnResult = yield SubAgent(entry, args["input"])
-                    result.absorb(sub)
-                    if sub.tripwire is not None:
-                        return result
-                    output = sub.output if sub.output is not None else sub.text
-                    content = output if isinstance(output, str) else json.dumps(output)
-                else:
-                    value = yield ToolRun(entry, args)
-                    content = value if isinstance(value, str) else json.dumps(value, default=str)
-                yield Notify({"type": "tool_result", "agent": agent.name, "tool": name,
-                               "output": content, "call_id": call_id})
-                new.append(ToolMessage(content, tool_call_id=call_id))
+                raw = json.dumps(call.get("args") or {})
+                if gated(entry):
+                    pending = PendingCall(agent.name, entry, args, call_id, raw)
+                    if (yield ApprovalCheck(pending)):
+                        # asked for after the reply's other calls ran, as in the SDK
+                        deferred.append(pending)
+                        continue
+                if (yield from _call_tool(result, agent, entry, args, call_id, raw)):
+                    return result
+        if deferred:
+            verdicts = yield Approval(tuple(deferred))
+            by_id = {p.call_id: p for p in deferred}
+            # in the order they were decided (a later resume's calls come later), as the SDK
+            for call_id, (approved, message) in verdicts.items():
+                pending = by_id[call_id]
+                if not approved:
+                    result.events.append({"type": "tool_rejected", "agent": agent.name,
+                                          "tool": pending.tool.name,
+                                          "call_id": pending.call_id})
+                    new.append(ToolMessage(message or REJECTION_MESSAGE,
+                                           tool_call_id=pending.call_id))
+                elif (yield from _call_tool(result, agent, pending.tool, pending.args,
+                                            pending.call_id, pending.raw)):
+                    return result
         if result.handoff is not None:
             return result
     raise RunError(
@@ -397,10 +418,33 @@ def agent_turn(
     )
 
 
+def _call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any],
+               call_id: str, raw: str) -> Generator[Request, Any, bool]:
+    """Run one tool call (a function, or an agent used as a tool) and add its result to the
+    turn's messages; True when an agent used as a tool was stopped by a guardrail."""
+    name = entry.name
+    yield Notify({"type": "tool_called", "agent": agent.name, "tool": name,
+                  "args": args, "call_id": call_id})
+    if isinstance(entry, AgentTool):
+        sub: TurnResult = yield SubAgent(entry, args["input"])
+        result.absorb(sub)
+        if sub.tripwire is not None:
+            return True
+        output = sub.output if sub.output is not None else sub.text
+        content = output if isinstance(output, str) else json.dumps(output)
+    else:
+        value = yield ToolRun(entry, args, call_id, agent.name, raw)
+        content = tool_output_text(value)
+    yield Notify({"type": "tool_result", "agent": agent.name, "tool": name,
+                  "output": content, "call_id": call_id})
+    result.messages.append(ToolMessage(content, tool_call_id=call_id))
+    return False
+
+
 def _guard(result: TurnResult, guardrail: Any, agent: Agent, state: Mapping[str, Any],
            value: Any) -> Generator[Request, Any, bool]:
     """Run one guardrail; on a tripped wire record it in ``result`` and return True."""
-    context = GuardrailContext(agent=agent.name, state=state)
+    context = GuardrailContext(agent=agent.name, state=state, context=current_context())
     out = yield GuardrailRun(guardrail, context, agent, value)
     if not out.tripwire_triggered:
         return False

@@ -14,7 +14,34 @@ from pydantic import BaseModel, ValidationError, create_model
 if TYPE_CHECKING:
     from agentpatterns.nodes.agent import Agent
 
-__all__ = ["AgentTool", "FunctionTool", "Tool", "ToolArgumentsError", "function_tool"]
+__all__ = [
+    "AgentTool",
+    "ApprovalSetting",
+    "FunctionTool",
+    "Tool",
+    "ToolArgumentsError",
+    "function_tool",
+    "tool_output_text",
+]
+
+#: ``needs_approval=``: a bool, or the SDK's ``(ctx, params, call_id) -> bool`` (may be async)
+ApprovalSetting = bool | Callable[..., Any]
+#: names of the annotations that mark a tool's first parameter as the run context (ours or
+#: the SDK's classes of the same names)
+_CONTEXT_TYPES = frozenset({"RunContextWrapper", "ToolContext"})
+
+
+def tool_output_text(value: Any) -> str:
+    """A tool's return value as the text the model gets - the SDK's rule: a ``str`` as it
+    is, anything else through ``str()``."""
+    return value if isinstance(value, str) else str(value)
+
+
+def _check_approval(value: Any, where: str) -> None:
+    if isinstance(value, bool) or callable(value):
+        return
+    raise TypeError(f"{where}: needs_approval={value!r}; pass True, False or a function "
+                    "(ctx, params, call_id) -> bool")
 
 
 class ToolArgumentsError(ValueError):
@@ -31,6 +58,14 @@ class FunctionTool:
         params_json_schema: JSON schema of the arguments.
         fn: The function (sync or async).
         args_model: Pydantic model that validates the arguments.
+        needs_approval: A person must approve each call before it runs: ``True``, or a
+            function ``(ctx, params, call_id) -> bool`` (sync or async) deciding per call,
+            as in the SDK. The run stops before the tool runs (see ``Runner.resume``).
+        takes_context: ``fn``'s first parameter is a :class:`~agentpatterns.nodes.context.
+            ToolContext` (annotated ``RunContextWrapper`` or ``ToolContext``).
+        on_invoke: Instead of ``fn``: ``(tool_context, raw_json) -> result`` gets the model's
+            arguments as sent (tools imported from the SDK keep the SDK's own validation).
+        source: The object this tool was made from (an SDK ``FunctionTool`` when imported).
     """
 
     name: str
@@ -38,7 +73,27 @@ class FunctionTool:
     params_json_schema: dict[str, Any]
     fn: Callable[..., Any] = field(repr=False)
     args_model: type[BaseModel] = field(repr=False)
-    needs_approval: bool = False
+    needs_approval: ApprovalSetting = False
+    takes_context: bool = False
+    on_invoke: Callable[[Any, str], Any] | None = field(default=None, repr=False)
+    source: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_approval(self.needs_approval, f"function_tool {self.name!r}")
+
+    def invoke(self, ctx: Any, args: dict[str, Any], raw: str) -> Any:
+        """Call the tool (the result may be awaitable).
+
+        Args:
+            ctx: The call's ``ToolContext`` (passed when the tool takes one).
+            args: The validated arguments.
+            raw: The arguments as the model sent them (JSON text).
+        """
+        if self.on_invoke is not None:
+            return self.on_invoke(ctx, raw)
+        if self.takes_context:
+            return self.fn(ctx, **args)
+        return self.fn(**args)
 
     def parse_arguments(self, raw: str | dict[str, Any] | None) -> dict[str, Any]:
         """Validate raw model arguments into keyword arguments for ``fn``.
@@ -57,6 +112,8 @@ class FunctionTool:
                 ) from exc
         if not isinstance(raw, dict):
             raise ToolArgumentsError(f"arguments for {self.name!r} must be a JSON object")
+        if self.on_invoke is not None:  # the invoker validates them (an imported SDK tool)
+            return raw
         try:
             parsed = self.args_model.model_validate(raw)
         except ValidationError as exc:
@@ -89,6 +146,10 @@ class AgentTool:
     agent: Agent
     name: str
     description: str
+    needs_approval: ApprovalSetting = False
+
+    def __post_init__(self) -> None:
+        _check_approval(self.needs_approval, f"agent tool {self.name!r}")
 
     @property
     def params_json_schema(self) -> dict[str, Any]:
@@ -169,7 +230,9 @@ def _schema_from_function(
     signature = inspect.signature(fn)
     _, arg_docs = _parse_docstring(fn.__doc__ or "")
     fields: dict[str, Any] = {}
-    for pname, param in signature.parameters.items():
+    for index, (pname, param) in enumerate(signature.parameters.items()):
+        if index == 0 and _is_context(hints.get(pname)):
+            continue
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"function_tool {name!r}: *args/**kwargs are not supported; name them")
         annotation = hints.get(pname, str)
@@ -186,6 +249,16 @@ def _schema_from_function(
     return schema, model
 
 
+def _is_context(annotation: Any) -> bool:
+    origin = getattr(annotation, "__origin__", None) or annotation
+    return getattr(origin, "__name__", None) in _CONTEXT_TYPES
+
+
+def _takes_context(fn: Callable[..., Any]) -> bool:
+    params = list(inspect.signature(fn).parameters)
+    return bool(params) and _is_context(get_type_hints(fn).get(params[0]))
+
+
 @overload
 def function_tool(fn: Callable[..., Any], /) -> FunctionTool: ...
 @overload
@@ -193,7 +266,7 @@ def function_tool(
     *,
     name_override: str | None = None,
     description_override: str | None = None,
-    needs_approval: bool = False,
+    needs_approval: ApprovalSetting = False,
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
@@ -203,7 +276,7 @@ def function_tool(
     *,
     name_override: str | None = None,
     description_override: str | None = None,
-    needs_approval: bool = False,
+    needs_approval: ApprovalSetting = False,
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Turn a typed Python function into a tool; the JSON schema comes from its type hints.
 
@@ -214,7 +287,14 @@ def function_tool(
             ``Args:`` section describes the parameters.
         name_override: Tool name (default: the function's name).
         description_override: Tool description (default: the docstring summary).
-        needs_approval: A human must approve each call (used by the SDK adapter).
+        needs_approval: A person must approve each call before it runs: ``True``, or
+            ``(ctx, params, call_id) -> bool`` (sync or async), as in the SDK. On both
+            runtimes the run stops with the pending calls in ``RunResult.interruption``;
+            ``Runner.resume(..., decision=True/False)`` approves or rejects them.
+
+    A first parameter annotated ``RunContextWrapper`` or ``ToolContext`` (ours from
+    :mod:`agentpatterns.nodes.context`, or the SDK's) is not a tool argument: it receives the
+    call's context, ``ctx.context`` being the run's ``context=`` object.
 
     Example:
         >>> @function_tool
@@ -240,6 +320,7 @@ def function_tool(
             fn=func,
             args_model=model,
             needs_approval=needs_approval,
+            takes_context=_takes_context(func),
         )
 
     if fn is not None:

@@ -16,6 +16,7 @@ from agentpatterns.graphs.human_approval import normalize_decision
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget, has_limits
+from agentpatterns.nodes.context import CONTEXT_KEY
 from agentpatterns.nodes.models import check_models, describe_model, resolve_model
 from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.run.locks import athread_lock, thread_lock
@@ -34,10 +35,13 @@ _MISSING: Any = object()
 
 
 def _config(thread_id: str, model: Any, recursion_limit: int | None,
-            extra: Mapping[str, Any] | None, *, budget: Budget | None = None) -> RunnableConfig:
+            extra: Mapping[str, Any] | None, *, budget: Budget | None = None,
+            context: Any = None) -> RunnableConfig:
     configurable: dict[str, Any] = {"thread_id": thread_id}
     if model is not None:
         configurable[MODEL_KEY] = model
+    if context is not None:  # the user's object: in the config, never in the checkpoint
+        configurable[CONTEXT_KEY] = context
     configurable.update(extra or {})
     if budget is not None:
         configurable[BUDGET_KEY] = budget
@@ -265,7 +269,8 @@ class _Plan:
 def _plan_run(target: Pattern | Agent, user_input: Any, *, thread_id: str | None,
               checkpointer: Any, store: Any, model: Any, session: SQLiteSession | None,
               recursion_limit: int | None, configurable: Mapping[str, Any] | None,
-              max_model_calls: int | None, max_tokens: int | None) -> _Plan:
+              max_model_calls: int | None, max_tokens: int | None,
+              context: Any = None) -> _Plan:
     pattern = as_pattern(target)
     thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
     payload = _start_input(user_input, new_thread=thread_id is None)
@@ -273,18 +278,19 @@ def _plan_run(target: Pattern | Agent, user_input: Any, *, thread_id: str | None
     thread_id = thread_id or uuid.uuid4().hex
     budget = _budget(max_model_calls, max_tokens, thread_id)
     config = _config(thread_id, model, recursion_limit, _with_user(session, configurable),
-                     budget=budget)
+                     budget=budget, context=context)
     return _Plan(pattern, thread_id, config, checkpointer, store, model, budget, payload)
 
 
 def _plan_resume(target: Pattern | Agent, *, thread_id: str, checkpointer: Any, store: Any,
                  model: Any, recursion_limit: int | None,
                  configurable: Mapping[str, Any] | None, max_model_calls: int | None,
-                 max_tokens: int | None) -> _Plan:
+                 max_tokens: int | None, context: Any = None) -> _Plan:
     pattern = as_pattern(target)
     check_models(pattern.agents, model)
     budget = _budget(max_model_calls, max_tokens, thread_id)
-    config = _config(thread_id, model, recursion_limit, configurable, budget=budget)
+    config = _config(thread_id, model, recursion_limit, configurable, budget=budget,
+                     context=context)
     return _Plan(pattern, thread_id, config, checkpointer, store, model, budget)
 
 
@@ -332,6 +338,7 @@ class Runner:
                   checkpointer: Any = None, store: Any = None, model: Any = None,
                   session: SQLiteSession | None = None, recursion_limit: int | None = None,
                   configurable: Mapping[str, Any] | None = None,
+                  context: Any = None,
                   max_model_calls: int | None = None,
                   max_tokens: int | None = None) -> RunResult:
         """Run to the end (or to an interrupt) and return the result.
@@ -350,6 +357,10 @@ class Runner:
             session: A ``SQLiteSession``: thread and database for conversational memory.
             recursion_limit: LangGraph's bound on steps.
             configurable: Extra ``config["configurable"]`` entries (e.g. ``user_id``).
+            context: Any object, as the SDK's ``Runner.run(context=)``: dynamic instructions,
+                tools taking a ``RunContextWrapper``/``ToolContext``, guardrails and hooks get
+                it as ``ctx.context`` and may change it. Not checkpointed (nor is it by the
+                SDK): pass it again to ``resume``.
             max_model_calls: Most model calls the run may make (all agents, all resumes).
             max_tokens: Most tokens the run may use (checked before each model call).
 
@@ -363,6 +374,7 @@ class Runner:
         plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
                          store=store, model=model, session=session,
                          recursion_limit=recursion_limit, configurable=configurable,
+                         context=context,
                          max_model_calls=max_model_calls, max_tokens=max_tokens)
         async with _aopened(plan) as graph:
             plan.start_budget({})  # a new run: nothing spent yet
@@ -374,12 +386,14 @@ class Runner:
                  checkpointer: Any = None, store: Any = None, model: Any = None,
                  session: SQLiteSession | None = None, recursion_limit: int | None = None,
                  configurable: Mapping[str, Any] | None = None,
+                 context: Any = None,
                  max_model_calls: int | None = None,
                  max_tokens: int | None = None) -> RunResult:
         """Blocking ``run`` (uses LangGraph's ``invoke``; no event loop needed)."""
         plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
                          store=store, model=model, session=session,
                          recursion_limit=recursion_limit, configurable=configurable,
+                         context=context,
                          max_model_calls=max_model_calls, max_tokens=max_tokens)
         with _opened(plan) as graph:
             plan.start_budget({})
@@ -390,6 +404,7 @@ class Runner:
                      checkpointer: Any = None, store: Any = None, model: Any = None,
                      recursion_limit: int | None = None,
                      configurable: Mapping[str, Any] | None = None,
+                     context: Any = None,
                      max_model_calls: int | None = None,
                      max_tokens: int | None = None) -> RunResult:
         """Continue a thread: answer its pending decision, or finish a run that was cut off.
@@ -406,6 +421,7 @@ class Runner:
         plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
                             model=model, recursion_limit=recursion_limit,
                             configurable=configurable,
+                            context=context,
                             max_model_calls=max_model_calls, max_tokens=max_tokens)
         async with _aopened(plan) as graph:
             command = plan.command(await graph.aget_state(plan.config), decision)
@@ -417,12 +433,14 @@ class Runner:
                     checkpointer: Any = None, store: Any = None, model: Any = None,
                     recursion_limit: int | None = None,
                     configurable: Mapping[str, Any] | None = None,
+                    context: Any = None,
                     max_model_calls: int | None = None,
                     max_tokens: int | None = None) -> RunResult:
         """Blocking ``resume``."""
         plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
                             model=model, recursion_limit=recursion_limit,
                             configurable=configurable,
+                            context=context,
                             max_model_calls=max_model_calls, max_tokens=max_tokens)
         with _opened(plan) as graph:
             command = plan.command(graph.get_state(plan.config), decision)
@@ -434,6 +452,7 @@ class Runner:
                            session: SQLiteSession | None = None,
                            recursion_limit: int | None = None,
                            configurable: Mapping[str, Any] | None = None,
+                           context: Any = None,
                            max_model_calls: int | None = None,
                            max_tokens: int | None = None) -> AsyncIterator[Event]:
         """``run``, as an async iterator of typed events (:mod:`agentpatterns.events`).
@@ -456,6 +475,7 @@ class Runner:
         plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
                          store=store, model=model, session=session,
                          recursion_limit=recursion_limit, configurable=configurable,
+                         context=context,
                          max_model_calls=max_model_calls, max_tokens=max_tokens)
         async with _aopened(plan) as graph:
             plan.start_budget({})  # a new run: nothing spent yet
@@ -469,12 +489,14 @@ class Runner:
                               store: Any = None, model: Any = None,
                               recursion_limit: int | None = None,
                               configurable: Mapping[str, Any] | None = None,
+                              context: Any = None,
                               max_model_calls: int | None = None,
                               max_tokens: int | None = None) -> AsyncIterator[Event]:
         """``resume``, as an async iterator of typed events (see :meth:`run_streamed`)."""
         plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
                             model=model, recursion_limit=recursion_limit,
                             configurable=configurable,
+                            context=context,
                             max_model_calls=max_model_calls, max_tokens=max_tokens)
         async with _aopened(plan) as graph:
             command = plan.command(await graph.aget_state(plan.config), decision)

@@ -25,24 +25,26 @@ from agents import ModelSettings, handoff
 from agents.agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.models.interface import Model
-from agents.strict_schema import ensure_strict_json_schema
 from agents.tool import FunctionTool as SDKFunctionTool
-from agents.tool_context import ToolContext
 from langchain_core.language_models import BaseChatModel
-from pydantic import BaseModel, ConfigDict, SecretStr, create_model
+from pydantic import BaseModel, SecretStr
 
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
+from agentpatterns.adapters.openai_agents.tools import (
+    SOURCE,
+    function_tool_back,
+    sdk_approval,
+    sdk_function_tool,
+)
 from agentpatterns.errors import UnsupportedError
 from agentpatterns.nodes._text import handoff_tool_name
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.runtime import system_prompt
-from agentpatterns.nodes.tools import AgentTool, FunctionTool, ToolArgumentsError
+from agentpatterns.nodes.tools import AgentTool, FunctionTool
 
 __all__ = ["Network", "agent_from_sdk", "build_network", "sdk_model"]
 
-#: attribute set on SDK objects made from ours, so ``from_sdk_agent`` gets the originals back
-SOURCE = "_agentpatterns_source"
 
 
 # ------------------------------------------------------------------ models
@@ -109,46 +111,6 @@ def model_for(agent: Agent, run_model: Any) -> tuple[Model, ModelSettings | None
 
 
 # ------------------------------------------------------------------ tools
-
-
-def _tool_text(value: Any) -> str:
-    # what the LangGraph runtime puts in the ToolMessage, so both runtimes show the same
-    return value if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def _is_strict(schema: dict[str, Any]) -> bool:
-    try:
-        return ensure_strict_json_schema(copy.deepcopy(schema)) == schema
-    except Exception:
-        return False
-
-
-def sdk_function_tool(tool: FunctionTool) -> SDKFunctionTool:
-    """Our ``FunctionTool`` as an SDK ``FunctionTool`` (same name, description, schema).
-
-    The SDK tool validates the model's arguments with our ``parse_arguments`` and calls our
-    function (sync or async); errors come back to the model as text, worded as on LangGraph.
-    """
-
-    async def invoke(ctx: ToolContext[Any], raw: str) -> str:
-        try:
-            kwargs = tool.parse_arguments(raw)
-        except ToolArgumentsError as exc:
-            return f"Error: {exc}. Call it again with valid arguments."
-        try:
-            value = tool.fn(**kwargs)
-            if inspect.isawaitable(value):
-                value = await value
-        except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
-            return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
-        return _tool_text(value)
-
-    schema = copy.deepcopy(tool.params_json_schema)
-    sdk = SDKFunctionTool(name=tool.name, description=tool.description, params_json_schema=schema,
-                          on_invoke_tool=invoke, strict_json_schema=_is_strict(schema),
-                          needs_approval=tool.needs_approval)
-    object.__setattr__(sdk, SOURCE, tool)
-    return sdk
 
 
 def output_text(value: Any) -> str:
@@ -275,7 +237,8 @@ def build_network(
                 # a tool fails the run, as on LangGraph, instead of becoming a tool message
                 sdk_tool = target.as_tool(tool_name=tool.name, tool_description=tool.description,
                                           custom_output_extractor=extract, hooks=hooks,
-                                          failure_error_function=None)
+                                          failure_error_function=None,
+                                          needs_approval=tool.needs_approval)
                 object.__setattr__(sdk_tool, SOURCE, tool)
                 clone.tools.append(sdk_tool)
                 net.tool_agents[(agent.name, tool.name)] = tool.agent.name
@@ -342,39 +305,6 @@ def _output_type_back(agent: agents.Agent[Any]) -> Any:
     except Exception as exc:  # the SDK's own error, e.g. a type with no strict schema
         raise _unsupported(agent, f"output_type {out!r} ({exc})",
                            "wrap it as AgentOutputSchema(T, strict_json_schema=False)") from exc
-
-
-def _args_model(tool: SDKFunctionTool) -> type[BaseModel]:
-    props = tool.params_json_schema.get("properties") or {}
-    required = set(tool.params_json_schema.get("required") or ())
-    fields: dict[str, Any] = {name: (Any, ... if name in required else None) for name in props}
-    model: type[BaseModel] = create_model(f"{tool.name}_args",
-                                          __config__=ConfigDict(extra="forbid"), **fields)
-    return model
-
-
-def _function_tool_back(agent: agents.Agent[Any], tool: SDKFunctionTool) -> FunctionTool:
-    source = getattr(tool, SOURCE, None)
-    if isinstance(source, FunctionTool):
-        return source
-    if tool.tool_input_guardrails or tool.tool_output_guardrails:
-        raise _unsupported(agent, f"tool guardrails on {tool.name!r}", "remove them")
-    if not isinstance(tool.needs_approval, bool):
-        raise _unsupported(agent, f"a needs_approval function on tool {tool.name!r}",
-                           "use needs_approval=True or False")
-    required = set(tool.params_json_schema.get("required") or ())
-
-    async def call(**kwargs: Any) -> Any:
-        args = {k: v for k, v in kwargs.items() if k in required or v is not None}
-        raw = json.dumps(args)
-        ctx = ToolContext(context=None, tool_name=tool.name, tool_call_id=f"call_{tool.name}",
-                          tool_arguments=raw)
-        return await tool.on_invoke_tool(ctx, raw)
-
-    call.__name__ = tool.name
-    return FunctionTool(name=tool.name, description=tool.description,
-                        params_json_schema=copy.deepcopy(tool.params_json_schema), fn=call,
-                        args_model=_args_model(tool), needs_approval=bool(tool.needs_approval))
 
 
 def _check(agent: agents.Agent[Any]) -> None:
@@ -468,9 +398,10 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
             assert isinstance(tool, SDKFunctionTool)
             if tool._is_agent_tool:
                 tools.append(AgentTool(agent=ours[id(tool._agent_instance)], name=tool.name,
-                                       description=tool.description))
+                                       description=tool.description,
+                                       needs_approval=sdk_approval(tool.needs_approval)))
             else:
-                tools.append(_function_tool_back(sdk, tool))
+                tools.append(function_tool_back(sdk, tool))
         targets = tuple(ours[id(_handoff_target(sdk, h))] for h in sdk.handoffs)
         # two-phase build so handoff cycles (A -> B -> A) can be expressed
         object.__setattr__(ours[id(sdk)], "handoffs", targets)

@@ -24,6 +24,7 @@ from agents import FunctionTool as SDKFunctionTool
 from agents import RunState
 
 from agentpatterns.adapters.openai_agents.approval import human_approval, resume_approval
+from agentpatterns.adapters.openai_agents.bridge import _plain
 from agentpatterns.adapters.openai_agents.build import build_network
 from agentpatterns.adapters.openai_agents.guard import BudgetStop, Reroute, conversation
 from agentpatterns.adapters.openai_agents.run import Run, text_of
@@ -32,6 +33,7 @@ from agentpatterns.errors import BranchError, ResumeError
 from agentpatterns.graphs.human_approval import normalize_decision
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.approvals import PendingCall, verdicts_of
 from agentpatterns.run.result import RunResult
 
 __all__ = ["DRIVERS", "MISSING", "NETWORK_KINDS", "resume"]
@@ -156,11 +158,18 @@ async def _finish(run: Run, output: Any, path: list[str], last: str | None) -> R
 
 
 def _decide(state: RunState[Any], decision: Mapping[str, Any]) -> None:
-    for item in state.get_interruptions():
-        if decision["approved"]:
-            state.approve(item)
+    """Approve or reject the pending tool calls (``RunState.approve`` / ``reject``) as the
+    LangGraph runtime does (:func:`agentpatterns.nodes.approvals.verdicts_of`): calls the
+    decision leaves out stay pending, and the SDK asks for them again."""
+    items = {str(_plain(item.raw_item).get("call_id")): item
+             for item in state.get_interruptions()}
+    pending = [PendingCall(item.agent.name, item, {}, call_id)
+               for call_id, item in items.items()]
+    for call_id, (approved, message) in verdicts_of(decision, pending).items():
+        if approved:
+            state.approve(items[call_id])
         else:
-            state.reject(item, rejection_message=decision.get("feedback") or None)
+            state.reject(items[call_id], rejection_message=message)
 
 
 # ------------------------------------------------------------------ reflection

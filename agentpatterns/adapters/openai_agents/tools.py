@@ -1,0 +1,138 @@
+"""Tools across the two runtimes: ours as SDK ``FunctionTool`` s, the SDK's as ours.
+
+* Our ``FunctionTool`` on the SDK runtime: an SDK ``FunctionTool`` with the same name,
+  description, JSON schema and ``needs_approval``, calling our function (with a
+  ``ToolContext`` first when it takes one).
+* An SDK ``FunctionTool`` imported to LangGraph (``from_sdk_agent``): our ``FunctionTool``
+  whose ``on_invoke`` is the SDK tool's own ``on_invoke_tool`` - the SDK's argument
+  validation, defaults, error messages and output conversion stay as they are - called with
+  an SDK ``ToolContext`` whose ``context`` is the run's ``context=`` object. On the SDK
+  runtime the original SDK tool object runs, untouched.
+
+Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+from typing import Any
+
+import agents
+from agents.run_context import RunContextWrapper as SDKRunContextWrapper
+from agents.strict_schema import ensure_strict_json_schema
+from agents.tool import FunctionTool as SDKFunctionTool
+from agents.tool_context import ToolContext as SDKToolContext
+from pydantic import BaseModel, ConfigDict, create_model
+
+from agentpatterns.errors import UnsupportedError
+from agentpatterns.nodes.context import ToolContext, current_context
+from agentpatterns.nodes.tools import FunctionTool, ToolArgumentsError, tool_output_text
+
+__all__ = [
+    "SOURCE",
+    "function_tool_back",
+    "sdk_approval",
+    "sdk_context",
+    "sdk_function_tool",
+]
+
+#: attribute set on SDK objects made from ours, so ``from_sdk_agent`` gets the originals back
+SOURCE = "_agentpatterns_source"
+
+
+def sdk_context(context: Any) -> SDKRunContextWrapper[Any]:
+    """An SDK ``RunContextWrapper`` around the run's ``context=`` object, for SDK callables
+    (dynamic instructions, guardrails, hooks, ``on_handoff``...) run on LangGraph."""
+    return SDKRunContextWrapper(context=context)
+
+
+def _is_strict(schema: dict[str, Any]) -> bool:
+    try:
+        return ensure_strict_json_schema(copy.deepcopy(schema)) == schema
+    except Exception:
+        return False
+
+
+def sdk_function_tool(tool: FunctionTool) -> SDKFunctionTool:
+    """Our ``FunctionTool`` on the SDK runtime (an imported SDK tool: the original).
+
+    The SDK tool validates the model's arguments with our ``parse_arguments`` and calls our
+    function (sync or async); errors come back to the model as text, worded as on LangGraph.
+    """
+    if isinstance(tool.source, SDKFunctionTool):
+        return tool.source
+
+    async def invoke(ctx: SDKToolContext[Any], raw: str) -> str:
+        try:
+            kwargs = tool.parse_arguments(raw)
+        except ToolArgumentsError as exc:
+            return f"Error: {exc}. Call it again with valid arguments."
+        ours = ToolContext(context=ctx.context, tool_name=tool.name,
+                           tool_call_id=ctx.tool_call_id, tool_arguments=raw,
+                           agent=getattr(getattr(ctx, "agent", None), "name", "") or "")
+        try:
+            value = tool.invoke(ours, kwargs, raw)
+            if inspect.isawaitable(value):
+                value = await value
+        except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
+            return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
+        return tool_output_text(value)
+
+    schema = copy.deepcopy(tool.params_json_schema)
+    sdk = SDKFunctionTool(name=tool.name, description=tool.description, params_json_schema=schema,
+                          on_invoke_tool=invoke, strict_json_schema=_is_strict(schema),
+                          needs_approval=tool.needs_approval)
+    object.__setattr__(sdk, SOURCE, tool)
+    return sdk
+
+
+def _args_model(tool: SDKFunctionTool) -> type[BaseModel]:
+    # documentation only: an imported tool's arguments are validated by the SDK tool itself
+    model: type[BaseModel] = create_model(f"{tool.name}_args",
+                                          __config__=ConfigDict(extra="allow"))
+    return model
+
+
+def sdk_approval(setting: Any) -> Any:
+    """An SDK ``needs_approval`` setting for our tools: a function gets an SDK context."""
+    if isinstance(setting, bool) or not callable(setting):
+        return setting
+
+    def decide(ctx: Any, params: dict[str, Any], call_id: str) -> Any:
+        return setting(sdk_context(getattr(ctx, "context", None)), params, call_id)
+
+    return decide
+
+
+def function_tool_back(agent: agents.Agent[Any], tool: SDKFunctionTool) -> FunctionTool:
+    """Our ``FunctionTool`` for an SDK ``FunctionTool`` (see the module docstring).
+
+    Raises:
+        UnsupportedError: Tool guardrails on it (naming the agent and the tool).
+    """
+    source = getattr(tool, SOURCE, None)
+    if isinstance(source, FunctionTool):
+        return source
+    if tool.tool_input_guardrails or tool.tool_output_guardrails:
+        raise UnsupportedError(f"SDK agent {agent.name!r}: tool guardrails on {tool.name!r} "
+                               "cannot be mapped to an agentpatterns Agent; remove them")
+
+    async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
+        sdk_ctx = SDKToolContext(context=ctx.context, tool_name=tool.name,
+                                 tool_call_id=ctx.tool_call_id, tool_arguments=raw)
+        return await tool.on_invoke_tool(sdk_ctx, raw)
+
+    async def call(**kwargs: Any) -> Any:  # ``tool.fn(**args)`` works as for our own tools
+        raw = json.dumps(kwargs)
+        return await invoke(ToolContext(context=current_context(), tool_name=tool.name,
+                                        tool_call_id=f"call_{tool.name}", tool_arguments=raw),
+                            raw)
+
+    call.__name__ = tool.name
+    return FunctionTool(name=tool.name, description=tool.description,
+                        params_json_schema=copy.deepcopy(tool.params_json_schema), fn=call,
+                        args_model=_args_model(tool),
+                        needs_approval=sdk_approval(tool.needs_approval), on_invoke=invoke,
+                        source=tool)
