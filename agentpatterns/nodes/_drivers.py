@@ -108,7 +108,7 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
                 value = _tool_error(request.tool, exc)
         elif isinstance(request, ApprovalCheck):
             value = needs_approval(request)
-            value = bool(asyncio.run(_await(value)) if inspect.isawaitable(value) else value)
+            value = bool(block_on(_await(value)) if inspect.isawaitable(value) else value)
         elif isinstance(request, Approval):
             value = ask(request)
         elif isinstance(request, GuardrailRun):
