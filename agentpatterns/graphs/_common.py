@@ -3,26 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agentpatterns.nodes.agent import Agent
+from agentpatterns.errors import InputError
+from agentpatterns.graphs.pattern import Participant, Pattern
+from agentpatterns.nodes._text import message_text
 from agentpatterns.nodes.runtime import TurnResult, agent_turn
 
-__all__ = ["fresh_turn", "output_of", "request_of"]
+__all__ = ["SubRun", "fresh_turn", "output_of", "request_of"]
 
 
 def request_of(state: Mapping[str, Any]) -> str:
-    """The user's request of the current run."""
-    return str(state.get("input") or "")
+    """The user's request of the current run: ``input``, else the latest user message.
+
+    So a compiled pattern takes ``MessagesState``'s input (``{"messages": [...]}``) as well
+    as the runner's.
+
+    Raises:
+        InputError: Neither is there (an empty run would silently answer nothing).
+    """
+    text = state.get("input")
+    if text:
+        return str(text)
+    for message in reversed(state.get("messages") or ()):
+        if getattr(message, "type", "") == "human" or (
+                isinstance(message, Mapping) and message.get("role") == "user"):
+            content = message_text(message) if not isinstance(message, Mapping) else str(
+                message.get("content") or "")
+            if content.strip():
+                return content
+    raise InputError("the pattern got no request: pass {'messages': [user message, ...]} "
+                     "(LangGraph's MessagesState) or {'input': 'the request'}")
 
 
-def fresh_turn(agent: Agent, text: str, state: Mapping[str, Any], **kwargs: Any) -> Any:
+@dataclass(frozen=True)
+class SubRun:
+    """A nested pattern's turn: run ``pattern`` (a subgraph) on ``messages``/``text``."""
+
+    pattern: Pattern
+    messages: list[Any]
+    text: str
+
+
+def fresh_turn(agent: Participant, text: str, state: Mapping[str, Any], **kwargs: Any) -> Any:
     """A turn on a fresh conversation holding only ``text`` (like ``Runner.run(agent, text)``).
 
-    The agent starts on ``text``, so its input guardrails check it.
+    The agent starts on ``text``, so its input guardrails check it. A nested pattern gets a
+    ``SubRun``: it runs as a subgraph on the same fresh input.
     """
+    if isinstance(agent, Pattern):
+        return SubRun(agent, [HumanMessage(text)], text)
     return agent_turn(agent, [HumanMessage(text)], state=state, handoffs=(), check_input=text,
                       **kwargs)
 

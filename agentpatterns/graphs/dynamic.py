@@ -5,14 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
 from pydantic import BaseModel, Field
 
 from agentpatterns.errors import PatternError, RunError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
+from agentpatterns.graphs._nested import pattern_node
 from agentpatterns.graphs._nodes import agent_node, stopped
-from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Node, Pattern, register
+from agentpatterns.graphs.pattern import (
+    END_ID,
+    START_ID,
+    Edge,
+    Node,
+    Participant,
+    Pattern,
+    register,
+)
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.runtime import TurnResult
 from agentpatterns.state import PatternState
@@ -31,10 +42,11 @@ class Domains(BaseModel):
 
 def dynamic(
     analyzer: Agent,
-    make_specialist: Callable[[str], Agent],
+    make_specialist: Callable[[str], Any],
     *,
     max_specialists: int = 5,
     name: str = "",
+    description: str = "",
 ) -> Pattern:
     """Dynamic agent creation: specialists are made at run time from the analyzer's domains.
 
@@ -45,7 +57,8 @@ def dynamic(
     answers are combined: the analyzer already chose only the domains that are needed, so
     routing to one of them would drop expertise it asked for and cost another model call.
     The specialists' specs are stored in the checkpoint, so a resumed or forked run
-    rebuilds the same agents without asking the analyzer again.
+    rebuilds the same agents without asking the analyzer again. ``make_specialist`` may
+    return a whole pattern: it runs as a subgraph of its branch.
 
     Raises:
         PatternError: ``max_specialists < 1``, ``make_specialist`` not callable, or an
@@ -99,11 +112,16 @@ def dynamic(
         ),
         options={"make_specialist": make_specialist, "max_specialists": max_specialists},
         name=name or "dynamic",
+        description=description,
     )
 
 
-def spec_of(agent: Agent, domain: str) -> dict[str, Any]:
+def spec_of(agent: Participant, domain: str) -> dict[str, Any]:
     """A JSON-able spec of a created agent (what the checkpoint stores)."""
+    if isinstance(agent, Pattern):  # a whole pattern: re-made by the factory on resume
+        return {"domain": domain, "name": agent.name, "instructions": None,
+                "handoff_description": agent.description, "model": None,
+                "rebuild": "make_specialist", "pattern": agent.kind}
     simple = (
         not agent.tools
         and not agent.handoffs
@@ -121,7 +139,7 @@ def spec_of(agent: Agent, domain: str) -> dict[str, Any]:
     }
 
 
-def rebuild(spec: Mapping[str, Any], make_specialist: Callable[[str], Agent]) -> Agent:
+def rebuild(spec: Mapping[str, Any], make_specialist: Callable[[str], Any]) -> Participant:
     """The agent a stored spec describes (re-made by ``make_specialist`` if it has tools)."""
     if spec.get("rebuild") == "spec":
         return Agent(
@@ -130,7 +148,7 @@ def rebuild(spec: Mapping[str, Any], make_specialist: Callable[[str], Agent]) ->
             handoff_description=spec.get("handoff_description"),
             model=spec.get("model"),
         )
-    agent = make_specialist(spec["domain"])
+    agent: Participant = make_specialist(spec["domain"])
     if agent.name != spec["name"]:
         raise RunError(
             f"make_specialist({spec['domain']!r}) now returns {agent.name!r}, but the "
@@ -140,7 +158,8 @@ def rebuild(spec: Mapping[str, Any], make_specialist: Callable[[str], Agent]) ->
 
 
 def create_specialists(
-    domains: list[str], make_specialist: Callable[[str], Agent], cap: int, taken: set[str]
+    domains: list[str], make_specialist: Callable[[str], Any], cap: int, taken: set[str],
+    within: str = "",
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Call ``make_specialist`` per domain (capped); specs and the dropped domains."""
     kept, dropped = domains[:cap], domains[cap:]
@@ -153,10 +172,15 @@ def create_specialists(
             raise RunError(
                 f"make_specialist({domain!r}) raised {type(exc).__name__}: {exc}; fix the factory"
             ) from exc
-        if not isinstance(agent, Agent):
+        if not isinstance(agent, Agent | Pattern):
             raise RunError(
-                f"make_specialist({domain!r}) returned {type(agent).__name__}, not an Agent"
+                f"make_specialist({domain!r}) returned {type(agent).__name__}, not an Agent "
+                "or a Pattern"
             )
+        if isinstance(agent, Pattern) and within in [p.name for p in agent.all_patterns()]:
+            raise PatternError(
+                f"make_specialist({domain!r}) returned a pattern containing {within!r} "
+                "itself; a pattern cannot nest itself")
         if agent.name in names:
             raise RunError(
                 f"make_specialist({domain!r}) returned an agent named "
@@ -194,7 +218,8 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
             update["final_output"] = output_of(res)
             update["last_agent"] = analyzer.name
             return Command(goto=END, update=update)
-        specs, dropped = create_specialists(domains, make_specialist, cap, {analyzer.name})
+        specs, dropped = create_specialists(domains, make_specialist, cap, {analyzer.name},
+                                            within=pattern.name)
         if dropped:
             update["events"] = [
                 *update.get("events", []),
@@ -215,6 +240,13 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
     def specialist_turn(payload: Mapping[str, Any]) -> Any:
         agent = rebuild(payload["spec"], make_specialist)
         return fresh_turn(agent, payload["input"], {})
+
+    def specialist_finish_as(name: str) -> Any:
+        def finish(payload: Mapping[str, Any], res: TurnResult) -> Any:
+            update = specialist_finish(payload, res)
+            update["branches"] = {name: update["branches"][res.agent]}
+            return update
+        return finish
 
     def specialist_finish(payload: Mapping[str, Any], res: TurnResult) -> Any:
         update = public_update(res)
@@ -244,9 +276,25 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
         destinations=(SPECIALISTS, END),
         metadata={"agentpatterns": {"kind": "agent"}},
     )
+    agents_node = agent_node(SPECIALISTS, specialist_turn, specialist_finish)
+
+    def run_specialist(payload: Mapping[str, Any], config: RunnableConfig) -> Any:
+        made = rebuild(payload["spec"], make_specialist)
+        if isinstance(made, Pattern):  # a created pattern runs as a subgraph of this task
+            return pattern_node(made, specialist_turn,
+                                specialist_finish_as(made.name)).invoke(payload, config)
+        return agents_node.invoke(payload, config)
+
+    async def arun_specialist(payload: Mapping[str, Any], config: RunnableConfig) -> Any:
+        made = rebuild(payload["spec"], make_specialist)
+        if isinstance(made, Pattern):
+            return await pattern_node(made, specialist_turn,
+                                      specialist_finish_as(made.name)).ainvoke(payload, config)
+        return await agents_node.ainvoke(payload, config)
+
     graph.add_node(
         SPECIALISTS,
-        agent_node(SPECIALISTS, specialist_turn, specialist_finish),
+        RunnableCallable(run_specialist, arun_specialist, name=SPECIALISTS),
         metadata={"agentpatterns": {"kind": "dynamic"}},
     )
     graph.add_node(JOIN, combine, metadata={"agentpatterns": {"kind": "join"}})

@@ -15,20 +15,24 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command
 
 from agentpatterns.errors import InputError, PatternError
-from agentpatterns.graphs._common import request_of
+from agentpatterns.graphs._common import SubRun, output_of, public_update, request_of
+from agentpatterns.graphs._nested import pattern_node
 from agentpatterns.graphs._nodes import add_step, agent_node
 from agentpatterns.graphs.pattern import (
     END_ID,
     START_ID,
     Edge,
+    Participant,
     Pattern,
     collect_agents,
+    may_stop,
     register,
     tool_nodes_and_edges,
 )
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult, agent_turn
+from agentpatterns.nodes.tools import AgentTool
 from agentpatterns.state import PatternState
 
 __all__ = ["as_pattern", "from_agent", "sequential", "triage"]
@@ -38,19 +42,38 @@ def _handoff_edges(agents: Sequence[Agent], kind: str = "handoff") -> list[Edge]
     return [Edge(source=a.name, target=t.name, kind=kind) for a in agents for t in a.handoffs]  # type: ignore[arg-type]
 
 
-def _finish_edges(agents: Sequence[Agent], tool_only: set[str], has_next: set[str]) -> list[Edge]:
-    # an agent whose turn ends without a handoff finishes the run
-    return [Edge(source=a.name, target=END_ID, kind="route", label="no handoff")
-            for a in agents if a.name not in tool_only and a.name not in has_next]
+def _finish_edges(members: Sequence[Participant], tool_only: set[str],
+                  has_next: set[str]) -> list[Edge]:
+    # an agent whose turn ends without a handoff finishes the run (a nested pattern: when done)
+    return [Edge(source=a.name, target=END_ID, kind="route",
+                 label="done" if isinstance(a, Pattern) else "no handoff")
+            for a in members if a.name not in tool_only and a.name not in has_next]
 
 
-def _tool_only(entry: Agent, agents: Sequence[Agent]) -> set[str]:
-    """Agents reachable only as tools (they run inside their caller's node)."""
+def _tool_only(entry: Participant, agents: Sequence[Agent],
+               members: Sequence[Participant]) -> set[str]:
+    """Agents (and patterns) reachable only as tools (they run inside their caller's node)."""
     by_handoff = {entry.name} | {t.name for a in agents for t in a.handoffs}
-    return {a.name for a in agents if a.name not in by_handoff}
+    return {a.name for a in members if a.name not in by_handoff}
 
 
-def from_agent(entry: Agent, *, name: str = "", fallback: Agent | None = None) -> Pattern:
+def _collect(roots: Sequence[Participant]) -> tuple[list[Agent], list[Pattern]]:
+    """Agents reachable from ``roots`` through handoffs and tools, and the nested patterns
+    among them (a pattern is one participant: its inside is its own)."""
+    agents = collect_agents([r for r in roots if isinstance(r, Agent)])
+    patterns: list[Pattern] = []
+    for r in roots:
+        if isinstance(r, Pattern) and all(p is not r for p in patterns):
+            patterns.append(r)
+    for a in agents:
+        for t in [*a.handoffs, *(tool.agent for tool in a.tools if isinstance(tool, AgentTool))]:
+            if isinstance(t, Pattern) and all(p is not t for p in patterns):
+                patterns.append(t)
+    return agents, patterns
+
+
+def from_agent(entry: Agent, *, name: str = "", fallback: Agent | None = None,
+               description: str = "") -> Pattern:
     """The pattern an agent network describes, following handoffs and agents-as-tools.
 
     Any SDK-style network (a triage agent with handoffs, a chain whose agents hand off in
@@ -64,15 +87,16 @@ def from_agent(entry: Agent, *, name: str = "", fallback: Agent | None = None) -
         >>> [(e.source, e.target, e.kind) for e in p.edges if e.kind == "handoff"]
         [('Writer', 'Editor', 'handoff')]
     """
-    return _network("handoffs", entry, name=name, fallback=fallback)
+    return _network("handoffs", entry, name=name, fallback=fallback, description=description)
 
 
-def _network(kind: str, entry: Agent, *, name: str, fallback: Agent | None,
-             steps: Sequence[Agent] = (), extra_edges: Sequence[Edge] = (),
-             options: Mapping[str, Any] | None = None) -> Pattern:
+def _network(kind: str, entry: Participant, *, name: str, fallback: Agent | None,
+             steps: Sequence[Participant] = (), extra_edges: Sequence[Edge] = (),
+             options: Mapping[str, Any] | None = None, description: str = "") -> Pattern:
     roots = [entry, *steps] + ([fallback] if fallback is not None else [])
-    agents = collect_agents(roots)
-    tool_only = _tool_only(entry, agents) - {r.name for r in roots}
+    agents, patterns = _collect(roots)
+    members: list[Participant] = [*agents, *patterns]
+    tool_only = _tool_only(entry, agents, members) - {r.name for r in roots}
     tools, tool_edges = tool_nodes_and_edges(agents)
     edges = [Edge(source=START_ID, target=entry.name, kind="route", label="entry")]
     edges += _handoff_edges(agents)
@@ -83,21 +107,25 @@ def _network(kind: str, entry: Agent, *, name: str, fallback: Agent | None,
         edges += [Edge(source=a.name, target=fallback.name, kind="route", label="fallback")
                   for a in agents if a is not fallback and a.name not in tool_only]
     has_next = {e.source for e in extra_edges if e.kind == "sequence"}
-    edges += _finish_edges(agents, tool_only, has_next)
+    edges += _finish_edges(members, tool_only, has_next)
     edges += tool_edges
     opts = {"fallback": fallback.name if fallback else None, "tool_only": sorted(tool_only)}
     opts.update(options or {})
     return Pattern(kind=kind, agents=tuple(agents), entry=entry.name, edges=tuple(edges),
-                   nodes=tuple(tools), options=opts, name=name or kind)
+                   nodes=tuple(tools), options=opts, name=name or kind,
+                   patterns=tuple(patterns), description=description)
 
 
-def triage(router: Agent, *, fallback: Agent | None = None, name: str = "") -> Pattern:
+def triage(router: Agent, *, fallback: Agent | None = None, name: str = "",
+           description: str = "") -> Pattern:
     """Triage: a router hands each request to the specialist that fits it.
 
     Args:
         router: The routing agent; its ``handoffs`` are the specialists.
         fallback: Agent that takes requests the router cannot place, and handoffs to names
             that do not exist (a hallucinated target).
+        name: The pattern's name (its node when it is nested in another pattern).
+        description: What it handles (how a router picks it when it is nested).
 
     Raises:
         PatternError: The router has no handoffs.
@@ -118,14 +146,17 @@ def triage(router: Agent, *, fallback: Agent | None = None, name: str = "") -> P
     if not router.handoffs:
         raise PatternError(f"triage router {router.name!r} has no handoffs; give it "
                            "handoffs=[specialist, ...]")
-    return _network("triage", router, name=name, fallback=fallback)
+    return _network("triage", router, name=name, fallback=fallback, description=description)
 
 
-def sequential(agents: Sequence[Agent], *, name: str = "") -> Pattern:
+def sequential(agents: Sequence[Participant], *, name: str = "",
+               description: str = "") -> Pattern:
     """Sequential: agents act in order, each working from the previous one's output.
 
     Agents that already hand off to the next one (``handoffs=[writer]``) keep their handoff
-    edges; otherwise a ``sequence`` edge joins each agent to the next.
+    edges; otherwise a ``sequence`` edge joins each agent to the next. A step may be a whole
+    pattern (one node, a subgraph): it works on the conversation so far, and its final
+    output is what the next step sees.
 
     Raises:
         PatternError: Fewer than one agent, or the same agent twice.
@@ -143,14 +174,17 @@ def sequential(agents: Sequence[Agent], *, name: str = "") -> Pattern:
         raise PatternError("sequential([]) has no agents; pass at least one Agent")
     names = [a.name for a in agents]
     for n in names:
+        if names.count(n) > 1 and any(isinstance(a, Pattern) and a.name == n for a in agents):
+            raise PatternError(f"sequential: two nested patterns are named {n!r}; give each "
+                               "pattern its own name (name=...)")
         if names.count(n) > 1:
             raise PatternError(f"sequential: {n!r} appears twice; each step must be its own "
                                "agent (clone it with agent.clone(name=...))")
     extra = [Edge(source=a.name, target=b.name, kind="sequence")
              for a, b in pairwise(agents)
-             if not any(t is b for t in a.handoffs)]
+             if not (isinstance(a, Agent) and any(t is b for t in a.handoffs))]
     return _network("sequential", agents[0], name=name, fallback=None, steps=agents[1:],
-                    extra_edges=extra, options={"order": names})
+                    extra_edges=extra, options={"order": names}, description=description)
 
 
 def _handoff_reason(res: TurnResult, target: Agent) -> str:
@@ -167,7 +201,7 @@ def _handoff_reason(res: TurnResult, target: Agent) -> str:
 def build_network(pattern: Pattern) -> StateGraph[Any]:
     """One node per agent; handoffs are ``Command(goto=...)`` with declared destinations."""
     graph = StateGraph(PatternState)
-    agents = pattern.agent_map
+    agents: dict[str, Any] = {**pattern.agent_map, **pattern.pattern_map}
     fallback = pattern.options.get("fallback")
     tool_only = set(pattern.options.get("tool_only", ()))
     for agent in pattern.agents:
@@ -186,8 +220,34 @@ def build_network(pattern: Pattern) -> StateGraph[Any]:
                                                    "inner": _inner_tools(agent)}})
         if sequence_next is not None:
             add_step(graph, agent.name, sequence_next, guarded=can_trip(agent))
+    for child in pattern.patterns:
+        if child.name not in tool_only:
+            _add_pattern_node(graph, pattern, child)
     graph.add_edge(START, pattern.entry)
     return graph
+
+
+def _add_pattern_node(graph: StateGraph[Any], pattern: Pattern, child: Pattern) -> None:
+    """A nested pattern in a handoff network: it takes over the conversation, and hands on
+    along its ``sequence`` edge or finishes the run."""
+    sequence_next = next((e.target for e in pattern.out_edges(child.name, "sequence")), None)
+
+    def make(state: Mapping[str, Any]) -> SubRun:
+        return SubRun(child, list(state.get("messages") or []), request_of(state))
+
+    def finish(state: Mapping[str, Any], res: TurnResult) -> Any:
+        # the conversation gets the child's final output: what the next step works from
+        update = public_update(res)
+        update["final_output"] = output_of(res)
+        update["last_agent"] = child.name
+        return update if sequence_next is not None else Command(goto=END, update=update)
+
+    stops = may_stop(child)
+    destinations = (END,) if sequence_next is None or stops else ()
+    graph.add_node(child.name, pattern_node(child, make, finish), destinations=destinations,
+                   metadata={"agentpatterns": {"kind": "pattern"}})
+    if sequence_next is not None:
+        add_step(graph, child.name, sequence_next, guarded=stops)
 
 
 def _inner_tools(agent: Agent) -> list[dict[str, str]]:
@@ -201,7 +261,9 @@ def _inner_tools(agent: Agent) -> list[dict[str, str]]:
     while todo:
         current = todo.pop(0)
         nodes, edges = tool_nodes_and_edges([current])
-        kinds = {n.id: n.kind for n in nodes}
+        kinds: dict[str, str] = {n.id: n.kind for n in nodes}
+        kinds.update({t.agent.name: "pattern" for t in current.tools
+                      if isinstance(t, AgentTool) and isinstance(t.agent, Pattern)})
         out += [{"source": e.source, "target": e.target, "label": e.label,
                  "target_kind": kinds.get(e.target, "agent")} for e in edges]
         for t in current.tools:

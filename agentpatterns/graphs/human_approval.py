@@ -10,10 +10,18 @@ from langgraph.types import Command, interrupt
 
 from agentpatterns.errors import InputError, PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
-from agentpatterns.graphs._nodes import add_step, agent_node
-from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Node, Pattern, register
-from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.guardrails import can_trip
+from agentpatterns.graphs._nested import members, node_kind, participant_node
+from agentpatterns.graphs._nodes import add_step
+from agentpatterns.graphs.pattern import (
+    END_ID,
+    START_ID,
+    Edge,
+    Node,
+    Participant,
+    Pattern,
+    may_stop,
+    register,
+)
 from agentpatterns.nodes.runtime import TurnResult
 from agentpatterns.state import PatternState
 
@@ -23,8 +31,8 @@ APPROVAL = "approval"
 REJECTED = "Plan rejected"
 
 
-def human_approval(planner: Agent, executor: Agent, *, max_revisions: int = 3,
-                   name: str = "") -> Pattern:
+def human_approval(planner: Participant, executor: Participant, *, max_revisions: int = 3,
+                   name: str = "", description: str = "") -> Pattern:
     """Human-in-the-loop: plan, wait for approval (``interrupt()``), then execute.
 
     The run stops at the ``approval`` node with ``RunResult.interrupted`` true and the plan
@@ -32,13 +40,14 @@ def human_approval(planner: Agent, executor: Agent, *, max_revisions: int = 3,
     decision=True)`` runs the executor on the plan; ``False`` ends with ``"Plan rejected"``
     (the executor never runs); ``{"feedback": "..."}`` sends the plan back to the planner
     (at most ``max_revisions`` times); ``{"approved": True, "plan": "..."}`` executes an
-    edited plan.
+    edited plan. Planner and executor may be whole patterns (subgraph nodes); nested in
+    another pattern, the interrupt stops the whole run and names this pattern.
 
     Raises:
         PatternError: ``max_revisions < 0`` or one agent twice.
 
     Example:
-        >>> from agentpatterns import Runner
+        >>> from agentpatterns import Agent, Runner
         >>> planner = Agent(name="Planner", instructions="Create detailed plan")
         >>> executor = Agent(name="Executor", instructions="Execute plan precisely")
         >>> p = human_approval(planner, executor)
@@ -64,15 +73,18 @@ def human_approval(planner: Agent, executor: Agent, *, max_revisions: int = 3,
     if max_revisions:
         edges.append(Edge(source=APPROVAL, target=planner.name, kind="loop",
                           label=f"feedback (≤ {max_revisions})", bound=max_revisions))
-    return Pattern(kind="human_approval", agents=(planner, executor), entry=planner.name,
+    return Pattern(kind="human_approval", **members(planner, executor), entry=planner.name,
+                   description=description,
                    edges=tuple(edges),
                    nodes=(Node(id=APPROVAL, kind="interrupt", label="human approval",
                                description="waits for a person's decision"),),
-                   options={"max_revisions": max_revisions}, name=name or "human_approval")
+                   options={"max_revisions": max_revisions, "planner": planner.name,
+                            "executor": executor.name}, name=name or "human_approval")
 
 
 def _build(pattern: Pattern) -> StateGraph[Any]:
-    planner, executor = pattern.agents
+    planner = pattern.participant(pattern.options["planner"])
+    executor = pattern.participant(pattern.options["executor"])
     max_revisions = int(pattern.options["max_revisions"])
     graph = StateGraph(PatternState)
 
@@ -92,6 +104,7 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
     def approval(state: PatternState) -> Any:
         revisions = int(state.get("iteration") or 0)
         raw = interrupt({
+            "pattern": pattern.name,
             "plan": state.get("plan", ""),
             "question": "Approve this plan?",
             "answer_with": "True (approve), False (reject), or {'feedback': '...'} to revise, "
@@ -121,15 +134,16 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
         update["last_agent"] = executor.name
         return update
 
-    graph.add_node(planner.name, agent_node(planner.name, plan_turn, plan_finish),
-                   metadata={"agentpatterns": {"kind": "agent"}})
+    graph.add_node(planner.name, participant_node(planner, plan_turn, plan_finish),
+                   destinations=(END,) if may_stop(planner) else (),
+                   metadata={"agentpatterns": {"kind": node_kind(planner)}})
     destinations = (executor.name, END, planner.name) if max_revisions else (executor.name, END)
     graph.add_node(APPROVAL, approval, destinations=destinations,
                    metadata={"agentpatterns": {"kind": "interrupt"}})
-    graph.add_node(executor.name, agent_node(executor.name, exec_turn, exec_finish),
-                   metadata={"agentpatterns": {"kind": "agent"}})
+    graph.add_node(executor.name, participant_node(executor, exec_turn, exec_finish),
+                   metadata={"agentpatterns": {"kind": node_kind(executor)}})
     graph.add_edge(START, planner.name)
-    add_step(graph, planner.name, APPROVAL, guarded=can_trip(planner))
+    add_step(graph, planner.name, APPROVAL, guarded=may_stop(planner))
     graph.add_edge(executor.name, END)
     return graph
 

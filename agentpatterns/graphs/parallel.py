@@ -7,12 +7,22 @@ from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from agentpatterns.errors import BranchError, BudgetExceeded, PatternError
+from agentpatterns.errors import BranchError, BudgetExceeded, InputError, PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
-from agentpatterns.graphs._nodes import add_step, agent_node, stopped
-from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Node, Pattern, register
+from agentpatterns.graphs._nested import node_kind as _kind
+from agentpatterns.graphs._nested import participant_node
+from agentpatterns.graphs._nodes import add_step, stopped
+from agentpatterns.graphs.pattern import (
+    END_ID,
+    START_ID,
+    Edge,
+    Node,
+    Participant,
+    Pattern,
+    may_stop,
+    register,
+)
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult
 from agentpatterns.state import PatternState
 
@@ -21,8 +31,9 @@ __all__ = ["JOIN", "parallel"]
 JOIN = "join"
 
 
-def parallel(agents: Sequence[Agent], synthesizer: Agent, *,
-             on_branch_error: Literal["fail", "continue"] = "fail", name: str = "") -> Pattern:
+def parallel(agents: Sequence[Participant], synthesizer: Participant, *,
+             on_branch_error: Literal["fail", "continue"] = "fail", name: str = "",
+             description: str = "") -> Pattern:
     """Parallel execution: fan out to all ``agents`` concurrently, join, then synthesize.
 
     Each branch is its own node, started in the same LangGraph step (they overlap in time
@@ -31,8 +42,8 @@ def parallel(agents: Sequence[Agent], synthesizer: Agent, *,
     re-run on resume (LangGraph keeps its writes).
 
     Args:
-        agents: The branches.
-        synthesizer: Combines the branch outputs.
+        agents: The branches (agents or whole patterns; a pattern branch is a subgraph).
+        synthesizer: Combines the branch outputs (an agent or a pattern).
         on_branch_error: ``"fail"`` (default) fails the run naming the branch;
             ``"continue"`` records the failure and synthesizes the rest.
 
@@ -58,7 +69,10 @@ def parallel(agents: Sequence[Agent], synthesizer: Agent, *,
     edges += [Edge(source=a.name, target=JOIN, kind="join") for a in agents]
     edges += [Edge(source=JOIN, target=synthesizer.name, kind="sequence"),
               Edge(source=synthesizer.name, target=END_ID, kind="route", label="done")]
-    return Pattern(kind="parallel", agents=(*agents, synthesizer), entry=START_ID,
+    members = [*agents, synthesizer]
+    return Pattern(kind="parallel", agents=tuple(a for a in members if isinstance(a, Agent)),
+                   patterns=tuple(p for p in members if isinstance(p, Pattern)),
+                   description=description, entry=START_ID,
                    edges=tuple(edges),
                    nodes=(Node(id=JOIN, kind="join", label="join",
                                description=f"waits for {len(agents)} branches"),),
@@ -68,7 +82,7 @@ def parallel(agents: Sequence[Agent], synthesizer: Agent, *,
                    name=name or "parallel")
 
 
-def branch_node(agent: Agent, policy: str, text_of: Any = request_of) -> Any:
+def branch_node(agent: Participant, policy: str, text_of: Any = request_of) -> Any:
     """A branch: the agent on the request; failures recorded or raised per ``policy``."""
 
     def make(state: Mapping[str, Any]) -> Any:
@@ -79,7 +93,7 @@ def branch_node(agent: Agent, policy: str, text_of: Any = request_of) -> Any:
         update["branches"] = {agent.name: {"status": "ok", "output": output_of(res)}}
         return update
 
-    inner = agent_node(agent.name, make, finish)
+    inner = participant_node(agent, make, finish)
 
     def failed(exc: BaseException) -> dict[str, Any]:
         if policy != "continue":
@@ -97,7 +111,7 @@ def branch_node(agent: Agent, policy: str, text_of: Any = request_of) -> Any:
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         try:
             return inner.invoke(state, config)
-        except (GraphBubbleUp, BudgetExceeded):
+        except (GraphBubbleUp, BudgetExceeded, InputError):
             raise
         except Exception as exc:
             return failed(exc)
@@ -105,7 +119,7 @@ def branch_node(agent: Agent, policy: str, text_of: Any = request_of) -> Any:
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         try:
             return await inner.ainvoke(state, config)
-        except (GraphBubbleUp, BudgetExceeded):
+        except (GraphBubbleUp, BudgetExceeded, InputError):
             raise
         except Exception as exc:
             return failed(exc)
@@ -127,14 +141,15 @@ def combined(state: Mapping[str, Any], order: Sequence[str]) -> str:
 
 def _build(pattern: Pattern) -> StateGraph[Any]:
     names = list(pattern.options["branches"])
-    synthesizer = pattern.agent(pattern.options["synthesizer"])
+    synthesizer = pattern.participant(pattern.options["synthesizer"])
     policy = pattern.options["on_branch_error"]
     graph = StateGraph(PatternState)
     for name in names:
-        guarded = can_trip(pattern.agent(name))
-        graph.add_node(name, branch_node(pattern.agent(name), policy),
+        branch = pattern.participant(name)
+        guarded = may_stop(branch)
+        graph.add_node(name, branch_node(branch, policy),
                        destinations=(END,) if guarded else (),
-                       metadata={"agentpatterns": {"kind": "agent"}})
+                       metadata={"agentpatterns": {"kind": _kind(branch)}})
         graph.add_edge(START, name)
 
     def join(state: PatternState) -> dict[str, Any]:
@@ -158,10 +173,11 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
         update["last_agent"] = synthesizer.name
         return update
 
-    graph.add_node(synthesizer.name, agent_node(synthesizer.name, syn_turn, syn_finish),
-                   metadata={"agentpatterns": {"kind": "agent"}})
+    graph.add_node(synthesizer.name, participant_node(synthesizer, syn_turn, syn_finish),
+                   destinations=(END,) if may_stop(synthesizer) else (),
+                   metadata={"agentpatterns": {"kind": _kind(synthesizer)}})
     add_step(graph, JOIN, synthesizer.name,
-             guarded=any(can_trip(pattern.agent(n)) for n in names))
+             guarded=any(may_stop(pattern.participant(n)) for n in names))
     graph.add_edge(synthesizer.name, END)
     return graph
 

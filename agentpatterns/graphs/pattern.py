@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from agentpatterns.errors import PatternError
 from agentpatterns.nodes.agent import Agent
@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from langgraph.graph import StateGraph
     from langgraph.graph.state import CompiledStateGraph
 
-__all__ = ["END_ID", "START_ID", "Edge", "EdgeKind", "Node", "NodeKind", "Pattern", "register"]
+__all__ = ["END_ID", "START_ID", "Edge", "EdgeKind", "Node", "NodeKind", "Participant", "Pattern",
+           "register"]
 
-NodeKind = Literal["start", "end", "agent", "tool", "interrupt", "join", "dynamic"]
+NodeKind = Literal["start", "end", "agent", "tool", "interrupt", "join", "dynamic", "pattern"]
 EdgeKind = Literal["handoff", "route", "sequence", "tool", "loop", "fanout", "join", "interrupt"]
 START_ID = "__start__"
 END_ID = "__end__"
@@ -26,6 +27,8 @@ EDGE_KINDS = frozenset(EdgeKind.__args__)  # type: ignore[attr-defined]
 
 #: pattern kind -> function building the (uncompiled) LangGraph ``StateGraph``
 _BUILDERS: dict[str, Callable[[Pattern], StateGraph[Any]]] = {}
+#: the turn of a pattern used as a tool (registered by ``graphs._nested``)
+_TOOL_TURN: list[Callable[[Pattern, str], Any]] = []
 
 
 def register(
@@ -79,10 +82,17 @@ class Pattern:
         agents: Every agent of the pattern (names unique).
         entry: The node the run starts at.
         nodes: Structural nodes besides the agents (``join``, ``interrupt``, ``dynamic``,
-            ``tool``); start, end and one node per agent are added automatically.
+            ``tool``); start, end, one node per agent and one per nested pattern are added
+            automatically.
         edges: Typed edges between node ids (``__start__``/``__end__`` for start and end).
         options: Builder options (bounds, stop rules, fallback, ...).
+        patterns: Nested patterns that take part as one node each (a step, a branch, a
+            generator, a worker, a handoff target); each compiles to a LangGraph subgraph.
+        description: What the pattern handles (its ``handoff_description``: how a router
+            or the offline model picks it when it is a handoff target or a tool).
     """
+
+    is_pattern: ClassVar[bool] = True
 
     kind: str
     agents: tuple[Agent, ...]
@@ -91,9 +101,12 @@ class Pattern:
     nodes: tuple[Node, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
+    patterns: tuple[Pattern, ...] = ()
+    description: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agents", tuple(self.agents))
+        object.__setattr__(self, "patterns", tuple(self.patterns))
         object.__setattr__(self, "edges", tuple(self.edges) + _guardrail_edges(self))
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
         object.__setattr__(self, "name", self.name or self.kind)
@@ -110,15 +123,87 @@ class Pattern:
             )
             for a in self.agents
         ]
+        all_nodes += [Node(id=p.name, kind="pattern", label=p.name, description=p.description)
+                      for p in self.patterns]
         all_nodes += list(self.nodes)
         object.__setattr__(self, "nodes", tuple(all_nodes))
         self._validate()
 
     # -- lookups ---------------------------------------------------------------------------
     @property
+    def handoff_description(self) -> str:
+        """What the pattern handles, as an agent's ``handoff_description`` says it."""
+        return self.description
+
+    @property
     def agent_map(self) -> dict[str, Agent]:
         """Agents by name."""
         return {a.name: a for a in self.agents}
+
+    @property
+    def pattern_map(self) -> dict[str, Pattern]:
+        """The directly nested patterns by name."""
+        return {p.name: p for p in self.patterns}
+
+    def participant(self, name: str) -> Participant:
+        """The agent or nested pattern called ``name``."""
+        nested = self.pattern_map.get(name)
+        return nested if nested is not None else self.agent(name)
+
+    def all_agents(self) -> list[Agent]:
+        """Every agent of the composition, nested patterns' agents included (depth first)."""
+        out = list(self.agents)
+        for p in self.patterns:
+            out += p.all_agents()
+        return out
+
+    def all_patterns(self) -> list[Pattern]:
+        """This pattern and every pattern nested in it, at any depth (depth first)."""
+        out: list[Pattern] = [self]
+        for p in self.patterns:
+            out += p.all_patterns()
+        return out
+
+    def scopes(self) -> dict[str, tuple[str, ...]]:
+        """Each agent's pattern path: ``{"Researcher 1": ("Pipeline", "Research")}``."""
+        out: dict[str, tuple[str, ...]] = {a.name: (self.name,) for a in self.agents}
+        for p in self.patterns:
+            out.update({a: (self.name, *path) for a, path in p.scopes().items()})
+        return out
+
+    def steps(self, path: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """Each turn of a run's ``path`` with its pattern path (agents made at run time by a
+        nested ``dynamic`` get that pattern's path)."""
+        scopes = self.scopes()
+        made = next((self.pattern_path(p.name) for p in self.all_patterns()
+                     if p.kind == "dynamic"), (self.name,))
+        return [(a, scopes.get(a, made)) for a in path]
+
+    def pattern_path(self, name: str) -> tuple[str, ...]:
+        """The names from this pattern down to the nested pattern ``name`` (``()`` if absent)."""
+        if name == self.name:
+            return (self.name,)
+        for p in self.patterns:
+            inner = p.pattern_path(name)
+            if inner:
+                return (self.name, *inner)
+        return ()
+
+    def as_tool(self, *, tool_name: str | None = None,
+                tool_description: str | None = None) -> AgentTool:
+        """This pattern as a tool an agent can call (hierarchical), like ``Agent.as_tool``.
+
+        The whole pattern runs on the tool's input, inside the calling agent's node, as a
+        LangGraph subgraph; its agents' turns count in the run's path, calls and budget.
+
+        Args:
+            tool_name: Name the calling model sees (default: the pattern's name in snake case).
+            tool_description: When to use it (default: the pattern's ``description``).
+        """
+        from agentpatterns.nodes._text import snake
+
+        return AgentTool(agent=self, name=tool_name or snake(self.name),  # type: ignore[arg-type]
+                         description=tool_description or self.description or self.name)
 
     def agent(self, name: str) -> Agent:
         """The agent called ``name`` (``KeyError`` naming the known agents otherwise)."""
@@ -134,9 +219,15 @@ class Pattern:
         """Edges leaving ``node`` (optionally only of the given kinds)."""
         return [e for e in self.edges if e.source == node and (not kinds or e.kind in kinds)]
 
+    def tool_turn(self, text: str) -> Any:
+        """The turn of this pattern used as a tool, on ``text`` (see :meth:`as_tool`)."""
+        import agentpatterns.graphs  # noqa: F401  (registers the nested-pattern runner)
+
+        return _TOOL_TURN[0](self, text)
+
     # -- validation ------------------------------------------------------------------------
     def _validate(self) -> None:
-        if not self.agents:
+        if not self.agents and not self.patterns:
             raise PatternError(f"pattern {self.name!r} has no agents; give it at least one Agent")
         seen: dict[str, Agent] = {}
         for a in self.agents:
@@ -148,6 +239,7 @@ class Pattern:
             seen[a.name] = a
         if len(seen) != len(self.agents):
             raise PatternError(f"an agent appears twice in pattern {self.name!r}")
+        self._validate_nesting()
         ids = [n.id for n in self.nodes]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
@@ -160,6 +252,12 @@ class Pattern:
             raise PatternError(f"entry {self.entry!r} is not a node of pattern {self.name!r}")
         for a in self.agents:
             for target in a.handoffs:
+                if isinstance(target, Pattern):
+                    if self.pattern_map.get(target.name) is not target:
+                        raise PatternError(
+                            f"handoff target pattern {target.name!r} of {a.name!r} is not "
+                            f"nested in pattern {self.name!r}; build it with from_agent/triage")
+                    continue
                 if target.name not in seen:
                     raise PatternError(
                         f"handoff target {target.name!r} of {a.name!r} is not an agent of this "
@@ -203,6 +301,34 @@ class Pattern:
                     f"{n.kind} {n.id!r} is a dead end in pattern {self.name!r}: no path from it "
                     "reaches the end; give it an edge onward or to the end"
                 )
+
+    def _validate_nesting(self) -> None:
+        """Nested patterns: distinct names, no pattern inside itself, agent names unique
+        across the whole composition (a run's path names agents)."""
+        for child in self.patterns:
+            if not isinstance(child, Pattern):
+                raise PatternError(f"pattern {self.name!r} nests {child!r}, not a Pattern")
+            inner = [p.name for p in child.all_patterns()]
+            if self.name in inner:
+                raise PatternError(
+                    f"pattern {self.name!r} contains itself (through {child.name!r}); a "
+                    "pattern cannot nest itself - give distinct patterns distinct names "
+                    "(name=...)")
+        names = [p.name for p in self.patterns]
+        for n in names:
+            if names.count(n) > 1:
+                raise PatternError(
+                    f"two nested patterns are named {n!r} in pattern {self.name!r}; give "
+                    "each its own name (name=...)")
+        owner: dict[str, str] = {a.name: self.name for a in self.agents}
+        for child in self.patterns:
+            for a in child.all_agents():
+                if a.name in owner:
+                    raise PatternError(
+                        f"agent {a.name!r} appears in both {owner[a.name]!r} and nested "
+                        f"pattern {child.name!r} of {self.name!r}; agent names must be unique "
+                        "across a composition (clone it: agent.clone(name=...))")
+                owner[a.name] = child.name
 
     def _is_tool_target(self, node: str) -> bool:
         return any(e.target == node and e.kind == "tool" for e in self.edges)
@@ -307,19 +433,38 @@ class Pattern:
         return bundle
 
     def __repr__(self) -> str:
+        nested = f", patterns={[p.name for p in self.patterns]}" if self.patterns else ""
         return (
-            f"Pattern(kind={self.kind!r}, agents={[a.name for a in self.agents]}, "
-            f"entry={self.entry!r})"
+            f"Pattern(kind={self.kind!r}, name={self.name!r}, "
+            f"agents={[a.name for a in self.agents]}{nested}, entry={self.entry!r})"
         )
+
+
+#: What takes part in a pattern: an agent, or a whole pattern (one node, a subgraph).
+Participant = Agent | Pattern
 
 
 def _guardrail_edges(pattern: Pattern) -> tuple[Edge, ...]:
     """A ``route`` edge labelled ``guardrail`` to the end from every agent with guardrails:
     a tripped wire stops the run there (see :mod:`agentpatterns.nodes.guardrails`)."""
     have = {e.source for e in pattern.edges if e.target == END_ID and e.label == "guardrail"}
-    return tuple(Edge(source=a.name, target=END_ID, kind="route", label="guardrail")
-                 for a in pattern.agents
-                 if (a.input_guardrails or a.output_guardrails) and a.name not in have)
+    out = [Edge(source=a.name, target=END_ID, kind="route", label="guardrail")
+           for a in pattern.agents
+           if (a.input_guardrails or a.output_guardrails) and a.name not in have]
+    # a nested pattern that can stop (a guardrail, a rejected plan) stops its parent too
+    out += [Edge(source=p.name, target=END_ID, kind="route", label="guardrail")
+            for p in pattern.patterns if may_stop(p) and p.name not in have]
+    return tuple(out)
+
+
+def may_stop(participant: Agent | Pattern) -> bool:
+    """True when a turn of ``participant`` may stop the run (a guardrail, a rejection)."""
+    from agentpatterns.nodes.guardrails import can_trip
+
+    if isinstance(participant, Agent):
+        return can_trip(participant)
+    return any(p.kind == "human_approval" for p in participant.all_patterns()) or any(
+        can_trip(a) for a in participant.all_agents())
 
 
 def _first_line(agent: Agent) -> str:
@@ -338,8 +483,10 @@ def collect_agents(roots: Iterable[Agent]) -> list[Agent]:
             continue
         seen.add(id(agent))
         out.append(agent)
-        todo.extend(agent.handoffs)
-        todo.extend(t.agent for t in agent.tools if isinstance(t, AgentTool))
+        # a nested pattern is one participant: its agents are its own
+        todo.extend(t for t in agent.handoffs if isinstance(t, Agent))
+        todo.extend(t.agent for t in agent.tools
+                    if isinstance(t, AgentTool) and isinstance(t.agent, Agent))
     return out
 
 

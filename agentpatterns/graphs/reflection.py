@@ -10,10 +10,19 @@ from langgraph.types import Command
 
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
-from agentpatterns.graphs._nodes import add_step, agent_node
-from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Pattern, register
+from agentpatterns.graphs._nested import node_kind as _kind
+from agentpatterns.graphs._nested import participant_node
+from agentpatterns.graphs._nodes import add_step
+from agentpatterns.graphs.pattern import (
+    END_ID,
+    START_ID,
+    Edge,
+    Participant,
+    Pattern,
+    may_stop,
+    register,
+)
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import TurnResult
 from agentpatterns.state import PatternState
 
@@ -21,12 +30,13 @@ __all__ = ["reflection"]
 
 
 def reflection(
-    generator: Agent,
-    critic: Agent,
+    generator: Participant,
+    critic: Participant,
     *,
     iterations: int = 3,
     stop_when: Callable[[str], bool] | None = None,
     name: str = "",
+    description: str = "",
 ) -> Pattern:
     """Reflection loop: generator -> critic -> generator ..., as in the seed's loop.
 
@@ -34,6 +44,7 @@ def reflection(
     the next draft is asked for with ``Previous: ... Feedback: ... Improve it.``. Every
     draft and critique is kept in the state. ``stop_when(feedback)`` returning true ends the
     loop early. The final output is the last draft. At most ``2 * iterations`` model calls.
+    Either role may be a whole pattern (a subgraph node, run afresh on each draft).
 
     Raises:
         PatternError: ``iterations < 1``, ``stop_when`` not callable, or one agent twice.
@@ -73,18 +84,23 @@ def reflection(
             label="done" if stop_when is None else "done or stop_when",
         ),
     )
+    members = (generator, critic)
     return Pattern(
         kind="reflection",
-        agents=(generator, critic),
+        agents=tuple(a for a in members if isinstance(a, Agent)),
+        patterns=tuple(p for p in members if isinstance(p, Pattern)),
         entry=generator.name,
         edges=edges,
-        options={"iterations": iterations, "stop_when": stop_when},
+        options={"iterations": iterations, "stop_when": stop_when,
+                 "generator": generator.name, "critic": critic.name},
         name=name or "reflection",
+        description=description,
     )
 
 
 def _build(pattern: Pattern) -> StateGraph[Any]:
-    generator, critic = pattern.agents
+    generator = pattern.participant(pattern.options["generator"])
+    critic = pattern.participant(pattern.options["critic"])
     iterations = int(pattern.options["iterations"])
     stop_when = pattern.options.get("stop_when")
     graph = StateGraph(PatternState)
@@ -128,17 +144,17 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
 
     graph.add_node(
         generator.name,
-        agent_node(generator.name, gen_turn, gen_finish),
-        metadata={"agentpatterns": {"kind": "agent"}},
+        participant_node(generator, gen_turn, gen_finish),
+        metadata={"agentpatterns": {"kind": _kind(generator)}},
     )
     graph.add_node(
         critic.name,
-        agent_node(critic.name, critic_turn, critic_finish),
+        participant_node(critic, critic_turn, critic_finish),
         destinations=(generator.name, END),
-        metadata={"agentpatterns": {"kind": "agent"}},
+        metadata={"agentpatterns": {"kind": _kind(critic)}},
     )
     graph.add_edge(START, generator.name)
-    add_step(graph, generator.name, critic.name, guarded=can_trip(generator))
+    add_step(graph, generator.name, critic.name, guarded=may_stop(generator))
     return graph
 
 

@@ -11,20 +11,29 @@ from langgraph.types import Command
 
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, request_of
+from agentpatterns.graphs._nested import members, node_kind, participant_node
 from agentpatterns.graphs._nodes import add_step, agent_node
-from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Pattern, register
+from agentpatterns.graphs.pattern import (
+    END_ID,
+    START_ID,
+    Edge,
+    Participant,
+    Pattern,
+    may_stop,
+    register,
+)
 from agentpatterns.nodes._text import snake
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.guardrails import can_trip
 from agentpatterns.nodes.runtime import Control, TurnResult, agent_turn
 from agentpatterns.state import PatternState
 
 __all__ = ["supervisor"]
 
 
-def _control(worker: Agent) -> Control:
+def _control(worker: Participant) -> Control:
     what = worker.handoff_description or (
-        worker.instructions if isinstance(worker.instructions, str) else ""
+        worker.instructions if isinstance(worker, Agent) and isinstance(worker.instructions, str)
+        else ""
     )
     return Control(
         name=f"assign_to_{snake(worker.name)}",
@@ -34,14 +43,16 @@ def _control(worker: Agent) -> Control:
 
 
 def supervisor(
-    boss: Agent, workers: Sequence[Agent], *, max_rounds: int = 4, name: str = ""
+    boss: Agent, workers: Sequence[Participant], *, max_rounds: int = 4, name: str = "",
+    description: str = ""
 ) -> Pattern:
     """Supervisor: ``boss`` assigns tasks to ``workers`` round by round, then aggregates.
 
     Each assignment is a tool call of the boss (``assign_to_<worker>``); the worker runs in
     its own node on the task and its report comes back to the boss as that call's result
     (a return edge). After ``max_rounds`` assignments the boss must answer. Assignments and
-    reports are kept in the state.
+    reports are kept in the state. A worker may be a whole pattern (a subgraph node run on
+    the task; its final output is the report).
 
     Raises:
         PatternError: No workers, a worker named like the boss, or ``max_rounds < 1``.
@@ -78,7 +89,8 @@ def supervisor(
         )
     return Pattern(
         kind="supervisor",
-        agents=(boss, *workers),
+        **members(boss, *workers),
+        description=description,
         entry=boss.name,
         edges=tuple(edges),
         options={"max_rounds": max_rounds, "workers": [w.name for w in workers]},
@@ -89,7 +101,7 @@ def supervisor(
 def _build(pattern: Pattern) -> StateGraph[Any]:
     graph = StateGraph(PatternState)
     boss = pattern.agent(pattern.entry)
-    workers = [pattern.agent(n) for n in pattern.options["workers"]]
+    workers = [pattern.participant(n) for n in pattern.options["workers"]]
     controls = [_control(w) for w in workers]
     max_rounds = int(pattern.options["max_rounds"])
 
@@ -135,15 +147,16 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
     for worker in workers:
         graph.add_node(
             worker.name,
-            agent_node(worker.name, _worker_turn(worker), _worker_finish(boss.name)),
-            metadata={"agentpatterns": {"kind": "agent"}},
+            participant_node(worker, _worker_turn(worker), _worker_finish(boss.name)),
+            destinations=(END,) if may_stop(worker) else (),
+            metadata={"agentpatterns": {"kind": node_kind(worker)}},
         )
-        add_step(graph, worker.name, boss.name, guarded=can_trip(worker))
+        add_step(graph, worker.name, boss.name, guarded=may_stop(worker))
     graph.add_edge(START, boss.name)
     return graph
 
 
-def _worker_turn(worker: Agent) -> Any:
+def _worker_turn(worker: Participant) -> Any:
     def make(state: Mapping[str, Any]) -> Any:
         task = (state.get("assignments") or [{}])[-1].get("task") or request_of(state)
         return fresh_turn(worker, task, state)

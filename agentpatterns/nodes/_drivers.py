@@ -104,6 +104,8 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
                 value = _start_tool(request)
                 if inspect.isawaitable(value):
                     value = block_on(_await(value))
+            except (AgentPatternsError, GraphBubbleUp):  # a budget stop, an interrupt: the run's
+                raise
             except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
                 value = _tool_error(request.tool, exc)
         elif isinstance(request, ApprovalCheck):
@@ -152,6 +154,8 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
                 value = _start_tool(request)
                 if inspect.isawaitable(value):
                     value = await value
+            except (AgentPatternsError, GraphBubbleUp):
+                raise
             except Exception as exc:
                 value = _tool_error(request.tool, exc)
         elif isinstance(request, ApprovalCheck):

@@ -29,7 +29,7 @@ class Agent:
         name: Unique within a pattern; the graph node is named after it.
         instructions: System prompt, or a function of the run state returning it.
         handoff_description: What the agent handles; routers match requests against it.
-        handoffs: Agents this one may hand the conversation to.
+        handoffs: Agents (or whole patterns) this one may hand the conversation to.
         tools: Function tools and agents used as tools (``other.as_tool(...)``).
         model: A model name (``"openai:gpt-4.1-mini"``, ``"offline"``) or a LangChain chat
             model; ``None`` uses the run's model or the environment's.
@@ -55,7 +55,7 @@ class Agent:
     name: str
     instructions: Instructions | None = None
     handoff_description: str | None = None
-    handoffs: Sequence[Agent] = ()
+    handoffs: Sequence[Any] = ()  # Agent | Pattern (the pattern layer is above this one)
     tools: Sequence[Tool] = ()
     model: Any = None
     output_type: Any = None
@@ -79,9 +79,10 @@ class Agent:
         object.__setattr__(self, "output_guardrails", tuple(
             to_output_guardrail(g, agent=self.name) for g in self.output_guardrails))
         for target in self.handoffs:
-            if not isinstance(target, Agent):
+            if not isinstance(target, Agent) and not getattr(target, "is_pattern", False):
                 raise TypeError(
-                    f"Agent {self.name!r}: handoffs= holds {target!r}, which is not an Agent"
+                    f"Agent {self.name!r}: handoffs= holds {target!r}, which is neither an "
+                    "Agent nor a Pattern"
                 )
         for tool in self.tools:
             if not isinstance(tool, FunctionTool | AgentTool):

@@ -151,6 +151,16 @@ class Budget:
         else:
             self._leave()
 
+    @contextmanager
+    def handed_on(self) -> Iterator[None]:
+        """Around nested work a turn waits for (a pattern used as a tool): the waiting turn
+        does not count as running, so a budget stop inside does not wait for it."""
+        self._leave()
+        try:
+            yield
+        finally:
+            self._enter()
+
     def _enter(self) -> None:
         with self._lock:
             self._active += 1

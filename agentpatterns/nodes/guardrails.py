@@ -224,7 +224,11 @@ def can_trip(agent: Agent) -> bool:
         seen.add(id(current))
         if current.input_guardrails or current.output_guardrails:
             return True
-        todo.extend(t.agent for t in current.tools if isinstance(t, AgentTool))
+        for t in current.tools:
+            if isinstance(t, AgentTool):  # a pattern used as a tool: any of its agents
+                inner: Any = t.agent
+                todo.extend(inner.all_agents() if getattr(inner, "is_pattern", False)
+                            else [inner])
     return False
 
 

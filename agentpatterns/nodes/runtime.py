@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import ValidationError
@@ -363,7 +363,7 @@ def agent_turn(
                 new.append(ToolMessage(
                     f"Error: there is no tool or handoff named {name!r}. Available: {available}.",
                     tool_call_id=call_id))
-            elif isinstance(entry, Agent):
+            elif is_handoff_target(entry):
                 if result.handoff is None:
                     result.handoff = entry.name
                     new.append(ToolMessage(json.dumps({"assistant": entry.name}),
@@ -468,8 +468,13 @@ def _strike(result: TurnResult, strikes: dict[str, int], kind: str, agent: Agent
                              "message; fix its instructions or add a fallback agent")
 
 
+def is_handoff_target(entry: Any) -> bool:
+    """An agent, or a nested pattern (``Agent(handoffs=[pattern])``) a turn may hand to."""
+    return isinstance(entry, Agent) or bool(getattr(entry, "is_pattern", False))
+
+
 def _schema(name: str, entry: Any) -> dict[str, Any]:
-    if isinstance(entry, Agent):
+    if is_handoff_target(entry):
         return {"type": "function", "function": {
             "name": name,
             "description": entry.handoff_description or f"Handoff to the {entry.name} agent",
@@ -481,7 +486,10 @@ def sub_turn(request: SubAgent) -> Generator[Request, Any, TurnResult]:
     """The turn of an agent used as a tool, on the task it is given.
 
     Its handoffs are not followed; like a nested SDK run it starts on that task, so its
-    input guardrails check it.
+    input guardrails check it. A pattern used as a tool (``pattern.as_tool()``) runs whole.
     """
+    if not isinstance(request.tool.agent, Agent):
+        return cast(Generator[Request, Any, TurnResult],
+                    request.tool.agent.tool_turn(request.input))
     return agent_turn(request.tool.agent, [HumanMessage(request.input)], state={}, handoffs=(),
                       check_input=request.input)

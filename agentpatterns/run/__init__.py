@@ -4,8 +4,8 @@ Above graphs/ and storage/: may import graphs, nodes, state, storage, errors and
 never adapters or cli.
 """
 
-from agentpatterns.run.result import RunResult
+from agentpatterns.run.result import RunResult, Step
 from agentpatterns.run.runner import Runner
 from agentpatterns.run.session import SQLiteSession
 
-__all__ = ["RunResult", "Runner", "SQLiteSession"]
+__all__ = ["RunResult", "Runner", "SQLiteSession", "Step"]

@@ -6,7 +6,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RunResult"]
+__all__ = ["RunResult", "Step"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """One agent turn of a run, with where it sits in a composition.
+
+    Attributes:
+        agent: The agent that took the turn.
+        patterns: The pattern path from the run's pattern down to the one the agent is
+            in, e.g. ``("Pipeline", "Research")``.
+    """
+
+    agent: str
+    patterns: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +41,7 @@ class RunResult:
         events: Recorded incidents (fallbacks, retries, caps, rejections).
         values: The raw final graph state.
         runtime: ``"langgraph"`` or ``"openai-agents"``.
+        steps: ``path`` with each turn's pattern path (nested patterns show where they are).
     """
 
     final_output: Any
@@ -42,6 +57,7 @@ class RunResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     runtime: str = "langgraph"
+    steps: tuple[Step, ...] = ()
 
     @property
     def model_calls(self) -> int:

@@ -20,7 +20,7 @@ from agentpatterns.nodes.context import CONTEXT_KEY
 from agentpatterns.nodes.models import check_models, describe_model, resolve_model
 from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.run.locks import athread_lock, thread_lock
-from agentpatterns.run.result import RunResult
+from agentpatterns.run.result import RunResult, Step
 from agentpatterns.state import fresh_run_update
 
 if TYPE_CHECKING:
@@ -99,22 +99,32 @@ def _restore(agent: Agent | None, stored: Any) -> Any:
         return stored
 
 
+def _interruption(pattern: Pattern, value: Any) -> Any:
+    """The interrupt's value; a nested approval also says where it is (``patterns``)."""
+    if isinstance(value, Mapping) and value.get("pattern") and pattern.patterns:
+        return {**value, "patterns": list(pattern.pattern_path(str(value["pattern"])))}
+    return value
+
+
 def _result(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunResult:
     values = dict(snapshot.values or {})
     interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
     last = values.get("last_agent") or None
     output = values.get("final_output")
+    agents = {a.name: a for a in pattern.all_agents()} if pattern.patterns else pattern.agent_map
     if last and output is not None:
-        output = _restore(pattern.agent_map.get(last), output)
-    entry_agent = pattern.agent_map.get(pattern.entry) or pattern.agents[0]
+        output = _restore(agents.get(last), output)
+    entry_agent = agents.get(pattern.entry) or next(iter(agents.values()))
     usage: dict[str, dict[str, int]] = dict(values.get("usage") or {})
+    path = list(values.get("path") or [])
     return RunResult(
         final_output=output,
-        path=list(values.get("path") or []),
+        path=path,
         last_agent=last,
         thread_id=thread_id,
         interrupted=bool(interrupts),
-        interruption=interrupts[0].value if interrupts else None,
+        interruption=_interruption(pattern, interrupts[0].value) if interrupts else None,
+        steps=tuple(Step(agent=a, patterns=p) for a, p in pattern.steps(path)),
         model=describe_model(resolve_model(model, entry_agent.model)),
         calls={a: int(u["calls"]) for a, u in usage.items() if u.get("calls")},
         usage={a: {k: v for k, v in u.items() if k != "calls"} for a, u in usage.items()},

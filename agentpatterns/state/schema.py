@@ -9,11 +9,12 @@ carries over (that is how session memory works).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, TypedDict, cast
+from typing import Annotated, Any, cast
 
 from langchain_core.messages import AnyMessage
 from langgraph.channels import DeltaChannel
 from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
 __all__ = ["RESET", "PatternState", "add_counts", "add_messages_batch", "append",
            "fresh_run_update", "merge"]

@@ -29,7 +29,7 @@ from agentpatterns.adapters.openai_agents.build import build_network
 from agentpatterns.adapters.openai_agents.guard import BudgetStop, Reroute, conversation
 from agentpatterns.adapters.openai_agents.run import Run, text_of
 from agentpatterns.adapters.openai_agents.store import MISSING, approvals, load, save
-from agentpatterns.errors import BranchError, ResumeError
+from agentpatterns.errors import BranchError, ResumeError, UnsupportedError
 from agentpatterns.graphs.human_approval import normalize_decision
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
@@ -329,7 +329,14 @@ async def dynamic(run: Run) -> RunResult:
     if dropped:
         run.log.events.append({"type": "capped", "agent": analyzer.name,
                                "max_specialists": cap, "dropped": dropped})
-    specialists = [rebuild(s, make) for s in specs]
+    made = [rebuild(s, make) for s in specs]
+    specialists = [a for a in made if isinstance(a, Agent)]
+    if len(specialists) != len(made):
+        nested = next(m for m in made if not isinstance(m, Agent))
+        raise UnsupportedError(
+            f"make_specialist returned pattern {nested.name!r}: a created pattern does not run "
+            "on the OpenAI Agents SDK runtime yet; run it with Runner (LangGraph), or return "
+            "an Agent")
     team = build_network(specialists, run_model=run.run_model, handoffs=False,
                          hooks=run.log, extract=run.log.extractor(), guard=run.guard)
     results = await asyncio.gather(*(run.run(team[a.name], run.request) for a in specialists))

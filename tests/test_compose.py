@@ -1,0 +1,255 @@
+"""Composition: a Pattern stands wherever an Agent stands, compiled as a LangGraph subgraph."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agentpatterns import (
+    Agent,
+    BudgetExceeded,
+    GuardrailFunctionOutput,
+    InputError,
+    InputGuardrailTripwireTriggered,
+    PatternError,
+    Runner,
+    dynamic,
+    hierarchical,
+    human_approval,
+    input_guardrail,
+    parallel,
+    reflection,
+    sequential,
+    supervisor,
+    triage,
+)
+
+
+def _agent(name: str, instructions: str, **kw: object) -> Agent:
+    return Agent(name=name, instructions=instructions, **kw)  # type: ignore[arg-type]
+
+
+def research(prefix: str = "", name: str = "Research") -> object:
+    rs = [_agent(f"{prefix}Researcher {i}", f"Research topic {t}") for i, t in ((1, "A"), (2, "B"))]
+    return parallel(rs, _agent(f"{prefix}Synthesizer", "Combine research"), name=name,
+                    description="Research a topic in depth from several angles")
+
+
+def polish(prefix: str = "", name: str = "Polish") -> object:
+    return reflection(_agent(f"{prefix}Writer", "Write the article"),
+                      _agent(f"{prefix}Critic", "Review content and provide feedback"),
+                      iterations=2, name=name)
+
+
+def pipeline() -> object:
+    return sequential([research(), polish(), _agent("Editor", "Edit and polish the content")],
+                      name="Pipeline")
+
+
+PIPELINE_PATH = ["Researcher 1", "Researcher 2", "Synthesizer", "Writer", "Critic", "Writer",
+                 "Critic", "Editor"]
+
+
+# ------------------------------------------------------------------ each builder, each role
+def test_sequential_of_patterns_is_one_run_one_account() -> None:
+    r = Runner.run_sync(pipeline(), "tides")
+    assert r.path == PIPELINE_PATH
+    assert r.calls == {"Researcher 1": 1, "Researcher 2": 1, "Synthesizer": 1, "Writer": 2,
+                       "Critic": 2, "Editor": 1}
+    assert r.last_agent == "Editor"
+    # the editor works from the reflection's final output (the last draft), not the critique
+    assert r.final_output.startswith("[Editor] edited text based on: [Writer] draft 2")
+    assert [(s.agent, s.patterns) for s in r.steps][:4] == [
+        ("Researcher 1", ("Pipeline", "Research")), ("Researcher 2", ("Pipeline", "Research")),
+        ("Synthesizer", ("Pipeline", "Research")), ("Writer", ("Pipeline", "Polish"))]
+    assert r.steps[-1].patterns == ("Pipeline",)
+    assert r.usage["Critic"]["total"] > 0
+
+
+def test_parallel_branch_and_synthesizer_may_be_patterns() -> None:
+    p = parallel([research(), _agent("Analyst", "Analyze the data")], polish(), name="Big")
+    r = Runner.run_sync(p, "tides")
+    assert sorted(r.path[:4]) == ["Analyst", "Researcher 1", "Researcher 2", "Synthesizer"]
+    assert r.path[4:] == ["Writer", "Critic", "Writer", "Critic"]
+    assert r.last_agent == "Writer"
+    assert "[Synthesizer] synthesis" in r.values["branches"]["Research"]["output"]
+
+
+def test_reflection_generator_and_critic_may_be_patterns() -> None:
+    gen = sequential([_agent("Drafter", "Write a draft"), _agent("Fixer", "Edit and polish")],
+                     name="Draft Team")
+    r = Runner.run_sync(reflection(gen, _agent("Critic", "Review content and provide feedback"),
+                                   iterations=2), "a poem")
+    assert r.path == ["Drafter", "Fixer", "Critic", "Drafter", "Fixer", "Critic"]
+    assert len(r.values["drafts"]) == 2
+    crit = sequential([_agent("Reader", "Review content and provide feedback")], name="Panel")
+    r2 = Runner.run_sync(reflection(_agent("Writer", "Write"), crit, iterations=2), "a poem")
+    assert r2.path == ["Writer", "Reader", "Writer", "Reader"]
+
+
+def test_supervisor_worker_may_be_a_pattern() -> None:
+    team = research(name="Research Team")
+    boss = _agent("Supervisor", "Assign tasks, aggregate results")
+    r = Runner.run_sync(supervisor(boss, [team, _agent("Worker 2", "Analyze results")]),
+                        "Research the data and analyze the results")
+    assert {"Researcher 1", "Researcher 2", "Synthesizer", "Worker 2"} <= set(r.path)
+    i = r.path.index("Researcher 1")
+    assert r.path[i - 1:i + 4] == ["Supervisor", "Researcher 1", "Researcher 2", "Synthesizer",
+                                   "Supervisor"]
+    assert "Research Team" in [rep["worker"] for rep in r.values["reports"]]
+
+
+def test_human_approval_planner_and_executor_may_be_patterns() -> None:
+    planner = sequential([_agent("Scout", "Research the topic"), _agent("Planner", "Plan it")],
+                         name="Planning")
+    p = human_approval(planner, research(), name="Gate")
+    r = Runner.run_sync(p, "migrate the database", thread_id="ha-nested-roles")
+    assert r.interrupted and r.path == ["Scout", "Planner"]
+    assert r.interruption["pattern"] == "Gate"
+    done = Runner.resume_sync(p, thread_id="ha-nested-roles", decision=True)
+    assert done.path == ["Scout", "Planner", "Researcher 1", "Researcher 2", "Synthesizer"]
+
+
+def test_dynamic_factory_may_return_a_pattern() -> None:
+    def make(domain: str) -> object:
+        return sequential([_agent(f"{domain.title()} Scout", "Research"),
+                           _agent(f"{domain.title()} Writer", "Write")],
+                          name=f"{domain.title()} Team")
+
+    r = Runner.run_sync(dynamic(_agent("Analyzer", "Determine required expertise"), make,
+                                name="Experts"),
+                        "I need advice on tax law and accounting")
+    assert r.path == ["Analyzer", "Tax Law Scout", "Tax Law Writer", "Accounting Scout",
+                      "Accounting Writer"]
+    assert "[Accounting Writer]" in r.final_output
+
+
+def test_handoff_to_a_pattern_and_pattern_as_tool() -> None:
+    team = research()
+    router = _agent("Router", "Route users to the right team", handoffs=[
+        team, _agent("Support", "Help", handoff_description="Handles support questions")])
+    r = Runner.run_sync(triage(router), "research the topic in depth from several angles")
+    assert r.path == ["Router", "Researcher 1", "Researcher 2", "Synthesizer"]
+    assert r.handoffs[0]["to"] == "Research"
+
+    boss = _agent("Boss", "Coordinate", tools=[
+        research().as_tool(tool_name="research", tool_description="Use to research a topic")])
+    r2 = Runner.run_sync(hierarchical(boss), "research the topic of tides")
+    assert r2.path == ["Boss", "Researcher 1", "Researcher 2", "Synthesizer"]
+    assert r2.calls["Boss"] == 2 and r2.calls["Synthesizer"] == 1
+    assert "[Synthesizer]" in r2.final_output
+
+
+def test_three_levels_deep() -> None:
+    inner = sequential([_agent("A", "Research the topic"), _agent("B", "Write it")], name="L3")
+    middle = sequential([inner, _agent("C", "Edit and polish")], name="L2")
+    outer = sequential([middle, _agent("D", "Summarize")], name="L1")
+    r = Runner.run_sync(outer, "tides")
+    assert r.path == ["A", "B", "C", "D"]
+    assert r.steps[0].patterns == ("L1", "L2", "L3")
+    assert r.steps[2].patterns == ("L1", "L2")
+    drawn = outer.compile().get_graph(xray=True)
+    assert {"L2:L3:A", "L2:L3:B", "L2:C", "D"} <= set(drawn.nodes)
+
+
+# ------------------------------------------------------------------ budget, guardrails, async
+def test_budget_covers_the_whole_tree() -> None:
+    saver = InMemorySaver()
+    with pytest.raises(BudgetExceeded) as caught:
+        Runner.run_sync(pipeline(), "tides", thread_id="bud-1", checkpointer=saver,
+                        max_model_calls=5)
+    assert caught.value.result.model_calls <= 5
+    r = Runner.resume_sync(pipeline(), thread_id="bud-1", checkpointer=saver,
+                           max_model_calls=8)
+    assert r.path == PIPELINE_PATH and r.model_calls == 8
+
+    boss = _agent("Boss", "Coordinate", tools=[research().as_tool(tool_name="research")])
+    with pytest.raises(BudgetExceeded):  # through a pattern used as a tool too
+        Runner.run_sync(hierarchical(boss), "research the topic", max_model_calls=3)
+
+
+def test_guardrail_inside_a_nested_pattern_stops_the_run() -> None:
+    @input_guardrail
+    def no_secrets(context: object, agent: object, text: str) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info={}, tripwire_triggered="secret" in text)
+
+    guarded = sequential([_agent("Gatekeeper", "Check", input_guardrails=[no_secrets]),
+                          _agent("Worker", "Work")], name="Guarded")
+    p = sequential([guarded, _agent("After", "Edit and polish")], name="Outer")
+    with pytest.raises(InputGuardrailTripwireTriggered) as caught:
+        Runner.run_sync(p, "tell me the secret")
+    assert caught.value.result.values["stopped"]["agent"] == "Gatekeeper"
+    assert "After" not in caught.value.result.path
+    assert Runner.run_sync(p, "tell me a story").path == ["Gatekeeper", "Worker", "After"]
+
+
+def test_async_run_matches_blocking_run() -> None:
+    r = asyncio.run(Runner.run(pipeline(), "tides"))
+    assert r.path[3:] == PIPELINE_PATH[3:]
+    assert sorted(r.path[:2]) == ["Researcher 1", "Researcher 2"]
+
+
+# ------------------------------------------------------------------ LangGraph's view
+def test_compiled_graph_shows_subgraphs_and_namespaced_state() -> None:
+    p = pipeline()
+    saver = InMemorySaver()
+    graph = p.compile(checkpointer=saver)
+    assert set(graph.get_graph().nodes) == {"__start__", "Research", "Polish", "Editor",
+                                            "__end__"}
+    assert {"Research:Researcher 1", "Polish:Critic"} <= set(graph.get_graph(xray=True).nodes)
+    gate = sequential([research(), human_approval(_agent("Planner", "Plan it"),
+                                                  _agent("Executor", "Execute it"),
+                                                  name="Approval")], name="Release")
+    r = Runner.run_sync(gate, "ship it", thread_id="ns-1", checkpointer=saver)
+    assert r.interrupted and r.interruption["patterns"] == ["Release", "Approval"]
+    compiled = gate.compile(checkpointer=saver)
+    config = {"configurable": {"thread_id": "ns-1"}}
+    state = compiled.get_state(config, subgraphs=True)
+    assert state.next == ("Approval",)
+    child = state.tasks[0].state
+    assert child.next == ("approval",)
+    assert child.config["configurable"]["checkpoint_ns"].startswith("Approval:")
+    assert child.values["plan"].startswith("[Planner] plan")
+    assert len(list(compiled.get_state_history(config))) >= 3
+
+
+def test_a_compiled_pattern_inside_a_users_messages_state_graph() -> None:
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    user = StateGraph(MessagesState)
+    user.add_node("research", research().compile())
+    user.add_edge(START, "research")
+    user.add_edge("research", END)
+    app = user.compile(checkpointer=InMemorySaver())
+    out = app.invoke({"messages": [{"role": "user", "content": "tides and the moon"}]},
+                     {"configurable": {"thread_id": "ms-1"}})
+    texts = [m.content for m in out["messages"]]
+    assert texts[0] == "tides and the moon"
+    assert any(t.startswith("[Researcher 1] research notes based on: tides and the moon")
+               for t in texts)
+    assert texts[-1].startswith("[Synthesizer] synthesis")
+    with pytest.raises(InputError, match="no request"):
+        research().compile().invoke({"messages": []})
+    schema = research().compile().get_input_jsonschema()
+    assert "messages" in schema["properties"]
+
+
+# ------------------------------------------------------------------ validation
+def test_a_pattern_cannot_contain_itself_and_names_are_unique() -> None:
+    a, b = _agent("A", "a"), _agent("B", "b")
+    loop = sequential([a, b], name="Loop")
+    with pytest.raises(PatternError, match="contains itself"):
+        sequential([loop, _agent("C", "c")], name="Loop")
+    with pytest.raises(PatternError, match="unique across a composition"):
+        sequential([loop, a.clone()], name="Outer")
+    with pytest.raises(PatternError, match="two nested patterns are named"):
+        sequential([sequential([_agent("X", "x")]), sequential([_agent("Y", "y")])])
+
+    def make(domain: str) -> object:
+        return sequential([_agent(f"{domain} agent", "x")], name="Experts")
+
+    with pytest.raises(PatternError, match="containing 'Experts' itself"):
+        Runner.run_sync(dynamic(_agent("Analyzer", "Determine required expertise"), make,
+                                name="Experts"), "I need advice on tax law")
