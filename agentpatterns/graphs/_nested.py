@@ -158,6 +158,10 @@ class _PatternTool:
         self.pattern = pattern
         self.name = pattern.name
 
+    def invoke(self, ctx: Any, args: dict[str, Any], raw: str) -> Any:
+        """The drivers' tool protocol: run the pattern on ``args["input"]``."""
+        return self.fn(str(args["input"]))
+
     def fn(self, input: str) -> Any:
         from langchain_core.messages import HumanMessage
         from langgraph.config import get_config
