@@ -300,6 +300,17 @@ class ScriptedModel(BaseChatModel):
             return sum(len(v) - self._cursor.get(k, 0) for k, v in self.steps.items())
         return len(self.steps) - self._cursor.get("", 0)
 
+    def reset(self) -> ScriptedModel:
+        """Rewind the script to its first step and forget the requests (to run it again).
+
+        Returns:
+            The model itself, so ``Runner.run_sync(p, "...", model=model.reset())`` reads well.
+        """
+        with self._lock:
+            self._cursor.clear()
+            self._requests.clear()
+        return self
+
     def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
         """Accept any tools; the script decides what is called."""
         from langchain_core.utils.function_calling import convert_to_openai_tool

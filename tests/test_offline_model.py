@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import time
+from typing import Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
-from agentpatterns import OfflineModel
+from agentpatterns import Agent, OfflineModel, Runner, function_tool
 from agentpatterns.nodes._text import stem
 
 ROUTES = [
@@ -180,3 +182,46 @@ def test_stemmer_examples():
     assert stem("coding") == stem("code")
     assert stem("queries") == stem("query")
     assert json.dumps(stem("troubleshooting")) == json.dumps(stem("troubleshoot"))
+
+
+# --------------------------------------------------------------------------- the arguments rule
+
+
+def test_tool_arguments_are_filled_from_the_request_by_the_schema() -> None:
+    seen: dict[str, object] = {}
+
+    @function_tool
+    def track_order(order_id: str) -> str:
+        """Track an order's delivery status."""
+        seen["track"] = order_id
+        return f"{order_id}: shipped"
+
+    @function_tool
+    def book_table(restaurant: str, guests: int, day: datetime.date,
+                   seating: Literal["inside", "terrace"] = "inside") -> str:
+        """Book a restaurant table."""
+        seen["book"] = (restaurant, guests, day, seating)
+        return "booked"
+
+    desk = Agent(name="Desk", instructions="Help customers", tools=[track_order, book_table])
+    Runner.run_sync(desk, "Please track my order A1001, it is late")
+    assert seen["track"] == "A1001"  # not the whole sentence
+    Runner.run_sync(desk, 'Book a table at "Chez Anna" for 4 guests on 2026-03-14, terrace')
+    assert seen["book"] == ("Chez Anna", 4, datetime.date(2026, 3, 14), "terrace")
+
+
+def test_a_single_free_text_parameter_gets_the_whole_request() -> None:
+    from agentpatterns.nodes._tool_args import fill_arguments
+
+    params = {"type": "object", "properties": {"query": {"type": "string"}},
+              "required": ["query"]}
+    assert fill_arguments(params, "cheap flights to Paris in May") == {
+        "query": "cheap flights to Paris in May"}
+    ident = {"type": "object", "required": ["sku", "quantity"], "properties": {
+        "sku": {"type": "string"}, "quantity": {"type": "integer"},
+        "express": {"type": "boolean", "default": False}}}
+    assert fill_arguments(ident, "send 3 of SKU-77 to me") == {
+        "sku": "SKU-77", "quantity": 3, "express": False}
+    pattern = {"type": "object", "properties": {"code": {"type": "string",
+                                                         "pattern": "^[A-Z]{3}$"}}}
+    assert fill_arguments(pattern, "fly from LIS to the sun") == {"code": "LIS"}

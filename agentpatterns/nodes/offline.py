@@ -8,6 +8,9 @@ fresh machine, and it follows stated rules that make the agent semantics visible
 * **route** - given tools (handoffs, agents as tools, function tools), it calls the one whose
   name + description share the most stemmed words with the latest user request, one call per
   reply, never the same tool twice for one request; no match -> it answers itself;
+* **arguments** - the call's arguments come from the request, by the tool's schema
+  (identifiers, numbers, dates, quoted strings, enum options; the whole request only for a
+  single free-text parameter): see :mod:`agentpatterns.nodes._tool_args`;
 * **recall** - a question whose key words all appear in an earlier message of the
   conversation (or in a "Known facts" system note) is answered from that message;
 * **review** - an agent told to review/critique gives feedback on drafts 1 and 2 and
@@ -44,6 +47,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 
 from agentpatterns.nodes._text import agent_name, key_terms, message_text, snake, stems
+from agentpatterns.nodes._tool_args import fill_arguments
 
 __all__ = ["OfflineModel", "offline_reply"]
 
@@ -95,15 +99,7 @@ def _tool_text(tool: dict[str, Any]) -> str:
 
 
 def _call_args(tool: dict[str, Any], request: str) -> dict[str, Any]:
-    params = tool.get("function", tool).get("parameters") or {}
-    props = params.get("properties") or {}
-    args: dict[str, Any] = {}
-    for key, spec in props.items():
-        if spec.get("type") == "string":
-            args[key] = request
-        elif "default" in spec:
-            args[key] = spec["default"]
-    return args
+    return fill_arguments(tool.get("function", tool).get("parameters") or {}, request)
 
 
 def _fill(schema: dict[str, Any], request: str, defs: dict[str, Any]) -> Any:
