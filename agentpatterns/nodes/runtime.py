@@ -168,6 +168,9 @@ class TurnResult:
     events: list[dict[str, Any]] = field(default_factory=list)
     #: set when a guardrail tripped: ``{"kind", "agent", "guardrail", "info"}``
     tripwire: dict[str, Any] | None = None
+    #: the function tools and agents-as-tools called: ``{"agent", "tool", "args", "result",
+    #: "call_id"}`` (a sub-agent's own calls first, then the call that ran it)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def count(self, agent: str, reply: AIMessage) -> None:
         self.calls[agent] = self.calls.get(agent, 0) + 1
@@ -187,6 +190,7 @@ class TurnResult:
             for key, value in bucket.items():
                 mine[key] = mine.get(key, 0) + value
         self.events.extend(other.events)
+        self.tool_calls.extend(other.tool_calls)
         if other.tripwire is not None and self.tripwire is None:
             self.tripwire = other.tripwire
 
@@ -202,6 +206,8 @@ class TurnResult:
         }
         if self.events:  # every channel written costs a step; most turns have no incidents
             update["events"] = self.events
+        if self.tool_calls:  # likewise: written only by turns that called a tool
+            update["tool_calls"] = self.tool_calls
         return update
 
 
@@ -437,7 +443,10 @@ def _call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any
         content = tool_output_text(value)
     yield Notify({"type": "tool_result", "agent": agent.name, "tool": name,
                   "output": content, "call_id": call_id})
-    result.messages.append(ToolMessage(content, tool_call_id=call_id))
+    # the arguments as the model sent them (``raw`` is their JSON, fit for the checkpoint)
+    result.tool_calls.append({"agent": agent.name, "tool": name, "args": json.loads(raw),
+                              "result": content, "call_id": call_id})
+    result.messages.append(ToolMessage(content, tool_call_id=call_id, name=name))
     return False
 
 

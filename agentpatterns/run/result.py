@@ -39,6 +39,9 @@ class RunResult:
         usage: Token usage per agent in this run.
         handoffs: The handoff log: ``{"from", "to", "reason", "step"}``.
         events: Recorded incidents (fallbacks, retries, caps, rejections).
+        tool_calls: Every function tool and agent-as-tool call, in order: ``{"agent",
+            "tool", "args", "result", "call_id"}`` (``args`` as the model sent them,
+            ``result`` as the model was shown it).
         values: The raw final graph state.
         runtime: ``"langgraph"`` or ``"openai-agents"``.
         steps: ``path`` with each turn's pattern path (nested patterns show where they are).
@@ -55,6 +58,7 @@ class RunResult:
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     handoffs: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     runtime: str = "langgraph"
     steps: tuple[Step, ...] = ()
@@ -63,3 +67,26 @@ class RunResult:
     def model_calls(self) -> int:
         """Total model calls in this run."""
         return sum(self.calls.values())
+
+    def __repr__(self) -> str:
+        def short(value: Any, n: int = 60) -> str:
+            text = " ".join(str(value).split())
+            return repr(text if len(text) <= n else text[: n - 1] + "…")
+
+        if self.interrupted:
+            info = self.interruption
+            what = info.get("question", info) if isinstance(info, Mapping) else info
+            head = f"interrupted={short(what, 40)}"
+        else:
+            head = f"final_output={short(self.final_output)}"
+        route = " → ".join(self.path) if len(self.path) <= 6 else (
+            " → ".join(self.path[:3]) + f" → … ({len(self.path)} turns) → {self.path[-1]}")
+        return (f"RunResult({head}, path=[{route}], model_calls={self.model_calls}, "
+                f"tool_calls={len(self.tool_calls)}, thread_id={self.thread_id!r})")
+
+    def _repr_html_(self) -> str:
+        """The notebook display: route, output or interruption, calls and tokens per agent,
+        tool calls and recorded incidents (see :mod:`agentpatterns.run.display`)."""
+        from agentpatterns.run.display import result_html
+
+        return result_html(self)

@@ -130,6 +130,7 @@ def _result(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunR
         usage={a: {k: v for k, v in u.items() if k != "calls"} for a, u in usage.items()},
         handoffs=list(values.get("handoffs") or []),
         events=list(values.get("events") or []),
+        tool_calls=list(values.get("tool_calls") or []),
         values=values,
     )
 

@@ -89,6 +89,8 @@ class PatternState(TypedDict, total=False):
         events: Recorded incidents: fallbacks, retries (``unknown_retry``,
             ``arguments_retry``, ``model_error_retry``, ``output_retry``), tripped guardrails,
             caps, rejected decisions.
+        tool_calls: The function tools and agents-as-tools called in this run, in order:
+            ``{"agent", "tool", "args", "result", "call_id"}``.
         final_output: The run's answer (a string, or a dumped ``output_type`` model).
         last_agent: The agent whose output is ``final_output``.
         drafts: Reflection: every draft, in order.
@@ -118,6 +120,7 @@ class PatternState(TypedDict, total=False):
     results: Annotated[dict[str, Any], merge]
     usage: Annotated[dict[str, dict[str, int]], add_counts]
     events: Annotated[list[dict[str, Any]], append]
+    tool_calls: Annotated[list[dict[str, Any]], append]
     final_output: Any
     last_agent: str
     drafts: Annotated[list[str], append]
@@ -140,6 +143,7 @@ _PER_RUN_APPEND = (
     "results",
     "usage",
     "events",
+    "tool_calls",
     "drafts",
     "critiques",
     "assignments",

@@ -11,6 +11,7 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,10 +63,28 @@ class RunLog(RunHooks[Any]):
         self.handoffs: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.skip = set(skip)
+        #: the pattern's own tool calls, as ``RunResult.tool_calls`` lists them on LangGraph
+        self.tool_calls: list[dict[str, Any]] = []
+        #: the names of the pattern's tools (the drivers' own, e.g. ``assign_to_*``, are not)
+        self.tools: set[str] | None = None
 
     async def on_llm_end(self, context: Any, agent: Any, response: Any) -> None:
         """Count one model call of ``agent`` and its token usage."""
         self.count(agent.name, response)
+
+    async def on_tool_end(self, context: Any, agent: Any, tool: Any, result: object) -> None:
+        """Record one call of a function tool or agent-as-tool of the pattern."""
+        name = str(getattr(context, "tool_name", "") or getattr(tool, "name", ""))
+        if self.tools is not None and name not in self.tools:
+            return
+        try:
+            args = json.loads(getattr(context, "tool_arguments", "") or "{}")
+        except ValueError:
+            args = {"raw": getattr(context, "tool_arguments", "")}
+        shown = result if isinstance(result, str) else json.dumps(result, default=str)
+        self.tool_calls.append({"agent": agent.name, "tool": name, "args": args,
+                                "result": shown,
+                                "call_id": str(getattr(context, "tool_call_id", "") or "")})
 
     def count(self, name: str, response: Any) -> None:
         """Count one model call of agent ``name`` and its token usage (``ModelResponse``)."""
@@ -156,6 +175,8 @@ class Run:
         if self.guard is None:
             self.guard = RunGuard(events=self.log.events)
         self.guard.events, self.guard.count = self.log.events, self.log.count
+        if self.log.tools is None:
+            self.log.tools = _tool_names(self.pattern.agents)
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run`` with this run's context, hooks, limits and config."""
@@ -186,6 +207,7 @@ class Run:
                          interruption=interruption, model=self.model_label(),
                          calls=dict(self.log.calls), usage=dict(self.log.usage),
                          handoffs=list(self.log.handoffs), events=list(self.log.events),
+                         tool_calls=list(self.log.tool_calls),
                          values=values, runtime="openai-agents")
 
     def merge_counts(self, saved: Mapping[str, Any]) -> None:
@@ -198,6 +220,7 @@ class Run:
                 mine[key] = mine.get(key, 0) + value
         self.log.handoffs[:0] = list(saved.get("handoffs") or [])
         self.log.events[:0] = list(saved.get("events") or [])
+        self.log.tool_calls[:0] = list(saved.get("tool_calls") or [])
         for call_id, (path, turn_break) in (saved.get("nested") or {}).items():
             self.log.nested.setdefault(call_id, _Nested(list(path), bool(turn_break)))
 
@@ -205,6 +228,7 @@ class Run:
         """The counts to persist with an interrupted run."""
         return {"calls": self.log.calls, "usage": self.log.usage,
                 "handoffs": self.log.handoffs, "events": self.log.events,
+                "tool_calls": self.log.tool_calls,
                 "nested": {k: [n.path, n.turn_break] for k, n in self.log.nested.items()}}
 
     def our_error(self, exc: BaseException) -> Exception | None:
@@ -238,6 +262,25 @@ class Run:
         self.values["stopped"] = {"reason": "guardrail", **stop}
         ours.result = self.result(None, path, agent or None)  # type: ignore[attr-defined]
         return ours
+
+
+def _tool_names(roots: Sequence[Any]) -> set[str]:
+    """The names of every tool of ``roots`` and of the agents they use as tools."""
+    from agentpatterns.nodes.tools import AgentTool
+
+    names: set[str] = set()
+    todo, seen = list(roots), set()
+    while todo:
+        agent = todo.pop()
+        if id(agent) in seen:
+            continue
+        seen.add(id(agent))
+        for tool in agent.tools:
+            names.add(tool.name)
+            if isinstance(tool, AgentTool):
+                todo.append(tool.agent)
+        todo.extend(agent.handoffs)
+    return names
 
 
 def _tripwire_of(exc: BaseException) -> BaseException | None:
