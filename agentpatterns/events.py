@@ -47,10 +47,16 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class AgentStarted:
-    """``agent`` begins a turn."""
+    """``agent`` begins a turn.
+
+    Attributes:
+        patterns: The nested patterns the agent is in, outermost first (``()`` at the top
+            level of the run's pattern), e.g. ``("Research",)``.
+    """
 
     type: ClassVar[str] = "agent_started"
     agent: str
+    patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,8 @@
 """The seed's examples as built-in patterns (CLI, notebooks, parity tests, benchmarks).
 
 Each builder function makes fresh agents, exactly as written in the seed document, and
-returns the pattern. ``EXAMPLES`` maps the built-in name to ``(builder, sample request)``.
+returns the pattern. ``EXAMPLES`` maps the built-in name to ``(builder, sample request)``;
+``COMPOSITIONS`` does the same for the built-in compositions (patterns nested in patterns).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from agentpatterns.graphs import (
 )
 from agentpatterns.nodes.agent import Agent
 
-__all__ = ["EXAMPLES", "example", "example_names"]
+__all__ = ["COMPOSITIONS", "EXAMPLES", "example", "example_names"]
 
 
 def triage_example() -> Pattern:
@@ -145,6 +146,47 @@ EXAMPLES: dict[str, tuple[Callable[[], Pattern], str]] = {
 }
 
 
+def research_pipeline_example() -> Pattern:
+    """A composition: parallel research -> a writer/critic reflection loop -> an editor.
+
+    At most 3 branches + synthesizer + 2 iterations x (writer + critic) + editor = 9 model
+    calls (``check().max_model_calls``).
+    """
+    researchers = [Agent(name=f"Researcher {i}", instructions=f"Research topic {t}")
+                   for i, t in ((1, "A"), (2, "B"), (3, "C"))]
+    research = parallel(researchers, Agent(name="Synthesizer", instructions="Combine research"),
+                        name="Research",
+                        description="Research a topic from several angles at once")
+    polish = reflection(Agent(name="Writer", instructions="Write the article"),
+                        Agent(name="Critic", instructions="Review content and provide feedback"),
+                        iterations=2, name="Polish", description="Draft and improve an article")
+    editor = Agent(name="Editor", instructions="Edit and polish the content")
+    return sequential([research, polish, editor], name="research_pipeline",
+                      description="Research, write, review and edit an article")
+
+
+def release_gate_example() -> Pattern:
+    """A composition: research -> a nested human approval (plan, approve, execute) -> report.
+
+    The run stops inside the nested ``Approval`` pattern; resuming the thread (from any
+    process) continues it there.
+    """
+    researcher = Agent(name="Release Researcher",
+                       instructions="Research the release: changes, risks and checks")
+    gate = human_approval(Agent(name="Release Planner", instructions="Create detailed plan"),
+                          Agent(name="Release Executor", instructions="Execute plan precisely"),
+                          name="Approval", description="A person approves the release plan")
+    reporter = Agent(name="Reporter", instructions="Write the release report")
+    return sequential([researcher, gate, reporter], name="release_gate",
+                      description="Research a release, get it approved, report on it")
+
+
+COMPOSITIONS: dict[str, tuple[Callable[[], Pattern], str]] = {
+    "research_pipeline": (research_pipeline_example, "Renewable energy storage"),
+    "release_gate": (release_gate_example, "Release version 2.0 of the billing service"),
+}
+
+
 def example_names() -> list[str]:
     """The built-in example names, in the seed's order."""
     return list(EXAMPLES)
@@ -157,8 +199,8 @@ def example(name: str) -> Pattern:
         KeyError: Unknown name (the message lists the known ones).
     """
     try:
-        builder, _ = EXAMPLES[name]
+        builder, _ = EXAMPLES[name] if name in EXAMPLES else COMPOSITIONS[name]
     except KeyError:
         raise KeyError(f"no built-in example {name!r}; choose one of: "
-                       f"{', '.join(EXAMPLES)}") from None
+                       f"{', '.join([*EXAMPLES, *COMPOSITIONS])}") from None
     return builder()

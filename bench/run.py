@@ -5,7 +5,7 @@ threads cannot slow another), prints a table, and ``bench/results.json`` gets th
 (with ``--only``, the other sections' rows already in the file are kept). ``--check``
 exits 1 when a row misses its target (rows without a target never fail).
 
-Sections: patterns, fanout, concurrency, checkpoint, interrupt, startup, sdk.
+Sections: patterns, fanout, concurrency, checkpoint, interrupt, startup, sdk, nesting.
 ``--only`` takes one or more of them, comma-separated.
 """
 
@@ -24,7 +24,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 PLOT = HERE / "fanout.png"
-SECTIONS = ["patterns", "fanout", "concurrency", "checkpoint", "interrupt", "startup", "sdk"]
+SECTIONS = ["patterns", "fanout", "concurrency", "checkpoint", "interrupt", "startup", "sdk",
+            "nesting"]
 _MARK = "@@BENCH-ROWS@@"
 
 
@@ -43,6 +44,8 @@ def _section(name: str, quick: bool) -> list[dict[str, Any]]:
         import bench_interrupt as mod
     elif name == "startup":
         import bench_startup as mod
+    elif name == "nesting":
+        import bench_nesting as mod
     elif name == "sdk":
         return _sdk(quick)
     else:

@@ -253,3 +253,80 @@ def test_a_pattern_cannot_contain_itself_and_names_are_unique() -> None:
     with pytest.raises(PatternError, match="containing 'Experts' itself"):
         Runner.run_sync(dynamic(_agent("Analyzer", "Determine required expertise"), make,
                                 name="Experts"), "I need advice on tax law")
+
+
+# ------------------------------------------------------------------ topology
+def test_networkx_keeps_the_nesting_and_check_composes_bounds() -> None:
+    from agentpatterns.adapters.networkx import to_networkx, view_differences
+
+    p = pipeline()
+    g = to_networkx(p)
+    assert g.nodes["Researcher 1"]["parent"] == "Research"
+    assert g.nodes["Critic"]["parent"] == "Polish"
+    assert g.nodes["Editor"]["parent"] == "Pipeline"
+    assert g.nodes["Research:join"]["kind"] == "join"
+    assert g.graph["clusters"]["Polish"] == {"label": "Polish", "parent": "Pipeline",
+                                             "kind": "reflection", "description": ""}
+    assert g.has_edge("Research:__end__", "Polish:__start__")
+    flat = to_networkx(p, nested=False)
+    assert flat.nodes["Research"]["kind"] == "pattern"
+    assert view_differences(p) == []
+    a = p.check()
+    # 2 branches + synthesizer, 2 iterations x (writer + critic), editor
+    assert a.max_model_calls == 3 + 4 + 1
+    assert a.calls_by_node == {"Research": 3, "Polish": 4, "Editor": 1}
+    assert [(c.nodes, c.bound) for c in a.cycles] == [(("Writer", "Critic"), 2)]
+    deep = sequential([sequential([pipeline()], name="Outer")], name="Top")
+    assert deep.check().max_model_calls == 8
+
+
+def test_mermaid_draws_subgraph_blocks() -> None:
+    inner = sequential([_agent("A", "a"), _agent("B", "b")], name="Inner")
+    text = sequential([inner, _agent("C", "c")], name="Outer").to_mermaid()
+    assert text.splitlines()[4:14] == [
+        '    __start__(("start")):::kind_start',
+        '    C("C"):::kind_agent',
+        '    __end__((("end"))):::kind_end',
+        '    subgraph sg_Inner["Inner"]',
+        '        Inner___start__(("start")):::kind_start',
+        '        A("A"):::kind_agent',
+        '        B("B"):::kind_agent',
+        '        Inner___end__((("end"))):::kind_end',
+        "    end",
+        '    Inner___start__ ==>|"entry"| A',
+    ]
+
+
+def test_svg_and_png_draw_labelled_clusters_with_the_run_lit_inside() -> None:
+    from agentpatterns.adapters.render import has_dot
+
+    p = pipeline()
+    saver = InMemorySaver()
+    Runner.run_sync(p, "tides", thread_id="draw-1", checkpointer=saver)
+    svg = p.draw("svg", engine="python", thread_id="draw-1", checkpointer=saver).decode()
+    assert svg.count('class="cluster"') == 2 and ">Research<" in svg and ">Polish<" in svg
+    assert svg.count("node agent visited") == 6  # every agent inside the clusters is lit
+    assert p.draw("png", engine="python").startswith(b"\x89PNG")
+    if has_dot():
+        dot_svg = p.draw("svg", engine="dot").decode()
+        assert "cluster_sg_Research" in dot_svg and "cluster_sg_Polish" in dot_svg
+
+
+def test_streamed_events_name_the_nested_pattern() -> None:
+    async def started() -> list[tuple[str, tuple[str, ...]]]:
+        return [(e.agent, e.patterns) async for e in Runner.run_streamed(pipeline(), "tides")
+                if e.type == "agent_started"]
+
+    seen = asyncio.run(started())
+    assert ("Synthesizer", ("Research",)) in seen
+    assert ("Critic", ("Polish",)) in seen
+    assert seen[-1] == ("Editor", ())
+
+
+def test_the_sdk_runtime_refuses_compositions_naming_the_nested_pattern() -> None:
+    from agentpatterns import UnsupportedError
+    from agentpatterns.adapters.openai_agents import run_sdk_sync, to_sdk_agent
+
+    for call in (lambda: run_sdk_sync(pipeline(), "tides"), lambda: to_sdk_agent(pipeline())):
+        with pytest.raises(UnsupportedError, match="nests pattern 'Research' \\(parallel\\)"):
+            call()

@@ -66,7 +66,7 @@ def _execute(nb: Any, kernel: str, cwd: Path) -> Any:
 
 def test_every_pattern_has_a_notebook() -> None:
     names = {p.stem for p in NOTEBOOKS}
-    assert names == {*PATTERNS, "checkpoints", "sdk_parity"}
+    assert names == {*PATTERNS, "checkpoints", "sdk_parity", "compose"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

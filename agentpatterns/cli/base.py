@@ -69,13 +69,14 @@ def _console() -> Any:
 
 def load_target(spec: str) -> tuple[Any, str]:
     """A built-in example name or ``module:attribute`` -> (Pattern or Agent, display name)."""
-    from agentpatterns.examples import EXAMPLES, example
+    from agentpatterns.examples import COMPOSITIONS, EXAMPLES, example
 
-    if spec in EXAMPLES:
+    if spec in EXAMPLES or spec in COMPOSITIONS:
         return example(spec), spec
     if ":" not in spec:
-        raise CliError(f"unknown pattern {spec!r}{did_you_mean(spec, EXAMPLES)}: use a built-in "
-                       f"name ({', '.join(EXAMPLES)}) or module:attribute naming your Pattern or "
+        names = [*EXAMPLES, *COMPOSITIONS]
+        raise CliError(f"unknown pattern {spec!r}{did_you_mean(spec, names)}: use a built-in "
+                       f"name ({', '.join(names)}) or module:attribute naming your Pattern or "
                        "Agent")
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:

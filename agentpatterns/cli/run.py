@@ -121,15 +121,18 @@ def _show_stop(console: Any, exc: Any, db: str) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from agentpatterns.examples import EXAMPLES
+    from agentpatterns.examples import COMPOSITIONS, EXAMPLES
 
-    table = Table(title="Built-in patterns (the seed's examples)")
+    table = Table(title="Built-in patterns (the seed's examples, then compositions)")
     table.add_column("name", style="bold cyan")
     table.add_column("agents")
     table.add_column("try")
-    for name, (builder, sample) in EXAMPLES.items():
+    for name, (builder, sample) in [*EXAMPLES.items(), *COMPOSITIONS.items()]:
         pattern = builder()
-        table.add_row(name, ", ".join(a.name for a in pattern.agents),
+        nested = "".join(f" [dim]+ {p.name} ({p.kind}: "
+                         f"{', '.join(a.name for a in p.all_agents())})[/]"
+                         for p in pattern.patterns)
+        table.add_row(name, ", ".join(a.name for a in pattern.agents) + nested,
                       f'agentpatterns run {name} "{sample}"')
     console = _console()
     console.print(table)

@@ -99,7 +99,9 @@ def turn_calls(agent: Agent, _callers: tuple[str, ...] = ()) -> int | None:
     total = 1
     for t in agent.tools:
         if isinstance(t, AgentTool):
-            sub = turn_calls(t.agent, (*_callers, agent.name))
+            inner: Any = t.agent
+            sub = (analyze(inner).max_model_calls if isinstance(inner, Pattern)
+                   else turn_calls(inner, (*_callers, agent.name)))
             if sub is None:
                 return None
             total += sub
@@ -117,11 +119,11 @@ def _summed(by_node: dict[str, int | None]) -> _Calls:
 
 def _rule_reflection(p: Pattern, cost: _Cost) -> _Calls:
     n = int(p.options["iterations"])
-    return _summed({a.name: _mul(n, cost(a.name)) for a in p.agents})
+    return _summed({a: _mul(n, cost(a)) for a in (p.options["generator"], p.options["critic"])})
 
 
 def _rule_parallel(p: Pattern, cost: _Cost) -> _Calls:
-    return _summed({a.name: cost(a.name) for a in p.agents})
+    return _summed({a: cost(a) for a in [*p.options["branches"], p.options["synthesizer"]]})
 
 
 def _rule_supervisor(p: Pattern, cost: _Cost) -> _Calls:
@@ -142,11 +144,11 @@ def _rule_dynamic(p: Pattern, cost: _Cost) -> _Calls:
 
 
 def _rule_human_approval(p: Pattern, cost: _Cost) -> _Calls:
-    planner, executor = p.agents
+    planner, executor = p.options["planner"], p.options["executor"]
     return _summed(
         {
-            planner.name: _mul(int(p.options["max_revisions"]) + 1, cost(planner.name)),
-            executor.name: cost(executor.name),
+            planner: _mul(int(p.options["max_revisions"]) + 1, cost(planner)),
+            executor: cost(executor),
         }
     )
 
@@ -208,8 +210,8 @@ def analyze(target: Any) -> Analysis:
         from agentpatterns.graphs.handoffs import as_pattern
 
         target = as_pattern(target)
-    if isinstance(target, Pattern):
-        pattern, g = target, to_networkx(target)
+    if isinstance(target, Pattern):  # nested patterns: one node each here, analysed below
+        pattern, g = target, to_networkx(target, nested=False)
     else:
         g = target if isinstance(target, nx.DiGraph) else to_networkx(target)
     flow = nx.DiGraph((u, v, d) for u, v, d in g.edges(data=True) if "tool" not in d["kinds"])
@@ -227,11 +229,16 @@ def analyze(target: Any) -> Analysis:
     by_node: dict[str, int | None] | None
     total: int | None = None
     rule = _RULES.get(pattern.kind) if pattern is not None else None
+    inside: dict[str, Analysis] = {}
     if pattern is not None:
         warnings += _tool_only_handoffs(pattern)
         agents = pattern
 
+        inside = {p.name: analyze(p) for p in pattern.patterns}  # as tools too
+
         def cost(name: str) -> int | None:
+            if name in inside:  # a nested pattern: the most calls of one run of it
+                return inside[name].max_model_calls
             return turn_calls(agents.agent(name))
 
         if rule is not None:
@@ -253,6 +260,13 @@ def analyze(target: Any) -> Analysis:
             "no rule bounds the model calls of this topology (a cycle or a "
             "fan-out outside a built-in pattern); set a recursion_limit"
         )
+    for child, sub in inside.items():
+        # a nested pattern's own findings, its structural nodes named as in the drawing
+        unreachable += tuple(n if n in sub.calls_by_node else f"{child}:{n}"
+                             for n in sub.unreachable)
+        dead_ends += tuple(n if n in sub.calls_by_node else f"{child}:{n}" for n in sub.dead_ends)
+        cycles += list(sub.cycles)
+        warnings += [f"in {child!r}: {w}" for w in sub.warnings]
     return Analysis(
         name=str(g.graph.get("name", "")),
         unreachable=unreachable,
@@ -336,7 +350,7 @@ def _network_calls(
     ):
         return None
     on_way = nx.descendants(flow, START_ID) if START_ID in flow else set()
-    return {n: cost(n) for n in g if n in on_way and g.nodes[n]["kind"] == "agent"}
+    return {n: cost(n) for n in g if n in on_way and g.nodes[n]["kind"] in ("agent", "pattern")}
 
 
 def _network_total(flow: nx.DiGraph, by_node: Mapping[str, int]) -> int:

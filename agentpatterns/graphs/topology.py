@@ -19,13 +19,16 @@ from agentpatterns.nodes.agent import Agent
 __all__ = ["to_networkx", "view_differences"]
 
 
-def to_networkx(target: Any) -> nx.DiGraph:
+def to_networkx(target: Any, *, nested: bool = True) -> nx.DiGraph:
     """The topology of a pattern, an agent network or a compiled LangGraph graph.
 
     Args:
         target: A ``Pattern``; an ``Agent`` (as ``from_agent(agent)``); or a compiled
             LangGraph graph (anything with ``get_graph()``, e.g. what ``pattern.compile()``
             returns).
+        nested: For a composition: draw each nested pattern as a cluster of its own nodes
+            (default); ``False`` keeps it one node of kind ``pattern``, as LangGraph's
+            ``get_graph()`` shows a subgraph.
 
     Returns:
         A ``nx.DiGraph``. Every node has ``kind`` (``start``, ``end``, ``agent``, ``tool``,
@@ -33,6 +36,9 @@ def to_networkx(target: Any) -> nx.DiGraph:
         has ``kind``, ``label`` (the condition or the bound text), ``bound`` (loops) and
         ``kinds`` (all kinds declared for that pair; ``kind`` is the first). Graph
         attributes: ``name``, ``pattern_kind`` and ``view`` (``"pattern"``/``"compiled"``).
+        In the pattern view every node has ``parent`` (the pattern it is in), and
+        ``clusters`` maps each nested pattern to its ``label``, ``parent`` and ``kind``;
+        a nested pattern's structural nodes are named ``<pattern>:<node>``.
 
     Raises:
         TypeError: ``target`` is none of these.
@@ -42,7 +48,7 @@ def to_networkx(target: Any) -> nx.DiGraph:
 
         target = as_pattern(target)
     if isinstance(target, Pattern):
-        return _from_pattern(target)
+        return _from_pattern(target, nested=nested)
     if callable(getattr(target, "get_graph", None)):
         return _from_compiled(target)
     raise TypeError(
@@ -68,13 +74,38 @@ def _add_edge(
     g.add_edge(source, target, kind=kind, kinds=(kind,), label=label or "", bound=bound)
 
 
-def _from_pattern(pattern: Pattern) -> nx.DiGraph:
-    g = nx.DiGraph(name=pattern.name, pattern_kind=pattern.kind, view="pattern")
-    for n in pattern.nodes:
-        g.add_node(n.id, kind=n.kind, label=n.label or n.id, description=n.description)
-    for e in pattern.edges:
-        _add_edge(g, e.source, e.target, e.kind, e.label, e.bound)
+def _from_pattern(pattern: Pattern, *, nested: bool = True) -> nx.DiGraph:
+    g = nx.DiGraph(name=pattern.name, pattern_kind=pattern.kind, view="pattern", clusters={})
+    _add_pattern(g, pattern, root=True, nested=nested)
     return g
+
+
+def _add_pattern(g: nx.DiGraph, pattern: Pattern, *, root: bool, nested: bool) -> None:
+    """Add ``pattern``'s nodes and edges; a nested pattern becomes a cluster of its own nodes
+    (``parent`` names it), entered at ``<name>:__start__`` and left at ``<name>:__end__``."""
+    inner = pattern.pattern_map if nested else {}
+
+    def ident(node: str, kind: str) -> str:
+        return node if root or kind in ("agent", "pattern") else f"{pattern.name}:{node}"
+
+    kinds = {n.id: n.kind for n in pattern.nodes}
+    for n in pattern.nodes:
+        if n.id in inner:
+            child = inner[n.id]
+            g.graph["clusters"][child.name] = {"label": child.name, "parent": pattern.name,
+                                               "kind": child.kind,
+                                               "description": child.description}
+            _add_pattern(g, child, root=False, nested=True)
+            continue
+        label = n.label or n.id
+        g.add_node(ident(n.id, n.kind), kind=n.kind, label=label, description=n.description,
+                   parent=pattern.name)
+    for e in pattern.edges:
+        source = (f"{e.source}:{END_ID}" if e.source in inner
+                  else ident(e.source, kinds.get(e.source, "")))
+        target = (f"{e.target}:{START_ID}" if e.target in inner
+                  else ident(e.target, kinds.get(e.target, "")))
+        _add_edge(g, source, target, e.kind, e.label, e.bound)
 
 
 def _from_compiled(graph: Any) -> nx.DiGraph:
@@ -118,7 +149,7 @@ def view_differences(pattern: Pattern, graph: Any = None) -> list[str]:
     Returns:
         One line per difference, sorted.
     """
-    p = to_networkx(pattern)
+    p = to_networkx(pattern, nested=False)  # a subgraph is one node of the compiled graph
     c = to_networkx(graph if graph is not None else pattern.compile())
     out = [
         f"node {n!r} only in the {side} view"

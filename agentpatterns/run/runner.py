@@ -21,7 +21,7 @@ from agentpatterns.nodes.models import check_models, describe_model, resolve_mod
 from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.run.locks import athread_lock, thread_lock
 from agentpatterns.run.result import RunResult, Step
-from agentpatterns.state import fresh_run_update
+from agentpatterns.state import add_counts, fresh_run_update
 
 if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
@@ -196,14 +196,72 @@ class _Output:
         self.interrupts = output.interrupts
 
 
+class _Snapshot:
+    """A ``StateSnapshot``'s values and interrupts, the nested runs' progress folded in."""
+
+    __slots__ = ("interrupts", "next", "values")
+
+    def __init__(self, values: Mapping[str, Any], interrupts: Any, next: Any = ()) -> None:
+        self.values = values
+        self.interrupts = interrupts
+        self.next = next
+
+
+def _pending(snapshot: Any) -> dict[str, Any]:
+    """What unfinished nested runs (a child waiting for approval, or cut off) did so far:
+    their agents' turns, calls and incidents are in the child's checkpoints until it ends."""
+    out: dict[str, Any] = {"path": [], "usage": {}, "events": [], "handoffs": []}
+    for task in getattr(snapshot, "tasks", ()) or ():
+        child = getattr(task, "state", None)
+        if child is None or not hasattr(child, "values"):
+            continue
+        for part in (child.values or {}, _pending(child)):
+            out["path"] += list(part.get("path") or [])
+            out["usage"] = add_counts(out["usage"], part.get("usage") or {})
+            out["events"] += list(part.get("events") or [])
+            out["handoffs"] += list(part.get("handoffs") or [])
+    return out
+
+
+def _with_pending(snapshot: Any, full: Any) -> Any:
+    extra = _pending(full)
+    if not extra["path"] and not extra["usage"]:
+        return snapshot
+    values = dict(snapshot.values or {})
+    for key in ("path", "events", "handoffs"):
+        values[key] = [*(values.get(key) or []), *extra[key]]
+    values["usage"] = add_counts(values.get("usage") or {}, extra["usage"])
+    return _Snapshot(values, getattr(snapshot, "interrupts", ()), getattr(snapshot, "next", ()))
+
+
+def settled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None) -> Any:
+    """The thread's state (``snapshot`` if given) with its nested runs' progress."""
+    if snapshot is None:
+        snapshot = graph.get_state(config)
+    if not pattern.patterns:
+        return snapshot
+    return _with_pending(snapshot, graph.get_state(config, subgraphs=True))
+
+
+async def asettled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None) -> Any:
+    """The ``async`` twin of :func:`settled`."""
+    if snapshot is None:
+        snapshot = await graph.aget_state(config)
+    if not pattern.patterns:
+        return snapshot
+    return _with_pending(snapshot, await graph.aget_state(config, subgraphs=True))
+
+
 def _invoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
             model: Any) -> RunResult:
     try:
         out = graph.invoke(payload, config, version="v2")
     except BudgetExceeded as exc:  # the thread stays at its last completed step
-        exc.result = _result(pattern, graph.get_state(config), thread_id, model)
+        exc.result = _result(pattern, settled(pattern, graph, config), thread_id, model)
         raise
     snapshot = _Output(out) if isinstance(out.value, Mapping) else graph.get_state(config)
+    if snapshot.interrupts:
+        snapshot = settled(pattern, graph, config, snapshot)
     return _finish(pattern, snapshot, thread_id, model)
 
 
@@ -212,9 +270,11 @@ async def _ainvoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thre
     try:
         out = await graph.ainvoke(payload, config, version="v2")
     except BudgetExceeded as exc:
-        exc.result = _result(pattern, await graph.aget_state(config), thread_id, model)
+        exc.result = _result(pattern, await asettled(pattern, graph, config), thread_id, model)
         raise
     snapshot = _Output(out) if isinstance(out.value, Mapping) else await graph.aget_state(config)
+    if snapshot.interrupts:
+        snapshot = await asettled(pattern, graph, config, snapshot)
     return _finish(pattern, snapshot, thread_id, model)
 
 
@@ -225,13 +285,15 @@ def stream_events(pattern: Pattern, graph: Any, payload: Any, config: Any, threa
     from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
 
     translate = LangGraphEvents()
-    try:
-        for mode, chunk in graph.stream(payload, config, stream_mode=list(STREAM_MODES)):
-            yield from translate.feed(mode, chunk)
+    try:  # subgraphs: the agents of nested patterns stream their progress too
+        for ns, mode, chunk in graph.stream(payload, config, stream_mode=list(STREAM_MODES),
+                                            subgraphs=True):
+            yield from translate.feed(mode, chunk, ns=ns)
     except BudgetExceeded as exc:
-        exc.result = _result(pattern, graph.get_state(config), thread_id, model)
+        exc.result = _result(pattern, settled(pattern, graph, config), thread_id, model)
         raise
-    yield RunFinished(result=_finish(pattern, graph.get_state(config), thread_id, model))
+    yield RunFinished(result=_finish(pattern, settled(pattern, graph, config), thread_id,
+                                     model))
 
 
 async def _astream_events(pattern: Pattern, graph: Any, payload: Any, config: Any,
@@ -241,15 +303,16 @@ async def _astream_events(pattern: Pattern, graph: Any, payload: Any, config: An
 
     translate = LangGraphEvents()
     try:
-        async for mode, chunk in graph.astream(payload, config,
-                                               stream_mode=list(STREAM_MODES)):
-            for event in translate.feed(mode, chunk):
+        async for ns, mode, chunk in graph.astream(payload, config,
+                                                   stream_mode=list(STREAM_MODES),
+                                                   subgraphs=True):
+            for event in translate.feed(mode, chunk, ns=ns):
                 yield event
     except BudgetExceeded as exc:
-        exc.result = _result(pattern, await graph.aget_state(config), thread_id, model)
+        exc.result = _result(pattern, await asettled(pattern, graph, config), thread_id, model)
         raise
-    yield RunFinished(result=_finish(pattern, await graph.aget_state(config), thread_id,
-                                     model))
+    yield RunFinished(result=_finish(pattern, await asettled(pattern, graph, config),
+                                     thread_id, model))
 
 
 
@@ -435,7 +498,7 @@ class Runner:
                             context=context,
                             max_model_calls=max_model_calls, max_tokens=max_tokens)
         async with _aopened(plan) as graph:
-            command = plan.command(await graph.aget_state(plan.config), decision)
+            command = plan.command(await asettled(plan.pattern, graph, plan.config), decision)
             return await _ainvoke(plan.pattern, graph, command, plan.config,
                                   plan.thread_id, model)
 
@@ -454,7 +517,7 @@ class Runner:
                             context=context,
                             max_model_calls=max_model_calls, max_tokens=max_tokens)
         with _opened(plan) as graph:
-            command = plan.command(graph.get_state(plan.config), decision)
+            command = plan.command(settled(plan.pattern, graph, plan.config), decision)
             return _invoke(plan.pattern, graph, command, plan.config, plan.thread_id, model)
 
     @staticmethod
@@ -510,7 +573,7 @@ class Runner:
                             context=context,
                             max_model_calls=max_model_calls, max_tokens=max_tokens)
         async with _aopened(plan) as graph:
-            command = plan.command(await graph.aget_state(plan.config), decision)
+            command = plan.command(await asettled(plan.pattern, graph, plan.config), decision)
             async for event in _astream_events(plan.pattern, graph, command, plan.config,
                                                plan.thread_id, model):
                 yield event

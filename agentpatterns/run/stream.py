@@ -32,12 +32,19 @@ class LangGraphEvents:
     it yields the events in stream order. It keeps no state besides what it was fed.
     """
 
-    def feed(self, mode: str, chunk: Any) -> Iterator[Event]:
-        """The events of one stream chunk."""
+    def feed(self, mode: str, chunk: Any, *, ns: tuple[str, ...] = ()) -> Iterator[Event]:
+        """The events of one stream chunk.
+
+        ``ns`` is the chunk's namespace when the graph is streamed with ``subgraphs=True``:
+        agents inside nested patterns report as they start (with the pattern path), and the
+        nested pattern's handoffs and incidents arrive once, with the parent's update.
+        """
         if mode == "custom":
-            yield from self._custom(chunk)
+            yield from self._custom(chunk, tuple(part.split(":")[0] for part in ns))
         elif mode == "messages":
             yield from self._token(chunk)
+        elif mode == "updates" and ns:
+            return  # a nested pattern's own updates: its parent's update carries them
         elif mode == "updates":
             for node, update in (chunk or {}).items():
                 if node == "__interrupt__":
@@ -47,13 +54,13 @@ class LangGraphEvents:
                     yield from self._update(update)
 
     @staticmethod
-    def _custom(chunk: Any) -> Iterator[Event]:
+    def _custom(chunk: Any, patterns: tuple[str, ...] = ()) -> Iterator[Event]:
         event = chunk.get(STREAM_KEY) if isinstance(chunk, Mapping) else None
         if not isinstance(event, Mapping):
             return
         kind = event.get("type")
         if kind == "agent_started":
-            yield AgentStarted(agent=event["agent"])
+            yield AgentStarted(agent=event["agent"], patterns=patterns)
         elif kind == "tool_called":
             yield ToolCalled(agent=event["agent"], tool=event["tool"],
                              args=dict(event.get("args") or {}),

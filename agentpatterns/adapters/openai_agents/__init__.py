@@ -42,7 +42,12 @@ from agentpatterns.adapters.openai_agents.bridge import LangChainModel
 from agentpatterns.adapters.openai_agents.build import agent_from_sdk, build_network, sdk_model
 from agentpatterns.adapters.openai_agents.drivers import DRIVERS, MISSING, NETWORK_KINDS, resume
 from agentpatterns.adapters.openai_agents.events import run_sdk_streamed
-from agentpatterns.adapters.openai_agents.prepare import DEFAULT_MAX_TURNS, _guarded, _prepare
+from agentpatterns.adapters.openai_agents.prepare import (
+    DEFAULT_MAX_TURNS,
+    _guarded,
+    _prepare,
+    refuse_nested,
+)
 from agentpatterns.adapters.openai_agents.run import Run, RunLog
 from agentpatterns.adapters.openai_agents.session import CheckpointSession
 from agentpatterns.errors import InputError, UnsupportedError
@@ -98,7 +103,8 @@ def to_sdk_agent(target: Pattern | Agent, *, model: Any = None) -> agents.Agent[
     Raises:
         UnsupportedError: A pattern whose topology is not a single SDK agent network
             (reflection, parallel, supervisor, dynamic, human approval, or a ``sequence``
-            edge without a handoff) - use :func:`run_sdk` for those.
+            edge without a handoff) - use :func:`run_sdk` for those; a composition (a
+            nested pattern, named in the message).
 
     Example:
         >>> from agentpatterns import Agent
@@ -110,6 +116,7 @@ def to_sdk_agent(target: Pattern | Agent, *, model: Any = None) -> agents.Agent[
         ('Route users', ['transfer_to_booking_agent'])
     """
     if isinstance(target, Pattern):
+        refuse_nested(target)
         if target.kind not in NETWORK_KINDS:
             raise UnsupportedError(
                 f"pattern {target.name!r} ({target.kind}) is not a single SDK agent network: "

@@ -94,6 +94,23 @@ def _guarded(pattern: Pattern, thread_id: str, max_model_calls: Any, max_tokens:
     return guard, config
 
 
+def refuse_nested(pattern: Pattern) -> None:
+    """Compositions do not run on the SDK runtime yet: refuse, naming the nested part.
+
+    Raises:
+        UnsupportedError: ``pattern`` nests a pattern (as a participant or as a tool).
+    """
+    tools: list[Any] = [getattr(t, "agent", None) for a in pattern.all_agents() for t in a.tools]
+    nested: Any = next(iter(pattern.patterns), None) or next(
+        (t for t in tools if isinstance(t, Pattern)), None)
+    if nested is None:
+        return
+    raise UnsupportedError(
+        f"pattern {pattern.name!r} nests pattern {nested.name!r} ({nested.kind}); "
+        "compositions run on LangGraph only for now: use Runner.run_sync(pattern, ...), or "
+        "pass the SDK runtime the nested patterns one by one")
+
+
 def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, session: Any,
              checkpointer: Any, store: Any, max_turns: int, context: Mapping[str, Any] | None,
              configurable: Mapping[str, Any] | None, request: str,
@@ -101,6 +118,7 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     pattern = as_pattern(target)
     if pattern.kind not in DRIVERS:
         raise UnsupportedError(f"pattern kind {pattern.kind!r} has no OpenAI Agents SDK driver")
+    refuse_nested(pattern)
     sdk_session, thread, store, user_id = _session_of(session, thread_id, checkpointer, store,
                                                       pattern.kind)
     user_id = user_id or (configurable or {}).get("user_id")

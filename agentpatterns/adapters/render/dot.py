@@ -13,12 +13,15 @@ from xml.sax.saxutils import escape as _xml_escape
 from agentpatterns.adapters.render.layout import _layers, _left_to_right
 from agentpatterns.adapters.render.scheme import (
     _BUNDLE,
+    _CLUSTER_COLORS,
     _EDGE_STYLES,
     _NODE_COLORS,
     _PATH_COLOR,
     _PATH_TEXT,
     EDGE_KINDS,
     _clean,
+    _cluster_ids,
+    _clusters,
     _edge_kind,
     _edge_label,
     _label,
@@ -108,6 +111,7 @@ def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
     out.append(f"  graph {_dot_attrs(graph_attrs)};")
     out.append(f'  node [fontname={font}, fontsize=11, margin="0.14,0.06", height=0.36];')
     out.append(f"  edge [fontname={font}, fontsize=9, arrowsize=0.7];")
+    node_lines: dict[Hashable, str] = {}
     for n in nodes:
         kind = _node_kind(g, n)
         fill, stroke, text = _NODE_COLORS[kind]
@@ -146,7 +150,25 @@ def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
                 f'<{_html(label)}<BR/><FONT POINT-SIZE="8" COLOR="{_PATH_TEXT}">'
                 f"{_html(_steps_text(ov.steps[n]))}</FONT>>"
             )
-        out.append(f"  {_dot_quote(str(n))} {_dot_attrs(attrs)};")
+        node_lines[n] = f"{_dot_quote(str(n))} {_dot_attrs(attrs)};"
+    members, children = _clusters(g)
+    boxed = {n for ms in members.values() for n in ms}
+    out += [f"  {node_lines[n]}" for n in nodes if n not in boxed]
+    cids = _cluster_ids(g)
+    fill, stroke, text = _CLUSTER_COLORS
+
+    def cluster(c: str, depth: int) -> None:  # a nested pattern: a labelled cluster
+        pad = "  " * depth
+        out.append(f"{pad}subgraph cluster_{cids[c]} {{")
+        out.append(f'{pad}  graph [label={_dot_label(_clean(c))}, style="rounded,filled", '
+                   f'fillcolor="{fill}", color="{stroke}", fontcolor="{text}", fontsize=12];')
+        out.extend(f"{pad}  {node_lines[n]}" for n in members[c])
+        for sub in children.get(c, []):
+            cluster(sub, depth + 1)
+        out.append(f"{pad}}}")
+
+    for c in children.get("", []):
+        cluster(c, 1)
     edge_kinds: set[str] = set()
     fan_in: dict[tuple[Hashable, str], int] = {}
     for u, v in g.edges:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING
 
 from agentpatterns.adapters.render.layout import _left_to_right
@@ -14,6 +14,8 @@ from agentpatterns.adapters.render.scheme import (
     EDGE_KINDS,
     NODE_KINDS,
     _clean,
+    _cluster_ids,
+    _clusters,
     _edge_kind,
     _edge_label,
     _label,
@@ -80,13 +82,30 @@ def to_mermaid(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
         title = _clean(name).replace("\\", "\\\\").replace('"', '\\"')
         lines += ["---", f'title: "{title}"', "---"]
     lines.append("flowchart TD" if not _left_to_right(g) else "flowchart LR")
-    for n in nodes:
+    members, children = _clusters(g)
+    boxed = {n for ms in members.values() for n in ms}
+    cids = _cluster_ids(g)
+
+    def node_line(n: Hashable, indent: str) -> str:
         kind = _node_kind(g, n)
         text = _mermaid_text(_label(g, n))
         if ov is not None and n in ov.steps:
             text += "<br/>step" + ("s " if len(ov.steps[n]) > 1 else " ")
             text += _steps_text(ov.steps[n])
-        lines.append(f"    {ids[n]}{_mermaid_shape(kind, text)}:::kind_{kind}")
+        return f"{indent}{ids[n]}{_mermaid_shape(kind, text)}:::kind_{kind}"
+
+    def block(c: str, depth: int) -> None:
+        indent = "    " * depth
+        label = _mermaid_text(_clean(c))
+        lines.append(f'{indent}subgraph {cids[c]}["{label}"]')
+        lines.extend(node_line(n, indent + "    ") for n in members[c])
+        for sub in children.get(c, []):
+            block(sub, depth + 1)
+        lines.append(f"{indent}end")
+
+    lines.extend(node_line(n, "    ") for n in nodes if n not in boxed)
+    for c in children.get("", []):  # nested patterns: subgraph blocks, nested as they are
+        block(c, 1)
     edges = sorted(g.edges, key=lambda e: (rank[e[0]], rank[e[1]]))
     by_kind: dict[str, list[int]] = {}
     for i, (u, v) in enumerate(edges):

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 MAX_LAYER_WIDTH = 12
 """More nodes than this side by side in one layer switches the drawing to left-to-right."""
 
-NODE_KINDS = ("start", "end", "agent", "tool", "interrupt", "join", "dynamic")
+NODE_KINDS = ("start", "end", "agent", "tool", "interrupt", "join", "dynamic", "pattern")
 EDGE_KINDS = ("handoff", "route", "sequence", "tool", "loop", "fanout", "join", "interrupt")
 
 # kind -> (fill, stroke, text colour)
@@ -31,7 +31,9 @@ _NODE_COLORS: dict[str, tuple[str, str, str]] = {
     "interrupt": ("#fee2e2", "#b91c1c", "#0f172a"),
     "join": ("#ede9fe", "#6d28d9", "#0f172a"),
     "dynamic": ("#d1fae5", "#047857", "#0f172a"),
+    "pattern": ("#f1f5f9", "#475569", "#0f172a"),  # a nested pattern (one node, a subgraph)
 }
+_CLUSTER_COLORS = ("#f8fafc", "#94a3b8", "#334155")  # a nested pattern drawn as a cluster
 
 # kind -> (colour, width in px, dash pattern in px or None)
 _EDGE_STYLES: dict[str, tuple[str, float, tuple[float, ...] | None]] = {
@@ -118,6 +120,36 @@ def _stable_ids(g: nx.DiGraph) -> dict[Hashable, str]:
         used.add(candidate)
         ids[n] = candidate
     return ids
+
+
+def _clusters(g: nx.DiGraph) -> tuple[dict[str, list[Hashable]], dict[str, list[str]]]:
+    """Nested patterns drawn as clusters: each cluster's own nodes (in drawing order), and
+    each parent's child clusters (``""``: the top level)."""
+    clusters: dict[str, Any] = g.graph.get("clusters") or {}
+    members: dict[str, list[Hashable]] = {c: [] for c in clusters}
+    for n in _node_order(g):
+        parent = g.nodes[n].get("parent")
+        if parent in members:
+            members[parent].append(n)
+    children: dict[str, list[str]] = {}
+    for c in sorted(clusters):
+        parent = clusters[c].get("parent")
+        children.setdefault(parent if parent in clusters else "", []).append(c)
+    return members, children
+
+
+def _cluster_ids(g: nx.DiGraph) -> dict[str, str]:
+    """A stable ``[A-Za-z0-9_]`` id per cluster, distinct from every node id."""
+    used = set(_stable_ids(g).values())
+    out: dict[str, str] = {}
+    for c in sorted(g.graph.get("clusters") or {}):
+        base = "sg_" + (re.sub(r"[^A-Za-z0-9_]", "_", c) or "p")
+        candidate, i = base, 2
+        while candidate in used:
+            candidate, i = f"{base}_{i}", i + 1
+        used.add(candidate)
+        out[c] = candidate
+    return out
 
 
 @dataclass(frozen=True)

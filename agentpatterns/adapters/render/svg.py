@@ -23,6 +23,7 @@ from agentpatterns.adapters.render.layout import (
 )
 from agentpatterns.adapters.render.scheme import (
     _BUNDLE,
+    _CLUSTER_COLORS,
     _DIM_OPACITY,
     _EDGE_STYLES,
     _NODE_COLORS,
@@ -31,6 +32,7 @@ from agentpatterns.adapters.render.scheme import (
     EDGE_KINDS,
     NODE_KINDS,
     _clean,
+    _clusters,
     _edge_kind,
     _node_kind,
     _node_order,
@@ -306,6 +308,37 @@ def _node_group(g: nx.DiGraph, n: Hashable, s: _Shape, gid: str, ov: _Overlay | 
     return _Group(f"node {s.kind}{suffix}", _clean(n), desc, gid, opacity, prims)
 
 
+def _cluster_groups(g: nx.DiGraph, lay: _Layout, at: Callable[[_Point], _Point]) -> list[_Group]:
+    """A labelled, rounded box around each nested pattern's nodes (outer boxes first)."""
+    members, children = _clusters(g)
+    boxes: list[tuple[int, str, tuple[float, float, float, float]]] = []
+
+    def box(c: str, depth: int) -> tuple[float, float, float, float] | None:
+        parts = [(s.cx - s.w / 2, s.cy - s.h / 2, s.cx + s.w / 2, s.cy + s.h / 2)
+                 for s in (lay.shapes[n] for n in members[c] if n in lay.shapes)]
+        parts += [b for b in (box(sub, depth + 1) for sub in children.get(c, [])) if b]
+        if not parts:
+            return None
+        pad = 8.0
+        found = (min(p[0] for p in parts) - pad, min(p[1] for p in parts) - pad - _LINE_H,
+                 max(p[2] for p in parts) + pad, max(p[3] for p in parts) + pad)
+        boxes.append((depth, c, found))
+        return found
+
+    for c in children.get("", []):
+        box(c, 0)
+    fill, stroke, text = _CLUSTER_COLORS
+    out = []
+    for _, c, (x0, y0, x1, y1) in sorted(boxes, key=lambda b: b[0]):
+        (ax, ay), (bx, by) = at((x0, y0)), at((x1, y1))
+        out.append(_Group("cluster", _clean(c), _clean(
+            (g.graph.get("clusters") or {}).get(c, {}).get("description") or ""), prims=[
+            _Prim("rect", (ax, ay, bx - ax, by - ay, 10.0), fill, stroke, 1.2),
+            _Prim("text", (ax + 8, ay + 13), fill=text, text=_clean(c), size=11,
+                  anchor="start", bold=True)]))
+    return out
+
+
 def _scene(g: nx.DiGraph, ov: _Overlay | None) -> _Scene:
     """Lay the graph out and turn it into primitives, with title and legend."""
     lay = _layout(g, ov)
@@ -338,6 +371,7 @@ def _scene(g: nx.DiGraph, ov: _Overlay | None) -> _Scene:
         heading = _Prim("text", (margin, margin + 12), fill="#111827", text=title, size=15,
                         anchor="start", bold=True)  # fmt: skip
         groups.append(_Group("title", prims=[heading]))
+    groups += _cluster_groups(g, lay, at)  # nested patterns: boxes behind everything
     groups += _edge_groups(lay, ov, at)  # edges first: nodes sit on top of their ends
     ids = _stable_ids(g)
     for n in _node_order(g):
