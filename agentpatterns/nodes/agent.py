@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,8 +15,20 @@ if TYPE_CHECKING:
 
 __all__ = ["Agent", "Instructions"]
 
-#: Instructions are text, or a function of the run's state that returns text.
-Instructions = str | Callable[[Mapping[str, Any]], str]
+#: Instructions are text, or a function returning text: of the run's state, or - as the SDK's
+#: dynamic instructions - of ``(ctx, agent)``.
+Instructions = str | Callable[[Mapping[str, Any]], str] | Callable[[Any, Any], str]
+
+
+def _takes_two(fn: Callable[..., Any]) -> bool:
+    """True for an SDK-style ``(ctx, agent)`` instructions function."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(required) >= 2
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -27,7 +40,9 @@ class Agent:
 
     Attributes:
         name: Unique within a pattern; the graph node is named after it.
-        instructions: System prompt, or a function of the run state returning it.
+        instructions: System prompt, or a function returning it: of the run state, or of
+            ``(ctx, agent)`` like the SDK's dynamic instructions (``ctx.context`` is the run's
+            ``context=``). Functions are asked again before every model call, as in the SDK.
         handoff_description: What the agent handles; routers match requests against it.
         handoffs: Agents (or whole patterns) this one may hand the conversation to.
         tools: Function tools and agents used as tools (``other.as_tool(...)``).
@@ -116,9 +131,18 @@ class Agent:
         return dataclasses.replace(self, **changes)
 
     def render_instructions(self, state: Mapping[str, Any]) -> str:
-        """The instructions for this run: the text, or the callable applied to ``state``."""
-        if callable(self.instructions):
-            return str(self.instructions(state))
+        """The instructions for this model call: the text, or the function's answer.
+
+        A function of one argument gets the run state; one of two gets ``(ctx, agent)`` as
+        the SDK's dynamic instructions do (``ctx.context`` is the run's ``context=``).
+        """
+        fn: Any = self.instructions
+        if callable(fn):
+            if _takes_two(fn):
+                from agentpatterns.nodes.context import RunContextWrapper, current_context
+
+                return str(fn(RunContextWrapper(context=current_context()), self))
+            return str(fn(state))
         return self.instructions or ""
 
     def __repr__(self) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "ToolContext",
     "context_of",
     "current_context",
+    "current_state",
     "using_context",
 ]
 
@@ -35,6 +36,8 @@ CONTEXT_KEY = "agentpatterns_context"
 TContext = TypeVar("TContext")
 
 _CURRENT: ContextVar[Any] = ContextVar("agentpatterns_run_context", default=None)
+_STATE: ContextVar[Mapping[str, Any] | None] = ContextVar("agentpatterns_run_state",
+                                                          default=None)
 
 
 @dataclass
@@ -70,16 +73,26 @@ def current_context() -> Any:
     return _CURRENT.get()
 
 
+def current_state() -> Mapping[str, Any]:
+    """The run state that one-argument instruction functions get on the SDK runtime
+    (``{"input": <request>, ...}``; on LangGraph they get the graph state itself)."""
+    return _STATE.get() or {}
+
+
 def context_of(config: Mapping[str, Any] | None) -> Any:
     """The run's ``context=`` object from a LangGraph config."""
     return ((config or {}).get("configurable") or {}).get(CONTEXT_KEY)
 
 
 @contextlib.contextmanager
-def using_context(context: Any) -> Iterator[None]:
-    """Make ``context`` the current run context for the block (a graph node's turn)."""
+def using_context(context: Any, state: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Make ``context`` the current run context for the block (a graph node's turn, an SDK
+    ``Runner.run``); ``state`` is what :func:`current_state` returns there."""
     token = _CURRENT.set(context)
+    state_token = _STATE.set(state) if state is not None else None
     try:
         yield
     finally:
+        if state_token is not None:
+            _STATE.reset(state_token)
         _CURRENT.reset(token)

@@ -286,6 +286,10 @@ def agent_turn(
         return True
 
     for _ in range(max_turns):
+        if callable(agent.instructions) and new:
+            # asked again before every model call, as the SDK does: a tool may have changed
+            # the run context the instructions read
+            system = system_messages(agent, state)
         reply = yield ModelCall(agent, [*system, *history, *new], schemas, response_format)
         if isinstance(reply, ModelFailure):
             strikes["model"] += 1

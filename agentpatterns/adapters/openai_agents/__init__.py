@@ -47,6 +47,7 @@ from agentpatterns.adapters.openai_agents.prepare import (
     _guarded,
     _prepare,
     refuse_nested,
+    run_state,
 )
 from agentpatterns.adapters.openai_agents.run import Run, RunLog
 from agentpatterns.adapters.openai_agents.session import CheckpointSession
@@ -169,7 +170,7 @@ def from_sdk_agent(sdk_agent: agents.Agent[Any], *, name: str = "") -> Pattern:
 async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
                   thread_id: str | None = None, session: Any = None, checkpointer: Any = None,
                   store: Any = None, max_turns: int = DEFAULT_MAX_TURNS,
-                  context: Mapping[str, Any] | None = None,
+                  context: Any = None,
                   configurable: Mapping[str, Any] | None = None,
                   max_model_calls: int | None = None,
                   max_tokens: int | None = None) -> RunResult:
@@ -197,7 +198,10 @@ async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
         store: Where interrupted runs (and memory facts) are kept; defaults to the
             checkpointer URL, else the process-wide in-memory store.
         max_turns: The SDK's bound on model calls per ``Runner.run``.
-        context: Extra run context (visible to callable instructions as their state).
+        context: Any object: the SDK run context itself (``RunContextWrapper.context`` of
+            tools, dynamic instructions, guardrails and hooks), as with ``agents.Runner``.
+            Not saved with an interrupted run (the SDK does not restore a custom context
+            either): pass it again to :func:`resume_sdk`.
         configurable: ``{"user_id": ...}`` for the memory pattern's long-term facts.
         max_model_calls: Most model calls the run may make (all agents, resumes included).
         max_tokens: Most tokens the run may use (checked before each model call).
@@ -237,7 +241,7 @@ def run_sdk_sync(target: Pattern | Agent, input: str, **kwargs: Any) -> RunResul
 async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any = MISSING,
                      model: Any = None, store: Any = None, checkpointer: Any = None,
                      max_turns: int = DEFAULT_MAX_TURNS,
-                     context: Mapping[str, Any] | None = None,
+                     context: Any = None,
                      max_model_calls: int | None = None,
                      max_tokens: int | None = None) -> RunResult:
     """Answer the pending approval of an SDK run (``RunState.from_json`` + approve/reject),
@@ -272,7 +276,7 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
     log = RunLog()
     guard, config = _guarded(pattern, thread_id, max_model_calls, max_tokens, log)
     run = Run(pattern=pattern, request="", thread_id=thread_id, run_model=model,
-              max_turns=max_turns, context=dict(context or {}), log=log,
+              max_turns=max_turns, context=context, state=run_state(context, ""), log=log,
               session=session, store=store, config=config, guard=guard)
     try:
         return await resume(run, decision)

@@ -63,8 +63,7 @@ def _gate(run: Run) -> tuple[agents.Agent[Any], Network]:
 
     async def execute(ctx: Any, raw: str) -> Any:
         plan = json.loads(raw or "{}").get("plan", "")
-        edited = (ctx.context or {}).get("edited_plan") if isinstance(ctx.context,
-                                                                       Mapping) else None
+        edited = run.state.get("edited_plan")
         result = await run.run(net[executor.name], edited or plan)
         run.log.record(ctx.tool_call_id, result, turn_break=True)
         return result.final_output
@@ -116,7 +115,7 @@ async def resume_approval(run: Run, saved: Mapping[str, Any], decision: dict[str
     path = list(saved.get("path") or [])
     run.values["plan"] = plan
     if decision.get("plan"):
-        run.context["edited_plan"] = decision["plan"]
+        run.state["edited_plan"] = decision["plan"]
         run.values["plan"] = decision["plan"]
     gate, _ = _gate(run)
     state = await RunState.from_json(gate, dict(saved["state"]), context_override=run.context)

@@ -34,11 +34,13 @@ from agentpatterns.adapters.openai_agents.tools import (
     SOURCE,
     function_tool_back,
     sdk_approval,
+    sdk_context,
     sdk_function_tool,
 )
 from agentpatterns.errors import UnsupportedError
 from agentpatterns.nodes._text import handoff_tool_name
-from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.agent import Agent, _takes_two
+from agentpatterns.nodes.context import current_state
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.runtime import system_prompt
 from agentpatterns.nodes.tools import AgentTool, FunctionTool
@@ -128,8 +130,12 @@ def _instructions(agent: Agent) -> Any:
         return system_prompt(agent, {})
 
     def dynamic(ctx: Any, _sdk_agent: Any) -> str:
-        # the run context is our state mapping ({"input": ...} plus the caller's context)
-        state = ctx.context if isinstance(ctx.context, Mapping) else {}
+        # (ctx, agent) functions get the SDK's ctx, whose context is the caller's object;
+        # one-argument ones the run state ({"input": ...}, set by Run.run)
+        instructions: Any = agent.instructions
+        if _takes_two(instructions):
+            return str(instructions(ctx, agent))
+        state = current_state() or (ctx.context if isinstance(ctx.context, Mapping) else {})
         return system_prompt(agent, state)
 
     return dynamic
@@ -285,10 +291,10 @@ def _instructions_back(agent: agents.Agent[Any]) -> Any:
         raise _unsupported(agent, "async dynamic instructions",
                            "make the instructions function synchronous")
 
-    def dynamic(state: Mapping[str, Any]) -> str:
-        from agents.run_context import RunContextWrapper
-
-        return str(text(RunContextWrapper(context=dict(state)), agent))
+    def dynamic(ctx: Any, _agent: Any) -> str:
+        # (ctx, agent): the SDK function gets an SDK context around the run's context=
+        # object, and the SDK agent, on either runtime
+        return str(text(sdk_context(ctx.context), agent))
 
     return dynamic
 

@@ -375,7 +375,7 @@ async def resume(run: Run, decision: Any = MISSING) -> RunResult:
                           "without one to continue a run that was cut off")
     decided = normalize_decision(decision) if status == "waiting" else {}
     run.request = str(saved.get("input") or "")
-    run.context["input"] = run.request
+    run.state["input"] = run.request
     run.values.update(dict(saved.get("values") or {}))
     run.merge_counts(saved)
     if run.guard is not None and run.guard.budget is not None:

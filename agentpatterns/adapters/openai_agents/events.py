@@ -52,6 +52,7 @@ from agentpatterns.events import (
 )
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.context import using_context
 
 __all__ = ["SDKEvents", "run_sdk_streamed"]
 
@@ -111,9 +112,10 @@ class _StreamingRun(Run):
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run_streamed``, consumed to the end; events go to the queue."""
-        streamed = agents.Runner.run_streamed(agent, input, context=self.context,
-                                              hooks=self.log, max_turns=self.max_turns,
-                                              run_config=self.config, **kwargs)
+        with using_context(self.context, self.state):  # the streaming task copies it
+            streamed = agents.Runner.run_streamed(agent, input, context=self.context,
+                                                  hooks=self.log, max_turns=self.max_turns,
+                                                  run_config=self.config, **kwargs)
         translate = SDKEvents()
         try:
             async for event in streamed.stream_events():

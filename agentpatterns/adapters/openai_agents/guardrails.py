@@ -20,13 +20,13 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
 from typing import Any
 
 import agents
 
 from agentpatterns.adapters.openai_agents.bridge import _content_text, _plain
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.context import current_state
 from agentpatterns.nodes.guardrails import (
     GuardrailContext,
     InputGuardrail,
@@ -48,7 +48,7 @@ async def _check(guardrail: InputGuardrail | OutputGuardrail, ctx: Any, agent: A
                  value: Any) -> agents.GuardrailFunctionOutput:
     context = getattr(ctx, "context", None)
     ours = GuardrailContext(agent=agent.name, runtime="openai-agents", context=context,
-                            state=context if isinstance(context, Mapping) else {})
+                            state=current_state())
     out = guardrail(ours, agent, value)
     if inspect.isawaitable(out):
         out = await out

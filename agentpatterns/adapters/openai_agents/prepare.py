@@ -111,8 +111,14 @@ def refuse_nested(pattern: Pattern) -> None:
         "pass the SDK runtime the nested patterns one by one")
 
 
+def run_state(context: Any, request: str) -> dict[str, Any]:
+    """The run state one-argument instruction functions get on the SDK runtime: the
+    request as ``input``, and the keys of a mapping ``context=``."""
+    return {**(context if isinstance(context, Mapping) else {}), "input": request}
+
+
 def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, session: Any,
-             checkpointer: Any, store: Any, max_turns: int, context: Mapping[str, Any] | None,
+             checkpointer: Any, store: Any, max_turns: int, context: Any,
              configurable: Mapping[str, Any] | None, request: str,
              max_model_calls: int | None = None, max_tokens: int | None = None) -> Run:
     pattern = as_pattern(target)
@@ -129,6 +135,6 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     if pattern.kind == "memory" and user_id:
         config.call_model_input_filter = _facts_filter(store, str(user_id), request)
     return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,
-               max_turns=max_turns, context={**(context or {}), "input": request},
+               max_turns=max_turns, context=context, state=run_state(context, request),
                log=log, session=sdk_session, store=store, user_id=user_id, config=config,
                guard=guard)

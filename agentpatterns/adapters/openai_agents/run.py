@@ -29,6 +29,7 @@ from agentpatterns.adapters.openai_agents.bridge import _plain
 from agentpatterns.adapters.openai_agents.build import output_text
 from agentpatterns.adapters.openai_agents.guard import BudgetStop, RunGuard
 from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.context import using_context
 from agentpatterns.nodes.models import describe_model, resolve_model
 from agentpatterns.run.result import RunResult
 
@@ -160,7 +161,10 @@ class Run:
     thread_id: str
     run_model: Any = None
     max_turns: int = 10
-    context: dict[str, Any] = field(default_factory=dict)
+    #: the caller's ``context=`` object: the SDK run context itself (``None`` when not given)
+    context: Any = None
+    #: what one-argument instruction functions get as the run state (``{"input": ...}``)
+    state: dict[str, Any] = field(default_factory=dict)
     log: RunLog = field(default_factory=RunLog)
     session: Any = None
     store: Any = None
@@ -180,9 +184,10 @@ class Run:
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run`` with this run's context, hooks, limits and config."""
-        return await agents.Runner.run(agent, input, context=self.context, hooks=self.log,
-                                       max_turns=self.max_turns, run_config=self.config,
-                                       **kwargs)
+        with using_context(self.context, self.state):
+            return await agents.Runner.run(agent, input, context=self.context, hooks=self.log,
+                                           max_turns=self.max_turns, run_config=self.config,
+                                           **kwargs)
 
     async def report_fallback(self, handoff: Mapping[str, Any]) -> None:
         """A streamed run reports the incidents and the handoff to the fallback (no-op here)."""
