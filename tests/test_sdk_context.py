@@ -14,7 +14,7 @@ import agents
 import pydantic
 import pytest
 
-from agentpatterns import Agent, Runner, RunContextWrapper, ToolContext, function_tool
+from agentpatterns import Agent, RunContextWrapper, Runner, ToolContext, function_tool
 from agentpatterns.adapters.openai_agents import from_sdk_agent, run_sdk_sync
 from agentpatterns.testing import ScriptedModel, handoff, text, tool_call
 from tests._sdk_parity import plain_run

@@ -143,7 +143,7 @@ class Agent:
 
                 return str(fn(RunContextWrapper(context=current_context()), self))
             return str(fn(state))
-        return self.instructions or ""
+        return str(fn or "")
 
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r})"
