@@ -262,8 +262,9 @@ def _inner_tools(agent: Agent) -> list[dict[str, str]]:
         current = todo.pop(0)
         nodes, edges = tool_nodes_and_edges([current])
         kinds: dict[str, str] = {n.id: n.kind for n in nodes}
-        kinds.update({t.agent.name: "pattern" for t in current.tools
-                      if isinstance(t, AgentTool) and isinstance(t.agent, Pattern)})
+        for t in current.tools:
+            if isinstance(t, AgentTool) and isinstance(t.agent, Pattern):
+                kinds[t.agent.name] = "pattern"
         out += [{"source": e.source, "target": e.target, "label": e.label,
                  "target_kind": kinds.get(e.target, "agent")} for e in edges]
         for t in current.tools:

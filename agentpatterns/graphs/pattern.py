@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from agentpatterns.errors import PatternError
+from agentpatterns.errors import PatternError, UnsupportedError
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.tools import AgentTool, FunctionTool
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool
 
 if TYPE_CHECKING:
     from langgraph.graph import StateGraph
@@ -359,6 +359,7 @@ class Pattern:
                 builder = _BUILDERS[self.kind]
             except KeyError:
                 raise PatternError(f"no graph builder for pattern kind {self.kind!r}") from None
+            _refuse_sdk_only(self.agents)
             cached = builder(self)
             object.__setattr__(self, "_graph", cached)
         return cached
@@ -490,6 +491,27 @@ def collect_agents(roots: Iterable[Agent]) -> list[Agent]:
     return out
 
 
+def _refuse_sdk_only(agents: Sequence[Agent]) -> None:
+    """Hosted tools and MCP servers run only on the OpenAI Agents SDK runtime.
+
+    Raises:
+        UnsupportedError: Naming the agent and the tool or server.
+    """
+    for a in agents:
+        for t in a.tools:
+            if isinstance(t, HostedTool):
+                raise UnsupportedError(
+                    f"agent {a.name!r}: the hosted tool {t.name!r} ({t.kind}) runs on the "
+                    "model provider's side, which the LangGraph runtime cannot call; run the "
+                    "pattern with run_sdk(...), or replace it with a function tool")
+        if a.mcp_servers:
+            names = ", ".join(repr(getattr(s, "name", type(s).__name__)) for s in a.mcp_servers)
+            raise UnsupportedError(
+                f"agent {a.name!r}: MCP servers ({names}) run only on the OpenAI Agents SDK "
+                "runtime; run the pattern with run_sdk(...), or expose their tools as "
+                "function tools")
+
+
 def tool_nodes_and_edges(agents: Sequence[Agent]) -> tuple[list[Node], list[Edge]]:
     """``tool`` nodes for function tools and ``tool`` edges for tools and agents-as-tools."""
     nodes: list[Node] = []
@@ -498,8 +520,10 @@ def tool_nodes_and_edges(agents: Sequence[Agent]) -> tuple[list[Node], list[Edge
         for t in a.tools:
             if isinstance(t, AgentTool):
                 edges.append(Edge(source=a.name, target=t.agent.name, kind="tool", label=t.name))
-            elif isinstance(t, FunctionTool):
+            elif isinstance(t, FunctionTool | HostedTool):
                 node_id = f"{a.name}:{t.name}"
-                nodes.append(Node(id=node_id, kind="tool", label=t.name, description=t.description))
+                description = (t.description if isinstance(t, FunctionTool)
+                               else f"hosted {t.kind} (OpenAI Agents SDK runtime only)")
+                nodes.append(Node(id=node_id, kind="tool", label=t.name, description=description))
                 edges.append(Edge(source=a.name, target=node_id, kind="tool", label=t.name))
     return nodes, edges

@@ -16,7 +16,7 @@ from langgraph.errors import GraphBubbleUp
 
 from agentpatterns._sync import block_on
 from agentpatterns.errors import AgentPatternsError
-from agentpatterns.nodes.approvals import Approval, ApprovalCheck, ask, needs_approval
+from agentpatterns.nodes.approvals import Approval, ApprovalCheck, Check, ask, needs_approval
 from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
@@ -108,8 +108,9 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
                 raise
             except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
                 value = _tool_error(request.tool, exc)
-        elif isinstance(request, ApprovalCheck):
-            value = needs_approval(request)
+        elif isinstance(request, ApprovalCheck | Check):
+            value = needs_approval(request) if isinstance(request, ApprovalCheck) else (
+                request.fn(*request.args))
             value = bool(block_on(_await(value)) if inspect.isawaitable(value) else value)
         elif isinstance(request, Approval):
             value = ask(request)
@@ -158,8 +159,9 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
                 raise
             except Exception as exc:
                 value = _tool_error(request.tool, exc)
-        elif isinstance(request, ApprovalCheck):
-            value = needs_approval(request)
+        elif isinstance(request, ApprovalCheck | Check):
+            value = needs_approval(request) if isinstance(request, ApprovalCheck) else (
+                request.fn(*request.args))
             value = bool(await value if inspect.isawaitable(value) else value)
         elif isinstance(request, Approval):
             value = ask(request)

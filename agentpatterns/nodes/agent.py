@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentpatterns.nodes.tools import AgentTool, FunctionTool, Tool
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool, Tool
 
 if TYPE_CHECKING:
     from agentpatterns.nodes.guardrails import InputGuardrail, OutputGuardrail
@@ -72,6 +72,8 @@ class Agent:
     handoff_description: str | None = None
     handoffs: Sequence[Any] = ()  # Agent | Pattern (the pattern layer is above this one)
     tools: Sequence[Tool] = ()
+    #: SDK MCP servers: passed through to the SDK runtime; LangGraph refuses them by name
+    mcp_servers: Sequence[Any] = ()
     model: Any = None
     output_type: Any = None
     input_guardrails: Sequence[InputGuardrail | Callable[..., Any]] = ()
@@ -99,8 +101,9 @@ class Agent:
                     f"Agent {self.name!r}: handoffs= holds {target!r}, which is neither an "
                     "Agent nor a Pattern"
                 )
+        object.__setattr__(self, "mcp_servers", tuple(self.mcp_servers))
         for tool in self.tools:
-            if not isinstance(tool, FunctionTool | AgentTool):
+            if not isinstance(tool, FunctionTool | AgentTool | HostedTool):
                 raise TypeError(
                     f"Agent {self.name!r}: tools= holds {tool!r}; wrap functions with "
                     "@function_tool and agents with agent.as_tool(...)"
@@ -110,13 +113,18 @@ class Agent:
         check_output_type(self.name, self.output_type)
 
     def as_tool(
-        self, *, tool_name: str | None = None, tool_description: str | None = None
+        self, *, tool_name: str | None = None, tool_description: str | None = None,
+        needs_approval: Any = False, is_enabled: Any = True, max_turns: int | None = None,
     ) -> AgentTool:
         """This agent as a tool another agent can call (agents-as-tools / hierarchical).
 
         Args:
             tool_name: Name the calling model sees (default: the agent's name in snake case).
             tool_description: When to use it (default: the handoff description).
+            needs_approval: ``True`` or ``(ctx, params, call_id) -> bool``: a person approves
+                each call before the agent runs (see ``function_tool``).
+            is_enabled: ``False`` or ``(ctx, agent) -> bool``: hide the tool from the model.
+            max_turns: Bound on the wrapped agent's model calls per call.
         """
         from agentpatterns.nodes._text import snake
 
@@ -124,6 +132,7 @@ class Agent:
             agent=self,
             name=tool_name or snake(self.name),
             description=tool_description or self.handoff_description or self.name,
+            needs_approval=needs_approval, is_enabled=is_enabled, max_turns=max_turns,
         )
 
     def clone(self, **changes: Any) -> Agent:

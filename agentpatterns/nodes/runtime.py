@@ -43,13 +43,19 @@ from agentpatterns.nodes.approvals import (
     REJECTION_MESSAGE,
     Approval,
     ApprovalCheck,
+    Check,
     PendingCall,
     gated,
 )
-from agentpatterns.nodes.context import current_context
+from agentpatterns.nodes.context import RunContextWrapper, current_context
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
 from agentpatterns.nodes.output import OutputSchema, output_schema
-from agentpatterns.nodes.tools import AgentTool, ToolArgumentsError, tool_output_text
+from agentpatterns.nodes.tools import (
+    AgentTool,
+    FunctionTool,
+    ToolArgumentsError,
+    tool_output_text,
+)
 
 __all__ = [
     "AGENT_KEY",
@@ -211,7 +217,8 @@ class TurnResult:
         return update
 
 
-Request = ModelCall | ToolRun | SubAgent | GuardrailRun | Notify | Approval | ApprovalCheck
+Request = (ModelCall | ToolRun | SubAgent | GuardrailRun | Notify | Approval | ApprovalCheck
+           | Check)
 
 
 def _response_format(agent: Agent) -> Any:
@@ -271,6 +278,11 @@ def agent_turn(
         for control in controls:
             table[control.name] = control
     schemas = tuple(_schema(name, entry) for name, entry in table.items())
+    # tools whose is_enabled is not plainly True: asked before every model call (the SDK's)
+    switchable = [name for name, entry in table.items()
+                  if getattr(entry, "is_enabled", True) is not True
+                  and isinstance(entry, FunctionTool | AgentTool)]
+    lookup = table
     system = system_messages(agent, state)
     response_format = _response_format(agent)
     strikes = {"unknown": 0, "arguments": 0, "output": 0, "model": 0}
@@ -290,6 +302,14 @@ def agent_turn(
             # asked again before every model call, as the SDK does: a tool may have changed
             # the run context the instructions read
             system = system_messages(agent, state)
+        if switchable:
+            lookup = dict(table)
+            for name in switchable:
+                setting = table[name].is_enabled
+                if not (setting if isinstance(setting, bool) else (yield Check(
+                        setting, (RunContextWrapper(context=current_context()), agent)))):
+                    del lookup[name]
+            schemas = tuple(_schema(name, entry) for name, entry in lookup.items())
         reply = yield ModelCall(agent, [*system, *history, *new], schemas, response_format)
         if isinstance(reply, ModelFailure):
             strikes["model"] += 1
@@ -357,9 +377,9 @@ def agent_turn(
         for call in reply.tool_calls:
             name = call["name"]
             call_id = call.get("id") or name
-            entry = table.get(name)
+            entry = lookup.get(name)
             if entry is None:
-                available = ", ".join(table) or "none"
+                available = ", ".join(lookup) or "none"
                 if to_fallback("unknown_name", name):
                     new.append(ToolMessage(f"There is no {name!r}; handing to {fallback}.",
                                            tool_call_id=call_id))
@@ -504,5 +524,7 @@ def sub_turn(request: SubAgent) -> Generator[Request, Any, TurnResult]:
     if not isinstance(request.tool.agent, Agent):
         return cast(Generator[Request, Any, TurnResult],
                     request.tool.agent.tool_turn(request.input))
+    bound = request.tool.max_turns
     return agent_turn(request.tool.agent, [HumanMessage(request.input)], state={}, handoffs=(),
-                      check_input=request.input)
+                      check_input=request.input,
+                      max_turns=DEFAULT_MAX_TURNS if bound is None else bound)

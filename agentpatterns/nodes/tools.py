@@ -18,6 +18,7 @@ __all__ = [
     "AgentTool",
     "ApprovalSetting",
     "FunctionTool",
+    "HostedTool",
     "Tool",
     "ToolArgumentsError",
     "function_tool",
@@ -77,6 +78,9 @@ class FunctionTool:
     takes_context: bool = False
     on_invoke: Callable[[Any, str], Any] | None = field(default=None, repr=False)
     source: Any = field(default=None, repr=False, compare=False)
+    #: offered to the model: ``True``/``False``, or the SDK's ``(ctx, agent) -> bool`` asked
+    #: before every model call (a disabled tool is hidden, as in the SDK)
+    is_enabled: bool | Callable[..., Any] = True
 
     def __post_init__(self) -> None:
         _check_approval(self.needs_approval, f"function_tool {self.name!r}")
@@ -147,6 +151,10 @@ class AgentTool:
     name: str
     description: str
     needs_approval: ApprovalSetting = False
+    #: as for ``FunctionTool.is_enabled``
+    is_enabled: bool | Callable[..., Any] = True
+    #: bound on the wrapped agent's model calls (default: the turn's own bound)
+    max_turns: int | None = None
 
     def __post_init__(self) -> None:
         _check_approval(self.needs_approval, f"agent tool {self.name!r}")
@@ -188,7 +196,29 @@ class AgentTool:
         }
 
 
-Tool = FunctionTool | AgentTool
+@dataclass(frozen=True, kw_only=True)
+class HostedTool:
+    """A tool that runs on the model provider's side - the SDK's ``WebSearchTool``,
+    ``FileSearchTool``, ``CodeInterpreterTool``, ``HostedMCPTool``, ... - kept as it is.
+
+    It passes through to the OpenAI Agents SDK runtime untouched. The LangGraph runtime has
+    no way to run it: compiling a pattern with one raises ``UnsupportedError`` naming it.
+
+    Attributes:
+        name: The tool's name (its type's name when it has none).
+        source: The SDK tool object.
+    """
+
+    name: str
+    source: Any = field(repr=False)
+
+    @property
+    def kind(self) -> str:
+        """The SDK tool's type name (``"WebSearchTool"``...)."""
+        return type(self.source).__name__
+
+
+Tool = FunctionTool | AgentTool | HostedTool
 
 _ARG_LINE = re.compile(r"^\s*(\*{0,2}\w+)\s*(?:\(.*?\))?\s*:\s*(.+)$")
 

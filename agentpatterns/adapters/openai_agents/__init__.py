@@ -140,14 +140,18 @@ def from_sdk_agent(sdk_agent: agents.Agent[Any], *, name: str = "") -> Pattern:
     agent) and function tools become agents, ``handoff`` edges and ``tool`` edges. SDK model
     names become ``"openai:<name>"``; ``LangChainModel`` gives its chat model back; the SDK's
     OpenAI models become ``ChatOpenAI`` on the same URL and key; SDK input/output
-    guardrails are kept (``Agent`` takes SDK guardrail objects). Agents made by
+    guardrails are kept (``Agent`` takes SDK guardrail objects). Function tools keep the
+    SDK's own invoker (argument validation, defaults, errors, tool guardrails) and
+    ``needs_approval`` / ``is_enabled``; agent tools keep ``needs_approval``, ``is_enabled``
+    and ``max_turns``. Hosted tools and MCP servers pass through to the SDK runtime untouched;
+    the LangGraph runtime refuses them by name when the pattern is compiled. Agents made by
     :func:`to_sdk_agent` convert back to the very same ``Agent`` objects.
 
     Raises:
-        UnsupportedError: Hosted tools, MCP servers, tool guardrails, prompt templates,
-            agent hooks, a non-default ``tool_use_behavior``, handoff input filters or typed
-            handoff input, or a model object it cannot map -
-            naming the agent and the construct.
+        UnsupportedError: Prompt templates, agent hooks, ``as_tool`` options it cannot
+            honour (``parameters``, ``custom_output_extractor``, ``run_config``, ``hooks``,
+            ...), and the constructs listed in the construct table as refused - naming the
+            agent and the construct.
 
     Example:
         >>> import agents

@@ -32,9 +32,11 @@ from pydantic import BaseModel, SecretStr
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
 from agentpatterns.adapters.openai_agents.tools import (
     SOURCE,
+    agent_tool_options,
     function_tool_back,
     sdk_approval,
     sdk_context,
+    sdk_enabled,
     sdk_function_tool,
 )
 from agentpatterns.errors import UnsupportedError
@@ -43,7 +45,7 @@ from agentpatterns.nodes.agent import Agent, _takes_two
 from agentpatterns.nodes.context import current_state
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.runtime import system_prompt
-from agentpatterns.nodes.tools import AgentTool, FunctionTool
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool
 
 __all__ = ["Network", "agent_from_sdk", "build_network", "sdk_model"]
 
@@ -154,7 +156,9 @@ def _template(agent: Agent) -> agents.Agent[Any]:
     sdk: agents.Agent[Any] = agents.Agent(
         name=agent.name, instructions=_instructions(agent),
         handoff_description=agent.handoff_description, output_type=agent.output_type,
-        tools=[sdk_function_tool(t) for t in agent.tools if isinstance(t, FunctionTool)],
+        tools=[sdk_function_tool(t) if isinstance(t, FunctionTool) else t.source
+               for t in agent.tools if isinstance(t, FunctionTool | HostedTool)],
+        mcp_servers=list(agent.mcp_servers),  # passed through untouched
         input_guardrails=input_guardrails, output_guardrails=output_guardrails)
     object.__setattr__(sdk, SOURCE, agent)
     _TEMPLATES[agent] = sdk
@@ -244,7 +248,8 @@ def build_network(
                 sdk_tool = target.as_tool(tool_name=tool.name, tool_description=tool.description,
                                           custom_output_extractor=extract, hooks=hooks,
                                           failure_error_function=None,
-                                          needs_approval=tool.needs_approval)
+                                          needs_approval=tool.needs_approval,
+                                          is_enabled=tool.is_enabled, max_turns=tool.max_turns)
                 object.__setattr__(sdk_tool, SOURCE, tool)
                 clone.tools.append(sdk_tool)
                 net.tool_agents[(agent.name, tool.name)] = tool.agent.name
@@ -314,8 +319,6 @@ def _output_type_back(agent: agents.Agent[Any]) -> Any:
 
 
 def _check(agent: agents.Agent[Any]) -> None:
-    if agent.mcp_servers:
-        raise _unsupported(agent, "MCP servers", "expose their tools as function tools")
     for guardrail in [*agent.input_guardrails, *agent.output_guardrails]:
         if not callable(getattr(guardrail, "guardrail_function", None)):
             raise _unsupported(agent, f"guardrail {guardrail!r} (no guardrail_function)",
@@ -364,9 +367,9 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
     """Our ``Agent`` network for an SDK agent network (handoffs, agents-as-tools, tools).
 
     Raises:
-        UnsupportedError: Hosted tools, MCP servers, tool guardrails, guardrails without a
-            function, prompt templates, hooks, a non-default ``tool_use_behavior``, handoff
-            input filters/types, or a model object that cannot be mapped - naming it.
+        UnsupportedError: Guardrails without a function, prompt templates, hooks,
+            ``as_tool`` options that cannot be honoured, or a model object that cannot be
+            mapped (and what the construct table lists as refused) - naming it.
     """
     source = getattr(entry, SOURCE, None)
     order: list[agents.Agent[Any]] = []
@@ -386,9 +389,6 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
                     raise _unsupported(sdk, f"agent tool {tool.name!r} without its agent",
                                        "build it with agent.as_tool(...)")
                 todo.append(tool._agent_instance)
-            elif not isinstance(tool, SDKFunctionTool):
-                raise _unsupported(sdk, f"hosted tool {type(tool).__name__}",
-                                   "replace it with a function tool")
     if isinstance(source, Agent) and all(getattr(a, SOURCE, None) is not None for a in order):
         return source  # made by to_sdk_agent: the original agents, unchanged
     ours: dict[int, Agent] = {
@@ -396,16 +396,22 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
                        handoff_description=sdk.handoff_description, model=_our_model(sdk),
                        output_type=_output_type_back(sdk),
                        input_guardrails=_guardrails_back(sdk, "input_guardrails"),
-                       output_guardrails=_guardrails_back(sdk, "output_guardrails"))
+                       output_guardrails=_guardrails_back(sdk, "output_guardrails"),
+                       mcp_servers=list(sdk.mcp_servers))
         for sdk in order}
     for sdk in order:
         tools: list[Any] = []
         for tool in sdk.tools:
-            assert isinstance(tool, SDKFunctionTool)
-            if tool._is_agent_tool:
+            if not isinstance(tool, SDKFunctionTool):
+                # hosted tools: kept for the SDK runtime; LangGraph refuses them by name
+                tools.append(HostedTool(name=str(getattr(tool, "name", type(tool).__name__)),
+                                        source=tool))
+            elif tool._is_agent_tool:
                 tools.append(AgentTool(agent=ours[id(tool._agent_instance)], name=tool.name,
                                        description=tool.description,
-                                       needs_approval=sdk_approval(tool.needs_approval)))
+                                       needs_approval=sdk_approval(tool.needs_approval),
+                                       is_enabled=sdk_enabled(tool.is_enabled, sdk),
+                                       **agent_tool_options(sdk, tool)))
             else:
                 tools.append(function_tool_back(sdk, tool))
         targets = tuple(ours[id(_handoff_target(sdk, h))] for h in sdk.handoffs)

@@ -24,22 +24,37 @@ from agents.run_context import RunContextWrapper as SDKRunContextWrapper
 from agents.strict_schema import ensure_strict_json_schema
 from agents.tool import FunctionTool as SDKFunctionTool
 from agents.tool_context import ToolContext as SDKToolContext
+from agents.tool_guardrails import ToolInputGuardrailData, ToolOutputGuardrailData
 from pydantic import BaseModel, ConfigDict, create_model
 
-from agentpatterns.errors import UnsupportedError
+from agentpatterns.errors import RunError, UnsupportedError
 from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.tools import FunctionTool, ToolArgumentsError, tool_output_text
 
 __all__ = [
     "SOURCE",
+    "ToolInputGuardrailTripped",
+    "ToolOutputGuardrailTripped",
+    "agent_tool_options",
     "function_tool_back",
     "sdk_approval",
     "sdk_context",
+    "sdk_enabled",
     "sdk_function_tool",
 ]
 
 #: attribute set on SDK objects made from ours, so ``from_sdk_agent`` gets the originals back
 SOURCE = "_agentpatterns_source"
+
+
+class ToolInputGuardrailTripped(agents.ToolInputGuardrailTripwireTriggered, RunError):
+    """A tool input guardrail raised on LangGraph: the run stops, as with the SDK (catch it
+    as ``agents.ToolInputGuardrailTripwireTriggered``)."""
+
+
+class ToolOutputGuardrailTripped(agents.ToolOutputGuardrailTripwireTriggered, RunError):
+    """A tool output guardrail raised on LangGraph (catch it as
+    ``agents.ToolOutputGuardrailTripwireTriggered``)."""
 
 
 def sdk_context(context: Any) -> SDKRunContextWrapper[Any]:
@@ -83,7 +98,7 @@ def sdk_function_tool(tool: FunctionTool) -> SDKFunctionTool:
     schema = copy.deepcopy(tool.params_json_schema)
     sdk = SDKFunctionTool(name=tool.name, description=tool.description, params_json_schema=schema,
                           on_invoke_tool=invoke, strict_json_schema=_is_strict(schema),
-                          needs_approval=tool.needs_approval)
+                          needs_approval=tool.needs_approval, is_enabled=tool.is_enabled)
     object.__setattr__(sdk, SOURCE, tool)
     return sdk
 
@@ -93,6 +108,52 @@ def _args_model(tool: SDKFunctionTool) -> type[BaseModel]:
     model: type[BaseModel] = create_model(f"{tool.name}_args",
                                           __config__=ConfigDict(extra="allow"))
     return model
+
+
+#: ``as_tool`` options the LangGraph runtime cannot honour for an imported agent tool
+_AS_TOOL_REFUSED = ("custom_output_extractor", "run_config", "hooks", "session",
+                    "previous_response_id", "conversation_id", "on_stream", "input_builder")
+
+
+def agent_tool_options(agent: agents.Agent[Any], tool: SDKFunctionTool) -> dict[str, Any]:
+    """The ``Agent.as_tool`` options of an SDK agent tool that we honour (``max_turns``).
+
+    The SDK keeps them in the tool's invoker (a closure), read here by name; this is tested
+    against the SDK versions we support.
+
+    Raises:
+        UnsupportedError: An option the LangGraph runtime cannot honour (structured
+            ``parameters``, ``custom_output_extractor``, ``run_config``, ``hooks``,
+            ``session``, ...), or an SDK whose agent tools cannot be read - naming it.
+    """
+    impl = getattr(tool.on_invoke_tool, "_invoke_tool_impl", tool.on_invoke_tool)
+    code, cells = getattr(impl, "__code__", None), getattr(impl, "__closure__", None)
+    where = f"SDK agent {agent.name!r}: agent tool {tool.name!r}"
+    if code is None or cells is None or "max_turns" not in code.co_freevars:
+        raise UnsupportedError(f"{where}: its as_tool options cannot be read from this SDK "
+                               "version; build it with agent.as_tool(tool_name, tool_description)")
+    options = dict(zip(code.co_freevars, (c.cell_contents for c in cells), strict=True))
+    for key in _AS_TOOL_REFUSED:
+        if options.get(key) is not None:
+            raise UnsupportedError(f"{where}: as_tool({key}=...) cannot be mapped to an "
+                                   "agentpatterns agent tool; remove it, or run the SDK agent "
+                                   "with agents.Runner")
+    if options.get("should_capture_tool_input"):
+        raise UnsupportedError(f"{where}: as_tool(parameters=...) (structured tool input) "
+                               "cannot be mapped to an agentpatterns agent tool; use the "
+                               "default single 'input' argument")
+    return {"max_turns": options.get("max_turns")}
+
+
+def sdk_enabled(setting: Any, sdk_agent: agents.Agent[Any]) -> Any:
+    """An SDK ``is_enabled`` for our tools: a function gets an SDK context and the SDK agent."""
+    if isinstance(setting, bool) or not callable(setting):
+        return setting
+
+    def enabled(ctx: Any, _agent: Any) -> Any:
+        return setting(sdk_context(getattr(ctx, "context", None)), sdk_agent)
+
+    return enabled
 
 
 def sdk_approval(setting: Any) -> Any:
@@ -109,20 +170,34 @@ def sdk_approval(setting: Any) -> Any:
 def function_tool_back(agent: agents.Agent[Any], tool: SDKFunctionTool) -> FunctionTool:
     """Our ``FunctionTool`` for an SDK ``FunctionTool`` (see the module docstring).
 
-    Raises:
-        UnsupportedError: Tool guardrails on it (naming the agent and the tool).
+    Its tool input/output guardrails run around it as in the SDK: ``reject_content``
+    gives the model the message instead, ``raise_exception`` stops the run with
+    :class:`ToolInputGuardrailTripped` / :class:`ToolOutputGuardrailTripped` (subclasses of
+    the SDK's exceptions).
     """
     source = getattr(tool, SOURCE, None)
     if isinstance(source, FunctionTool):
         return source
-    if tool.tool_input_guardrails or tool.tool_output_guardrails:
-        raise UnsupportedError(f"SDK agent {agent.name!r}: tool guardrails on {tool.name!r} "
-                               "cannot be mapped to an agentpatterns Agent; remove them")
 
     async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
         sdk_ctx = SDKToolContext(context=ctx.context, tool_name=tool.name,
                                  tool_call_id=ctx.tool_call_id, tool_arguments=raw)
-        return await tool.on_invoke_tool(sdk_ctx, raw)
+        # the tool's guardrails around it, as the SDK's tool execution runs them
+        for check in tool.tool_input_guardrails or ():
+            out = await check.run(ToolInputGuardrailData(context=sdk_ctx, agent=agent))
+            if out.behavior["type"] == "raise_exception":
+                raise ToolInputGuardrailTripped(guardrail=check, output=out)
+            if out.behavior["type"] == "reject_content":
+                return out.behavior["message"]
+        result = await tool.on_invoke_tool(sdk_ctx, raw)
+        for guard in tool.tool_output_guardrails or ():
+            out = await guard.run(ToolOutputGuardrailData(context=sdk_ctx, agent=agent,
+                                                          output=result))
+            if out.behavior["type"] == "raise_exception":
+                raise ToolOutputGuardrailTripped(guardrail=guard, output=out)
+            if out.behavior["type"] == "reject_content":
+                return out.behavior["message"]
+        return result
 
     async def call(**kwargs: Any) -> Any:  # ``tool.fn(**args)`` works as for our own tools
         raw = json.dumps(kwargs)
@@ -135,4 +210,4 @@ def function_tool_back(agent: agents.Agent[Any], tool: SDKFunctionTool) -> Funct
                         params_json_schema=copy.deepcopy(tool.params_json_schema), fn=call,
                         args_model=_args_model(tool),
                         needs_approval=sdk_approval(tool.needs_approval), on_invoke=invoke,
-                        source=tool)
+                        is_enabled=sdk_enabled(tool.is_enabled, agent), source=tool)
