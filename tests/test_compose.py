@@ -330,3 +330,19 @@ def test_the_sdk_runtime_refuses_compositions_naming_the_nested_pattern() -> Non
     for call in (lambda: run_sdk_sync(pipeline(), "tides"), lambda: to_sdk_agent(pipeline())):
         with pytest.raises(UnsupportedError, match="nests pattern 'Research' \\(parallel\\)"):
             call()
+
+
+def test_nested_agents_tool_calls_reach_the_run() -> None:
+    from agentpatterns import function_tool
+
+    @function_tool
+    def lookup(topic: str) -> str:
+        """Look up facts about a topic."""
+        return f"facts about {topic}"
+
+    inner = sequential([_agent("Fact Finder", "Look up facts about the topic", tools=[lookup])],
+                       name="Facts")
+    r = Runner.run_sync(sequential([inner, _agent("Writer", "Write it")], name="Outer"),
+                        "look up facts about tides")
+    assert [c["tool"] for c in r.tool_calls] == ["lookup"]
+    assert r.tool_calls[0]["agent"] == "Fact Finder"

@@ -102,3 +102,13 @@ def test_builtin_compositions_route_and_bounds() -> None:
     assert sorted(r.path[:3]) == ["Researcher 1", "Researcher 2", "Researcher 3"]
     assert r.path[3:] == ["Synthesizer", "Writer", "Critic", "Writer", "Critic", "Editor"]
     assert r.model_calls == 9
+
+
+def test_drawing_a_run_waiting_inside_a_nested_pattern_lights_its_agents(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    gate = example("release_gate")
+    Runner.run_sync(gate, "ship 2.0", thread_id="w1", checkpointer=db)
+    text = gate.draw("mmd", thread_id="w1", checkpointer=db).decode()
+    assert "class Release_Planner,Release_Researcher visited" in text
+    edges = gate.to_networkx().edges
+    assert edges["Approval:__end__", "__end__"]["label"] == "stopped"

@@ -120,13 +120,18 @@ def run_path(
         else:
             graph = target.copy(update={"checkpointer": saver})
         snapshot = graph.get_state(config)
+        values = snapshot.values or {}
+        if isinstance(target, Pattern) and target.patterns and snapshot.created_at is not None:
+            from agentpatterns.run.runner import settled  # a run waiting inside a nested one
+
+            values = settled(target, graph, config, snapshot).values or {}
     if snapshot.created_at is None:
         at = f" checkpoint {checkpoint_id!r}" if checkpoint_id else ""
         raise InputError(
             f"thread {thread_id!r}{at} has no checkpoint in {where}; run it "
             "first, or pass the checkpointer (--db) it ran with"
         )
-    return [str(a) for a in (snapshot.values or {}).get("path") or []]
+    return [str(a) for a in values.get("path") or []]
 
 
 def _check_overlay(g: nx.DiGraph, path: Sequence[str], thread_id: str) -> None:

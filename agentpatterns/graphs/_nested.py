@@ -70,6 +70,7 @@ def child_result(pattern: Pattern, values: Mapping[str, Any],
         calls={a: int(u.get("calls", 0)) for a, u in usage.items() if u.get("calls")},
         usage={a: {k: int(v) for k, v in u.items() if k != "calls"} for a, u in usage.items()},
         events=list(values.get("events") or []),
+        tool_calls=list(values.get("tool_calls") or []),
     )
     stop = values.get("stopped")
     if isinstance(stop, Mapping) and stop.get("reason") == "guardrail":

@@ -336,7 +336,7 @@ class Pattern:
     def _reachable(self, origin: str, *, forward: bool, via_guardrails: bool = True) -> set[str]:
         adjacency: dict[str, list[str]] = {}
         for e in self.edges:
-            if not via_guardrails and e.label == "guardrail" and e.target == END_ID:
+            if not via_guardrails and e.label in _STOPS and e.target == END_ID:
                 continue
             a, b = (e.source, e.target) if forward else (e.target, e.source)
             adjacency.setdefault(a, []).append(b)
@@ -448,14 +448,18 @@ Participant = Agent | Pattern
 def _guardrail_edges(pattern: Pattern) -> tuple[Edge, ...]:
     """A ``route`` edge labelled ``guardrail`` to the end from every agent with guardrails:
     a tripped wire stops the run there (see :mod:`agentpatterns.nodes.guardrails`)."""
-    have = {e.source for e in pattern.edges if e.target == END_ID and e.label == "guardrail"}
+    have = {e.source for e in pattern.edges if e.target == END_ID and e.label in _STOPS}
     out = [Edge(source=a.name, target=END_ID, kind="route", label="guardrail")
            for a in pattern.agents
            if (a.input_guardrails or a.output_guardrails) and a.name not in have]
     # a nested pattern that can stop (a guardrail, a rejected plan) stops its parent too
-    out += [Edge(source=p.name, target=END_ID, kind="route", label="guardrail")
+    out += [Edge(source=p.name, target=END_ID, kind="route", label="stopped")
             for p in pattern.patterns if may_stop(p) and p.name not in have]
     return tuple(out)
+
+
+#: labels of the edges a stopped run takes to the end (no way to *finish*: see _validate)
+_STOPS = ("guardrail", "stopped")
 
 
 def may_stop(participant: Agent | Pattern) -> bool:

@@ -210,7 +210,8 @@ class _Snapshot:
 def _pending(snapshot: Any) -> dict[str, Any]:
     """What unfinished nested runs (a child waiting for approval, or cut off) did so far:
     their agents' turns, calls and incidents are in the child's checkpoints until it ends."""
-    out: dict[str, Any] = {"path": [], "usage": {}, "events": [], "handoffs": []}
+    out: dict[str, Any] = {"path": [], "usage": {}, "events": [], "handoffs": [],
+                           "tool_calls": []}
     for task in getattr(snapshot, "tasks", ()) or ():
         child = getattr(task, "state", None)
         if child is None or not hasattr(child, "values"):
@@ -220,6 +221,7 @@ def _pending(snapshot: Any) -> dict[str, Any]:
             out["usage"] = add_counts(out["usage"], part.get("usage") or {})
             out["events"] += list(part.get("events") or [])
             out["handoffs"] += list(part.get("handoffs") or [])
+            out["tool_calls"] += list(part.get("tool_calls") or [])
     return out
 
 
@@ -228,7 +230,7 @@ def _with_pending(snapshot: Any, full: Any) -> Any:
     if not extra["path"] and not extra["usage"]:
         return snapshot
     values = dict(snapshot.values or {})
-    for key in ("path", "events", "handoffs"):
+    for key in ("path", "events", "handoffs", "tool_calls"):
         values[key] = [*(values.get(key) or []), *extra[key]]
     values["usage"] = add_counts(values.get("usage") or {}, extra["usage"])
     return _Snapshot(values, getattr(snapshot, "interrupts", ()), getattr(snapshot, "next", ()))
