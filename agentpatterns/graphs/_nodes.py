@@ -6,6 +6,12 @@ from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import (
+    CONFIG_KEY_CHECKPOINT_MAP,
+    CONFIG_KEY_CHECKPOINTER,
+    CONFIG_KEY_DURABILITY,
+    CONFIG_KEY_TASK_ID,
+)
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import END, StateGraph
 from langgraph.types import Command
@@ -13,9 +19,12 @@ from langgraph.types import Command
 from agentpatterns.nodes._drivers import adrive, drive
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
 from agentpatterns.nodes.context import context_of, using_context
+from agentpatterns.nodes.journal import TaskKey, TurnJournal
 from agentpatterns.nodes.runtime import MODEL_KEY, TurnResult
+from agentpatterns.storage.journal import journal_store
 
-__all__ = ["STREAM_KEY", "add_step", "agent_node", "run_model", "stopped", "tripped"]
+__all__ = ["STREAM_KEY", "add_step", "agent_node", "run_model", "stopped", "tripped",
+           "turn_journal"]
 
 #: Key of the progress events an agent node writes to LangGraph's ``custom`` stream.
 STREAM_KEY = "agentpatterns"
@@ -42,6 +51,30 @@ def _emit(event: dict[str, Any]) -> None:
     from langgraph.config import get_stream_writer
 
     get_stream_writer()({STREAM_KEY: event})
+
+
+def turn_journal(config: RunnableConfig | None) -> TurnJournal | None:
+    """The journal of the task running this node (``None`` without a checkpointer).
+
+    Model, tool and guardrail calls of the node's turn are recorded in the checkpointer's
+    database as they complete and replayed when the same task runs again (after a crash, or
+    an interrupt inside the turn); see :mod:`agentpatterns.nodes.journal`.
+    """
+    configurable = (config or {}).get("configurable") or {}
+    saver = configurable.get(CONFIG_KEY_CHECKPOINTER)
+    task_id = configurable.get(CONFIG_KEY_TASK_ID)
+    thread_id = configurable.get("thread_id")
+    if saver is None or not task_id or thread_id is None:
+        return None
+    namespace = str(configurable.get("checkpoint_ns", ""))
+    parent_ns = namespace.rsplit("|", 1)[0] if "|" in namespace else ""
+    checkpoint_id = (configurable.get(CONFIG_KEY_CHECKPOINT_MAP) or {}).get(parent_ns, "")
+    key = TaskKey(thread_id=str(thread_id), task_id=str(task_id), checkpoint_ns=namespace,
+                  parent_ns=parent_ns, checkpoint_id=str(checkpoint_id or ""))
+    # under "async" durability (LangGraph's default) the step's checkpoint may still be on
+    # its way to the database; under "exit" there is no crash durability to protect
+    wait = configurable.get(CONFIG_KEY_DURABILITY, "async") == "async"
+    return TurnJournal(journal_store(saver), key, wait=wait)
 
 
 def stopped(state: Mapping[str, Any]) -> bool:
@@ -77,11 +110,13 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
 
     def _run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         budget = _budget(config, state)
+        journal = turn_journal(config)
         if budget is None:
-            res = drive(make_turn(state), run_model(config), emit=_emit)
+            res = drive(make_turn(state), run_model(config), emit=_emit, journal=journal)
             return tripped(res) if res.tripwire is not None else finish(state, res)
         with budget.turn():
-            res = drive(make_turn(state), run_model(config), emit=_emit, budget=budget)
+            res = drive(make_turn(state), run_model(config), emit=_emit, budget=budget,
+                        journal=journal)
             return tripped(res) if res.tripwire is not None else finish(state, res)
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
@@ -90,11 +125,13 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
 
     async def _arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         budget = _budget(config, state)
+        journal = turn_journal(config)
         if budget is None:
-            res = await adrive(make_turn(state), run_model(config), emit=_emit)
+            res = await adrive(make_turn(state), run_model(config), emit=_emit, journal=journal)
             return tripped(res) if res.tripwire is not None else finish(state, res)
         async with budget.aturn():
-            res = await adrive(make_turn(state), run_model(config), emit=_emit, budget=budget)
+            res = await adrive(make_turn(state), run_model(config), emit=_emit, budget=budget,
+                               journal=journal)
             return tripped(res) if res.tripwire is not None else finish(state, res)
 
     return RunnableCallable(run, arun, name=name)

@@ -9,7 +9,8 @@ calls, agents used as tools, guardrails, progress events - and sends the results
 from __future__ import annotations
 
 import inspect
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
+from functools import partial
 from typing import Any, cast
 
 from langgraph.errors import GraphBubbleUp
@@ -20,6 +21,7 @@ from agentpatterns.nodes.approvals import Approval, ApprovalCheck, Check, ask, n
 from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
+from agentpatterns.nodes.journal import TurnJournal
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.runtime import (
     AGENT_KEY,
@@ -33,7 +35,7 @@ from agentpatterns.nodes.runtime import (
     TurnResult,
     sub_turn,
 )
-from agentpatterns.nodes.tools import FunctionTool
+from agentpatterns.nodes.tools import FunctionTool, tool_output_text
 
 __all__ = ["adrive", "drive"]
 
@@ -70,7 +72,8 @@ def _start_tool(request: ToolRun) -> Any:
 
 
 def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
-          emit: Emit | None = None, budget: Budget | None = None) -> TurnResult:
+          emit: Emit | None = None, budget: Budget | None = None,
+          journal: TurnJournal | None = None) -> TurnResult:
     """Execute a turn with blocking calls (``graph.invoke``).
 
     Args:
@@ -78,6 +81,8 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
         run_model: The run's ``model=`` override.
         emit: Receives the turn's progress events (agent started, tool called/result).
         budget: Checked before, and charged after, every model call.
+        journal: Records every completed model call, tool call and guardrail before the
+            turn goes on, and answers them from the record when the task runs again.
     """
     value: Any = None
     while True:
@@ -86,28 +91,14 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
         except StopIteration as stop:
             return cast(TurnResult, stop.value)
         if isinstance(request, ModelCall):
-            model = resolve_model(run_model, request.agent.model)
-            if budget is not None:
+            if budget is not None:  # a replayed call counts as made: it was, and was paid for
                 budget.before_call(request.agent.name)
-            try:
-                value = _bound(model, request.tools, request.response_format).invoke(
-                    request.messages, config=_call_config(request))
-            except (AgentPatternsError, GraphBubbleUp):
-                raise
-            except Exception as exc:  # the turn retries once, then falls back or fails
-                value = ModelFailure(exc)
-            else:
-                if budget is not None:
-                    budget.charge(getattr(value, "usage_metadata", None))
+            value = _step(journal, "model", request.agent.name,
+                          partial(_call_model, request, run_model))
+            if budget is not None and not isinstance(value, ModelFailure):
+                budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
-            try:
-                value = _start_tool(request)
-                if inspect.isawaitable(value):
-                    value = block_on(_await(value))
-            except (AgentPatternsError, GraphBubbleUp):  # a budget stop, an interrupt: the run's
-                raise
-            except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
-                value = _tool_error(request.tool, exc)
+            value = _step(journal, "tool", request.tool.name, partial(_run_tool, request))
         elif isinstance(request, ApprovalCheck | Check):
             value = needs_approval(request) if isinstance(request, ApprovalCheck) else (
                 request.fn(*request.args))
@@ -115,20 +106,55 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
         elif isinstance(request, Approval):
             value = ask(request)
         elif isinstance(request, GuardrailRun):
-            value = request.guardrail(request.context, request.agent, request.value)
-            if inspect.isawaitable(value):
-                value = block_on(_await(value))
-            value = check_result(value, request.guardrail, request.agent.name)
+            value = _step(journal, "guardrail", request.guardrail.get_name(),
+                          partial(_run_guardrail, request))
         elif isinstance(request, Notify):
             value = None
             if emit is not None:
                 emit(request.event)
         else:
-            value = drive(sub_turn(request), run_model, emit=emit, budget=budget)
+            value = drive(sub_turn(request), run_model, emit=emit, budget=budget,
+                          journal=journal)
+
+
+def _step(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], Any]) -> Any:
+    return run() if journal is None else journal.step(kind, name, run)
+
+
+def _call_model(request: ModelCall, run_model: Any) -> Any:
+    model = resolve_model(run_model, request.agent.model)
+    try:
+        return _bound(model, request.tools, request.response_format).invoke(
+            request.messages, config=_call_config(request))
+    except (AgentPatternsError, GraphBubbleUp):
+        raise
+    except Exception as exc:  # the turn retries once, then falls back or fails
+        return ModelFailure(exc)
+
+
+def _run_tool(request: ToolRun) -> str:
+    # the text the model gets is what is journaled, so a replay gives the turn the same
+    try:
+        value = _start_tool(request)
+        if inspect.isawaitable(value):
+            value = block_on(_await(value))
+    except (AgentPatternsError, GraphBubbleUp):  # a budget stop, an interrupt: the run's
+        raise
+    except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
+        return _tool_error(request.tool, exc)
+    return tool_output_text(value)
+
+
+def _run_guardrail(request: GuardrailRun) -> Any:
+    value = request.guardrail(request.context, request.agent, request.value)
+    if inspect.isawaitable(value):
+        value = block_on(_await(value))
+    return check_result(value, request.guardrail, request.agent.name)
 
 
 async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
-                 emit: Emit | None = None, budget: Budget | None = None) -> TurnResult:
+                 emit: Emit | None = None, budget: Budget | None = None,
+                 journal: TurnJournal | None = None) -> TurnResult:
     """Execute a turn with awaited calls (``graph.ainvoke``); arguments as for :func:`drive`."""
     value: Any = None
     while True:
@@ -137,28 +163,15 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
         except StopIteration as stop:
             return cast(TurnResult, stop.value)
         if isinstance(request, ModelCall):
-            model = resolve_model(run_model, request.agent.model)
             if budget is not None:
                 budget.before_call(request.agent.name)
-            try:
-                value = await _bound(model, request.tools, request.response_format).ainvoke(
-                    request.messages, config=_call_config(request))
-            except (AgentPatternsError, GraphBubbleUp):
-                raise
-            except Exception as exc:
-                value = ModelFailure(exc)
-            else:
-                if budget is not None:
-                    budget.charge(getattr(value, "usage_metadata", None))
+            value = await _astep(journal, "model", request.agent.name,
+                                 partial(_acall_model, request, run_model))
+            if budget is not None and not isinstance(value, ModelFailure):
+                budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
-            try:
-                value = _start_tool(request)
-                if inspect.isawaitable(value):
-                    value = await value
-            except (AgentPatternsError, GraphBubbleUp):
-                raise
-            except Exception as exc:
-                value = _tool_error(request.tool, exc)
+            value = await _astep(journal, "tool", request.tool.name,
+                                 partial(_arun_tool, request))
         elif isinstance(request, ApprovalCheck | Check):
             value = needs_approval(request) if isinstance(request, ApprovalCheck) else (
                 request.fn(*request.args))
@@ -166,16 +179,50 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
         elif isinstance(request, Approval):
             value = ask(request)
         elif isinstance(request, GuardrailRun):
-            value = request.guardrail(request.context, request.agent, request.value)
-            if inspect.isawaitable(value):
-                value = await value
-            value = check_result(value, request.guardrail, request.agent.name)
+            value = await _astep(journal, "guardrail", request.guardrail.get_name(),
+                                 partial(_arun_guardrail, request))
         elif isinstance(request, Notify):
             value = None
             if emit is not None:
                 emit(request.event)
         else:
-            value = await adrive(sub_turn(request), run_model, emit=emit, budget=budget)
+            value = await adrive(sub_turn(request), run_model, emit=emit, budget=budget,
+                                 journal=journal)
+
+
+async def _astep(journal: TurnJournal | None, kind: str, name: str,
+                 run: Callable[[], Awaitable[Any]]) -> Any:
+    return await run() if journal is None else await journal.astep(kind, name, run)
+
+
+async def _acall_model(request: ModelCall, run_model: Any) -> Any:
+    model = resolve_model(run_model, request.agent.model)
+    try:
+        return await _bound(model, request.tools, request.response_format).ainvoke(
+            request.messages, config=_call_config(request))
+    except (AgentPatternsError, GraphBubbleUp):
+        raise
+    except Exception as exc:
+        return ModelFailure(exc)
+
+
+async def _arun_tool(request: ToolRun) -> str:
+    try:
+        value = _start_tool(request)
+        if inspect.isawaitable(value):
+            value = await value
+    except (AgentPatternsError, GraphBubbleUp):
+        raise
+    except Exception as exc:
+        return _tool_error(request.tool, exc)
+    return tool_output_text(value)
+
+
+async def _arun_guardrail(request: GuardrailRun) -> Any:
+    value = request.guardrail(request.context, request.agent, request.value)
+    if inspect.isawaitable(value):
+        value = await value
+    return check_result(value, request.guardrail, request.agent.name)
 
 
 def _call_config(request: ModelCall) -> dict[str, Any]:

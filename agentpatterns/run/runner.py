@@ -21,6 +21,7 @@ from agentpatterns.nodes.models import check_models, describe_model, resolve_mod
 from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.run.locks import athread_lock, thread_lock
 from agentpatterns.run.result import RunResult, Step
+from agentpatterns.run.threads import DONE, snapshot_status
 from agentpatterns.state import add_counts, fresh_run_update
 
 if TYPE_CHECKING:
@@ -154,11 +155,11 @@ def _with_user(session: SQLiteSession | None,
 def _resume_command(snapshot: Any, thread_id: str, decision: Any) -> Any:
     from langgraph.types import Command
 
-    if not snapshot.values and not snapshot.next:
+    if not snapshot.values and not snapshot.next and not snapshot.tasks:
         raise ResumeError(f"thread {thread_id!r} has no run in this database; check the "
                           "thread id (see `agentpatterns threads`) and the --db")
     interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
-    if not snapshot.next and not interrupts:
+    if snapshot_status(snapshot) == DONE:
         raise ResumeError(f"thread {thread_id!r} already finished; start a new run instead")
     if interrupts:
         if decision is _MISSING:

@@ -24,6 +24,7 @@ __all__ = [
     "find_checkpoint",
     "fork_thread",
     "list_threads",
+    "snapshot_status",
     "thread_history",
     "thread_ids",
 ]
@@ -126,10 +127,17 @@ def thread_ids(saver: Any) -> list[str]:
     return list(seen)
 
 
-def _status(next_nodes: Sequence[str], interrupts: Sequence[Any]) -> str:
-    if interrupts:
+def snapshot_status(snapshot: Any) -> str:
+    """``done``, ``waiting for approval`` or ``cut off``, from a thread's ``get_state()``.
+
+    The head checkpoint's tasks count, not only ``snapshot.next``: a process that died
+    after a step's writes were saved but before the next checkpoint (LangGraph's default
+    ``durability="async"``) leaves tasks whose writes are saved, which ``next`` leaves out;
+    that run is not finished - resuming it applies those writes and goes on.
+    """
+    if snapshot.interrupts:
         return WAITING
-    return CUT_OFF if next_nodes else DONE
+    return CUT_OFF if (snapshot.next or snapshot.tasks) else DONE
 
 
 def _raw_status(tup: Any) -> str:
@@ -166,7 +174,7 @@ def list_threads(saver: Any, graph_for: Callable[[str], Any] | None = None) -> l
         graph = graph_for(str(pattern)) if (pattern and graph_for) else None
         if graph is not None:
             snapshot = graph.get_state(_config(thread_id))
-            status = _status(snapshot.next, snapshot.interrupts)
+            status = snapshot_status(snapshot)
             values = snapshot.values or {}
         else:
             status = _raw_status(tup)

@@ -1,0 +1,210 @@
+"""The turn journal: every effect of an agent turn recorded as it completes, replayed on re-run.
+
+A graph node that runs an agent turn can run again for the same step: after the process was
+killed (the step's writes were never saved), after an ``interrupt()`` inside the turn was
+answered (LangGraph re-runs the node), after a retry. Without a record, every model call and
+tool call the turn had already completed would be made again - a tool that booked a table
+books it twice.
+
+So the drivers (:mod:`agentpatterns.nodes._drivers`) hand each effect - a model call (its
+reply or its failure), a tool call, a guardrail - to :meth:`TurnJournal.step`, which returns
+the recorded result when the same task already completed that effect, and otherwise runs it
+and **writes the result to the journal before the turn goes on**. Entries are keyed by the
+task (thread, checkpoint namespace, LangGraph's task id, which is the same whenever the same
+checkpoint runs the same node) and by the effect's sequence number in the turn; the turns of
+agents used as tools share the counter of the turn that called them. LangGraph's own
+``@task`` results are not used for this: they are saved in the background, so a process
+killed right after a task returned re-runs it.
+
+Where entries live is the backend's business (:class:`JournalStore`;
+:func:`agentpatterns.storage.journal.journal_store` gives one for SQLite, PostgreSQL and
+in-memory savers).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from langchain_core.messages import AIMessage
+
+from agentpatterns.nodes.guardrails import GuardrailFunctionOutput, storable
+from agentpatterns.nodes.runtime import ModelFailure
+
+__all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal"]
+
+#: What an effect is: ``model`` (a reply or a failure), ``tool`` (its content), ``guardrail``.
+KINDS = ("model", "tool", "guardrail")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskKey:
+    """The LangGraph task a turn runs in.
+
+    Attributes:
+        thread_id: The run's thread.
+        checkpoint_ns: The task's checkpoint namespace (``node:task_id``, nested for subgraphs).
+        task_id: LangGraph's task id: the same whenever the same checkpoint runs the node.
+    """
+
+    thread_id: str
+    checkpoint_ns: str
+    task_id: str
+    #: The checkpoint the task was prepared from (its namespace and id): a journal that
+    #: outlives the process waits until it is saved before the first effect (see
+    #: :meth:`JournalStore.load`).
+    parent_ns: str = ""
+    checkpoint_id: str = ""
+
+
+#: One completed effect: ``(seq, kind, name, value)`` - its position among the effects of
+#: the task's turn (sub-turns included), ``model``/``tool``/``guardrail``, the agent (model
+#: calls), tool or guardrail, and the recorded result as plain data (see
+#: :meth:`TurnJournal.step`).
+Entry = tuple[int, str, str, Any]
+
+
+class JournalStore(Protocol):
+    """Where a backend keeps journal entries (written durably before ``record`` returns)."""
+
+    def load(self, key: TaskKey, *, wait: bool = False) -> list[Entry]:
+        """Every entry recorded for the task.
+
+        With ``wait``, first wait (briefly) until the task's checkpoint is saved: under
+        LangGraph's ``durability="async"`` a step's tasks start while their checkpoint is
+        still being written, and a record keyed by a task whose checkpoint never reached the
+        database would be orphaned by a crash (the re-run step gets other task ids).
+        """
+        ...
+
+    def record(self, key: TaskKey, entry: Entry) -> None:
+        """Store ``entry`` (replacing one with the same seq) before returning."""
+        ...
+
+    async def aload(self, key: TaskKey, *, wait: bool = False) -> list[Entry]:
+        """``load`` for async drivers."""
+        ...
+
+    async def arecord(self, key: TaskKey, entry: Entry) -> None:
+        """``record`` for async drivers."""
+        ...
+
+
+class RecordedError(Exception):
+    """A model failure read back from the journal (named as the original exception)."""
+
+
+_ERROR_CLASSES: dict[str, type[RecordedError]] = {}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
+
+def _recorded_error(name: str, message: str) -> RecordedError:
+    # a plain subclass carrying the original's name, so the turn's incident record reads the
+    # same on replay; nothing is imported because of the stored name
+    name = name if _IDENTIFIER.match(name) else "RecordedError"
+    cls = _ERROR_CLASSES.get(name)
+    if cls is None:
+        cls = _ERROR_CLASSES[name] = type(name, (RecordedError,), {})
+    return cls(message)
+
+
+def _encode(kind: str, value: Any) -> Any:
+    if kind == "model" and isinstance(value, ModelFailure):
+        return {"model_failure": type(value.error).__name__, "message": str(value.error)}
+    if kind == "guardrail" and isinstance(value, GuardrailFunctionOutput):
+        return {"tripwire_triggered": value.tripwire_triggered,
+                "output_info": storable(value.output_info)}
+    return value
+
+
+def _decode(kind: str, value: Any) -> Any:
+    if kind == "model" and isinstance(value, dict) and "model_failure" in value:
+        return ModelFailure(_recorded_error(str(value["model_failure"]),
+                                            str(value.get("message", ""))))
+    if kind == "model" and not isinstance(value, AIMessage):
+        raise TypeError(f"journal entry of a model call holds {type(value).__name__}")
+    if kind == "guardrail" and isinstance(value, dict):
+        return GuardrailFunctionOutput(output_info=value.get("output_info"),
+                                       tripwire_triggered=bool(value.get("tripwire_triggered")))
+    return value
+
+
+class TurnJournal:
+    """The journal of one execution of one task's turn; the drivers call :meth:`step`.
+
+    Args:
+        store: Where entries are kept.
+        key: The task.
+        wait: Wait for the task's checkpoint to be saved before its first effect
+            (``durability="async"``, where checkpoints are written in the background).
+
+    Attributes:
+        replayed: Effects answered from the journal in this execution.
+        recorded: Effects run and recorded in this execution.
+    """
+
+    def __init__(self, store: JournalStore, key: TaskKey, *, wait: bool = False) -> None:
+        self.store = store
+        self.key = key
+        self.wait = wait
+        self.replayed = 0
+        self.recorded = 0
+        self._seq = 0
+        self._entries: dict[int, Entry] | None = None
+        self._live = False
+
+    def _match(self, kind: str, name: str) -> tuple[int, Entry | None]:
+        seq = self._seq
+        self._seq += 1
+        if self._live:
+            return seq, None
+        entry = (self._entries or {}).get(seq)
+        if entry is None or (entry[1], entry[2]) != (kind, name):
+            # from the first effect not recorded (or recorded for another request: the turn
+            # went another way, e.g. its code changed) on, every effect runs and is recorded
+            self._live = True
+            return seq, None
+        return seq, entry
+
+    def _loaded(self, entries: list[Entry]) -> None:
+        self._entries = {e[0]: e for e in entries}
+        self._live = not self._entries
+
+    def step(self, kind: str, name: str, run: Callable[[], Any]) -> Any:
+        """The result of the turn's next effect: recorded, or ``run()`` and then recorded.
+
+        Args:
+            kind: ``model`` (``run`` returns an ``AIMessage`` or a ``ModelFailure``),
+                ``tool`` (a string: the tool message content) or ``guardrail`` (a
+                ``GuardrailFunctionOutput``).
+            name: The agent, tool or guardrail (a replayed entry must match kind and name).
+            run: Performs the effect. An exception it raises propagates, nothing recorded.
+
+        Returns:
+            The effect's result.
+        """
+        if self._entries is None:
+            self._loaded(self.store.load(self.key, wait=self.wait))
+        seq, entry = self._match(kind, name)
+        if entry is not None:
+            self.replayed += 1
+            return _decode(kind, entry[3])
+        value = run()
+        self.store.record(self.key, (seq, kind, name, _encode(kind, value)))
+        self.recorded += 1
+        return value
+
+    async def astep(self, kind: str, name: str, run: Callable[[], Awaitable[Any]]) -> Any:
+        """:meth:`step` for the async driver: ``run()`` returns an awaitable."""
+        if self._entries is None:
+            self._loaded(await self.store.aload(self.key, wait=self.wait))
+        seq, entry = self._match(kind, name)
+        if entry is not None:
+            self.replayed += 1
+            return _decode(kind, entry[3])
+        value = await run()
+        await self.store.arecord(self.key, (seq, kind, name, _encode(kind, value)))
+        self.recorded += 1
+        return value
