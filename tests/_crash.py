@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agentpatterns import (
@@ -107,8 +107,9 @@ class LoggedModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
                   **kwargs: Any) -> ChatResult:
-        system = next(m for m in messages if isinstance(m, SystemMessage))
-        agent = str(system.content).removeprefix("You are ").split(".")[0]
+        from agentpatterns.nodes._text import agent_name
+
+        agent = agent_name(messages, run_manager)[0] or ""
         last_human = max(i for i, m in enumerate(messages) if isinstance(m, HumanMessage))
         index = sum(1 for m in messages[last_human:] if isinstance(m, AIMessage)
                     and (m.response_metadata or {}).get("agent") == agent)
