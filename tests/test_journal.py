@@ -213,3 +213,30 @@ def test_every_crash_pattern_runs_clean(tmp_path):
         log = tmp_path / f"{pattern}.log"
         finish(pattern, f"sqlite:///{tmp_path / 'c.db'}", pattern, str(log))
         assert repeats(log) == (0, 0)
+
+
+# --------------------------------------------------------------------------- the campaign
+
+
+def _campaign(*args: str) -> str:
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "crash_campaign.py"), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.mark.parametrize("checkpointer_url", ["postgres"], indirect=True)
+def test_a_small_crash_campaign_loses_and_repeats_nothing(checkpointer_url):
+    # random SIGKILLs over the five patterns: 10 on SQLite, 5 on PostgreSQL
+    out = _campaign("--sqlite-kills", "10", "--pg-kills", "5", "--pg-url", checkpointer_url,
+                    "--seed", str(os.getpid()))
+    assert "| sqlite |" in out and "| postgres |" in out, out
+
+
+@pytest.mark.crash_campaign
+@pytest.mark.skipif(not os.environ.get("AGENTPATTERNS_CRASH_CAMPAIGN"),
+                    reason="the full campaign takes minutes; set AGENTPATTERNS_CRASH_CAMPAIGN=1")
+@pytest.mark.parametrize("checkpointer_url", ["postgres"], indirect=True)
+def test_the_full_crash_campaign_loses_and_repeats_nothing(checkpointer_url):
+    out = _campaign("--sqlite-kills", "100", "--pg-kills", "40", "--pg-url", checkpointer_url)
+    print(out)
