@@ -19,7 +19,7 @@ from langgraph.types import Command
 from agentpatterns.nodes._drivers import adrive, drive
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
 from agentpatterns.nodes.context import context_of, using_context
-from agentpatterns.nodes.journal import TaskKey, TurnJournal
+from agentpatterns.nodes.journal import TaskKey, TurnJournal, recording
 from agentpatterns.nodes.runtime import MODEL_KEY, TurnResult
 from agentpatterns.storage.journal import journal_store
 
@@ -64,7 +64,7 @@ def turn_journal(config: RunnableConfig | None) -> TurnJournal | None:
     saver = configurable.get(CONFIG_KEY_CHECKPOINTER)
     task_id = configurable.get(CONFIG_KEY_TASK_ID)
     thread_id = configurable.get("thread_id")
-    if saver is None or not task_id or thread_id is None:
+    if saver is None or not task_id or thread_id is None or not recording():
         return None
     namespace = str(configurable.get("checkpoint_ns", ""))
     parent_ns = namespace.rsplit("|", 1)[0] if "|" in namespace else ""

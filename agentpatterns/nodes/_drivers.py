@@ -9,6 +9,7 @@ calls, agents used as tools, guardrails, progress events - and sends the results
 from __future__ import annotations
 
 import inspect
+from contextlib import nullcontext
 from collections.abc import Awaitable, Callable, Generator
 from functools import partial
 from typing import Any, cast
@@ -21,7 +22,7 @@ from agentpatterns.nodes.approvals import Approval, ApprovalCheck, Check, ask, n
 from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
-from agentpatterns.nodes.journal import TurnJournal
+from agentpatterns.nodes.journal import TurnJournal, nested_run
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.runtime import (
     AGENT_KEY,
@@ -132,17 +133,20 @@ def _call_model(request: ModelCall, run_model: Any) -> Any:
         return ModelFailure(exc)
 
 
-def _run_tool(request: ToolRun) -> str:
-    # the text the model gets is what is journaled, so a replay gives the turn the same
+def _run_tool(request: ToolRun) -> Any:
+    # a function tool's journaled result is the text the model gets, so a replay gives the
+    # turn exactly that; a pattern used as a tool runs a graph of its own (journaled whole)
+    function = isinstance(request.tool, FunctionTool)
     try:
-        value = _start_tool(request)
-        if inspect.isawaitable(value):
-            value = block_on(_await(value))
+        with nullcontext() if function else nested_run():
+            value = _start_tool(request)
+            if inspect.isawaitable(value):
+                value = block_on(_await(value))
     except (AgentPatternsError, GraphBubbleUp):  # a budget stop, an interrupt: the run's
         raise
     except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
         return _tool_error(request.tool, exc)
-    return tool_output_text(value)
+    return tool_output_text(value) if function else value
 
 
 def _run_guardrail(request: GuardrailRun) -> Any:
@@ -206,16 +210,18 @@ async def _acall_model(request: ModelCall, run_model: Any) -> Any:
         return ModelFailure(exc)
 
 
-async def _arun_tool(request: ToolRun) -> str:
+async def _arun_tool(request: ToolRun) -> Any:
+    function = isinstance(request.tool, FunctionTool)
     try:
-        value = _start_tool(request)
-        if inspect.isawaitable(value):
-            value = await value
+        with nullcontext() if function else nested_run():
+            value = _start_tool(request)
+            if inspect.isawaitable(value):
+                value = await value
     except (AgentPatternsError, GraphBubbleUp):
         raise
     except Exception as exc:
         return _tool_error(request.tool, exc)
-    return tool_output_text(value)
+    return tool_output_text(value) if function else value
 
 
 async def _arun_guardrail(request: GuardrailRun) -> Any:

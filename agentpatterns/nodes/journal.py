@@ -24,7 +24,9 @@ in-memory savers).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,7 +35,8 @@ from langchain_core.messages import AIMessage
 from agentpatterns.nodes.guardrails import GuardrailFunctionOutput, storable
 from agentpatterns.nodes.runtime import ModelFailure
 
-__all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal"]
+__all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "nested_run",
+           "recording"]
 
 #: What an effect is: ``model`` (a reply or a failure), ``tool`` (its content), ``guardrail``.
 KINDS = ("model", "tool", "guardrail")
@@ -90,6 +93,26 @@ class JournalStore(Protocol):
     async def arecord(self, key: TaskKey, entry: Entry) -> None:
         """``record`` for async drivers."""
         ...
+
+
+_NESTED: ContextVar[bool] = ContextVar("agentpatterns_journal_nested", default=False)
+
+
+@contextmanager
+def nested_run() -> Iterator[None]:
+    """Around a tool that runs a whole graph of its own without checkpoints (a pattern used
+    as a tool): that graph's task ids are new on every run, so its nodes keep no journal of
+    their own - the calling turn records the tool's result as one effect."""
+    token = _NESTED.set(True)
+    try:
+        yield
+    finally:
+        _NESTED.reset(token)
+
+
+def recording() -> bool:
+    """False inside :func:`nested_run`."""
+    return not _NESTED.get()
 
 
 class RecordedError(Exception):
