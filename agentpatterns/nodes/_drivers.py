@@ -9,8 +9,8 @@ calls, agents used as tools, guardrails, progress events - and sends the results
 from __future__ import annotations
 
 import inspect
-from contextlib import nullcontext
 from collections.abc import Awaitable, Callable, Generator
+from contextlib import nullcontext
 from functools import partial
 from typing import Any, cast
 
