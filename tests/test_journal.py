@@ -240,3 +240,38 @@ def test_a_small_crash_campaign_loses_and_repeats_nothing(checkpointer_url):
 def test_the_full_crash_campaign_loses_and_repeats_nothing(checkpointer_url):
     out = _campaign("--sqlite-kills", "100", "--pg-kills", "40", "--pg-url", checkpointer_url)
     print(out)
+
+
+def test_a_tool_approval_inside_a_turn_replays_the_calls_before_it(checkpointer_url):
+    ran: list[str] = []
+
+    @function_tool
+    def look_up(item: str) -> str:
+        """Look an order up.
+
+        Args:
+            item: What to look up.
+        """
+        ran.append(f"look {item}")
+        return "found"
+
+    @function_tool(needs_approval=True)
+    def refund(amount: int) -> str:
+        """Refund money.
+
+        Args:
+            amount: How much.
+        """
+        ran.append(f"refund {amount}")
+        return "refunded"
+
+    model = ScriptedModel([tool_call("look_up", item="order"), tool_call("refund", amount=5),
+                           text("done")])
+    clerk = Agent(name="Clerk", instructions="Help", tools=[look_up, refund], model=model)
+    waiting = Runner.run_sync(clerk, "refund me", thread_id="ap1", checkpointer=checkpointer_url)
+    assert waiting.interrupted and ran == ["look order"]
+    done = Runner.resume_sync(clerk, thread_id="ap1", decision=True,
+                              checkpointer=checkpointer_url)
+    assert done.final_output == "done"
+    assert ran == ["look order", "refund 5"]  # the look-up before the approval ran once
+    assert len(model.requests) == 3  # and so did each model call
