@@ -100,7 +100,12 @@ def test_sigkill_between_agents_then_resume_elsewhere_runs_each_agent_once(check
                 tup.checkpoint["channel_values"].get("path") or [])
 
         _wait_for(researcher_checkpointed, first, "the Researcher's checkpoint")
+
+        def writer_started() -> bool:
+            return calls(log, "start").get(str(first.pid), Counter())["Writer"] == 1
+
         # the Writer's 5 s model call is under way: kill the process inside it
+        _wait_for(writer_started, first, "the Writer's model call")
         _kill(first)
 
     before = calls(log)
