@@ -625,12 +625,14 @@ def test_overlay_marks_exactly_the_agents_of_the_run(
     assert result.path == ["Triage Agent", specialist]
     assert run_path(p, thread_id="t-overlay", checkpointer=saver) == result.path
     svg = draw(p, thread_id="t-overlay", checkpointer=saver, engine=engine)
-    assert _visited(svg) == {"Triage Agent", specialist}
+    # the agents, and the start and the end the finished run went through
+    assert _visited(svg) == {"__start__", "Triage Agent", specialist, "__end__"}
     png = draw(p, format="png", thread_id="t-overlay", checkpointer=saver, engine=engine)
     assert png.startswith(PNG_MAGIC)
     mermaid = draw(p, format="mmd", thread_id="t-overlay", checkpointer=saver).decode()
     ids = {"Booking Agent": "Booking_Agent", "Support Agent": "Support_Agent"}
-    assert f"class {','.join(sorted([ids[specialist], 'Triage_Agent']))} visited" in mermaid
+    visited = sorted([ids[specialist], "Triage_Agent"])
+    assert f"class __start__,{','.join(visited)},__end__ visited" in mermaid
 
 
 def test_overlay_of_a_compiled_graph_uses_its_own_checkpointer(tmp_path: Path) -> None:
@@ -639,7 +641,8 @@ def test_overlay_of_a_compiled_graph_uses_its_own_checkpointer(tmp_path: Path) -
     Runner.run_sync(p, "a poem", thread_id="t-r", checkpointer=db)
     graph = p.compile(checkpointer=db)
     assert run_path(graph, thread_id="t-r") == ["Generator", "Critic"] * 3
-    assert _visited(show(graph, thread_id="t-r", engine="python").svg) == {"Generator", "Critic"}
+    assert _visited(show(graph, thread_id="t-r", engine="python").svg) == {
+        "__start__", "Generator", "Critic", "__end__"}
 
 
 def test_overlay_errors_name_the_thread_and_the_fix(tmp_path: Path) -> None:
@@ -663,8 +666,10 @@ def test_draw_writes_the_file_it_returns(tmp_path: Path) -> None:
     p = example("parallel")
     for suffix in ("svg", "png", "mmd"):
         target = tmp_path / f"parallel.{suffix}"
-        data = draw(p, path=target, engine="python")
-        assert target.read_bytes() == data
+        written = draw(p, path=target, engine="python")
+        assert written == target and target.stat().st_size > 0  # the path, not the bytes
+        fmt = "mmd" if suffix == "mmd" else suffix
+        assert target.read_bytes() == draw(p, format=fmt, engine="python")
     assert sorted(os.listdir(tmp_path)) == ["parallel.mmd", "parallel.png", "parallel.svg"]
     assert (tmp_path / "parallel.png").read_bytes().startswith(PNG_MAGIC)
 
@@ -755,7 +760,8 @@ def test_cli_draw_png_and_run_overlay(tmp_cwd: Path, capsys: pytest.CaptureFixtu
         )
         == 0
     )
-    assert _visited((tmp_cwd / "run.svg").read_bytes()) == {"Triage Agent", "Booking Agent"}
+    assert _visited((tmp_cwd / "run.svg").read_bytes()) == {
+        "__start__", "Triage Agent", "Booking Agent", "__end__"}
     assert "run of thread cli-t" in capsys.readouterr().out
 
 

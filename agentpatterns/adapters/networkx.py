@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
+from agentpatterns.adapters.render.scheme import RunOverlay
 from agentpatterns.errors import InputError
 
 # the static analysis lives in a module of its own; its names are public here
@@ -51,10 +52,13 @@ from agentpatterns.nodes.agent import Agent
 __all__ = [
     "FORMATS",
     "Analysis",
+    "RunOverlay",
     "Cycle",
     "Drawing",
     "analyze",
     "draw",
+    "result_overlay",
+    "run_overlay",
     "run_path",
     "show",
     "to_networkx",
@@ -88,6 +92,34 @@ def run_path(
     Raises:
         InputError: The thread (or checkpoint) has no checkpoint there.
     """
+    _, values = _snapshot(target, thread_id, checkpointer, checkpoint_id)
+    return [str(a) for a in values.get("path") or []]
+
+
+def run_overlay(
+    target: Any, *, thread_id: str, checkpointer: Any = None, checkpoint_id: str | None = None
+) -> RunOverlay:
+    """What a checkpointed run did, for drawing: its path, tool calls, whether it finished
+    and the state of its human decision (waiting, approved, rejected).
+
+    Arguments and errors as for :func:`run_path`.
+    """
+    snapshot, values = _snapshot(target, thread_id, checkpointer, checkpoint_id)
+    waiting = bool(getattr(snapshot, "interrupts", ()))
+    return RunOverlay.of(values, waiting=waiting,
+                         finished=not snapshot.next or waiting)
+
+
+def result_overlay(result: Any) -> RunOverlay:
+    """What a ``RunResult`` did, for drawing (either runtime)."""
+    values = {**(result.values or {}), "path": list(result.path)}
+    return RunOverlay.of(values, waiting=bool(result.interrupted),
+                         tool_calls=result.tool_calls)
+
+
+def _snapshot(target: Any, thread_id: str, checkpointer: Any,
+              checkpoint_id: str | None) -> tuple[Any, Mapping[str, Any]]:
+    """The thread's ``StateSnapshot`` and its values (a nested pattern's run settled in)."""
     from langchain_core.runnables import RunnableConfig
 
     from agentpatterns.storage import open_checkpointer
@@ -131,7 +163,7 @@ def run_path(
             f"thread {thread_id!r}{at} has no checkpoint in {where}; run it "
             "first, or pass the checkpointer (--db) it ran with"
         )
-    return [str(a) for a in values.get("path") or []]
+    return snapshot, values
 
 
 def _check_overlay(g: nx.DiGraph, path: Sequence[str], thread_id: str) -> None:
@@ -209,23 +241,28 @@ def draw(
     checkpointer: Any = None,
     checkpoint_id: str | None = None,
     engine: str = "auto",
-) -> bytes:
-    """Draw a topology offline as SVG, PNG or Mermaid text, optionally with a run's path.
+    result: Any = None,
+) -> Any:
+    """Draw a topology offline as SVG, PNG or Mermaid text, optionally with a run on it.
 
     Args:
         target: A ``Pattern``, an ``Agent`` or a compiled graph.
         format: ``"svg"``, ``"png"`` or ``"mmd"`` (Mermaid text). Default: from the
             suffix of ``path``, else SVG.
-        path: Write the drawing there too (through a temporary file and a rename). The
-            name must end in ``.svg``, ``.png`` or ``.mmd``.
-        thread_id: Overlay the run on this thread: its agents are marked with the step
-            numbers at which they ran, everything else dimmed.
+        path: Write the drawing there (through a temporary file and a rename) and return
+            the path instead of the bytes. The name must end in ``.svg``, ``.png`` or
+            ``.mmd``.
+        thread_id: Overlay the run on this thread: its agents with the step numbers at
+            which they ran, the edges it took (into the end too), the tools it called, a
+            human decision's state (waiting, approved, rejected); the rest dimmed.
         checkpointer: Where the thread is (saver or URL; see :func:`run_path`).
         checkpoint_id: Overlay the run as of this checkpoint (default: the latest).
         engine: ``"dot"`` (Graphviz), ``"python"`` (built in) or ``"auto"``.
+        result: Overlay this ``RunResult`` instead of a thread (either runtime).
 
     Returns:
-        The drawing's bytes (Mermaid as UTF-8).
+        The drawing's bytes (Mermaid as UTF-8); with ``path``, the ``pathlib.Path``
+        written (so a notebook cell shows the file name, not the bytes).
 
     Raises:
         InputError: A bad format or file name, a missing folder, or an unknown thread.
@@ -237,20 +274,24 @@ def draw(
     fmt = _format_of(format, path)
     g = to_networkx(target)
     overlay = None
-    if thread_id is not None:
-        overlay = run_path(
+    if result is not None:
+        overlay = result_overlay(result)
+        _check_overlay(g, overlay.path, result.thread_id)
+    elif thread_id is not None:
+        overlay = run_overlay(
             target, thread_id=thread_id, checkpointer=checkpointer, checkpoint_id=checkpoint_id
         )
-        _check_overlay(g, overlay, thread_id)
+        _check_overlay(g, overlay.path, thread_id)
     if fmt == "mmd":
         data = render.to_mermaid(g, overlay=overlay).encode()
     elif fmt == "png":
         data = render.render_png(g, overlay=overlay, engine=engine)
     else:
         data = render.render_svg(g, overlay=overlay, engine=engine)
-    if path is not None:
-        write_atomic(path, data)
-    return data
+    if path is None:
+        return data
+    write_atomic(path, data)
+    return Path(path)
 
 
 @dataclass(frozen=True)
@@ -282,6 +323,7 @@ def show(
     checkpointer: Any = None,
     checkpoint_id: str | None = None,
     engine: str = "auto",
+    result: Any = None,
 ) -> Drawing:
     """A drawing that Jupyter displays: for compiled graphs, whose own display calls a web API.
 
@@ -295,6 +337,7 @@ def show(
         checkpointer: Where the thread is.
         checkpoint_id: Overlay the run as of this checkpoint.
         engine: ``"dot"``, ``"python"`` or ``"auto"``.
+        result: Overlay this ``RunResult`` (see :func:`draw`).
     """
     svg = draw(
         target,
@@ -303,10 +346,12 @@ def show(
         checkpointer=checkpointer,
         checkpoint_id=checkpoint_id,
         engine=engine,
+        result=result,
     ).decode()
     title = (
         str(to_networkx(target).graph.get("name", ""))
         if not isinstance(target, Pattern)
         else target.name
     )
-    return Drawing(svg, title + (f" (thread {thread_id})" if thread_id else ""))
+    thread = result.thread_id if result is not None else thread_id
+    return Drawing(svg, title + (f" (thread {thread})" if thread else ""))

@@ -27,14 +27,14 @@ def cmd_draw(args: argparse.Namespace) -> int:
     target, name = load_target(args.pattern)
     db = _db(args) if args.thread else None
     try:
-        data = draw(target, path=out, thread_id=args.thread, checkpointer=db,
+        written = draw(target, path=out, thread_id=args.thread, checkpointer=db,
                     checkpoint_id=args.checkpoint, engine=args.engine)
     except OSError as exc:
         if isinstance(exc, AgentPatternsError):  # StorageError: already one clear line
             raise
         raise CliError(f"cannot write {out!r}: {exc.strerror or exc}") from None
     run = f", run of thread {args.thread}" if args.thread else ""
-    print(f"wrote {out} ({name}{run}, {len(data)} bytes)")
+    print(f"wrote {out} ({name}{run}, {written.stat().st_size} bytes)")
     return 0
 
 

@@ -19,6 +19,8 @@ from agentpatterns.graphs.pattern import (
     Node,
     Participant,
     Pattern,
+    function_tool_parts,
+    inner_tools_meta,
     may_stop,
     register,
 )
@@ -70,12 +72,14 @@ def parallel(agents: Sequence[Participant], synthesizer: Participant, *,
     edges += [Edge(source=JOIN, target=synthesizer.name, kind="sequence"),
               Edge(source=synthesizer.name, target=END_ID, kind="route", label="done")]
     members = [*agents, synthesizer]
+    tool_nodes, tool_edges = function_tool_parts(members)
     return Pattern(kind="parallel", agents=tuple(a for a in members if isinstance(a, Agent)),
                    patterns=tuple(p for p in members if isinstance(p, Pattern)),
                    description=description, entry=START_ID,
-                   edges=tuple(edges),
+                   edges=(*edges, *tool_edges),
                    nodes=(Node(id=JOIN, kind="join", label="join",
-                               description=f"waits for {len(agents)} branches"),),
+                               description=f"waits for {len(agents)} branches"),
+                          *tool_nodes),
                    options={"branches": [a.name for a in agents],
                             "synthesizer": synthesizer.name,
                             "on_branch_error": on_branch_error},
@@ -149,7 +153,7 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
         guarded = may_stop(branch)
         graph.add_node(name, branch_node(branch, policy),
                        destinations=(END,) if guarded else (),
-                       metadata={"agentpatterns": {"kind": _kind(branch)}})
+                       metadata={"agentpatterns": inner_tools_meta(branch, _kind(branch))})
         graph.add_edge(START, name)
 
     def join(state: PatternState) -> dict[str, Any]:
@@ -175,7 +179,8 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
 
     graph.add_node(synthesizer.name, participant_node(synthesizer, syn_turn, syn_finish),
                    destinations=(END,) if may_stop(synthesizer) else (),
-                   metadata={"agentpatterns": {"kind": _kind(synthesizer)}})
+                   metadata={"agentpatterns": inner_tools_meta(synthesizer,
+                                                               _kind(synthesizer))})
     add_step(graph, JOIN, synthesizer.name,
              guarded=any(may_stop(pattern.participant(n)) for n in names))
     graph.add_edge(synthesizer.name, END)

@@ -410,8 +410,13 @@ class Pattern:
         thread_id: str | None = None,
         checkpointer: Any = None,
         engine: str = "auto",
-    ) -> bytes:
-        """Draw the topology offline (SVG or PNG), optionally overlaying a run's path."""
+        result: Any = None,
+    ) -> Any:
+        """Draw the topology offline (SVG, PNG or Mermaid), optionally with a run on it.
+
+        Returns the bytes, or with ``path`` the ``pathlib.Path`` written; ``thread_id=`` or
+        ``result=`` overlays a run (see :func:`agentpatterns.adapters.networkx.draw`).
+        """
         from agentpatterns.adapters.networkx import draw
 
         return draw(
@@ -421,6 +426,7 @@ class Pattern:
             thread_id=thread_id,
             checkpointer=checkpointer,
             engine=engine,
+            result=result,
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -531,3 +537,22 @@ def tool_nodes_and_edges(agents: Sequence[Agent]) -> tuple[list[Node], list[Edge
                 nodes.append(Node(id=node_id, kind="tool", label=t.name, description=description))
                 edges.append(Edge(source=a.name, target=node_id, kind="tool", label=t.name))
     return nodes, edges
+
+
+def function_tool_parts(participants: Sequence[Any]) -> tuple[list[Node], list[Edge]]:
+    """The ``tool`` nodes and edges of the agents' function tools, for patterns that are not
+    handoff networks (supervisor, parallel): each agent's tools are drawn beside it (a
+    participant that is a pattern draws its own)."""
+    nodes, edges = tool_nodes_and_edges([p for p in participants if isinstance(p, Agent)])
+    ids = {n.id for n in nodes}
+    return nodes, [e for e in edges if e.target in ids]
+
+
+def inner_tools_meta(participant: Any, kind: str = "agent") -> dict[str, Any]:
+    """Node metadata that folds an agent's function tools back into the compiled view."""
+    _, edges = function_tool_parts([participant])
+    meta: dict[str, Any] = {"kind": kind}
+    if edges:
+        meta["inner"] = [{"source": e.source, "target": e.target, "label": e.label,
+                          "target_kind": "tool"} for e in edges]
+    return meta

@@ -19,6 +19,8 @@ from agentpatterns.graphs.pattern import (
     Edge,
     Participant,
     Pattern,
+    function_tool_parts,
+    inner_tools_meta,
     may_stop,
     register,
 )
@@ -87,12 +89,14 @@ def supervisor(
                 bound=max_rounds,
             )
         )
+    tool_nodes, tool_edges = function_tool_parts([boss, *workers])
     return Pattern(
         kind="supervisor",
         **members(boss, *workers),
         description=description,
         entry=boss.name,
-        edges=tuple(edges),
+        edges=(*edges, *tool_edges),
+        nodes=tuple(tool_nodes),
         options={"max_rounds": max_rounds, "workers": [w.name for w in workers]},
         name=name or "supervisor",
     )
@@ -142,14 +146,14 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
         boss.name,
         agent_node(boss.name, boss_turn, boss_finish),
         destinations=(*[w.name for w in workers], END),
-        metadata={"agentpatterns": {"kind": "agent"}},
+        metadata={"agentpatterns": inner_tools_meta(boss)},
     )
     for worker in workers:
         graph.add_node(
             worker.name,
             participant_node(worker, _worker_turn(worker), _worker_finish(boss.name)),
             destinations=(END,) if may_stop(worker) else (),
-            metadata={"agentpatterns": {"kind": node_kind(worker)}},
+            metadata={"agentpatterns": inner_tools_meta(worker, node_kind(worker))},
         )
         add_step(graph, worker.name, boss.name, guarded=may_stop(worker))
     graph.add_edge(START, boss.name)

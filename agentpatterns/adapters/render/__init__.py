@@ -36,6 +36,7 @@ from agentpatterns.adapters.render.mermaid import to_mermaid
 from agentpatterns.adapters.render.png import _raster_png
 from agentpatterns.adapters.render.scheme import (
     MAX_LAYER_WIDTH,
+    RunOverlay,
     _resolve_overlay,
 )
 from agentpatterns.adapters.render.svg import _scene, _write_svg
@@ -48,6 +49,7 @@ __all__ = [
     "DOT_TIMEOUT",
     "MAX_LAYER_WIDTH",
     "RenderError",
+    "RunOverlay",
     "has_dot",
     "render_png",
     "render_svg",
@@ -114,7 +116,7 @@ def _pick(engine: str) -> str:
 
 
 def render_svg(
-    g: nx.DiGraph, *, overlay: Sequence[str] | None = None, engine: str = "auto"
+    g: nx.DiGraph, *, overlay: Sequence[str] | RunOverlay | None = None, engine: str = "auto"
 ) -> bytes:
     """Draw the graph as SVG.
 
@@ -141,7 +143,7 @@ def render_svg(
 
 
 def render_png(
-    g: nx.DiGraph, *, overlay: Sequence[str] | None = None, engine: str = "auto"
+    g: nx.DiGraph, *, overlay: Sequence[str] | RunOverlay | None = None, engine: str = "auto"
 ) -> bytes:
     """Draw the graph as PNG.
 

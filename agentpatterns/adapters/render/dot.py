@@ -19,6 +19,7 @@ from agentpatterns.adapters.render.scheme import (
     _PATH_COLOR,
     _PATH_TEXT,
     EDGE_KINDS,
+    RunOverlay,
     _clean,
     _cluster_ids,
     _clusters,
@@ -29,7 +30,6 @@ from agentpatterns.adapters.render.scheme import (
     _node_order,
     _resolve_overlay,
     _stable_ids,
-    _steps_text,
 )
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _dot_attrs(attrs: dict[str, str]) -> str:
     return "[" + ", ".join(f"{k}={v}" for k, v in attrs.items()) + "]"
 
 
-def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
+def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | RunOverlay | None = None) -> str:
     """Render the graph as Graphviz DOT source with this module's shapes, colours and legend.
 
     Args:
@@ -145,11 +145,12 @@ def to_dot(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
             attrs["tooltip"] = _dot_label(_clean(description))
         if ov is not None and n in ov.steps:
             attrs["penwidth"] = "2.5"
-            attrs["color"] = f'"{_PATH_COLOR}"'
-            attrs["label"] = (
-                f'<{_html(label)}<BR/><FONT POINT-SIZE="8" COLOR="{_PATH_TEXT}">'
-                f"{_html(_steps_text(ov.steps[n]))}</FONT>>"
-            )
+            attrs["color"] = f'"{ov.color(n)}"'
+            if ov.note(n):  # the step numbers (or a decision's state), as a second line
+                attrs["label"] = (
+                    f'<{_html(label)}<BR/><FONT POINT-SIZE="8" '
+                    f'COLOR="{ov.colors.get(n, _PATH_TEXT)}">{_html(ov.note(n))}</FONT>>'
+                )
         node_lines[n] = f"{_dot_quote(str(n))} {_dot_attrs(attrs)};"
     members, children = _clusters(g)
     boxed = {n for ms in members.values() for n in ms}

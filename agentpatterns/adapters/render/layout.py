@@ -22,7 +22,6 @@ from agentpatterns.adapters.render.scheme import (
     _node_kind,
     _node_order,
     _Overlay,
-    _steps_text,
     _text_width,
 )
 
@@ -227,7 +226,7 @@ def _chains(
     items: dict[Hashable, _Item] = {}
     for n in order:
         kind, label = _node_kind(g, n), _label(g, n)
-        steps = _steps_text(ov.steps[n]) if ov is not None and n in ov.steps else ""
+        steps = ov.note(n) if ov is not None and n in ov.steps else ""
         w, h, font = _node_size(kind, label, steps)
         shapes[n] = _Shape(kind, label, 0.0, 0.0, w, h, font)
         across, along = (h, w) if lr else (w, h)

@@ -13,6 +13,7 @@ from agentpatterns.adapters.render.scheme import (
     _PATH_COLOR,
     EDGE_KINDS,
     NODE_KINDS,
+    RunOverlay,
     _clean,
     _cluster_ids,
     _clusters,
@@ -56,7 +57,7 @@ def _mermaid_shape(kind: str, text: str) -> str:
     }.get(kind, f"({q})")
 
 
-def to_mermaid(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
+def to_mermaid(g: nx.DiGraph, *, overlay: Sequence[str] | RunOverlay | None = None) -> str:
     """Render the graph as a Mermaid ``flowchart``, deterministically.
 
     Nodes are listed start first, end last and otherwise by id; edges by their endpoints;
@@ -89,7 +90,9 @@ def to_mermaid(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
     def node_line(n: Hashable, indent: str) -> str:
         kind = _node_kind(g, n)
         text = _mermaid_text(_label(g, n))
-        if ov is not None and n in ov.steps:
+        if ov is not None and n in ov.notes:
+            text += "<br/>" + _mermaid_text(ov.notes[n])
+        elif ov is not None and ov.steps.get(n):
             text += "<br/>step" + ("s " if len(ov.steps[n]) > 1 else " ")
             text += _steps_text(ov.steps[n])
         return f"{indent}{ids[n]}{_mermaid_shape(kind, text)}:::kind_{kind}"
@@ -138,6 +141,9 @@ def to_mermaid(g: nx.DiGraph, *, overlay: Sequence[str] | None = None) -> str:
         dimmed = [ids[n] for n in nodes if n not in ov.steps]
         if visited:
             lines.append(f"    class {','.join(visited)} visited")
+        for n in nodes:
+            if n in ov.colors:  # a decision's state: its own colour
+                lines.append(f"    style {ids[n]} stroke:{ov.colors[n]},stroke-width:3px")
         if dimmed:
             lines.append(f"    class {','.join(dimmed)} dimmed")
         walked = [str(i) for i, e in enumerate(edges) if e in ov.edges]

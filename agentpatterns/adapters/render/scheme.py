@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -152,29 +152,97 @@ def _cluster_ids(g: nx.DiGraph) -> dict[str, str]:
     return out
 
 
+#: halo colours of a human decision node: waiting, approved, rejected
+APPROVAL_COLORS = {"waiting": "#d97706", "approved": "#16a34a", "rejected": "#dc2626"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOverlay:
+    """What a run did, to draw on its topology (``draw(..., thread_id=...)`` builds one).
+
+    Attributes:
+        path: The agents in the order they took a turn (``RunResult.path``).
+        tools: ``(agent, tool name)`` of every tool call, in order (``RunResult.tool_calls``).
+        finished: The run reached its end (the edge into the end node is lit).
+        approval: The human decision node's state: ``"waiting"``, ``"approved"``,
+            ``"rejected"`` or ``None`` (no decision node, or not reached).
+    """
+
+    path: tuple[str, ...] = ()
+    tools: tuple[tuple[str, str], ...] = ()
+    finished: bool = False
+    approval: str | None = None
+
+    @classmethod
+    def of(cls, values: Any, *, waiting: bool = False, finished: bool = True,
+           tool_calls: Any = None) -> RunOverlay:
+        """The overlay of a run's state (``RunResult.values`` or a checkpoint's values).
+
+        Args:
+            values: The graph state.
+            waiting: The run is waiting at an interrupt.
+            finished: The run got to its end (False for a run cut off mid-way).
+            tool_calls: The tool calls, when not in ``values`` (``RunResult.tool_calls``).
+        """
+        values = values or {}
+        decision = values.get("decision") or {}
+        stopped = values.get("stopped") or {}
+        approval = None
+        if waiting:
+            approval = "waiting"
+        elif isinstance(stopped, dict) and stopped.get("reason") == "rejected":
+            approval = "rejected"
+        elif isinstance(decision, dict) and decision.get("approved"):
+            approval = "approved"
+        return cls(path=tuple(str(a) for a in values.get("path") or ()),
+                   tools=tuple((str(c.get("agent")), str(c.get("tool")))
+                               for c in (tool_calls if tool_calls is not None
+                                         else values.get("tool_calls")) or ()),
+                   finished=finished and not waiting and bool(values.get("path")),
+                   approval=approval)
+
+
 @dataclass(frozen=True)
 class _Overlay:
-    steps: dict[Hashable, list[int]]  # node -> 1-based positions in the run path
-    edges: set[tuple[Hashable, Hashable]]  # edges between consecutive steps
+    steps: dict[Hashable, list[int]]  # visited node -> 1-based positions in the run path
+    edges: set[tuple[Hashable, Hashable]]  # edges the run took
+    notes: dict[Hashable, str] = field(default_factory=dict)  # a second line, not steps
+    colors: dict[Hashable, str] = field(default_factory=dict)  # a halo colour, not the path's
+
+    def note(self, n: Hashable) -> str:
+        """The second line of a visited node: its note, else its step numbers."""
+        if n in self.notes:
+            return self.notes[n]
+        return _steps_text(self.steps[n]) if self.steps.get(n) else ""
+
+    def color(self, n: Hashable) -> str:
+        """The halo colour of a visited node."""
+        return self.colors.get(n, _PATH_COLOR)
 
 
-def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | None) -> _Overlay | None:
-    """Match a run path to nodes: by id, then by label, then to the graph's one dynamic node.
+def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | RunOverlay | None
+                     ) -> _Overlay | None:
+    """Match a run to nodes and edges (a plain sequence is a run path).
 
-    Ids matching nothing (e.g. a tool call the graph does not draw) are skipped, but the
-    step numbers keep counting them so they line up with ``RunResult.path``.
+    Agents match by id, then by label, then to the graph's one dynamic node; ids matching
+    nothing are skipped, but the step numbers keep counting them so they line up with
+    ``RunResult.path``. The edges lit are those between consecutive steps, through a join
+    or decision node between them, from the start to the agents that began, into the end
+    when the run finished, and to the tools that were called; a decision node gets its
+    state (waiting, approved, rejected) as its note and colour.
     """
     if overlay is None:
         return None
     if isinstance(overlay, str):
         overlay = [overlay]
+    run = overlay if isinstance(overlay, RunOverlay) else RunOverlay(path=tuple(overlay))
     by_label: dict[str, list[Hashable]] = {}
     for n in g.nodes:
         by_label.setdefault(_label(g, n), []).append(n)
     dynamic = [n for n in g.nodes if _node_kind(g, n) == "dynamic"]
     steps: dict[Hashable, list[int]] = {}
     resolved: list[Hashable] = []
-    for i, name in enumerate(overlay, start=1):
+    for i, name in enumerate(run.path, start=1):
         if name in g:
             node: Hashable | None = name
         elif len(by_label.get(str(name), [])) == 1:
@@ -187,7 +255,52 @@ def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | None) -> _Overlay |
             steps.setdefault(node, []).append(i)
             resolved.append(node)
     edges = {(a, b) for a, b in pairwise(resolved) if g.has_edge(a, b)}
-    return _Overlay(steps, edges)
+    if not isinstance(overlay, RunOverlay):
+        return _Overlay(steps, edges)
+    notes: dict[Hashable, str] = {}
+    colors: dict[Hashable, str] = {}
+
+    def light(u: Hashable, v: Hashable) -> None:
+        edges.add((u, v))
+        for n in (u, v):
+            steps.setdefault(n, [])
+
+    kinds = {n: _node_kind(g, n) for n in g.nodes}
+    for i, u in enumerate(resolved):
+        later = set(resolved[i + 1:])
+        # a join or a decision between two steps (parallel branches, human approval)
+        for x in g.successors(u):
+            if kinds[x] in ("join", "interrupt") and any(w in later for w in g.successors(x)):
+                light(u, x)
+                for w in g.successors(x):
+                    if w in later:
+                        light(x, w)
+        for s in g.predecessors(u):  # the start into the agents that began
+            if kinds[s] == "start" and (i == 0 or not g.has_edge(resolved[i - 1], u)):
+                light(s, u)
+    decisions = [x for u in resolved for x in g.successors(u) if kinds[x] == "interrupt"]
+    if run.approval is not None and decisions:
+        x = decisions[-1]
+        light(next(u for u in reversed(resolved) if g.has_edge(u, x)), x)
+        notes[x] = run.approval
+        colors[x] = APPROVAL_COLORS.get(run.approval, _PATH_COLOR)
+        if run.approval == "rejected":
+            for e in g.successors(x):
+                if kinds[e] == "end":
+                    light(x, e)
+    if run.finished and resolved and run.approval != "rejected":
+        for e in g.successors(resolved[-1]):
+            if kinds[e] == "end":
+                light(resolved[-1], e)
+    called: dict[Hashable, int] = {}
+    for agent, tool in run.tools:
+        target = f"{agent}:{tool}"
+        if target in g and g.has_edge(agent, target):
+            light(agent, target)
+            called[target] = called.get(target, 0) + 1
+    for node, times in called.items():
+        notes[node] = "called" if times == 1 else f"called {times}×"
+    return _Overlay(steps, edges, notes, colors)
 
 
 def _steps_text(steps: list[int]) -> str:

@@ -38,7 +38,6 @@ from agentpatterns.adapters.render.scheme import (
     _node_order,
     _Overlay,
     _stable_ids,
-    _steps_text,
     _text_width,
 )
 
@@ -287,14 +286,15 @@ def _node_group(g: nx.DiGraph, n: Hashable, s: _Shape, gid: str, ov: _Overlay | 
     dim = ov is not None and not visited
     prims: list[_Prim] = []
     if visited:  # a halo behind the shape
-        halo = _shape_prims(s, "none", _PATH_COLOR, 7.0, None)[0]
+        halo = _shape_prims(s, "none", ov.color(n) if ov is not None else _PATH_COLOR, 7.0,
+                            None)[0]
         halo.opacity = 0.5
         prims.append(halo)
     prims += _shape_prims(s, fill, stroke, 1.4, (5.0, 3.0) if s.kind == "dynamic" else None)
-    if ov is not None and n in ov.steps:  # the step numbers, as a second line
+    if ov is not None and n in ov.steps and ov.note(n):  # step numbers or state, 2nd line
         dy = (_LINE_H - 2) / 2
-        steps = _steps_text(ov.steps[n])
-        color = "#fed7aa" if s.kind in ("start", "end") else _PATH_TEXT
+        steps = ov.note(n)
+        color = "#fed7aa" if s.kind in ("start", "end") else ov.colors.get(n, _PATH_TEXT)
         prims.append(_Prim("text", (s.cx, s.cy - dy), fill=text_color, text=s.label, size=s.font))
         prims.append(
             _Prim("text", (s.cx, s.cy + dy + 1), fill=color, text=steps, size=_FONT_SMALL,
