@@ -8,6 +8,7 @@ Each notebook runs in its own empty working directory (SQLite files land there).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def _execute(nb: Any, kernel: str, cwd: Path) -> Any:
 
 def test_every_pattern_has_a_notebook() -> None:
     names = {p.stem for p in NOTEBOOKS}
-    assert names == {*PATTERNS, "checkpoints", "sdk_parity", "compose"}
+    assert names == {*PATTERNS, "checkpoints", "sdk_parity", "compose", "quickstart"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -103,3 +104,65 @@ def test_notebook_runs(path: Path, kernel: str, tmp_path: Path) -> None:
 
         pattern = example("human_approval" if path.stem == "checkpoints" else path.stem)
         assert all(a.name in svgs[0] for a in pattern.agents)
+
+
+def _texts(output: Any) -> str:
+    data = output.get("data", {})
+    return str(output.get("text", "")) + str(data.get("text/html", "")) + str(
+        data.get("text/plain", ""))
+
+
+def test_quickstart_shows_progress_results_drawings_and_plain_cli_output(
+    kernel: str, tmp_path: Path
+) -> None:
+    nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    done = _execute(nb, kernel, tmp_path)
+
+    def outputs(source_start: str) -> list[Any]:
+        cell = next(c for c in done.cells if c.cell_type == "code"
+                    and c.source.startswith(source_start))
+        return list(cell.outputs)
+
+    # live progress while the run goes: one displayed line per turn and tool call
+    progress = "".join(_texts(o) for o in outputs('db = "sqlite:///quickstart.db"'))
+    assert "Front Desk" in progress and "Orders Agent" in progress
+    assert "track_order" in progress and "A1001" in progress
+    # the result's notebook display: an HTML summary, not a 900-character line
+    shown = next(c for c in done.cells if c.source == "result").outputs[0]
+    html = shown["data"]["text/html"]
+    assert 'class="agentpatterns-run-result"' in html and "Tool calls (1)" in html
+    assert "Orders Agent" in html and "order A1001: shipped" in html
+    assert len(shown["data"]["text/plain"]) < 260
+    # draw(path=...) echoes the path, not the bytes
+    path_out = _texts(outputs('p.draw(path="desk.svg")')[0])
+    assert "desk.svg" in path_out and len(path_out) < 200
+    assert (tmp_path / "desk.svg").read_bytes().startswith(b"<?xml") or b"<svg" in (
+        tmp_path / "desk.svg").read_bytes()
+    # the approval node's state in the drawings: waiting, then rejected after the fork
+    svgs = [o["data"]["image/svg+xml"] for c in done.cells if c.cell_type == "code"
+            for o in c.outputs if "image/svg+xml" in o.get("data", {})]
+    assert any(">waiting<" in s for s in svgs) and any(">rejected<" in s for s in svgs)
+    assert any(">called<" in s for s in svgs)  # the tool the run called
+    # the SDK runtime inside the kernel's running event loop
+    sdk = _texts(outputs("from agentpatterns.adapters.openai_agents")[0])
+    assert "Orders Agent" in sdk and "track_order" in sdk
+    # `!python -m agentpatterns` in a cell: plain lines, no spinner escape codes
+    cli = "".join(_texts(o) for o in outputs("!{python} -m agentpatterns threads"))
+    assert "h1-fork" in cli and "q1" in cli
+    assert "\x1b[?25l" not in cli and "\x1b[2K" not in cli
+
+
+def test_bang_agentpatterns_finds_the_console_script_of_the_kernels_venv(
+    kernel: str, tmp_path: Path
+) -> None:
+    # a kernel started from the venv has the venv's bin on PATH (see the README)
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import os, sys\n"
+        "os.environ['PATH'] = os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH']"))
+    nb.cells.append(nbformat.v4.new_code_cell('!agentpatterns run triage "book a table"'))
+    done = _execute(nb, kernel, tmp_path)
+    text = "".join(_texts(o) for o in done.cells[1].outputs)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)  # colours are fine in a cell; a spinner is not
+    assert "2. Booking Agent" in plain and "not found" not in plain
+    assert "\x1b[?25l" not in text and "\x1b[2K" not in text  # no spinner in a cell

@@ -72,3 +72,22 @@ def test_block_on_without_a_loop_is_asyncio_run() -> None:
         return threading.current_thread().name
 
     assert block_on(where()) == threading.current_thread().name
+
+
+def test_progress_is_shown_on_request_and_off_by_default_outside_notebooks(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from agentpatterns.run.progress import in_notebook
+
+    assert not in_notebook()
+    quiet = Runner.run_sync(example("hierarchical"), "Research the market and write SQL")
+    assert capsys.readouterr().out == ""
+    shown = Runner.run_sync(example("hierarchical"), "Research the market and write SQL",
+                            progress=True)
+    out = capsys.readouterr().out
+    assert "1. Orchestrator" in out and "tool sql_expert(" in out and "2. SQL Expert" in out
+    assert shown.path == quiet.path and shown.final_output == quiet.final_output
+    r = Runner.run_sync(example("human_approval"), "Migrate", thread_id="sync-p1",
+                        progress=False)
+    Runner.resume_sync(example("human_approval"), thread_id=r.thread_id, decision=True,
+                       progress=True)
+    assert "Executor" in capsys.readouterr().out

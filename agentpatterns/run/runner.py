@@ -371,6 +371,27 @@ def _plan_resume(target: Pattern | Agent, *, thread_id: str, checkpointer: Any, 
     return _Plan(pattern, thread_id, config, checkpointer, store, model, budget)
 
 
+def _run_blocking(plan: _Plan, graph: Any, payload: Any, progress: bool | None) -> RunResult:
+    """``invoke``, or - with progress shown - ``stream`` with each event printed."""
+    from agentpatterns.run.progress import in_notebook
+
+    if not (in_notebook() if progress is None else progress):
+        return _invoke(plan.pattern, graph, payload, plan.config, plan.thread_id, plan.model)
+    from agentpatterns.events import RunFinished
+    from agentpatterns.run.progress import ProgressPrinter, progress_console
+
+    show = ProgressPrinter(progress_console())
+    result: RunResult | None = None
+    for event in stream_events(plan.pattern, graph, payload, plan.config, plan.thread_id,
+                               plan.model):
+        if isinstance(event, RunFinished):
+            result = event.result
+        else:
+            show(event)
+    assert result is not None  # a stream that ends normally ends with RunFinished
+    return result
+
+
 @contextmanager
 def _opened(plan: _Plan) -> Iterator[Any]:
     """Storage opened, the thread locked, and the compiled graph (blocking variants)."""
@@ -465,8 +486,14 @@ class Runner:
                  configurable: Mapping[str, Any] | None = None,
                  context: Any = None,
                  max_model_calls: int | None = None,
-                 max_tokens: int | None = None) -> RunResult:
-        """Blocking ``run`` (uses LangGraph's ``invoke``; no event loop needed)."""
+                 max_tokens: int | None = None,
+                 progress: bool | None = None) -> RunResult:
+        """Blocking ``run`` (uses LangGraph's ``invoke``; no event loop needed).
+
+        ``progress``: show each agent turn, handoff and tool call as it happens
+        (:mod:`agentpatterns.run.progress`); ``None`` (default) shows it in a Jupyter
+        notebook only, ``False`` never.
+        """
         plan = _plan_run(target, input, thread_id=thread_id, checkpointer=checkpointer,
                          store=store, model=model, session=session,
                          recursion_limit=recursion_limit, configurable=configurable,
@@ -474,7 +501,7 @@ class Runner:
                          max_model_calls=max_model_calls, max_tokens=max_tokens)
         with _opened(plan) as graph:
             plan.start_budget({})
-            return _invoke(plan.pattern, graph, plan.payload, plan.config, plan.thread_id, model)
+            return _run_blocking(plan, graph, plan.payload, progress)
 
     @staticmethod
     async def resume(target: Pattern | Agent, *, thread_id: str, decision: Any = _MISSING,
@@ -512,8 +539,9 @@ class Runner:
                     configurable: Mapping[str, Any] | None = None,
                     context: Any = None,
                     max_model_calls: int | None = None,
-                    max_tokens: int | None = None) -> RunResult:
-        """Blocking ``resume``."""
+                    max_tokens: int | None = None,
+                    progress: bool | None = None) -> RunResult:
+        """Blocking ``resume``; ``progress`` as for :meth:`run_sync`."""
         plan = _plan_resume(target, thread_id=thread_id, checkpointer=checkpointer, store=store,
                             model=model, recursion_limit=recursion_limit,
                             configurable=configurable,
@@ -521,7 +549,7 @@ class Runner:
                             max_model_calls=max_model_calls, max_tokens=max_tokens)
         with _opened(plan) as graph:
             command = plan.command(settled(plan.pattern, graph, plan.config), decision)
-            return _invoke(plan.pattern, graph, command, plan.config, plan.thread_id, model)
+            return _run_blocking(plan, graph, command, progress)
 
     @staticmethod
     async def run_streamed(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
