@@ -133,7 +133,8 @@ def test_hosted_tools_and_mcp_servers_pass_to_the_sdk_and_langgraph_refuses_them
     search = agents.WebSearchTool()
     server = MCPServerStdio(params={"command": "true"}, name="files")
     researcher = agents.Agent(name="Researcher", instructions="Research", tools=[search])
-    librarian = agents.Agent(name="Librarian", instructions="Files", mcp_servers=[server])
+    librarian = agents.Agent(name="Librarian", instructions="Files", mcp_servers=[server],
+                             mcp_config={"convert_schemas_to_strict": True})
     pattern = from_sdk_agent(researcher)
     sdk = to_sdk_agents(pattern)["Researcher"]
     assert sdk.tools == [search] and sdk.tools[0] is search  # untouched
@@ -141,6 +142,7 @@ def test_hosted_tools_and_mcp_servers_pass_to_the_sdk_and_langgraph_refuses_them
         Runner.run_sync(pattern, "find papers", model=ScriptedModel([]))
     files = from_sdk_agent(librarian)
     assert to_sdk_agents(files)["Librarian"].mcp_servers == [server]
+    assert to_sdk_agents(files)["Librarian"].mcp_config == {"convert_schemas_to_strict": True}
     with pytest.raises(UnsupportedError, match="'Librarian'.*MCP servers.*'files'"):
         Runner.run_sync(files, "list files", model=ScriptedModel([]))
 
@@ -185,7 +187,7 @@ def test_is_enabled_hides_tools_as_the_sdk_does(admin: bool) -> None:
 
 @pytest.mark.parametrize("option", [
     {"custom_output_extractor": lambda result: "x"}, {"run_config": agents.RunConfig()},
-    {"parameters": Weather}])
+    {"input_builder": lambda options: "x"}])
 def test_as_tool_options_that_cannot_be_honoured_are_refused_by_name(option: Any) -> None:
     helper = agents.Agent(name="Helper", instructions="Help")
     boss = agents.Agent(name="Boss", instructions="Decide", tools=[
@@ -193,3 +195,30 @@ def test_as_tool_options_that_cannot_be_honoured_are_refused_by_name(option: Any
     key = next(iter(option))
     with pytest.raises(UnsupportedError, match=f"'Boss'.*'ask_helper'.*{key}"):
         from_sdk_agent(boss)
+
+
+class Query(pydantic.BaseModel):
+    topic: str
+    depth: int = 1
+
+
+def research_network(include_schema: bool) -> agents.Agent[Any]:
+    researcher = agents.Agent(name="Researcher", instructions="Research")
+    return agents.Agent(name="Lead", instructions="Lead", tools=[researcher.as_tool(
+        tool_name="research", tool_description="Research a topic", parameters=Query,
+        include_input_schema=include_schema)])
+
+
+@pytest.mark.parametrize("include_schema", [False, True])
+def test_structured_agent_tool_input_as_the_sdk_builds_it(include_schema: bool) -> None:
+    script = [tool_call("research", topic="tides", depth=2), text("Tides follow the moon"),
+              text("Summary: the moon")]
+    runs = _three(lambda: research_network(include_schema), script, "research tides")
+    for name, final, model in runs:
+        assert final == "Summary: the moon", name
+    nested = {name: seen(model, 1) for name, _, model in runs}
+    assert nested["plain"] == nested["langgraph"] == nested["openai-agents"]
+    assert '"topic": "tides"' in nested["plain"][0][1]
+    last = {name: seen(model)[-1] for name, _, model in runs}
+    assert last["plain"] == last["langgraph"] == last["openai-agents"] == (
+        "ToolMessage", "Tides follow the moon")

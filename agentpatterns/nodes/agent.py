@@ -72,8 +72,10 @@ class Agent:
     handoff_description: str | None = None
     handoffs: Sequence[Any] = ()  # Agent | Pattern (the pattern layer is above this one)
     tools: Sequence[Tool] = ()
-    #: SDK MCP servers: passed through to the SDK runtime; LangGraph refuses them by name
+    #: SDK MCP servers (and the SDK's ``mcp_config``): passed through to the SDK runtime;
+    #: LangGraph refuses them by name
     mcp_servers: Sequence[Any] = ()
+    mcp_config: Mapping[str, Any] = field(default_factory=dict)
     model: Any = None
     output_type: Any = None
     input_guardrails: Sequence[InputGuardrail | Callable[..., Any]] = ()

@@ -456,7 +456,7 @@ def _call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any
     yield Notify({"type": "tool_called", "agent": agent.name, "tool": name,
                   "args": args, "call_id": call_id})
     if isinstance(entry, AgentTool):
-        sub: TurnResult = yield SubAgent(entry, args["input"])
+        sub: TurnResult = yield SubAgent(entry, entry.task_of(args))
         result.absorb(sub)
         if sub.tripwire is not None:
             return True

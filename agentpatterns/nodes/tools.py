@@ -155,13 +155,26 @@ class AgentTool:
     is_enabled: bool | Callable[..., Any] = True
     #: bound on the wrapped agent's model calls (default: the turn's own bound)
     max_turns: int | None = None
+    #: structured input (the SDK's ``as_tool(parameters=...)``): the schema the model sees,
+    #: and ``make_input(args) -> str``, the task text for the agent (raises on bad args)
+    input_schema: dict[str, Any] | None = field(default=None, repr=False)
+    make_input: Callable[[dict[str, Any]], str] | None = field(default=None, repr=False)
+    #: the object this tool was made from (an SDK agent tool when imported)
+    source: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_approval(self.needs_approval, f"agent tool {self.name!r}")
 
+    def task_of(self, args: dict[str, Any]) -> str:
+        """The task text the wrapped agent starts on, for validated arguments."""
+        return self.make_input(args) if self.make_input is not None else str(args["input"])
+
     @property
     def params_json_schema(self) -> dict[str, Any]:
-        """Schema of the single ``input`` argument (the same as the SDK's ``Agent.as_tool``)."""
+        """Schema of the arguments: a single ``input`` (as the SDK's ``Agent.as_tool``), or
+        the structured input's."""
+        if self.input_schema is not None:
+            return self.input_schema
         return {
             "type": "object",
             "properties": {"input": {"type": "string", "description": "The task for the agent"}},
@@ -178,6 +191,15 @@ class AgentTool:
                 raise ToolArgumentsError(
                     f"arguments for {self.name!r} are not JSON: {exc}"
                 ) from exc
+        if self.make_input is not None:
+            if not isinstance(raw, dict):
+                raise ToolArgumentsError(f"arguments for {self.name!r} must be a JSON object")
+            try:
+                self.make_input(raw)
+            except Exception as exc:
+                raise ToolArgumentsError(f"arguments for {self.name!r} do not fit: "
+                                         f"{str(exc).splitlines()[0]}") from exc
+            return raw
         if not isinstance(raw, dict) or not isinstance(raw.get("input"), str):
             raise ToolArgumentsError(
                 f"arguments for {self.name!r} must be an object with a string 'input'"

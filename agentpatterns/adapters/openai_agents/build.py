@@ -38,6 +38,7 @@ from agentpatterns.adapters.openai_agents.tools import (
     sdk_context,
     sdk_enabled,
     sdk_function_tool,
+    structured_parameters,
 )
 from agentpatterns.errors import UnsupportedError
 from agentpatterns.nodes._text import handoff_tool_name
@@ -158,7 +159,7 @@ def _template(agent: Agent) -> agents.Agent[Any]:
         handoff_description=agent.handoff_description, output_type=agent.output_type,
         tools=[sdk_function_tool(t) if isinstance(t, FunctionTool) else t.source
                for t in agent.tools if isinstance(t, FunctionTool | HostedTool)],
-        mcp_servers=list(agent.mcp_servers),  # passed through untouched
+        mcp_servers=list(agent.mcp_servers), mcp_config=dict(agent.mcp_config),  # untouched
         input_guardrails=input_guardrails, output_guardrails=output_guardrails)
     object.__setattr__(sdk, SOURCE, agent)
     _TEMPLATES[agent] = sdk
@@ -249,7 +250,8 @@ def build_network(
                                           custom_output_extractor=extract, hooks=hooks,
                                           failure_error_function=None,
                                           needs_approval=tool.needs_approval,
-                                          is_enabled=tool.is_enabled, max_turns=tool.max_turns)
+                                          is_enabled=tool.is_enabled, max_turns=tool.max_turns,
+                                          **structured_parameters(tool))
                 object.__setattr__(sdk_tool, SOURCE, tool)
                 clone.tools.append(sdk_tool)
                 net.tool_agents[(agent.name, tool.name)] = tool.agent.name
@@ -397,7 +399,7 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
                        output_type=_output_type_back(sdk),
                        input_guardrails=_guardrails_back(sdk, "input_guardrails"),
                        output_guardrails=_guardrails_back(sdk, "output_guardrails"),
-                       mcp_servers=list(sdk.mcp_servers))
+                       mcp_servers=list(sdk.mcp_servers), mcp_config=dict(sdk.mcp_config))
         for sdk in order}
     for sdk in order:
         tools: list[Any] = []

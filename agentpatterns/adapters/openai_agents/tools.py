@@ -40,6 +40,7 @@ __all__ = [
     "sdk_approval",
     "sdk_context",
     "sdk_enabled",
+    "structured_parameters",
     "sdk_function_tool",
 ]
 
@@ -116,15 +117,17 @@ _AS_TOOL_REFUSED = ("custom_output_extractor", "run_config", "hooks", "session",
 
 
 def agent_tool_options(agent: agents.Agent[Any], tool: SDKFunctionTool) -> dict[str, Any]:
-    """The ``Agent.as_tool`` options of an SDK agent tool that we honour (``max_turns``).
+    """The ``Agent.as_tool`` options of an SDK agent tool that we honour: ``max_turns``
+    and structured input (``parameters``, ``include_input_schema``: the SDK's schema, and
+    the task text made by the SDK's own default builder).
 
     The SDK keeps them in the tool's invoker (a closure), read here by name; this is tested
     against the SDK versions we support.
 
     Raises:
-        UnsupportedError: An option the LangGraph runtime cannot honour (structured
-            ``parameters``, ``custom_output_extractor``, ``run_config``, ``hooks``,
-            ``session``, ...), or an SDK whose agent tools cannot be read - naming it.
+        UnsupportedError: An option the LangGraph runtime cannot honour
+            (``custom_output_extractor``, ``run_config``, ``hooks``, ``session``,
+            ``input_builder``, ...), or an SDK whose agent tools cannot be read - naming it.
     """
     impl = getattr(tool.on_invoke_tool, "_invoke_tool_impl", tool.on_invoke_tool)
     code, cells = getattr(impl, "__code__", None), getattr(impl, "__closure__", None)
@@ -138,11 +141,41 @@ def agent_tool_options(agent: agents.Agent[Any], tool: SDKFunctionTool) -> dict[
             raise UnsupportedError(f"{where}: as_tool({key}=...) cannot be mapped to an "
                                    "agentpatterns agent tool; remove it, or run the SDK agent "
                                    "with agents.Runner")
+    out: dict[str, Any] = {"max_turns": options.get("max_turns"), "source": tool}
     if options.get("should_capture_tool_input"):
-        raise UnsupportedError(f"{where}: as_tool(parameters=...) (structured tool input) "
-                               "cannot be mapped to an agentpatterns agent tool; use the "
-                               "default single 'input' argument")
-    return {"max_turns": options.get("max_turns")}
+        out["input_schema"] = copy.deepcopy(tool.params_json_schema)
+        out["make_input"] = _structured_input(options["params_adapter"],
+                                              options.get("schema_info"))
+    return out
+
+
+def _structured_input(adapter: Any, info: Any) -> Any:
+    """``make_input`` for ``as_tool(parameters=T)``: validate as the SDK does, then the
+    SDK's own rule (``resolve_agent_tool_input`` with its default builder)."""
+    from agents.agent_tool_input import default_tool_input_builder
+
+    def make(args: dict[str, Any]) -> str:
+        params = adapter.dump_python(adapter.validate_python(args), mode="json")
+        if info is not None and (info.summary or info.json_schema):
+            return default_tool_input_builder({"params": params, "summary": info.summary,
+                                               "json_schema": info.json_schema})
+        return json.dumps(params)
+
+    return make
+
+
+def structured_parameters(tool: Any) -> dict[str, Any]:
+    """``as_tool`` keyword arguments that rebuild an imported agent tool's structured input
+    on the SDK runtime (empty for the default single ``input``)."""
+    source = getattr(tool, "source", None)
+    if getattr(tool, "make_input", None) is None or not isinstance(source, SDKFunctionTool):
+        return {}
+    impl = getattr(source.on_invoke_tool, "_invoke_tool_impl", source.on_invoke_tool)
+    options = dict(zip(impl.__code__.co_freevars,
+                       (c.cell_contents for c in impl.__closure__), strict=True))
+    info = options.get("schema_info")
+    return {"parameters": options["params_adapter"]._type,
+            "include_input_schema": bool(info is not None and info.json_schema)}
 
 
 def sdk_enabled(setting: Any, sdk_agent: agents.Agent[Any]) -> Any:
