@@ -214,7 +214,7 @@ def test_structured_agent_tool_input_as_the_sdk_builds_it(include_schema: bool) 
     script = [tool_call("research", topic="tides", depth=2), text("Tides follow the moon"),
               text("Summary: the moon")]
     runs = _three(lambda: research_network(include_schema), script, "research tides")
-    for name, final, model in runs:
+    for name, final, _ in runs:
         assert final == "Summary: the moon", name
     nested = {name: seen(model, 1) for name, _, model in runs}
     assert nested["plain"] == nested["langgraph"] == nested["openai-agents"]
