@@ -185,6 +185,19 @@ def test_is_enabled_hides_tools_as_the_sdk_does(admin: bool) -> None:
     assert ask.max_turns == 3
 
 
+@pytest.mark.parametrize("option", [{"timeout": 5.0}, {"defer_loading": True}])
+def test_function_tool_fields_applied_by_the_sdk_runner_are_refused_by_name(
+        option: Any) -> None:
+    @agents.function_tool(**option)
+    async def slow(x: str) -> str:
+        """Slow."""
+        return x
+
+    key = "timeout_seconds" if "timeout" in option else next(iter(option))
+    with pytest.raises(UnsupportedError, match=f"'W'.*{key} of tool 'slow'"):
+        from_sdk_agent(agents.Agent(name="W", tools=[slow]))
+
+
 @pytest.mark.parametrize("option", [
     {"custom_output_extractor": lambda result: "x"}, {"run_config": agents.RunConfig()},
     {"input_builder": lambda options: "x"}])

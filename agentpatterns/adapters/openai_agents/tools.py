@@ -200,8 +200,19 @@ def sdk_approval(setting: Any) -> Any:
     return decide
 
 
+#: FunctionTool fields the SDK's runner (not the tool's invoker) applies, with their defaults
+_RUNNER_SIDE = (("timeout_seconds", None), ("defer_loading", False),
+                ("custom_data_extractor", None), ("allowed_callers", None),
+                ("output_json_schema", None), ("_output_type_adapter", None))
+
+
 def function_tool_back(agent: agents.Agent[Any], tool: SDKFunctionTool) -> FunctionTool:
     """Our ``FunctionTool`` for an SDK ``FunctionTool`` (see the module docstring).
+
+    Raises:
+        UnsupportedError: A field the SDK's runner applies and LangGraph does not
+            (``timeout_seconds``, ``defer_loading``, ``custom_data_extractor``,
+            ``allowed_callers``, ``output_json_schema`` / ``output_type``), naming it.
 
     Its tool input/output guardrails run around it as in the SDK: ``reject_content``
     gives the model the message instead, ``raise_exception`` stops the run with
@@ -211,6 +222,12 @@ def function_tool_back(agent: agents.Agent[Any], tool: SDKFunctionTool) -> Funct
     source = getattr(tool, SOURCE, None)
     if isinstance(source, FunctionTool):
         return source
+    for field_name, default in _RUNNER_SIDE:
+        if getattr(tool, field_name, default) != default:
+            raise UnsupportedError(
+                f"SDK agent {agent.name!r}: {field_name} of tool {tool.name!r} is applied by "
+                "the SDK's runner, which the LangGraph runtime does not replicate; remove it, "
+                "or run the SDK agent with agents.Runner")
 
     async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
         sdk_ctx = SDKToolContext(context=ctx.context, tool_name=tool.name,
