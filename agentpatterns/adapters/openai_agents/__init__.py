@@ -142,16 +142,18 @@ def from_sdk_agent(sdk_agent: agents.Agent[Any], *, name: str = "") -> Pattern:
     OpenAI models become ``ChatOpenAI`` on the same URL and key; SDK input/output
     guardrails are kept (``Agent`` takes SDK guardrail objects). Function tools keep the
     SDK's own invoker (argument validation, defaults, errors, tool guardrails) and
-    ``needs_approval`` / ``is_enabled``; agent tools keep ``needs_approval``, ``is_enabled``
-    and ``max_turns``. Hosted tools and MCP servers pass through to the SDK runtime untouched;
-    the LangGraph runtime refuses them by name when the pattern is compiled. Agents made by
+    ``needs_approval`` / ``is_enabled``; agent tools keep ``needs_approval``, ``is_enabled``,
+    ``max_turns`` and structured ``parameters``. Hosted tools and MCP servers pass through to
+    the SDK runtime untouched; the LangGraph runtime refuses them by name when the pattern is
+    compiled. Agents made by
     :func:`to_sdk_agent` convert back to the very same ``Agent`` objects.
 
     Raises:
         UnsupportedError: Prompt templates, agent hooks, ``as_tool`` options it cannot
-            honour (``parameters``, ``custom_output_extractor``, ``run_config``, ``hooks``,
-            ...), and the constructs listed in the construct table as refused - naming the
-            agent and the construct.
+            honour (``custom_output_extractor``, ``run_config``, ``hooks``, ``input_builder``,
+            ...), tool fields the SDK's runner applies (``timeout_seconds``...), and the
+            constructs listed in the construct table as refused - naming the agent and the
+            construct.
 
     Example:
         >>> import agents

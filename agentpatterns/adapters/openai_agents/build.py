@@ -18,7 +18,7 @@ import json
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import agents
 from agents import ModelSettings, handoff
@@ -159,7 +159,8 @@ def _template(agent: Agent) -> agents.Agent[Any]:
         handoff_description=agent.handoff_description, output_type=agent.output_type,
         tools=[sdk_function_tool(t) if isinstance(t, FunctionTool) else t.source
                for t in agent.tools if isinstance(t, FunctionTool | HostedTool)],
-        mcp_servers=list(agent.mcp_servers), mcp_config=dict(agent.mcp_config),  # untouched
+        mcp_servers=list(agent.mcp_servers),  # untouched, with their config
+        mcp_config=cast(Any, dict(agent.mcp_config)),
         input_guardrails=input_guardrails, output_guardrails=output_guardrails)
     object.__setattr__(sdk, SOURCE, agent)
     _TEMPLATES[agent] = sdk

@@ -170,9 +170,9 @@ def structured_parameters(tool: Any) -> dict[str, Any]:
     source = getattr(tool, "source", None)
     if getattr(tool, "make_input", None) is None or not isinstance(source, SDKFunctionTool):
         return {}
-    impl = getattr(source.on_invoke_tool, "_invoke_tool_impl", source.on_invoke_tool)
+    impl: Any = getattr(source.on_invoke_tool, "_invoke_tool_impl", source.on_invoke_tool)
     options = dict(zip(impl.__code__.co_freevars,
-                       (c.cell_contents for c in impl.__closure__), strict=True))
+                       (c.cell_contents for c in impl.__closure__ or ()), strict=True))
     info = options.get("schema_info")
     return {"parameters": options["params_adapter"]._type,
             "include_input_schema": bool(info is not None and info.json_schema)}
