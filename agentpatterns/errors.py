@@ -120,3 +120,4 @@ class BudgetExceeded(RunError):
 
 class InputError(AgentPatternsError, ValueError):
     """A run was asked for with unusable input (empty request, bad decision, bad option)."""
+

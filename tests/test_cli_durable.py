@@ -141,10 +141,13 @@ def test_threads_without_a_recorded_pattern_still_get_a_status(checkpointer_url,
     assert listed["lib-h"]["pattern"] is None
     assert listed["lib-h"]["status"] == "waiting for approval"
     assert listed["lib-p"]["status"] == "done"
-    one_line_error(*cli(capsys, "history", "--thread", "lib-p", "--db", db)[::2],
-                   "does not record its pattern", "--pattern")
-    steps = cli_json(capsys, "history", "--thread", "lib-p", "--pattern", "parallel", "--db", db)
+    # history needs no pattern: it shows the stored checkpoints, importing nothing
+    steps = cli_json(capsys, "history", "--thread", "lib-p", "--db", db)
     assert steps[2]["nodes"] == ["Researcher 1", "Researcher 2", "Researcher 3"]
+    waiting = cli_json(capsys, "history", "--thread", "lib-h", "--db", db)
+    assert waiting[-1]["note"] == "waiting for approval"
+    one_line_error(*cli(capsys, "resume", "--thread", "lib-h", "--approve", "--db", db)[::2],
+                   "does not record its pattern", "--pattern")
 
 
 @pytest.mark.parametrize("checkpointer_url", ["sqlite"], indirect=True)
@@ -186,7 +189,6 @@ def test_user_mistakes_are_one_line_and_exit_2(checkpointer_url, tmp_cwd, capsys
         (("resume", "--thread", "nope"), ("'nope' is not in",)),
         (("resume", "--thread", "nope", "--pattern", "triage"), ("'nope' has no run",)),
         (("history", "--thread", "nope"), ("'nope' is not in",)),
-        (("history", "--thread", "nope", "--pattern", "triage"), ("'nope' is not in",)),
         (("fork", "--thread", "nope", "--checkpoint", "x"), ("'nope' is not in",)),
         (("fork", "--thread", "s1", "--checkpoint", "zzz"), ("checkpoint 'zzz' is not in",)),
         (("fork", "--thread", "s1", "--checkpoint", "1"), ("'1' is ambiguous",)),
@@ -205,7 +207,7 @@ def test_reading_commands_do_not_create_a_missing_database(tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'absent' / 'runs.db'}"
     code, out, _ = cli(capsys, "threads", "--db", db)
     assert code == 0 and "no threads in" in out
-    for args in (("history", "--thread", "t"), ("history", "--thread", "t", "--pattern", "triage"),
+    for args in (("history", "--thread", "t"),
                  ("resume", "--thread", "t"), ("fork", "--thread", "t", "--checkpoint", "c")):
         one_line_error(*cli(capsys, *args, "--db", db)[::2], "that file does not exist")
     assert list(tmp_path.iterdir()) == []
@@ -270,7 +272,7 @@ def test_failures_print_no_traceback_from_the_console_entry_point(tmp_path):
         ("threads", "--db", f"sqlite:///{bad}"),
         ("resume", "--thread", "nope", "--db", good),
         ("resume", "--thread", "s1", "--db", good),
-        ("history", "--thread", "s1", "--pattern", "no_such_module:x", "--db", good),
+        ("resume", "--thread", "s1", "--pattern", "no_such_module:x", "--db", good),
         ("threads", "--db", f"postgresql://u@127.0.0.1:{_closed_port()}/x"),
         ("threads", "--db", "mysql://localhost/x"),
     ]

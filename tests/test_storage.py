@@ -353,7 +353,9 @@ def test_a_locked_database_fails_fast_with_a_clear_error(tmp_path: Path, wal: bo
         with open_checkpointer(sqlite_url(path)):
             pass
     else:
-        sqlite3.connect(path).execute("CREATE TABLE other (x)").connection.close()
+        with open_checkpointer(sqlite_url(path)):
+            pass
+        sqlite3.connect(path).execute("PRAGMA journal_mode = DELETE").connection.close()
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:

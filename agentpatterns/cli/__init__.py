@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from agentpatterns.cli.base import COMMANDS, EXIT_USAGE, CliError, Parser
+from agentpatterns.cli.base import COMMANDS, EXIT_USAGE, CliError, Parser, error_line
 
 __all__ = ["main"]
 
@@ -30,6 +30,18 @@ def build_parser() -> Parser:
     return parser
 
 
+def _check_text(args: argparse.Namespace) -> None:
+    """Refuse arguments that are not text (bytes the terminal could not decode as UTF-8)."""
+    for name, value in vars(args).items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise CliError(f"--{name.replace('_', '-')} {shown!r} is not valid UTF-8 text; "
+                               "pass it in UTF-8 (check the terminal's encoding)") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``agentpatterns`` console script."""
     from agentpatterns.errors import AgentPatternsError
@@ -42,10 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     handler = COMMANDS[args.command][2]
     try:
+        _check_text(args)
         return handler(args)
     except (CliError, AgentPatternsError, KeyError, ImportError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"agentpatterns: error: {message}", file=sys.stderr)
+        print(error_line(str(message)), file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # output piped into `head` and closed early: not an error worth a traceback

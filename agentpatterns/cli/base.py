@@ -11,7 +11,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
-__all__ = ["COMMANDS", "CliError", "Parser", "command", "did_you_mean", "load_target"]
+__all__ = ["COMMANDS", "CliError", "Parser", "command", "did_you_mean", "error_line",
+           "load_target"]
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
@@ -59,6 +60,13 @@ class Parser(argparse.ArgumentParser):
                  if x.startswith("-")]
         parser.error("unrecognized arguments: " + (", ".join(hints) if hints
                                                    else " ".join(extras)))
+
+
+def error_line(message: str) -> str:
+    """The one line an error is printed as: whitespace folded, secrets redacted."""
+    from agentpatterns.redaction import redact
+
+    return "agentpatterns: error: " + redact(" ".join(message.split()))
 
 
 def _console() -> Any:
@@ -170,7 +178,7 @@ def _pattern_of_thread(db: str, thread_id: str) -> str | None:
     if _absent(db):
         raise CliError(f"thread {thread_id!r} is not in {_shown(db)}: that file does not exist "
                        "(check --db or $AGENTPATTERNS_DB)")
-    with open_checkpointer(db) as saver:
+    with open_checkpointer(db, read_only=True) as saver:
         tup = saver.get_tuple({"configurable": {"thread_id": thread_id}})
     if tup is None:
         raise CliError(f"thread {thread_id!r} is not in {_shown(db)}; list threads with "

@@ -163,6 +163,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decision(args: argparse.Namespace) -> Any:
+    """The decision the flags ask for; contradictory flags are refused, never reinterpreted."""
+    if args.approve and args.feedback:
+        raise CliError("--approve with --feedback is contradictory (feedback sends the plan "
+                       "back for revision); use --feedback TEXT alone to revise, or --approve "
+                       "alone (--plan TEXT to run an edited plan)")
+    if args.reject and args.plan:
+        raise CliError("--reject with --plan is contradictory (--plan runs the edited plan); "
+                       "use --approve --plan TEXT, or --reject alone")
+    if args.feedback and args.plan:
+        raise CliError("--feedback sends the plan back and --plan runs an edited plan; pass "
+                       "one of them")
+    for flag, value in (("--feedback", args.feedback), ("--plan", args.plan)):
+        if value is not None and not value.strip():
+            raise CliError(f"{flag} is empty; give the text, or leave {flag} out")
+    if args.approve or args.reject:
+        decision: dict[str, Any] = {"approved": bool(args.approve)}
+        if args.feedback:
+            decision["feedback"] = args.feedback
+        if args.plan:
+            decision["plan"] = args.plan
+        return decision
+    if args.feedback:
+        return {"feedback": args.feedback}
+    if args.plan:
+        return {"approved": True, "plan": args.plan}
+    from agentpatterns.run.runner import _MISSING
+
+    return _MISSING
+
+
+def _resume_target(args: argparse.Namespace, db: str) -> tuple[Any, str]:
+    """The pattern to resume with: ``--pattern``, or a built-in recorded by name.
+
+    A ``module:attribute`` recorded in the database is never imported (a database row must
+    not choose what code runs); the user names it again with ``--pattern``.
+    """
+    from agentpatterns.examples import EXAMPLES, example
+
+    if args.pattern:
+        return load_target(args.pattern)
+    recorded = _pattern_of_thread(db, args.thread)
+    if recorded is None:
+        raise CliError(f"thread {args.thread!r} does not record its pattern (it was not started "
+                       "by this command line); pass --pattern NAME or module:attribute")
+    if recorded in EXAMPLES:
+        return example(recorded), recorded
+    raise CliError(f"thread {args.thread!r} was started with {recorded!r}, which is not a "
+                   "built-in pattern; agentpatterns does not import code a database names: "
+                   f"pass --pattern {recorded} if that is your code")
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     if args.thread and args.thread_id and args.thread != args.thread_id:
         raise CliError(f"two threads given ({args.thread_id!r} and --thread {args.thread!r}); "
@@ -172,23 +224,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
         raise CliError("which thread? pass it: agentpatterns resume THREAD (or --thread "
                        "THREAD); `agentpatterns threads` lists them")
     db = _db(args)
-    spec = args.pattern or _pattern_of_thread(db, args.thread)
-    if spec is None:
-        raise CliError(f"thread {args.thread!r} does not record its pattern; pass --pattern")
-    target, name = load_target(spec)
-    decision: Any
-    if args.approve or args.reject:
-        decision = {"approved": bool(args.approve)}
-        if args.feedback:
-            decision["feedback"] = args.feedback
-        if args.plan:
-            decision["plan"] = args.plan
-    elif args.feedback or args.plan:
-        decision = {k: v for k, v in (("feedback", args.feedback), ("plan", args.plan)) if v}
-    else:
-        from agentpatterns.run.runner import _MISSING
-
-        decision = _MISSING
+    decision = _decision(args)
+    target, name = _resume_target(args, db)
     _console().print(f"[bold]{name}[/] · resuming thread [cyan]{args.thread}[/]")
     configurable = {"agentpatterns_pattern": name}
     _stream_run(target, None, thread_id=args.thread, db=db, model=args.model,
@@ -283,6 +320,7 @@ def _args_resume(p: argparse.ArgumentParser) -> None:
     group.add_argument("--reject", action="store_true", help="reject the pending plan")
     p.add_argument("--feedback", help="send the plan back to the planner with this feedback")
     p.add_argument("--plan", help="approve this edited plan instead")
-    p.add_argument("--pattern", help="pattern (default: the one recorded with the thread)")
+    p.add_argument("--pattern", help="the thread's pattern: built-in name or module:attribute "
+                                     "(default: the built-in recorded with the thread)")
     _budget_args(p)
     _common(p)

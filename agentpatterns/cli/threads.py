@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import uuid
-from collections.abc import Callable
 from typing import Any, cast
 
 from agentpatterns.cli.base import (
@@ -16,7 +16,6 @@ from agentpatterns.cli.base import (
     _pattern_of_thread,
     _shown,
     command,
-    load_target,
 )
 
 
@@ -25,25 +24,6 @@ def _wide_console() -> Any:
     if not console.is_terminal:  # piped or captured: no screen to fit, keep ids whole
         console.width = max(console.width, 160)
     return console
-
-
-def _graph_loader(saver: Any) -> Callable[[str], Any]:
-    """``pattern spec -> graph compiled on saver`` (``None`` if it cannot be loaded), cached."""
-    from agentpatterns.graphs.handoffs import as_pattern
-    from agentpatterns.run import runner as r
-
-    cache: dict[str, Any] = {}
-
-    def graph_for(spec: str) -> Any:
-        if spec not in cache:
-            try:
-                target, _ = load_target(spec)
-                cache[spec] = r._compiled(as_pattern(target), saver, None)
-            except Exception:  # a user's module that no longer imports: status from raw data
-                cache[spec] = None
-        return cache[spec]
-
-    return graph_for
 
 
 def cmd_threads(args: argparse.Namespace) -> int:
@@ -58,8 +38,8 @@ def cmd_threads(args: argparse.Namespace) -> int:
     db = _db(args)
     infos = []
     if not _absent(db):
-        with open_checkpointer(db) as saver:
-            infos = list_threads(saver, _graph_loader(saver))
+        with open_checkpointer(db, read_only=True) as saver:
+            infos = list_threads(saver, on_unreadable=_warn_unreadable)
     if args.json:
         print(json.dumps([asdict(i) for i in infos], indent=2))
         return 0
@@ -81,16 +61,12 @@ def cmd_threads(args: argparse.Namespace) -> int:
     return 0
 
 
-def _graph_of_thread(args: argparse.Namespace, saver: Any, db: str) -> Any:
-    from agentpatterns.graphs.handoffs import as_pattern
-    from agentpatterns.run import runner as r
+def _warn_unreadable(thread_id: str, exc: Exception) -> None:
+    from agentpatterns.redaction import redact
 
-    spec = args.pattern or _pattern_of_thread(db, args.thread)
-    if spec is None:
-        raise CliError(f"thread {args.thread!r} does not record its pattern (it was not started "
-                       "by this command line); pass --pattern NAME or module:attribute")
-    target, _ = load_target(spec)
-    return r._compiled(as_pattern(target), saver, None)
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+    print(redact(f"agentpatterns: warning: thread {thread_id!r} skipped: its latest checkpoint "
+                 f"cannot be read ({detail})"), file=sys.stderr)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -105,8 +81,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     db = _db(args)
     if _absent(db):
         _pattern_of_thread(db, args.thread)  # says the file does not exist
-    with open_checkpointer(db) as saver:
-        steps = thread_history(_graph_of_thread(args, saver, db), args.thread)
+    with open_checkpointer(db, read_only=True) as saver:
+        steps = thread_history(saver, args.thread)
     if not steps:
         raise CliError(f"thread {args.thread!r} is not in {_shown(db)}; list threads with "
                        "`agentpatterns threads`")
@@ -165,7 +141,6 @@ def _args_threads(p: argparse.ArgumentParser) -> None:
 @command("history", "show every checkpoint of a thread: step, node, agents, handoffs, time, id")
 def _args_history(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thread", required=True, help="the thread")
-    p.add_argument("--pattern", help="pattern (default: the one recorded with the thread)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _db_arg(p)
 

@@ -156,6 +156,10 @@ def normalize_decision(decision: Any) -> dict[str, Any]:
     -> a dict. ``calls`` (``{call_id: bool}``) decides pending tool approvals call by call
     (see :mod:`agentpatterns.nodes.approvals`); with it, ``approved`` is only set if given.
 
+    Nothing is reinterpreted: an empty dict, empty feedback or an empty plan, feedback on
+    an approval (feedback sends the plan back) and an edited plan on a rejection are
+    refused rather than guessed at.
+
     Raises:
         InputError: Anything else, naming the accepted forms.
     """
@@ -166,11 +170,16 @@ def normalize_decision(decision: Any) -> dict[str, Any]:
         if unknown:
             raise InputError(f"decision has unknown keys {sorted(unknown)}; use 'approved', "
                              "'feedback', 'plan' and/or 'calls'")
+        if not decision:
+            raise InputError("decision {} says nothing; pass True (approve), False (reject), "
+                             "{'feedback': '...'} (revise) or {'approved': True, 'plan': '...'}")
         out = dict(decision)
-        if "feedback" in out and not isinstance(out["feedback"], str):
-            raise InputError("decision['feedback'] must be text")
-        if "plan" in out and not isinstance(out["plan"], str):
-            raise InputError("decision['plan'] must be text (the edited plan)")
+        for key, what in (("feedback", "text"), ("plan", "text (the edited plan)")):
+            if key in out and not isinstance(out[key], str):
+                raise InputError(f"decision[{key!r}] must be {what}")
+            if key in out and not out[key].strip():
+                raise InputError(f"decision[{key!r}] is empty; give the {key} or leave the "
+                                 "key out")
         calls = out.get("calls")
         if "calls" in out and not (isinstance(calls, Mapping) and all(
                 isinstance(k, str) and isinstance(v, bool) for k, v in calls.items())):
@@ -181,10 +190,20 @@ def normalize_decision(decision: Any) -> dict[str, Any]:
                 raise InputError("decision['approved'] must be True or False")
             return out
         if "approved" not in out:
+            if "plan" in out and "feedback" in out:
+                raise InputError("decision has both 'plan' (run this edited plan) and "
+                                 "'feedback' (send the plan back); pass one of them")
             # feedback alone means "not yet: revise"; an edited plan alone means "run this"
-            out["approved"] = "plan" in out and "feedback" not in out
+            out["approved"] = "plan" in out
         if not isinstance(out["approved"], bool):
             raise InputError("decision['approved'] must be True or False")
+        if out["approved"] and "feedback" in out:
+            raise InputError("decision approves the plan and gives feedback, which sends it "
+                             "back for revision; pass {'feedback': ...} to revise, or approve "
+                             "without feedback")
+        if not out["approved"] and "plan" in out:
+            raise InputError("decision rejects the plan and gives an edited plan to run; pass "
+                             "{'approved': True, 'plan': ...} to run it, or reject without one")
         return out
     raise InputError(f"decision {decision!r} is not understood; pass True, False or a dict "
                      "{'approved': bool, 'feedback': str, 'plan': str}")

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+import warnings
 from datetime import datetime
 from typing import Any
 
+from agentpatterns.run.lineage import (
+    due_nodes,
+    lineage,
+    nodes_run,
+    pending_interrupts,
+    values_of,
+)
 from agentpatterns.run.locks import _is_psycopg, _pg_connection, _saver_lock, running_threads
 
 __all__ = [
@@ -152,37 +160,44 @@ def _raw_status(tup: Any) -> str:
     return CUT_OFF if pending else DONE
 
 
-def list_threads(saver: Any, graph_for: Callable[[str], Any] | None = None) -> list[ThreadInfo]:
-    """Describe every thread of the saver's database.
+def list_threads(saver: Any, *,
+                 on_unreadable: Callable[[str, Exception], None] | None = None
+                 ) -> list[ThreadInfo]:
+    """Describe every thread of the saver's database, from the stored data alone.
+
+    Nothing is imported or compiled: the pattern a thread records is shown as text.
 
     Args:
         saver: An opened synchronous saver.
-        graph_for: ``pattern -> compiled graph`` (on this saver), or ``None`` when the
-            pattern cannot be loaded; the status then comes from the checkpoint alone.
+        on_unreadable: Called with ``(thread_id, error)`` for a thread whose latest
+            checkpoint cannot be decoded (e.g. a row another program wrote with pickle);
+            that thread is left out. Default: a ``RuntimeWarning`` naming it.
 
     Returns:
-        One :class:`ThreadInfo` per thread, most recently written first.
+        One :class:`ThreadInfo` per readable thread, most recently written first.
     """
     ids = thread_ids(saver)
     busy = running_threads(saver, ids)
     out = []
     for thread_id in ids:
-        tup = saver.get_tuple(_config(thread_id))
+        try:
+            tup = saver.get_tuple(_config(thread_id))
+        except Exception as exc:  # a row the pickle-free serializer refuses, or garbage
+            if on_unreadable is None:
+                warnings.warn(f"thread {thread_id!r} skipped: its latest checkpoint cannot be "
+                              f"read ({type(exc).__name__}: {exc})", RuntimeWarning,
+                              stacklevel=2)
+            else:
+                on_unreadable(thread_id, exc)
+            continue
         if tup is None:
             continue
         pattern = (tup.metadata or {}).get(PATTERN_KEY)
-        graph = graph_for(str(pattern)) if (pattern and graph_for) else None
-        if graph is not None:
-            snapshot = graph.get_state(_config(thread_id))
-            status = snapshot_status(snapshot)
-            values = snapshot.values or {}
-        else:
-            status = _raw_status(tup)
-            values = tup.checkpoint.get("channel_values") or {}
+        values = values_of(tup)
         out.append(ThreadInfo(
             thread_id=thread_id,
             pattern=str(pattern) if pattern else None,
-            status=RUNNING if thread_id in busy else status,
+            status=RUNNING if thread_id in busy else _raw_status(tup),
             updated=str(tup.checkpoint.get("ts", "")),
             agents=[a for a in values.get("path") or [] if isinstance(a, str)],
             checkpoint_id=str(tup.checkpoint.get("id", "")),
@@ -202,68 +217,59 @@ def _added(before: Sequence[Any], after: Sequence[Any]) -> list[Any]:
     return after
 
 
-def _lineage(graph: Any, thread_id: str) -> list[Any]:
-    """The thread's snapshots from its first checkpoint to its head (the current branch)."""
-    snapshots = {s.config["configurable"]["checkpoint_id"]: s
-                 for s in graph.get_state_history(_config(thread_id))}
-    head = graph.get_state(_config(thread_id))
-    chain = []
-    current = snapshots.get(head.config["configurable"].get("checkpoint_id", ""))
-    while current is not None:
-        chain.append(current)
-        parent = current.parent_config
-        current = snapshots.get(parent["configurable"]["checkpoint_id"]) if parent else None
-    return chain[::-1]
+def thread_history(saver: Any, thread_id: str) -> list[HistoryStep]:
+    """Every checkpoint of the thread's current branch, oldest first, from the data alone.
 
-
-def thread_history(graph: Any, thread_id: str) -> list[HistoryStep]:
-    """Every checkpoint of the thread's current branch, oldest first.
+    Nothing is imported or compiled: the steps come from the stored checkpoints (see
+    :mod:`agentpatterns.run.lineage`), so any thread can be shown, whoever started it.
 
     Args:
-        graph: The thread's pattern compiled with the saver that holds the thread.
+        saver: An opened synchronous saver holding the thread.
         thread_id: The thread.
 
     Returns:
         One :class:`HistoryStep` per checkpoint (empty for an unknown thread).
     """
     steps: list[HistoryStep] = []
+    chain = lineage(saver, thread_id)
     previous: Any = None
-    chain = _lineage(graph, thread_id)
-    for i, snap in enumerate(chain):
-        values = snap.values or {}
-        before = (previous.values or {}) if previous is not None else {}
-        metadata = snap.metadata or {}
+    for i, tup in enumerate(chain):
+        values = values_of(tup)
+        before = values_of(previous) if previous is not None else {}
+        metadata = tup.metadata or {}
         source = str(metadata.get("source", ""))
-        nodes = [] if source == "input" or previous is None else [
-            t.name for t in previous.tasks]
+        nodes = [] if source == "input" or previous is None else nodes_run(previous, tup)
         handoffs = [(str(h.get("from")), str(h.get("to")))
                     for h in _added(before.get("handoffs") or [], values.get("handoffs") or [])
                     if isinstance(h, dict)]
         notes = []
         if source == "input" and i + 1 < len(chain):
             # an input checkpoint holds the request unread; the next one has it in state
-            notes.append(f"request: {(chain[i + 1].values or {}).get('input', '')}")
+            notes.append(f"request: {values_of(chain[i + 1]).get('input', '')}")
         if metadata.get(FORKED_FROM_KEY):
             notes.append(f"forked from {metadata[FORKED_FROM_KEY]} at "
                          f"{metadata.get(FORKED_AT_KEY)}")
+        asked = pending_interrupts(tup)
         if i == len(chain) - 1:
-            if snap.interrupts:
+            due = [n for n in due_nodes(tup) if n != "__start__"] if source != "input" else []
+            if asked:
                 notes.append(WAITING)
-            elif snap.next:
-                notes.append("next: " + ", ".join(snap.next))
-        elif snap.interrupts:
+            elif due:
+                notes.append("next: " + ", ".join(due))
+        elif any(channel == "__interrupt__" for _, channel, _ in tup.pending_writes or ()):
             notes.append("asked for approval")
         steps.append(HistoryStep(
             step=int(metadata.get("step", -1)),
             source=source,
             nodes=[n.removeprefix("__").removesuffix("__") for n in nodes],
-            agents=_added(before.get("path") or [], values.get("path") or []),
+            agents=[a for a in _added(before.get("path") or [], values.get("path") or [])
+                    if isinstance(a, str)],
             handoffs=handoffs,
-            created_at=str(snap.created_at or ""),
-            checkpoint_id=str(snap.config["configurable"]["checkpoint_id"]),
+            created_at=str(tup.checkpoint.get("ts", "")),
+            checkpoint_id=str(tup.checkpoint.get("id", "")),
             note="; ".join(notes),
         ))
-        previous = snap
+        previous = tup
     return steps
 
 

@@ -21,6 +21,7 @@ module stays cheap.
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +60,8 @@ def default_db_url() -> str:
 
 
 def open_checkpointer(
-    spec: str | BaseCheckpointSaver[Any] | None = None, *, timeout: float = DEFAULT_TIMEOUT
+    spec: str | BaseCheckpointSaver[Any] | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+    read_only: bool = False,
 ) -> AbstractContextManager[BaseCheckpointSaver[Any]]:
     """Open a synchronous checkpointer named by a URL (or pass a saver through).
 
@@ -70,16 +72,25 @@ def open_checkpointer(
             to the working directory) or ``"sqlite:////abs/path.db"``; ``"postgresql://..."``
             or ``"postgres://..."``; or a ``BaseCheckpointSaver``, yielded unchanged.
         timeout: Seconds to wait for a locked SQLite file or for a PostgreSQL connection.
+        read_only: Open only to read (what listings do): a SQLite file is opened read-only
+            (nothing is created, its journal mode is not switched, it may sit in a
+            read-only folder) and no tables are set up, on SQLite or PostgreSQL; a
+            database without checkpoints reads as empty.
 
     Returns:
         A context manager yielding the saver; it closes what it opened on exit.
 
     Raises:
         StorageError: The spec is not understood (raised right away), or the backend
-            cannot be used (on entry): not a SQLite file, locked, server unreachable.
+            cannot be used (on entry): not a SQLite file, damaged (``quick_check``),
+            another application's database, locked, server unreachable. A SQLite file
+            refused is left byte-identical.
         ImportError: The backend's optional package is not installed.
     """
-    return _open_sync(_parse(spec, "checkpointer"), timeout)
+    parsed = _parse(spec, "checkpointer")
+    if read_only:
+        parsed = replace(parsed, read_only=True)
+    return _open_sync(parsed, timeout)
 
 
 def aopen_checkpointer(

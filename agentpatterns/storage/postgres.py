@@ -101,7 +101,9 @@ def _postgres_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[A
         raise _pg_error(url, exc, connecting=True) from exc
     with conn:
         opened = _construct(cls, spec, conn)
-        if (spec.kind, url) not in _pg_ready:
+        if spec.read_only:  # listings create no tables; a database without them reads as empty
+            conn.execute("SET default_transaction_read_only = on")
+        elif (spec.kind, url) not in _pg_ready:
             try:
                 # serialise the schema migrations of concurrent first runs across processes
                 _pg_setup_lock(conn, url)

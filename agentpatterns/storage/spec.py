@@ -45,6 +45,7 @@ class _Spec:
     kind: Literal["checkpointer", "store"]
     backend: Literal["object", "memory", "sqlite", "postgres"]
     target: Any  # the object, the memory name, the sqlite path, or the postgres URL
+    read_only: bool = False  # open to read: create nothing, change nothing
 
 
 def _parse(spec: object, kind: Literal["checkpointer", "store"]) -> _Spec:

@@ -9,6 +9,7 @@ another process holds is reported before a graph runs. Imported on the first
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -18,67 +19,130 @@ from typing import TYPE_CHECKING, Any
 
 from agentpatterns.errors import StorageError
 from agentpatterns.storage.spec import _backend_class, _construct
+from agentpatterns.storage.sqlite_check import SAVER_COLUMNS, connect_read_only, inspect, unusable
 
 if TYPE_CHECKING:
     from agentpatterns.storage.spec import _Spec
 
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
 def _sqlite_path(raw: str) -> Path:
-    path = Path(raw).expanduser()
+    """The absolute path a ``sqlite:///`` URL names (nothing is created or opened here).
+
+    Raises:
+        StorageError: ``~user`` of an unknown user, a path the system refuses (too long),
+            or a directory.
+    """
+    try:
+        path = Path(raw).expanduser()
+    except RuntimeError as exc:  # "~nosuchuser/x.db"
+        raise StorageError(
+            f"SQLite path {raw!r} starts with an unknown user's home ({exc}); write the "
+            "path out in full") from None
     if not path.is_absolute():
         path = Path.cwd() / path
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:  # ENAMETOOLONG and friends
+        raise StorageError(
+            f"SQLite path {_short(path)} cannot be used ({exc.strerror or exc}); choose a "
+            "shorter path") from None
+    if is_dir:
         raise StorageError(
             f"SQLite path {path} is a directory, not a file; name a file inside it, "
             f"e.g. 'sqlite:///{path / 'runs.db'}'"
         )
-    if path.exists():
-        # Probe the header ourselves: once sqlite has the file open it may write to it (a
-        # WAL switch rewrites the header), and a file that is not ours must stay untouched.
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(len(_SQLITE_MAGIC))
-        except OSError as exc:
-            raise StorageError(
-                f"cannot read SQLite file {path} ({exc.strerror}); check its permissions"
-            ) from exc
-        if head and head != _SQLITE_MAGIC:
-            raise StorageError(
-                f"{path} is not a SQLite database (it was left untouched); "
-                "point the URL at a new or existing SQLite file"
-            )
-    else:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot create the folder {path.parent} for SQLite file {path} "
-                f"({exc.strerror or exc}); choose a writable location"
-            ) from exc
     return path
+
+
+def _short(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]} ({len(text)} characters)"
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise StorageError(f"SQLite path {_short(path)} cannot be used "
+                           f"({exc.strerror or exc}); choose another path") from None
+
+
+def _create(path: Path) -> None:
+    """Create the folder (0700) and an empty database file (0600): runs hold conversations.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the folder {path.parent} for SQLite file {_short(path)} "
+            f"({exc.strerror or exc}); choose a writable location"
+        ) from exc
+    try:
+        # a new, empty file: no SQLite connection of this process can hold locks on it yet
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
+    except OSError as exc:
+        raise StorageError(f"cannot create SQLite file {_short(path)} "
+                           f"({exc.strerror or exc}); choose a writable location") from exc
+
+
+def _checked_path(spec: _Spec, timeout: float) -> tuple[Path, set[str]]:
+    """The file and its tables, checked (and, to write, created) before SQLite opens it."""
+    path = _sqlite_path(spec.target)
+    if _exists(path):
+        return path, inspect(path, timeout, integrity=True)
+    if spec.read_only:
+        raise StorageError(f"SQLite database {_short(path)} does not exist (check the URL, "
+                           "--db or $AGENTPATTERNS_DB)")
+    _create(path)
+    return path, set()
+
+
+# LangGraph's tables, made in the connection's TEMP schema when a read-only open finds none:
+# the saver then reads "no threads" and the file is not touched.
+_TEMP_TABLES = """
+CREATE TEMP TABLE checkpoints (thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT, type TEXT, checkpoint BLOB,
+    metadata BLOB, PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));
+CREATE TEMP TABLE writes (thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL, task_id TEXT NOT NULL, task_path TEXT NOT NULL DEFAULT '',
+    idx INTEGER NOT NULL, channel TEXT NOT NULL, type TEXT, value BLOB,
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));
+"""
+
+
+def _read_only_saver(spec: _Spec, path: Path, tables: set[str], timeout: float) -> Any:
+    """A saver on a connection that cannot write: no setup, no WAL switch, no new tables."""
+    if spec.kind != "checkpointer":
+        raise StorageError("read-only opens are for checkpointers only")
+    cls = _backend_class(spec, aio=False)
+    conn = connect_read_only(path, timeout)
+    try:
+        if not SAVER_COLUMNS.keys() <= tables:
+            conn.executescript(_TEMP_TABLES)
+        saver = _construct(cls, spec, conn)
+        saver.is_setup = True
+        columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(writes)")}
+        saver._has_task_path = "task_path" in columns
+    except BaseException:
+        conn.close()
+        raise
+    return saver
 
 
 def _sqlite_error(path: Path, exc: BaseException, timeout: float) -> StorageError:
     message = str(exc)
     lowered = message.lower()
-    if "locked" in lowered or "busy" in lowered:
-        text = (
-            f"SQLite database {path} is locked by another connection (waited {timeout:g}s); "
-            "let the other process finish, raise the timeout, or use a postgresql:// URL "
-            "for many concurrent writers"
-        )
-    elif "not a database" in lowered or "malformed" in lowered or "corrupt" in lowered:
-        text = (
-            f"{path} is not a usable SQLite database ({message}); it was left untouched; "
-            "restore it from a backup or point the URL at another file"
-        )
-    elif "readonly" in lowered or "read-only" in lowered:
-        text = f"SQLite database {path} is read-only ({message}); make it writable"
-    else:
-        text = f"cannot open SQLite database {path} ({message}); check the path and permissions"
-    return StorageError(text)
+    if any(word in lowered for word in ("locked", "busy", "not a database", "malformed",
+                                        "corrupt")):
+        return unusable(path, exc, timeout)
+    if "readonly" in lowered or "read-only" in lowered:
+        return StorageError(f"SQLite database {path} is read-only ({message}); make it "
+                            "writable")
+    return StorageError(f"cannot open SQLite database {_short(path)} ({message}); check the "
+                        "path and permissions")
 
 
 # Run in this order on every SQLite connection we open.
@@ -137,7 +201,17 @@ async def _asqlite_prepare(conn: Any, timeout: float) -> None:
 
 @contextmanager
 def _sqlite_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[Any]:
-    path = _sqlite_path(spec.target)
+    path, tables = _checked_path(spec, timeout)
+    if spec.read_only:
+        try:
+            saver = _read_only_saver(spec, path, tables, timeout)
+        except sqlite3.Error as exc:
+            raise _sqlite_error(path, exc, timeout) from exc
+        try:
+            yield saver
+        finally:
+            saver.conn.close()
+        return
     cls = _backend_class(spec, aio=False, threaded=threaded)
     try:
         # the store runs its own BEGIN/COMMIT, so it wants autocommit (isolation_level=None)
@@ -163,7 +237,7 @@ def _sqlite_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[Any
 
 @asynccontextmanager
 async def _sqlite_async(spec: _Spec, timeout: float) -> AsyncIterator[Any]:
-    path = _sqlite_path(spec.target)
+    path, _ = await asyncio.to_thread(_checked_path, spec, timeout)
     cls = _backend_class(spec, aio=True)
     import aiosqlite
 
