@@ -369,7 +369,7 @@ def test_fork_copies_state_at_a_checkpoint_and_runs_on(checkpointer_url, tmp_pat
     Runner.run_sync(pattern, "tides", thread_id="t-src", checkpointer=checkpointer_url)
     with open_checkpointer(checkpointer_url) as saver:
         graph = pattern.graph().compile(checkpointer=saver)
-        steps = thread_history(graph, "t-src")
+        steps = thread_history(saver, "t-src")
         assert [s.nodes for s in steps] == [[], ["start"], ["Researcher"], ["Writer"],
                                             ["Editor"]]
         assert steps[2].handoffs == [("Researcher", "Writer")]
@@ -381,7 +381,7 @@ def test_fork_copies_state_at_a_checkpoint_and_runs_on(checkpointer_url, tmp_pat
         then = graph.get_state({"configurable": {"thread_id": "t-src", "checkpoint_id": at}})
         assert [m.content for m in forked.values["messages"]] == [
             m.content for m in then.values["messages"]] != []
-        assert [s.checkpoint_id for s in thread_history(graph, "t-fork")] == [
+        assert [s.checkpoint_id for s in thread_history(saver, "t-fork")] == [
             s.checkpoint_id for s in steps[:3]]
         source_before = len(list(saver.list(_config("t-src"))))
     result = Runner.resume_sync(pattern, thread_id="t-fork", checkpointer=checkpointer_url)

@@ -160,7 +160,7 @@ def test_history_of_a_read_only_file_as_root_too(tmp_path: Path,
     db = f"sqlite:///{tmp_path / 'runs.db'}"
     assert cli(capsys, "run", "sequential", "tides", "--thread", "s1", "--db", db)[0] == 0
     before = files(tmp_path)
-    code, out, err = cli(capsys, "history", "--thread", "s1", "--db", db)
+    code, _out, err = cli(capsys, "history", "--thread", "s1", "--db", db)
     assert code == 0, err
     assert files(tmp_path) == before  # no WAL switch, no new table, no -shm left behind
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import uuid
-from typing import Any, cast
+from typing import Any
 
 from agentpatterns.cli.base import (
     CliError,
@@ -106,25 +105,16 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
-    from agentpatterns.run.locks import thread_lock
-    from agentpatterns.run.threads import find_checkpoint, fork_thread
+    from agentpatterns.run.threads import fork_at
     from agentpatterns.storage import open_checkpointer
 
     db = _db(args)
-    new = args.new_thread or f"{args.thread}-fork-{uuid.uuid4().hex[:6]}"
+    if not args.checkpoint.strip():
+        raise CliError("--checkpoint is empty; pass one of the ids `agentpatterns history "
+                       f"--thread {args.thread}` lists (a unique prefix is enough)")
     _pattern_of_thread(db, args.thread)  # the thread exists (and the file: not created here)
     with open_checkpointer(db) as saver:
-        try:
-            checkpoint = find_checkpoint(saver, args.thread, args.checkpoint)
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-        if checkpoint is None:
-            raise CliError(f"checkpoint {args.checkpoint!r} is not in thread {args.thread!r}; "
-                           f"list them with `agentpatterns history --thread {args.thread}`")
-        if saver.get_tuple(cast(Any, {"configurable": {"thread_id": new}})) is not None:
-            raise CliError(f"thread {new!r} already exists; choose another --new-thread")
-        with thread_lock(saver, new):
-            fork_thread(saver, args.thread, checkpoint, new)
+        new, checkpoint = fork_at(saver, args.thread, args.checkpoint, args.new_thread)
     db_flag = f" --db {_shown(db)}" if args.db else ""
     print(f"forked thread {args.thread} at checkpoint {checkpoint} into a new thread;")
     print(f"continue it with: agentpatterns resume --thread {new}{db_flag}")

@@ -21,7 +21,7 @@ from agentpatterns.nodes.models import check_models, describe_model, resolve_mod
 from agentpatterns.nodes.runtime import MODEL_KEY
 from agentpatterns.run.locks import athread_lock, thread_lock
 from agentpatterns.run.result import RunResult, Step
-from agentpatterns.run.threads import DONE, snapshot_status
+from agentpatterns.run.threads import DONE, api_fork, api_history, api_threads, snapshot_status
 from agentpatterns.state import add_counts, fresh_run_update
 
 if TYPE_CHECKING:
@@ -550,6 +550,11 @@ class Runner:
         with _opened(plan) as graph:
             command = plan.command(settled(plan.pattern, graph, plan.config), decision)
             return _run_blocking(plan, graph, command, progress)
+
+    # durable threads, for notebooks: what `agentpatterns threads / history / fork` show
+    threads = staticmethod(api_threads)
+    history = staticmethod(api_history)
+    fork = staticmethod(api_fork)
 
     @staticmethod
     async def run_streamed(target: Pattern | Agent, input: str, *, thread_id: str | None = None,

@@ -7,12 +7,14 @@ know what runs next, on the pattern's compiled graph.
 
 from __future__ import annotations
 
+import uuid
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-import warnings
 from datetime import datetime
 from typing import Any
 
+from agentpatterns.errors import InputError
 from agentpatterns.run.lineage import (
     due_nodes,
     lineage,
@@ -29,7 +31,11 @@ __all__ = [
     "WAITING",
     "HistoryStep",
     "ThreadInfo",
+    "api_fork",
+    "api_history",
+    "api_threads",
     "find_checkpoint",
+    "fork_at",
     "fork_thread",
     "list_threads",
     "snapshot_status",
@@ -94,6 +100,14 @@ class HistoryStep:
     created_at: str
     checkpoint_id: str
     note: str = ""
+
+    @property
+    def time(self) -> datetime | None:
+        """``created_at`` as an aware ``datetime`` (``None`` if it was not recorded)."""
+        try:
+            return datetime.fromisoformat(self.created_at)
+        except ValueError:
+            return None
 
 
 def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
@@ -362,3 +376,135 @@ def fork_thread(saver: Any, thread_id: str, checkpoint_id: str, new_thread_id: s
         for task_id, task_writes in _writes_by_task(writes).items():
             saver.put_writes(stored, task_writes, task_id)
         parent_id = str(checkpoint["id"])
+
+
+# --------------------------------------------------------------------------- Python API
+
+
+def fork_at(saver: Any, thread_id: str, checkpoint: str,
+            new_thread_id: str | None = None) -> tuple[str, str]:
+    """Fork ``thread_id`` at ``checkpoint`` (an id or a unique prefix) into a new thread.
+
+    Args:
+        saver: An opened synchronous saver holding the thread.
+        thread_id: The thread to fork.
+        checkpoint: The checkpoint id, or a unique start of one; never empty.
+        new_thread_id: The new thread (default: ``THREAD-fork-XXXXXX``); it must not exist.
+
+    Returns:
+        ``(new_thread_id, full checkpoint id)``.
+
+    Raises:
+        InputError: An empty id, a checkpoint not in the thread, an ambiguous prefix, an
+            existing new thread.
+        ThreadBusyError: Someone is running the new thread.
+    """
+    from agentpatterns.run.locks import thread_lock
+
+    if not checkpoint or not checkpoint.strip():
+        raise InputError("the checkpoint id is empty; pass one of the ids `agentpatterns "
+                         f"history --thread {thread_id}` lists (a unique prefix is enough)")
+    try:
+        found = find_checkpoint(saver, thread_id, checkpoint)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if found is None:
+        raise InputError(f"checkpoint {checkpoint!r} is not in thread {thread_id!r}; list them "
+                         f"with `agentpatterns history --thread {thread_id}`")
+    new = new_thread_id or f"{thread_id}-fork-{uuid.uuid4().hex[:6]}"
+    if saver.get_tuple(_config(new)) is not None:
+        raise InputError(f"thread {new!r} already exists; choose another new thread id")
+    with thread_lock(saver, new):
+        fork_thread(saver, thread_id, found, new)
+    return new, found
+
+
+def api_threads(checkpointer: Any = None) -> list[ThreadInfo]:
+    """The threads of a checkpoint database, with their status, most recent first.
+
+    Reads only (a SQLite file is opened read-only) and imports nothing: any thread is
+    listed, whoever started it. A thread whose latest checkpoint cannot be decoded is
+    skipped with a ``RuntimeWarning``.
+
+    Args:
+        checkpointer: A saver or a URL (``sqlite:///runs.db``, ``postgresql://...``,
+            ``memory``; ``None`` is this process's in-memory saver).
+
+    Returns:
+        One :class:`ThreadInfo` per thread: ``thread_id``, ``status`` (``done``,
+        ``waiting for approval``, ``cut off``, ``running``), ``agents``, ``updated``...
+
+    Example:
+        >>> from agentpatterns import Runner
+        >>> from agentpatterns.examples import example
+        >>> _ = Runner.run_sync(example("triage"), "book a table", thread_id="doc-t",
+        ...                     checkpointer="memory://doc-threads")
+        >>> [(t.thread_id, t.status, t.agents) for t in Runner.threads("memory://doc-threads")]
+        [('doc-t', 'done', ['Triage Agent', 'Booking Agent'])]
+    """
+    from agentpatterns.storage import open_checkpointer
+
+    with open_checkpointer(checkpointer, read_only=True) as saver:
+        return list_threads(saver)
+
+
+def api_history(thread_id: str, *, checkpointer: Any = None) -> list[HistoryStep]:
+    """A thread's checkpoints as typed steps, oldest first (what ``agentpatterns history`` shows).
+
+    Reads only and imports nothing; works for threads started from Python or the CLI.
+
+    Args:
+        thread_id: The thread.
+        checkpointer: A saver or a URL (as for :meth:`Runner.threads`).
+
+    Returns:
+        One :class:`HistoryStep` per checkpoint: ``agents`` that acted, ``handoffs``,
+        ``nodes``, ``time``, ``checkpoint_id`` (pass it to :meth:`Runner.fork`), ``note``.
+
+    Raises:
+        InputError: The thread is not in that database.
+
+    Example:
+        >>> from agentpatterns import Runner
+        >>> from agentpatterns.examples import example
+        >>> _ = Runner.run_sync(example("triage"), "book a table", thread_id="doc-h",
+        ...                     checkpointer="memory://doc-history")
+        >>> steps = Runner.history("doc-h", checkpointer="memory://doc-history")
+        >>> [(s.agents, s.handoffs) for s in steps if s.agents]
+        [(['Triage Agent'], [('Triage Agent', 'Booking Agent')]), (['Booking Agent'], [])]
+    """
+    from agentpatterns.storage import open_checkpointer
+
+    with open_checkpointer(checkpointer, read_only=True) as saver:
+        steps = thread_history(saver, thread_id)
+    if not steps:
+        raise InputError(f"thread {thread_id!r} is not in this database; list the threads with "
+                         "Runner.threads(checkpointer)")
+    return steps
+
+
+def api_fork(thread_id: str, checkpoint_id: str, *, checkpointer: Any = None,
+             new_thread_id: str | None = None) -> str:
+    """Copy a thread as of one of its checkpoints into a new thread (time travel).
+
+    Resume the new thread with ``Runner.resume(pattern, thread_id=new, ...)``: it runs on
+    from that checkpoint (a fork of a run waiting for approval waits for a decision). The
+    source thread is not changed.
+
+    Args:
+        thread_id: The thread to fork.
+        checkpoint_id: A checkpoint id from :meth:`Runner.history` (or a unique prefix).
+        checkpointer: A saver or a URL holding the thread.
+        new_thread_id: The new thread's id (default: ``THREAD-fork-XXXXXX``).
+
+    Returns:
+        The new thread's id.
+
+    Raises:
+        InputError: An empty or unknown checkpoint id, an ambiguous prefix, an existing
+            ``new_thread_id``.
+    """
+    from agentpatterns.storage import open_checkpointer
+
+    with open_checkpointer(checkpointer) as saver:
+        return fork_at(saver, thread_id, checkpoint_id, new_thread_id)[0]
