@@ -6,6 +6,7 @@ with a non-zero code; never a traceback.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 from collections.abc import Sequence
