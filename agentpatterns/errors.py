@@ -9,6 +9,7 @@ __all__ = [
     "GuardrailTripwireTriggered",
     "InputError",
     "InputGuardrailTripwireTriggered",
+    "LeaseLostError",
     "ModelBehaviorError",
     "OutputGuardrailTripwireTriggered",
     "OutputValidationError",
@@ -58,6 +59,14 @@ class ResumeError(RunError):
 
 class ThreadBusyError(RunError):
     """Another run (in this or another process) is running the thread; one at a time."""
+
+
+class LeaseLostError(ThreadBusyError):
+    """Another process took over the thread while this run was stalled past its lease.
+
+    The run stopped at its next write, which was refused (SQLite fencing), so nothing it
+    did after losing the lease is stored; the process that took the thread over continues.
+    """
 
 
 class StorageError(AgentPatternsError, OSError):

@@ -97,6 +97,9 @@ def load_target(spec: str) -> tuple[Any, str]:
         raise CliError(f"cannot import module {module_name!r} from {spec!r}: {exc}") from None
     except Exception as exc:  # the user's module raised while importing
         raise CliError(f"importing {module_name!r} failed: {type(exc).__name__}: {exc}") from None
+    except SystemExit as exc:  # sys.exit() at import time: not a way to give a pattern
+        raise CliError(f"importing {module_name!r} called sys.exit({exc.code!r}); a module "
+                       "named by PATTERN must define the Pattern or Agent, not exit") from None
     target: Any = module
     for part in attr.split("."):
         if not hasattr(target, part):
@@ -111,6 +114,10 @@ def load_target(spec: str) -> tuple[Any, str]:
             target = target()
         except Exception as exc:
             raise CliError(f"calling {spec} failed: {type(exc).__name__}: {exc}") from None
+        except SystemExit as exc:
+            raise CliError(f"calling {spec} raised SystemExit({exc.code!r}) instead of "
+                           "returning a Pattern or an Agent; return one from the factory"
+                           ) from None
     if not isinstance(target, (Pattern, Agent)):
         raise CliError(f"{spec} is a {type(target).__name__}, not a Pattern or an Agent")
     return target, spec
@@ -164,12 +171,11 @@ def _shown(db: str) -> str:
 
 def _absent(db: str) -> bool:
     """A SQLite URL whose file does not exist: commands that only read must not create it."""
-    from pathlib import Path
-
     from agentpatterns.storage.spec import _parse
+    from agentpatterns.storage.sqlite import _exists, _sqlite_path
 
     spec = _parse(db, "checkpointer")
-    return spec.backend == "sqlite" and not (Path.cwd() / Path(spec.target).expanduser()).exists()
+    return spec.backend == "sqlite" and not _exists(_sqlite_path(spec.target))
 
 
 def _pattern_of_thread(db: str, thread_id: str) -> str | None:

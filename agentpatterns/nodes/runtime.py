@@ -56,6 +56,7 @@ from agentpatterns.nodes.tools import (
     ToolArgumentsError,
     tool_output_text,
 )
+from agentpatterns.redaction import redact
 
 __all__ = [
     "AGENT_KEY",
@@ -313,7 +314,7 @@ def agent_turn(
         reply = yield ModelCall(agent, [*system, *history, *new], schemas, response_format)
         if isinstance(reply, ModelFailure):
             strikes["model"] += 1
-            error = f"{type(reply.error).__name__}: {reply.error}"
+            error = redact(f"{type(reply.error).__name__}: {reply.error}")
             result.events.append({"type": "model_error_retry" if strikes["model"] == 1
                                   else "model_error", "agent": agent.name, "error": error})
             if strikes["model"] == 1:

@@ -37,12 +37,14 @@ from collections.abc import AsyncIterator, Hashable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
-from agentpatterns.errors import StorageError, ThreadBusyError
+from agentpatterns.errors import LeaseLostError, StorageError, ThreadBusyError
+from agentpatterns.run.fence import IDENTITY, LEASE_LOST, afence, fence, same_namespace, unfence
 
 __all__ = ["LEASE_TABLE", "LEASE_TTL", "athread_lock", "running_threads", "thread_lock"]
 
-#: Seconds after its last heartbeat that a SQLite lease counts as abandoned.
-LEASE_TTL = 30.0
+#: Seconds after its last heartbeat that a SQLite lease counts as abandoned
+#: (``$AGENTPATTERNS_LEASE_TTL`` overrides it; the heartbeat runs every third of it).
+LEASE_TTL = float(os.environ.get("AGENTPATTERNS_LEASE_TTL") or 30.0)
 #: The SQLite table holding one row per thread being run.
 LEASE_TABLE = "agentpatterns_thread_leases"
 # the advisory-lock key is a hash of this prefix + the thread id, so it cannot collide with
@@ -95,7 +97,15 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
             lease = _SqliteLease(backend.target, thread_id, timeout)
             lease.acquire()
             try:
-                yield
+                fence(saver, thread_id, lease.owner, LEASE_TABLE)
+                try:
+                    yield
+                except sqlite3.IntegrityError as exc:
+                    if LEASE_LOST in str(exc):
+                        raise lease.lost() from exc
+                    raise
+                finally:
+                    unfence(saver, thread_id)
             finally:
                 lease.release()
         elif backend.kind == "postgres":
@@ -133,7 +143,15 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
             lease = _SqliteLease(backend.target, thread_id, timeout)
             await asyncio.to_thread(lease.acquire)
             try:
-                yield
+                await afence(saver, thread_id, lease.owner, LEASE_TABLE)
+                try:
+                    yield
+                except sqlite3.IntegrityError as exc:
+                    if LEASE_LOST in str(exc):
+                        raise lease.lost() from exc
+                    raise
+                finally:
+                    await afence(saver, thread_id, None, LEASE_TABLE)
             finally:
                 await asyncio.to_thread(lease.release)
         elif backend.kind == "postgres":
@@ -269,7 +287,7 @@ def _col(row: Any, name: str) -> Any:
 # --------------------------------------------------------------------------- SQLite
 
 
-def _proc_start(pid: int) -> str:
+def _proc_start(pid: int | str) -> str:
     """The start time of process ``pid`` (Linux: clock ticks since boot), or ``""``."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
@@ -277,6 +295,11 @@ def _proc_start(pid: int) -> str:
     except OSError:
         return ""
     return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _stamp() -> str:
+    # this process's start time and the namespace its pid means something in
+    return f"{_proc_start('self')}@{IDENTITY}"
 
 
 def _proc_alive(pid: int, start: str) -> bool:
@@ -297,21 +320,35 @@ def _proc_alive(pid: int, start: str) -> bool:
     return True
 
 
+def _local_holder(host: str, stamp: str) -> bool:
+    """Whether a holder's pid can be checked here: same host, boot and PID namespace."""
+    same = same_namespace(stamp)
+    return host == _HOST and (same if same is not None else True)
+
+
 def _lease_alive(host: str, pid: int, proc_start: str, heartbeat: float) -> bool:
     if time.time() - heartbeat > LEASE_TTL:
         return False
-    return _proc_alive(pid, proc_start) if host == _HOST else True
+    if not _local_holder(host, proc_start):
+        return True  # a pid of another host or namespace says nothing here: trust the heartbeat
+    return _proc_alive(pid, proc_start.split("@", 1)[0])
 
 
 def _since(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
 
-def _busy_message(thread_id: str, host: str, pid: int, acquired: float) -> str:
+def _busy_message(thread_id: str, host: str, pid: int, acquired: float, *,
+                  stamp: str = "", heartbeat: float = 0.0) -> str:
     who = "this process" if (host, pid) == (_HOST, os.getpid()) else f"pid {pid} on {host}"
-    return (f"thread {thread_id!r} is being run by another process ({who}, since "
+    text = (f"thread {thread_id!r} is being run by another process ({who}, since "
             f"{_since(acquired)}); wait for it to finish, then resume the thread if it was "
             "cut off (one run at a time per thread)")
+    if heartbeat and not _local_holder(host, stamp):
+        where = "another host" if host != _HOST else "another PID namespace on this host"
+        text += (f"; it runs on {where}, so if it is gone its lease can be taken over from "
+                 f"{_since(heartbeat + LEASE_TTL)} ({LEASE_TTL:g}s after its last heartbeat)")
+    return text
 
 
 class _SqliteLease:
@@ -351,12 +388,12 @@ class _SqliteLease:
                 "WHERE thread_id = ?", (self.thread_id,)).fetchone()
             if row is not None and _lease_alive(row[0], row[1], row[2], row[4]):
                 conn.execute("ROLLBACK")
-                raise ThreadBusyError(_busy_message(self.thread_id, row[0], row[1], row[3]))
+                raise ThreadBusyError(_busy_message(self.thread_id, row[0], row[1], row[3],
+                                                    stamp=row[2], heartbeat=row[4]))
             now = time.time()
-            pid = os.getpid()
             conn.execute(
                 f"INSERT OR REPLACE INTO {LEASE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.thread_id, self.owner, _HOST, pid, _proc_start(pid), now, now))
+                (self.thread_id, self.owner, _HOST, os.getpid(), _stamp(), now, now))
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
@@ -375,9 +412,27 @@ class _SqliteLease:
         while not self.stop.wait(LEASE_TTL / 3):
             with self.guard, suppress(sqlite3.Error):
                 if self.conn is not None:
-                    self.conn.execute(
+                    renewed = self.conn.execute(
                         f"UPDATE {LEASE_TABLE} SET heartbeat = ? WHERE thread_id = ? "
-                        "AND owner = ?", (time.time(), self.thread_id, self.owner))
+                        "AND owner = ?", (time.time(), self.thread_id, self.owner)).rowcount
+                    if not renewed:  # taken over: the fencing triggers refuse our writes
+                        return
+
+    def lost(self) -> LeaseLostError:
+        """The error for a run whose lease another process took over."""
+        who = "another process"
+        with suppress(sqlite3.Error):
+            if self.conn is not None:
+                row = self.conn.execute(
+                    f"SELECT host, pid, acquired FROM {LEASE_TABLE} WHERE thread_id = ?",
+                    (self.thread_id,)).fetchone()
+                if row is not None:
+                    who = f"pid {row[1]} on {row[0]}, since {_since(row[2])}"
+        return LeaseLostError(
+            f"thread {self.thread_id!r} was taken over by another process ({who}) while this "
+            f"run was stalled past its {LEASE_TTL:g}s lease; this run stopped without saving "
+            "its step, so no step is stored twice; see `agentpatterns threads` for the run "
+            "that continues it")
 
     def release(self) -> None:
         self.stop.set()

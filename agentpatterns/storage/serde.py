@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from agentpatterns.redaction import redact
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.serde.base import SerializerProtocol
@@ -45,7 +48,6 @@ def make_serde(*, allowed_types: Iterable[type | tuple[str, str]] = ()) -> Seria
         A ``JsonPlusSerializer`` with pickle off and the allow-list on.
     """
     from langchain_core import messages
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
     allowed: set[tuple[str, str]] = set()
     for name in messages.__all__:
@@ -58,4 +60,25 @@ def make_serde(*, allowed_types: Iterable[type | tuple[str, str]] = ()) -> Seria
         else:
             module, name = item
             allowed.add((module, name))
-    return JsonPlusSerializer(pickle_fallback=False, allowed_msgpack_modules=sorted(allowed))
+    serde: SerializerProtocol = _redacting_class()(
+        pickle_fallback=False, allowed_msgpack_modules=sorted(allowed))
+    return serde
+
+
+@functools.cache
+def _redacting_class() -> type:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    class RedactingSerializer(JsonPlusSerializer):
+        """Stores an exception (a task's ``__error__`` write) as its redacted ``repr``.
+
+        LangGraph stores a failed task's exception as ``repr(exc)``; a model server that
+        echoes the API key in its 401 body would otherwise put the key in the database.
+        """
+
+        def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+            if isinstance(obj, BaseException):
+                obj = redact(repr(obj))
+            return super().dumps_typed(obj)
+
+    return RedactingSerializer

@@ -42,6 +42,7 @@ from agentpatterns.errors import (
     ModelCallError,
 )
 from agentpatterns.nodes.budget import Budget, has_limits
+from agentpatterns.redaction import redact
 
 __all__ = ["BudgetStop", "GuardedModel", "Reroute", "RunGuard", "SDKBudget", "make_budget"]
 
@@ -166,7 +167,7 @@ class RunGuard:
 
     def failed(self, agent: str, exc: Exception, *, retry: bool) -> None:
         """Record a failed model call; raise unless it is retried."""
-        error = f"{type(exc).__name__}: {exc}"
+        error = redact(f"{type(exc).__name__}: {exc}")
         self.events.append({"type": "model_error_retry" if retry else "model_error",
                             "agent": agent, "error": error})
         if retry:
