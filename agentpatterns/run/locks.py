@@ -100,9 +100,8 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
                 fence(saver, thread_id, lease.owner, LEASE_TABLE)
                 try:
                     yield
-                except sqlite3.IntegrityError as exc:
-                    if LEASE_LOST in str(exc):
-                        raise lease.lost() from exc
+                except sqlite3.Error as exc:
+                    _raise_sqlite_failure(exc, lease)
                     raise
                 finally:
                     unfence(saver, thread_id)
@@ -113,6 +112,9 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
                 _pg_take(saver, conn, thread_id)
                 try:
                     yield
+                except Exception as exc:
+                    _raise_pg_failure(exc, thread_id)
+                    raise
                 finally:
                     _pg_drop(saver, conn, thread_id)
         else:
@@ -146,9 +148,8 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
                 await afence(saver, thread_id, lease.owner, LEASE_TABLE)
                 try:
                     yield
-                except sqlite3.IntegrityError as exc:
-                    if LEASE_LOST in str(exc):
-                        raise lease.lost() from exc
+                except sqlite3.Error as exc:
+                    _raise_sqlite_failure(exc, lease)
                     raise
                 finally:
                     await afence(saver, thread_id, None, LEASE_TABLE)
@@ -159,6 +160,9 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
                 await _apg_take(saver, conn, thread_id)
                 try:
                     yield
+                except Exception as exc:
+                    _raise_pg_failure(exc, thread_id)
+                    raise
                 finally:
                     await _apg_drop(saver, conn, thread_id)
         else:
@@ -459,6 +463,19 @@ class _SqliteLease:
                             f"{self.path} ({text}); check the file and its permissions")
 
 
+def _raise_sqlite_failure(exc: sqlite3.Error, lease: _SqliteLease) -> None:
+    """A run failed on SQLite: a fenced write or a file locked too long is reported."""
+    text = str(exc)
+    if LEASE_LOST in text:
+        raise lease.lost() from exc
+    if "locked" in text.lower() or "busy" in text.lower():
+        raise StorageError(
+            f"SQLite database {lease.path} stayed locked by another connection for over "
+            f"{lease.timeout:g}s while thread {lease.thread_id!r} was saving a step; the thread "
+            "keeps its last completed step: resume it when the other writer is done (or use "
+            "a postgresql:// URL for many concurrent writers)") from exc
+
+
 def _sqlite_holders(path: str, ids: list[str]) -> dict[str, str]:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
@@ -497,6 +514,18 @@ async def _apg_connection(saver: Any) -> AsyncIterator[Any]:
             yield held
     else:
         yield conn
+
+
+def _raise_pg_failure(exc: Exception, thread_id: str) -> None:
+    """A run failed on PostgreSQL: a lost connection is reported with how to go on."""
+    import psycopg
+
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise StorageError(
+            f"lost the connection to PostgreSQL while running thread {thread_id!r} ({detail}); "
+            "the thread keeps its last completed step: resume it once the server is back"
+        ) from exc
 
 
 def _pg_failed(thread_id: str, exc: BaseException) -> StorageError:

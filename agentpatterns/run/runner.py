@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["RunResult", "Runner"]
 
 _MISSING: Any = object()
-#: Each step's checkpoint is on disk before the next step starts. With LangGraph's default
-#: ("async") the next step runs while the previous one is being saved, so a run whose lease
-#: was taken over (see ``run.fence``) would start a step whose write is then refused.
-DURABILITY: Any = "sync"
 
 
 def _config(thread_id: str, model: Any, recursion_limit: int | None,
@@ -262,7 +258,7 @@ async def asettled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = No
 def _invoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
             model: Any) -> RunResult:
     try:
-        out = graph.invoke(payload, config, version="v2", durability=DURABILITY)
+        out = graph.invoke(payload, config, version="v2")
     except BudgetExceeded as exc:  # the thread stays at its last completed step
         exc.result = _result(pattern, settled(pattern, graph, config), thread_id, model)
         raise
@@ -275,7 +271,7 @@ def _invoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: 
 async def _ainvoke(pattern: Pattern, graph: Any, payload: Any, config: Any, thread_id: str,
                    model: Any) -> RunResult:
     try:
-        out = await graph.ainvoke(payload, config, version="v2", durability=DURABILITY)
+        out = await graph.ainvoke(payload, config, version="v2")
     except BudgetExceeded as exc:
         exc.result = _result(pattern, await asettled(pattern, graph, config), thread_id, model)
         raise
