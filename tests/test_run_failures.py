@@ -85,3 +85,21 @@ def test_a_postgres_connection_dropped_mid_run_is_reported_and_the_thread_resume
     result = Runner.resume_sync(slow_sequential(log, {}), thread_id="t",
                                 checkpointer=checkpointer_url)
     assert result.path == ["Researcher", "Writer", "Editor"]
+
+
+@pytest.mark.parametrize("checkpointer_url", ["postgres"], indirect=True)
+def test_listing_a_fresh_postgres_database_creates_no_tables(checkpointer_url: str,
+                                                             capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    import psycopg
+
+    from tests.test_cli_durable import cli, one_line_error
+
+    code, out, err = cli(capsys, "threads", "--db", checkpointer_url)
+    assert code == 0 and "no threads in" in out, err
+    one_line_error(*cli(capsys, "history", "--thread", "t", "--db", checkpointer_url)[::2],
+                   "'t' is not in")
+    with psycopg.connect(checkpointer_url) as conn:
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                              ).fetchall()
+    assert tables == []

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from agentpatterns.errors import StorageError
+from agentpatterns.storage.serde import make_serde
 from agentpatterns.storage.spec import _backend_class, _construct, _lock, _redact
 
 if TYPE_CHECKING:
@@ -89,6 +90,21 @@ async def _apg_setup_lock(conn: Any, url: str) -> None:
         await asyncio.sleep(0.05)
 
 
+_SAVER_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+
+
+def _has_checkpoints(conn: Any, url: str) -> bool:
+    """Whether the database has LangGraph's saver tables (a listing must not create them)."""
+    import psycopg
+
+    try:
+        row = conn.execute("SELECT count(to_regclass(t)) AS n FROM unnest(%s::text[]) AS t",
+                           (list(_SAVER_TABLES),)).fetchone()
+    except psycopg.Error as exc:
+        raise _pg_error(url, exc, connecting=True) from exc
+    return bool(row["n"] == len(_SAVER_TABLES))
+
+
 @contextmanager
 def _postgres_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[Any]:
     cls = _backend_class(spec, aio=False, threaded=threaded)
@@ -103,6 +119,11 @@ def _postgres_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[A
         opened = _construct(cls, spec, conn)
         if spec.read_only:  # listings create no tables; a database without them reads as empty
             conn.execute("SET default_transaction_read_only = on")
+            if not _has_checkpoints(conn, url):
+                from langgraph.checkpoint.memory import InMemorySaver
+
+                yield InMemorySaver(serde=make_serde())
+                return
         elif (spec.kind, url) not in _pg_ready:
             try:
                 # serialise the schema migrations of concurrent first runs across processes
