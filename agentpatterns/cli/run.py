@@ -200,7 +200,7 @@ def _resume_target(args: argparse.Namespace, db: str) -> tuple[Any, str]:
     A ``module:attribute`` recorded in the database is never imported (a database row must
     not choose what code runs); the user names it again with ``--pattern``.
     """
-    from agentpatterns.examples import EXAMPLES, example
+    from agentpatterns.examples import COMPOSITIONS, EXAMPLES, example
 
     if args.pattern:
         return load_target(args.pattern)
@@ -208,7 +208,7 @@ def _resume_target(args: argparse.Namespace, db: str) -> tuple[Any, str]:
     if recorded is None:
         raise CliError(f"thread {args.thread!r} does not record its pattern (it was not started "
                        "by this command line); pass --pattern NAME or module:attribute")
-    if recorded in EXAMPLES:
+    if recorded in EXAMPLES or recorded in COMPOSITIONS:
         return example(recorded), recorded
     raise CliError(f"thread {args.thread!r} was started with {recorded!r}, which is not a "
                    "built-in pattern; agentpatterns does not import code a database names: "
