@@ -34,6 +34,7 @@ from langchain_core.messages import AIMessage
 
 from agentpatterns.nodes.guardrails import GuardrailFunctionOutput, storable
 from agentpatterns.nodes.runtime import ModelFailure
+from agentpatterns.redaction import redact
 
 __all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "nested_run",
            "recording"]
@@ -135,7 +136,9 @@ def _recorded_error(name: str, message: str) -> RecordedError:
 
 def _encode(kind: str, value: Any) -> Any:
     if kind == "model" and isinstance(value, ModelFailure):
-        return {"model_failure": type(value.error).__name__, "message": str(value.error)}
+        # the journal is stored: a server that echoed the API key must not put it on disk
+        return {"model_failure": type(value.error).__name__,
+                "message": redact(str(value.error))}
     if kind == "guardrail" and isinstance(value, GuardrailFunctionOutput):
         return {"tripwire_triggered": value.tripwire_triggered,
                 "output_info": storable(value.output_info)}
