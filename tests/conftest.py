@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests._openai_server", "tests._postgres"]
+pytest_plugins = ["tests._openai_server", "tests._postgres", "tests._llama_server"]
 
 _LOOPBACK = ("127.", "::1", "localhost")
 
@@ -16,7 +16,8 @@ _LOOPBACK = ("127.", "::1", "localhost")
 @pytest.fixture(autouse=True)
 def _offline_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Unset model keys and refuse connections to anything but loopback or unix sockets."""
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AGENTPATTERNS_MODEL", "OPENAI_MODEL"):
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AGENTPATTERNS_MODEL", "OPENAI_MODEL",
+                "OPENAI_COMPAT", "OPENAI_MAX_TOKENS", "OPENAI_TIMEOUT", "OPENAI_TEMPERATURE"):
         monkeypatch.delenv(var, raising=False)
     real_connect = socket.socket.connect
 

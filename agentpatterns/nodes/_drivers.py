@@ -20,6 +20,7 @@ from agentpatterns._sync import block_on
 from agentpatterns.errors import AgentPatternsError
 from agentpatterns.nodes.approvals import Approval, ApprovalCheck, Check, ask, needs_approval
 from agentpatterns.nodes.budget import Budget
+from agentpatterns.nodes.compat import fill_usage
 from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
 from agentpatterns.nodes.journal import TurnJournal, nested_run
@@ -95,7 +96,7 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
             if budget is not None:  # a replayed call counts as made: it was, and was paid for
                 budget.before_call(request.agent.name)
             value = _step(journal, "model", request.agent.name,
-                          partial(_call_model, request, run_model))
+                          partial(_call_model, request, run_model, budget))
             if budget is not None and not isinstance(value, ModelFailure):
                 budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
@@ -122,15 +123,25 @@ def _step(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], A
     return run() if journal is None else journal.step(kind, name, run)
 
 
-def _call_model(request: ModelCall, run_model: Any) -> Any:
+def _call_model(request: ModelCall, run_model: Any, budget: Budget | None) -> Any:
     model = resolve_model(run_model, request.agent.model)
     try:
-        return _bound(model, request.tools, request.response_format).invoke(
+        reply = _bound(model, request.tools, request.response_format).invoke(
             request.messages, config=_call_config(request))
     except (AgentPatternsError, GraphBubbleUp):
         raise
     except Exception as exc:  # the turn retries once, then falls back or fails
         return ModelFailure(exc)
+    if _estimates(model, budget):  # a server that reported no usage: estimated
+        fill_usage(reply, request.messages)
+    return reply
+
+
+def _estimates(model: Any, budget: Budget | None) -> bool:
+    # an OpenAI-protocol server's stream may carry no usage; any model's missing usage is
+    # estimated when a token budget depends on it (other models' own accounting is kept)
+    return type(model).__name__ == "ChatOpenAI" or (
+        budget is not None and budget.max_tokens is not None)
 
 
 def _run_tool(request: ToolRun) -> Any:
@@ -170,7 +181,7 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
             if budget is not None:
                 budget.before_call(request.agent.name)
             value = await _astep(journal, "model", request.agent.name,
-                                 partial(_acall_model, request, run_model))
+                                 partial(_acall_model, request, run_model, budget))
             if budget is not None and not isinstance(value, ModelFailure):
                 budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
@@ -199,15 +210,18 @@ async def _astep(journal: TurnJournal | None, kind: str, name: str,
     return await run() if journal is None else await journal.astep(kind, name, run)
 
 
-async def _acall_model(request: ModelCall, run_model: Any) -> Any:
+async def _acall_model(request: ModelCall, run_model: Any, budget: Budget | None) -> Any:
     model = resolve_model(run_model, request.agent.model)
     try:
-        return await _bound(model, request.tools, request.response_format).ainvoke(
+        reply = await _bound(model, request.tools, request.response_format).ainvoke(
             request.messages, config=_call_config(request))
     except (AgentPatternsError, GraphBubbleUp):
         raise
     except Exception as exc:
         return ModelFailure(exc)
+    if _estimates(model, budget):
+        fill_usage(reply, request.messages)
+    return reply
 
 
 async def _arun_tool(request: ToolRun) -> Any:

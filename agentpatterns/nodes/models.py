@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 
-from agentpatterns.errors import RunError
+from agentpatterns.errors import InputError, RunError
 
-__all__ = ["check_models", "describe_model", "resolve_model"]
+if TYPE_CHECKING:
+    from agentpatterns.nodes.compat import ServerProfile
 
-_CACHE: dict[tuple[str, str, str], BaseChatModel] = {}
+__all__ = ["check_models", "describe_model", "resolve_model", "server_profile"]
+
+_CACHE: dict[tuple[str, ...], BaseChatModel] = {}
 
 
 def _from_name(name: str, env: Mapping[str, str]) -> BaseChatModel:
@@ -30,10 +33,13 @@ def _from_name(name: str, env: Mapping[str, str]) -> BaseChatModel:
             "(any OpenAI-compatible server via OPENAI_BASE_URL) or pass a LangChain chat model"
         )
     base_url = env.get("OPENAI_BASE_URL") or None
-    key = (provider, model, base_url or "")
+    limits = _limits(env)
+    key = (provider, model, base_url or "", env.get("OPENAI_COMPAT", ""), *map(str, limits))
     if key not in _CACHE:
         from langchain_openai import ChatOpenAI
         from pydantic import SecretStr
+
+        from agentpatterns.nodes.compat import http_clients, profile_for
 
         # a local server (Ollama, vLLM, LM Studio) needs no key, but the client wants one
         api_key = env.get("OPENAI_API_KEY") or ("not-needed" if base_url else None)
@@ -42,8 +48,51 @@ def _from_name(name: str, env: Mapping[str, str]) -> BaseChatModel:
                 f"model {name!r} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
                 "OpenAI-compatible server); set one, or use model='offline'"
             )
-        _CACHE[key] = ChatOpenAI(model=model, base_url=base_url, api_key=SecretStr(api_key))
+        profile = profile_for(base_url, env)
+        sync_client, async_client = http_clients(profile)
+        max_tokens, timeout, temperature = limits
+        # per call: a reply's length and the wait are bounded (a runaway reply of a small
+        # model otherwise fills the server's context); streams ask for usage
+        limits_kwargs: dict[str, Any] = {"max_tokens": max_tokens or None, "timeout": timeout,
+                                         "temperature": temperature}
+        _CACHE[key] = ChatOpenAI(
+            model=model, base_url=base_url, api_key=SecretStr(api_key), stream_usage=True,
+            http_client=sync_client, http_async_client=async_client, **limits_kwargs)
+        _PROFILES[id(_CACHE[key])] = profile
     return _CACHE[key]
+
+
+#: ``OPENAI_MAX_TOKENS`` default: the most tokens one reply may have (0: no limit)
+DEFAULT_MAX_TOKENS = 1024
+#: ``OPENAI_TIMEOUT`` default, seconds per model call
+DEFAULT_TIMEOUT = 120.0
+_PROFILES: dict[int, ServerProfile] = {}
+
+
+def server_profile(model: Any) -> ServerProfile | None:
+    """The server profile an environment-built model was made with (``None`` for others)."""
+    return _PROFILES.get(id(model))
+
+
+def _limits(env: Mapping[str, str]) -> tuple[int, float | None, float | None]:
+    """(max tokens per reply, timeout per call, temperature) from the environment."""
+
+    def number(var: str, default: float | None, kind: type) -> Any:
+        raw = (env.get(var) or "").strip()
+        if not raw:
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise InputError(f"{var}={raw!r} is not a {'whole ' if kind is int else ''}number "
+                             ">= 0; fix or unset it")
+        return value
+
+    return (int(number("OPENAI_MAX_TOKENS", DEFAULT_MAX_TOKENS, int)),
+            number("OPENAI_TIMEOUT", DEFAULT_TIMEOUT, float) or None,
+            number("OPENAI_TEMPERATURE", None, float))
 
 
 def resolve_model(
@@ -112,4 +161,6 @@ def describe_model(model: BaseChatModel) -> str:
     )
     base = getattr(model, "openai_api_base", None)
     provider = "openai:" if type(model).__name__ == "ChatOpenAI" else ""
-    return f"{provider}{name}" + (f" @ {base}" if base else "")
+    profile = _PROFILES.get(id(model))
+    server = f" ({profile.name} server)" if profile and profile.name != "openai" else ""
+    return f"{provider}{name}" + (f" @ {base}" if base else "") + server

@@ -47,6 +47,7 @@ from agentpatterns.nodes.approvals import (
     PendingCall,
     gated,
 )
+from agentpatterns.nodes.compat import is_transient
 from agentpatterns.nodes.context import RunContextWrapper, current_context
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
 from agentpatterns.nodes.output import OutputSchema, output_schema
@@ -65,6 +66,7 @@ __all__ = [
     "ModelFailure",
     "TurnResult",
     "agent_turn",
+    "model_error_message",
     "sub_turn",
     "system_messages",
     "system_prompt",
@@ -158,6 +160,11 @@ class ModelFailure:
 
     error: Exception
 
+    @property
+    def transient(self) -> bool:
+        """Whether the same call may succeed again (a deterministic refusal is not retried)."""
+        return is_transient(self.error)
+
 
 @dataclass
 class TurnResult:
@@ -182,6 +189,11 @@ class TurnResult:
     def count(self, agent: str, reply: AIMessage) -> None:
         self.calls[agent] = self.calls.get(agent, 0) + 1
         meta: Mapping[str, Any] = reply.usage_metadata or {}
+        if (reply.response_metadata or {}).get("usage_estimated") and not any(
+                e["type"] == "usage_estimated" and e["agent"] == agent for e in self.events):
+            self.events.append({"type": "usage_estimated", "agent": agent,
+                                "detail": "the server reported no token usage; estimated "
+                                          "as characters/4"})
         bucket = self.usage.setdefault(agent, {"input": 0, "output": 0, "total": 0})
         bucket["input"] += int(meta.get("input_tokens", 0))
         bucket["output"] += int(meta.get("output_tokens", 0))
@@ -315,15 +327,15 @@ def agent_turn(
         if isinstance(reply, ModelFailure):
             strikes["model"] += 1
             error = redact(f"{type(reply.error).__name__}: {reply.error}")
-            result.events.append({"type": "model_error_retry" if strikes["model"] == 1
-                                  else "model_error", "agent": agent.name, "error": error})
-            if strikes["model"] == 1:
+            retry = strikes["model"] == 1 and reply.transient
+            result.events.append({"type": "model_error_retry" if retry else "model_error",
+                                  "agent": agent.name, "error": error})
+            if retry:
                 continue
             if to_fallback("model_error", None):
                 return result
-            raise ModelCallError(
-                f"the model call of agent {agent.name!r} failed twice ({error}); check the "
-                "model and its server, or give the pattern a fallback agent") from reply.error
+            raise ModelCallError(model_error_message(agent.name, error, reply.transient)
+                                 ) from reply.error
         if not isinstance(reply, AIMessage):
             raise RunError(f"model of agent {agent.name!r} returned {type(reply).__name__}, "
                            "not an AIMessage")
@@ -473,6 +485,16 @@ def _call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any
                               "result": content, "call_id": call_id})
     result.messages.append(ToolMessage(content, tool_call_id=call_id, name=name))
     return False
+
+
+def model_error_message(agent: str, error: str, transient: bool) -> str:
+    """Why a model call failed for good, and what to do (both runtimes word it so)."""
+    if transient:
+        return (f"the model call of agent {agent!r} failed twice ({error}); check the model "
+                "and its server, or give the pattern a fallback agent")
+    return (f"the server refused the model call of agent {agent!r} ({error}); not retried, "
+            "since the same request fails the same way - check the request (context size, "
+            "max tokens, schema) and the server, or give the pattern a fallback agent")
 
 
 def _guard(result: TurnResult, guardrail: Any, agent: Agent, state: Mapping[str, Any],

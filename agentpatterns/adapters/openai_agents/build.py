@@ -26,6 +26,7 @@ from agents.agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.models.interface import Model
 from agents.tool import FunctionTool as SDKFunctionTool
+from agents.tool_context import ToolContext
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, SecretStr
 
@@ -44,9 +45,9 @@ from agentpatterns.errors import UnsupportedError
 from agentpatterns.nodes._text import handoff_tool_name
 from agentpatterns.nodes.agent import Agent, _takes_two
 from agentpatterns.nodes.context import current_state
-from agentpatterns.nodes.models import resolve_model
+from agentpatterns.nodes.models import resolve_model, server_profile
 from agentpatterns.nodes.runtime import system_prompt
-from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool, ToolArgumentsError
 
 __all__ = ["Network", "agent_from_sdk", "build_network", "sdk_model"]
 
@@ -62,15 +63,21 @@ def _openai_model(chat: Any) -> Model:
     from agents import OpenAIChatCompletionsModel, OpenAIResponsesModel
     from openai import AsyncOpenAI
 
+    from agentpatterns.nodes.compat import http_clients, profile_for
+
+    profile = server_profile(chat) or profile_for(chat.openai_api_base)
     key = chat.openai_api_key
     secret = key.get_secret_value() if hasattr(key, "get_secret_value") else key
+    # the compat transport adapts the requests to the server and keeps one connection pool
+    # per event loop: this model is cached and reused by one asyncio.run after another
     client = AsyncOpenAI(
         api_key=secret or "not-needed", base_url=chat.openai_api_base,
         organization=chat.openai_organization, default_headers=chat.default_headers,
         default_query=chat.default_query,
         max_retries=chat.max_retries if chat.max_retries is not None else 2,
+        http_client=cast(Any, http_clients(profile)[1]),  # openai takes httpx and httpx2
         **({"timeout": chat.request_timeout} if chat.request_timeout is not None else {}))
-    if chat.use_responses_api:
+    if chat.use_responses_api and profile.responses_api:
         return OpenAIResponsesModel(model=chat.model_name, openai_client=client)
     return OpenAIChatCompletionsModel(model=chat.model_name, openai_client=client)
 
@@ -109,9 +116,12 @@ def model_for(agent: Agent, run_model: Any) -> tuple[Model, ModelSettings | None
         return agent.model, None
     resolved = resolve_model(run_model, agent.model)
     settings = None
-    temperature = getattr(resolved, "temperature", None)
-    if type(resolved).__name__ == "ChatOpenAI" and temperature is not None:
-        settings = ModelSettings(temperature=temperature)
+    if type(resolved).__name__ == "ChatOpenAI":
+        # the same per-call limits as on LangGraph
+        given = {"temperature": getattr(resolved, "temperature", None),
+                 "max_tokens": getattr(resolved, "max_tokens", None)}
+        given = {k: v for k, v in given.items() if v is not None}
+        settings = ModelSettings(**given) if given else None
     return sdk_model(resolved), settings
 
 
@@ -254,11 +264,30 @@ def build_network(
                                           is_enabled=tool.is_enabled, max_turns=tool.max_turns,
                                           **structured_parameters(tool))
                 object.__setattr__(sdk_tool, SOURCE, tool)
+                _check_arguments(sdk_tool, tool, agent.name, guard)
                 clone.tools.append(sdk_tool)
                 net.tool_agents[(agent.name, tool.name)] = tool.agent.name
     for name, variant in tool_variant.items():
         object.__setattr__(variant, "tools", list(net.by_name[name].tools))
     return net
+
+
+def _check_arguments(sdk_tool: SDKFunctionTool, tool: AgentTool, caller: str,
+                     guard: Any) -> None:
+    """Validate an agent-as-tool's arguments as LangGraph does, before the SDK would raise its
+    raw ``ModelBehaviorError``: corrected once, then the fallback or our named error."""
+    inner = sdk_tool.on_invoke_tool
+
+    async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
+        try:
+            tool.parse_arguments(raw)
+        except ToolArgumentsError as exc:
+            if guard is None:
+                return f"Error: {exc}. Call it again with valid arguments."
+            return guard.bad_arguments(caller, tool.name, str(exc))
+        return await inner(ctx, raw)
+
+    object.__setattr__(sdk_tool, "on_invoke_tool", invoke)
 
 
 # ------------------------------------------------------------------ SDK agents -> ours

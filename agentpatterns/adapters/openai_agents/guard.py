@@ -26,6 +26,7 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,8 @@ from agentpatterns.errors import (
     ModelCallError,
 )
 from agentpatterns.nodes.budget import Budget, has_limits
+from agentpatterns.nodes.compat import estimate_tokens, is_transient
+from agentpatterns.nodes.runtime import model_error_message
 from agentpatterns.redaction import redact
 
 __all__ = ["BudgetStop", "GuardedModel", "Reroute", "RunGuard", "SDKBudget", "make_budget"]
@@ -67,9 +70,10 @@ class Reroute(AgentsException):
 
 
 class BudgetStop(AgentsException):
-    """Carries our ``BudgetExceeded`` out of an SDK run (the SDK attaches ``run_data``)."""
+    """Carries our ``BudgetExceeded`` (or another error of ours raised inside a tool, which
+    the SDK would wrap) out of an SDK run (the SDK attaches ``run_data``)."""
 
-    def __init__(self, error: BudgetExceeded) -> None:
+    def __init__(self, error: AgentPatternsError) -> None:
         super().__init__(str(error))
         self.error = error
 
@@ -166,7 +170,10 @@ class RunGuard:
             self.budget.charge({"total_tokens": int(total_tokens or 0)})
 
     def failed(self, agent: str, exc: Exception, *, retry: bool) -> None:
-        """Record a failed model call; raise unless it is retried."""
+        """Record a failed model call; raise unless it is retried (a deterministic refusal,
+        e.g. HTTP 400, is never retried)."""
+        transient = is_transient(exc)
+        retry = retry and transient
         error = redact(f"{type(exc).__name__}: {exc}")
         self.events.append({"type": "model_error_retry" if retry else "model_error",
                             "agent": agent, "error": error})
@@ -177,9 +184,27 @@ class RunGuard:
             self.events.append({"type": "fallback", "agent": agent, "reason": "model_error",
                                 "asked_for": None, "to": to})
             raise Reroute(agent, "model_error", None, to) from exc
-        raise ModelCallError(
-            f"the model call of agent {agent!r} failed twice ({error}); check the model and "
-            "its server, or give the pattern a fallback agent") from exc
+        raise ModelCallError(model_error_message(agent, error, transient)) from exc
+
+    def bad_arguments(self, agent: str, tool: str, detail: str) -> str:
+        """Malformed arguments from ``agent`` for the agent used as tool ``tool``: the
+        corrective tool output the first time (``arguments_retry``), then the fallback
+        agent (:class:`Reroute`), else our ``ModelBehaviorError`` - as on LangGraph."""
+        key = (agent, "arguments")
+        self.strikes[key] = self.strikes.get(key, 0) + 1
+        first = self.strikes[key] == 1
+        self.events.append({"type": "arguments_retry" if first else "arguments",
+                            "agent": agent, "asked_for": tool, "detail": detail})
+        if first:
+            return f"Error: {detail}. Call it again with valid arguments."
+        to = self.fallback_for(agent)
+        if to is not None:
+            self.events.append({"type": "fallback", "agent": agent, "reason": "arguments",
+                                "asked_for": tool, "to": to})
+            raise Reroute(agent, "arguments", tool, to)
+        raise BudgetStop(ModelBehaviorError(
+            f"agent {agent!r}: {detail}, again after a corrective message; fix its "
+            "instructions or add a fallback agent"))
 
     def check_names(self, agent: str, response: Any, tools: Sequence[Any],
                     handoffs: Sequence[Any]) -> None:
@@ -263,6 +288,8 @@ class GuardedModel(Model):
                     raise
                 self.guard.failed(self.agent, exc, retry=attempt == 1)
                 continue
+            if not response.usage.total_tokens:
+                self._estimate(response, system_instructions, input)
             self.guard.charge(response.usage.total_tokens)
             self.guard.check_names(self.agent, response, tools, handoffs)
             return response
@@ -284,6 +311,8 @@ class GuardedModel(Model):
                     started = started or kind not in _PREAMBLE
                     if kind == "response.completed":
                         final = getattr(event, "response", None)
+                        if final is not None and not getattr(final.usage, "total_tokens", 0):
+                            self._estimate(final, system_instructions, input)
                     yield event
             except Exception as exc:
                 if not _retryable(exc):
@@ -296,6 +325,39 @@ class GuardedModel(Model):
                 self.guard.charge(getattr(usage, "total_tokens", 0))
                 self.guard.check_names(self.agent, _Response(final), tools, handoffs)
             return
+
+
+    def _estimate(self, response: Any, system: Any, input: Any) -> None:
+        """Fill in the usage a server did not report (characters/4), and say so."""
+        from agents.usage import Usage
+        from openai.types.responses import ResponseUsage
+        from openai.types.responses.response_usage import (
+            InputTokensDetails,
+            OutputTokensDetails,
+        )
+
+        out = estimate_tokens(json.dumps([_plain_item(i) for i in response.output],
+                                         default=str))
+        if not response.output:
+            return
+        sent = estimate_tokens(str(system or "") + json.dumps(input, default=str))
+        if isinstance(response, ModelResponse):
+            response.usage = Usage(requests=1, input_tokens=sent, output_tokens=out,
+                                   total_tokens=sent + out)
+        else:
+            response.usage = ResponseUsage(
+                input_tokens=sent, output_tokens=out, total_tokens=sent + out,
+                input_tokens_details=InputTokensDetails(cached_tokens=0, cache_write_tokens=0),
+                output_tokens_details=OutputTokensDetails(reasoning_tokens=0))
+        if not any(e["type"] == "usage_estimated" and e["agent"] == self.agent
+                   for e in self.guard.events):
+            self.guard.events.append({"type": "usage_estimated", "agent": self.agent,
+                                      "detail": "the server reported no token usage; "
+                                                "estimated as characters/4"})
+
+
+def _plain_item(item: Any) -> Any:
+    return item.model_dump(exclude_none=True) if hasattr(item, "model_dump") else item
 
 
 class _Response:

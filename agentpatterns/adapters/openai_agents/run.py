@@ -242,8 +242,9 @@ class Run:
         from agentpatterns.adapters.openai_agents.guardrails import from_sdk_tripwire
 
         if isinstance(exc, BudgetStop):
-            exc.error.result = self.result(None, list(self.path), None)
-            return exc.error
+            error: Any = exc.error  # BudgetExceeded, or a ModelBehaviorError from a tool
+            error.result = self.result(None, list(self.path), None)
+            return error  # type: ignore[no-any-return]
         ours = from_sdk_tripwire(exc)
         if ours is None:
             return None
