@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from agentpatterns import Runner
-from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+from agentpatterns.adapters.openai_agents import run_sdk_sync
 from agentpatterns.errors import (
     BudgetExceeded,
     ModelBehaviorError,
@@ -269,6 +269,3 @@ def test_composition_on_the_real_server(real_env: LlamaServer) -> None:
         _check("composition", runtime,
                lambda run=run: run(flow, "the sea", max_model_calls=MAX_CALLS))
 
-
-def test_resume_sdk_is_importable() -> None:
-    assert callable(resume_sdk_sync)
