@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench realmodel clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy agentpatterns
 	$(VENV)/bin/lint-imports
+
+# a real model on a real server, both runtimes (tests/_llama_server.py installs the server once)
+realmodel: $(VENV)/.installed
+	$(PY) tests/_llama_server.py
+	$(PY) -m pytest -m realmodel -q
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py

@@ -293,3 +293,24 @@ def test_sdk_agent_tool_with_malformed_arguments_is_corrected_then_named(
                           ToolCall("python_expert", '{"code": 1}')])
     with pytest.raises(ModelBehaviorError, match="'Orchestrator'.*python_expert"):
         run_sdk_sync(p, "Write hello world in Python")
+
+
+def test_demo_on_a_server_names_its_model_and_goes_on_past_a_failure(
+        openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch, tmp_cwd: Any,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from agentpatterns.cli import main
+    from tests._openai_server import last_user_text
+
+    def reply(request: dict[str, Any]) -> Any:
+        if "tax law" in last_user_text(request):  # dynamic's request: the server refuses
+            return ErrorReply(400, "this server cannot do that")
+        return "Done."
+
+    openai_server.responder = reply
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
+    assert main(["demo", "--max-calls", "20"]) == 1
+    out = capsys.readouterr().out
+    assert "on openai:gpt-4.1-mini @ http://127.0.0.1" in out and "no key" not in out
+    assert "dynamic failed: ModelCallError" in out
+    assert out.index("dynamic failed") < out.index("human_approval")  # it went on
+    assert "dynamic (SDK)" in out and "2 run(s) failed" in out

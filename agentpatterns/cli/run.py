@@ -235,15 +235,26 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run every built-in pattern on its sample request, offline, into one SQLite file."""
+    """Run every built-in pattern on its sample request into one SQLite file, on the offline
+    model unless ``--model`` or the environment names a real one. A pattern that fails is
+    reported in one line and the demo goes on; the exit code is 1 if any failed."""
+    from agentpatterns.errors import AgentPatternsError
     from agentpatterns.examples import EXAMPLES, example
+    from agentpatterns.nodes.models import describe_model, resolve_model
+    from agentpatterns.nodes.offline import OfflineModel
     from agentpatterns.storage import default_db_url
 
     console = _console()
     db = args.db or default_db_url().replace("runs.db", "demo.db")
-    console.print("[bold]agentpatterns demo[/] - the seed's nine patterns as LangGraph graphs, "
-                  "on the offline model (deterministic rules, not an LLM; no key, no network)")
+    model = resolve_model(args.model)
+    offline = isinstance(model, OfflineModel)
+    on = ("on the offline model (deterministic rules, not an LLM; no key, no network)"
+          if offline else f"on {describe_model(model)}")
+    console.print(f"[bold]agentpatterns demo[/] - the seed's nine patterns as LangGraph graphs, "
+                  f"{on}")
+    budget = {"max_calls": args.max_calls, "max_tokens": args.max_tokens}
     run_id = uuid.uuid4().hex[:6]
+    failed: list[str] = []
     for name, (_, sample) in EXAMPLES.items():
         console.rule(f"[bold cyan]{name}")
         pattern = example(name)
@@ -252,43 +263,64 @@ def cmd_demo(args: argparse.Namespace) -> int:
         configurable = {"agentpatterns_pattern": name}
         if name == "memory":
             configurable["user_id"] = f"demo-user-{run_id}"
-        result = _stream_run(pattern, sample, thread_id=thread, db=db, model=args.model,
-                             configurable=configurable, resume=False)
-        if name == "memory":
-            question = "What is my favourite colour?"
-            console.print(f'\n[dim]same session, next request:[/] "{question}"')
-            _stream_run(pattern, question, thread_id=thread, db=db, model=args.model,
-                        configurable=configurable, resume=False)
-        if result.interrupted:
-            console.print("\n[dim]a person approves (agentpatterns resume --thread "
-                          f"{thread} --approve):[/]")
-            _stream_run(pattern, None, thread_id=thread, db=db, model=args.model,
-                        configurable=configurable, resume=True, decision=True)
+        try:
+            result = _stream_run(pattern, sample, thread_id=thread, db=db, model=args.model,
+                                 configurable=configurable, resume=False, **budget)
+            if name == "memory":
+                question = "What is my favourite colour?"
+                console.print(f'\n[dim]same session, next request:[/] "{question}"')
+                _stream_run(pattern, question, thread_id=thread, db=db, model=args.model,
+                            configurable=configurable, resume=False, **budget)
+            if result.interrupted:
+                console.print("\n[dim]a person approves (agentpatterns resume --thread "
+                              f"{thread} --approve):[/]")
+                _stream_run(pattern, None, thread_id=thread, db=db, model=args.model,
+                            configurable=configurable, resume=True, decision=True, **budget)
+        except AgentPatternsError as exc:  # one pattern's failure does not end the demo
+            failed.append(name)
+            console.print(f"[bold red]{name} failed:[/] {type(exc).__name__}: {exc}")
     console.rule("[bold cyan]the same agents on the OpenAI Agents SDK Runner")
-    _demo_sdk(console, args.model)
+    failed += _demo_sdk(console, args.model, compare=offline, max_model_calls=args.max_calls,
+                        max_tokens=args.max_tokens)
     console.rule()
+    if failed:
+        console.print(f"[bold red]{len(failed)} run(s) failed:[/] {', '.join(failed)}")
     console.print(f"Every run above is checkpointed in {db}; try "
                   f"`agentpatterns history --thread demo-triage-{run_id} --db {db}`.")
-    return 0
+    return 1 if failed else 0
 
 
-def _demo_sdk(console: Any, model: Any) -> None:
-    """Run every built-in once more through ``agents.Runner`` and compare the routes."""
+def _demo_sdk(console: Any, model: Any, *, compare: bool, **budget: Any) -> list[str]:
+    """Run every built-in once more through ``agents.Runner``; on the offline model compare
+    the routes with LangGraph's (a real model may answer differently each time). Returns
+    the names of the patterns that failed."""
     from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+    from agentpatterns.errors import AgentPatternsError
     from agentpatterns.examples import EXAMPLES, example
     from agentpatterns.run.runner import Runner
 
+    failed = []
     for name, (_, sample) in EXAMPLES.items():
         thread = f"demo-sdk-{name}-{uuid.uuid4().hex[:6]}"
-        ours = Runner.run_sync(example(name), sample, model=model, thread_id=thread + "-lg")
-        sdk = run_sdk_sync(example(name), sample, model=model, thread_id=thread)
-        if sdk.interrupted:  # the SDK's own approval mechanism: RunState.approve
-            ours = Runner.resume_sync(example(name), thread_id=thread + "-lg", decision=True)
-            sdk = resume_sdk_sync(example(name), thread_id=thread, decision=True)
+        try:
+            sdk = run_sdk_sync(example(name), sample, model=model, thread_id=thread, **budget)
+            if sdk.interrupted:  # the SDK's own approval mechanism: RunState.approve
+                sdk = resume_sdk_sync(example(name), thread_id=thread, decision=True, **budget)
+            if not compare:
+                console.print(f"  {name:<15} {' → '.join(sdk.path)}")
+                continue
+            ours = Runner.run_sync(example(name), sample, model=model, thread_id=thread + "-lg")
+            if ours.interrupted:
+                ours = Runner.resume_sync(example(name), thread_id=thread + "-lg", decision=True)
+        except AgentPatternsError as exc:
+            failed.append(f"{name} (SDK)")
+            console.print(f"  {name:<15} [bold red]failed:[/] {type(exc).__name__}: {exc}")
+            continue
         same = (sorted(ours.path) == sorted(sdk.path) if name == "parallel"
                 else ours.path == sdk.path) and ours.final_output == sdk.final_output
         mark = "[green]same route and output[/]" if same else "[red]DIFFERENT[/]"
         console.print(f"  {name:<15} {' → '.join(sdk.path)}  {mark}")
+    return failed
 
 
 @command("list", "list the built-in example patterns")
@@ -296,8 +328,10 @@ def _args_list(p: argparse.ArgumentParser) -> None:
     pass
 
 
-@command("demo", "run all nine built-in patterns offline, one after another")
+@command("demo", "run all nine built-in patterns (offline unless --model or the "
+                 "environment names a model), one after another")
 def _args_demo(p: argparse.ArgumentParser) -> None:
+    _budget_args(p)
     _common(p)
 
 

@@ -288,7 +288,7 @@ class GuardedModel(Model):
                     raise
                 self.guard.failed(self.agent, exc, retry=attempt == 1)
                 continue
-            if not response.usage.total_tokens:
+            if not response.usage.total_tokens and self._estimates():
                 self._estimate(response, system_instructions, input)
             self.guard.charge(response.usage.total_tokens)
             self.guard.check_names(self.agent, response, tools, handoffs)
@@ -311,7 +311,8 @@ class GuardedModel(Model):
                     started = started or kind not in _PREAMBLE
                     if kind == "response.completed":
                         final = getattr(event, "response", None)
-                        if final is not None and not getattr(final.usage, "total_tokens", 0):
+                        if final is not None and self._estimates() and not getattr(
+                                final.usage, "total_tokens", 0):
                             self._estimate(final, system_instructions, input)
                     yield event
             except Exception as exc:
@@ -326,6 +327,15 @@ class GuardedModel(Model):
                 self.guard.check_names(self.agent, _Response(final), tools, handoffs)
             return
 
+
+    def _estimates(self) -> bool:
+        """Whether missing usage is estimated: a server's (an OpenAI model), or any model's
+        when a token budget depends on it - as on LangGraph."""
+        from agentpatterns.adapters.openai_agents.bridge import LangChainModel
+
+        budget = self.guard.budget
+        return not isinstance(self.inner, LangChainModel) or (
+            budget is not None and budget.max_tokens is not None)
 
     def _estimate(self, response: Any, system: Any, input: Any) -> None:
         """Fill in the usage a server did not report (characters/4), and say so."""
