@@ -254,18 +254,19 @@ def test_cli_runs_route_and_approve_against_the_real_server(llama_server: LlamaS
 
 
 def test_composition_on_the_real_server(real_env: LlamaServer) -> None:
-    from agentpatterns import Pattern
-
-    if not hasattr(Pattern, "as_tool"):
-        pytest.skip("compositions (#14: a Pattern as a participant) have not landed yet")
     from agentpatterns import Agent, reflection, sequential
 
     draft = reflection(Agent(name="Drafter", instructions="Write one short sentence"),
                        Agent(name="Reviewer", instructions="Say APPROVED or what to fix"),
                        iterations=2)
     flow = sequential([draft, Agent(name="Publisher", instructions="Give it a title")])
-    for runtime in ("langgraph", "sdk"):
-        run = Runner.run_sync if runtime == "langgraph" else run_sdk_sync
-        _check("composition", runtime,
-               lambda run=run: run(flow, "the sea", max_model_calls=MAX_CALLS))
-
+    how, result = _check("composition", "langgraph",
+                         lambda: Runner.run_sync(flow, "the sea", max_model_calls=MAX_CALLS))
+    if how == "done":
+        assert result.path[-1] == "Publisher" and result.path[0] == "Drafter"
+    try:  # the SDK runtime's support for compositions is #14's (compose)
+        run_sdk_sync(flow, "the sea", model="offline")
+    except Exception as exc:
+        pytest.skip(f"a composition does not run on the SDK runtime yet (#14): {exc!r}")
+    _check("composition", "sdk",
+           lambda: run_sdk_sync(flow, "the sea", max_model_calls=MAX_CALLS))
