@@ -94,6 +94,17 @@ def install() -> tuple[Path, Path]:
     return python, gguf
 
 
+def _die_with_parent() -> None:
+    # a test run killed before its fixtures finish must not leave a server running (Linux)
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     with socket.socket() as s:
@@ -126,7 +137,8 @@ class LlamaServer:
                    "--seed", str(SEED), "--n_threads", str(threads),
                    "--n_threads_batch", str(threads), "--verbose", "False"]
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
+                                        preexec_fn=_die_with_parent)
         self._wait_ready(timeout=120.0)
 
     def _wait_ready(self, timeout: float) -> None:

@@ -95,6 +95,20 @@ def test_structured_output_limits_and_one_call_per_reply() -> None:
     assert sent["stop"] == ["functions."]
 
 
+def test_tool_argument_strings_are_bounded_on_llama_cpp() -> None:
+    # the server ignores max_tokens while writing arguments: the grammar bounds them instead
+    tool = {"type": "function", "function": {"name": "python_expert", "parameters": {
+        "type": "object", "properties": {"input": {"type": "string"},
+                                         "mode": {"type": "string", "enum": ["a", "b"]},
+                                         "n": {"type": "integer"}}}}}
+    sent = adapt_request(LLAMA, {"messages": [], "tools": [tool]})[0]
+    props = sent["tools"][0]["function"]["parameters"]["properties"]
+    assert props["input"] == {"type": "string", "maxLength": 400}
+    assert props["mode"] == {"type": "string", "enum": ["a", "b"]} and props["n"]["type"] == (
+        "integer")
+    assert "maxLength" not in tool["function"]["parameters"]["properties"]["input"]
+
+
 def test_streaming_with_tools_is_made_non_streamed_and_replayed() -> None:
     sent, replay = adapt_request(LLAMA, {"messages": [], "tools": TOOLS, "stream": True,
                                          "stream_options": {"include_usage": True}})
@@ -250,6 +264,9 @@ def test_the_environment_model_has_per_call_limits(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("OPENAI_COMPAT", "openai")
     model: Any = resolve_model()
     assert model.max_tokens == 1024 and model.request_timeout == 120.0
+    assert model.max_retries == 2
+    monkeypatch.setenv("OPENAI_COMPAT", "llama.cpp")
+    assert resolve_model().max_retries == 0  # one request at a time: a retry only queues
     monkeypatch.setenv("OPENAI_MAX_TOKENS", "64")
     monkeypatch.setenv("OPENAI_TIMEOUT", "9.5")
     monkeypatch.setenv("OPENAI_TEMPERATURE", "0")

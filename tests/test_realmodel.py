@@ -46,7 +46,7 @@ pytestmark = pytest.mark.realmodel
 
 #: per run: the most model calls, and the most tokens one reply may have
 MAX_CALLS = 12
-REPLY_TOKENS = 96
+REPLY_TOKENS = 64
 #: the goal is <= 120 s a run; a loaded 2-core machine gets room on top
 WALL_LIMIT = 240.0
 #: incidents a run may record (each one handled: retried, rerouted or stopped)

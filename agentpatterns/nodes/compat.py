@@ -88,6 +88,12 @@ class ServerProfile:
             Completions.
         deterministic_errors: Its HTTP 5xx replies are validation errors that would fail the
             same way again: they are marked ``x-should-retry: false`` and not retried.
+        argument_max_chars: A ``maxLength`` given to every string parameter of the tools
+            offered (llama.cpp ignores ``max_tokens`` while it writes tool arguments, and a
+            small model's argument string otherwise runs until the context is full).
+        client_retries: Retries of the OpenAI client itself (our turn retries a transient
+            failure once more); llama.cpp serves one request at a time and keeps generating
+            for a caller that timed out, so a retry there only queues behind it.
     """
 
     name: str
@@ -103,6 +109,8 @@ class ServerProfile:
     stream_usage: bool = True
     responses_api: bool = True
     deterministic_errors: bool = False
+    argument_max_chars: int | None = None
+    client_retries: int = 2
 
     @property
     def adapts(self) -> bool:
@@ -119,7 +127,8 @@ PROFILES: Mapping[str, ServerProfile] = {
         null_content=False, tool_messages=False, json_schema=False,
         max_completion_tokens=False, stream_with_tools=False, text_with_tools=False,
         one_call_stop=("functions.",), stream_usage=False,
-        responses_api=False, deterministic_errors=True),
+        responses_api=False, deterministic_errors=True, argument_max_chars=400,
+        client_retries=0),
     # Ollama's OpenAI layer: tools are always considered; no Responses API before 0.13
     "ollama": ServerProfile(name="ollama", tool_choice_required=False,
                             max_completion_tokens=False, responses_api=False),
@@ -260,6 +269,26 @@ def _text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
+def _bounded(schema: Any, limit: int) -> Any:
+    """``schema`` with ``maxLength`` on every string that has none (a copy)."""
+    if isinstance(schema, list):
+        return [_bounded(s, limit) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _bounded(v, limit) for k, v in schema.items()}
+    if out.get("type") == "string" and "maxLength" not in out and "enum" not in out:
+        out["maxLength"] = limit
+    return out
+
+
+def _bounded_tool(tool: Any, limit: int) -> Any:
+    function = tool.get("function") if isinstance(tool, dict) else None
+    if not isinstance(function, dict) or "parameters" not in function:
+        return tool
+    return {**tool, "function": {**function,
+                                 "parameters": _bounded(function["parameters"], limit)}}
+
+
 def adapt_request(profile: ServerProfile, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """A Chat Completions request body as ``profile``'s server accepts it.
 
@@ -281,6 +310,8 @@ def adapt_request(profile: ServerProfile, body: dict[str, Any]) -> tuple[dict[st
             logger.warning("%s server: tool_choice='required' is not supported; sent as 'auto' "
                            "(the model may answer without a tool call)", profile.name)
             body["tool_choice"] = "auto"
+    if tools and profile.argument_max_chars:
+        body["tools"] = [_bounded_tool(t, profile.argument_max_chars) for t in tools]
     if tools and profile.one_call_stop:
         stop = body.get("stop") or []
         stop = [stop] if isinstance(stop, str) else list(stop)

@@ -57,6 +57,7 @@ def _from_name(name: str, env: Mapping[str, str]) -> BaseChatModel:
                                          "temperature": temperature}
         _CACHE[key] = ChatOpenAI(
             model=model, base_url=base_url, api_key=SecretStr(api_key), stream_usage=True,
+            max_retries=profile.client_retries,
             http_client=sync_client, http_async_client=async_client, **limits_kwargs)
         _PROFILES[id(_CACHE[key])] = profile
     return _CACHE[key]
