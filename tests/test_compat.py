@@ -103,7 +103,7 @@ def test_tool_argument_strings_are_bounded_on_llama_cpp() -> None:
                                          "n": {"type": "integer"}}}}}
     sent = adapt_request(LLAMA, {"messages": [], "tools": [tool]})[0]
     props = sent["tools"][0]["function"]["parameters"]["properties"]
-    assert props["input"] == {"type": "string", "maxLength": 400}
+    assert props["input"] == {"type": "string", "maxLength": 200}
     assert props["mode"] == {"type": "string", "enum": ["a", "b"]} and props["n"]["type"] == (
         "integer")
     assert "maxLength" not in tool["function"]["parameters"]["properties"]["input"]

@@ -60,7 +60,7 @@ STOPS = (BudgetExceeded, ModelBehaviorError, ModelCallError, OutputValidationErr
 def real_env(llama_server: LlamaServer, monkeypatch: pytest.MonkeyPatch) -> LlamaServer:
     """The ordinary configuration pointing at the real server (no OPENAI_COMPAT: probed)."""
     for key, value in {**llama_server.env(), "OPENAI_MAX_TOKENS": str(REPLY_TOKENS),
-                       "OPENAI_TIMEOUT": "90", "OPENAI_TEMPERATURE": "0"}.items():
+                       "OPENAI_TIMEOUT": "180", "OPENAI_TEMPERATURE": "0"}.items():
         monkeypatch.setenv(key, value)
     return llama_server
 
@@ -138,7 +138,7 @@ def _child(code: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
 def _env(server: LlamaServer) -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[1])
     return {**os.environ, **server.env(), "OPENAI_MAX_TOKENS": str(REPLY_TOKENS),
-            "OPENAI_TIMEOUT": "90", "OPENAI_TEMPERATURE": "0", "PYTHONPATH": root}
+            "OPENAI_TIMEOUT": "180", "OPENAI_TEMPERATURE": "0", "PYTHONPATH": root}
 
 
 _SUMMARY = """

@@ -127,7 +127,7 @@ PROFILES: Mapping[str, ServerProfile] = {
         null_content=False, tool_messages=False, json_schema=False,
         max_completion_tokens=False, stream_with_tools=False, text_with_tools=False,
         one_call_stop=("functions.",), stream_usage=False,
-        responses_api=False, deterministic_errors=True, argument_max_chars=400,
+        responses_api=False, deterministic_errors=True, argument_max_chars=200,
         client_retries=0),
     # Ollama's OpenAI layer: tools are always considered; no Responses API before 0.13
     "ollama": ServerProfile(name="ollama", tool_choice_required=False,
