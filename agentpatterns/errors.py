@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 __all__ = [
     "AgentPatternsError",
     "BranchError",
@@ -10,6 +13,7 @@ __all__ = [
     "InputError",
     "InputGuardrailTripwireTriggered",
     "LeaseLostError",
+    "MaxTurnsExceeded",
     "ModelBehaviorError",
     "OutputGuardrailTripwireTriggered",
     "OutputValidationError",
@@ -34,8 +38,67 @@ class RunError(AgentPatternsError, RuntimeError):
     """Something went wrong while a pattern was running."""
 
 
-class ModelBehaviorError(RunError):
-    """The model asked for something that does not exist or sent malformed arguments, twice."""
+_COMPAT: dict[type, type] = {}
+
+
+def _compatible(cls: type) -> type:
+    """``cls``, or - once ``agents`` is imported - a subclass that also inherits the SDK's
+    exception of the same name (made once per class)."""
+    sdk_module = sys.modules.get("agents")
+    name = getattr(cls, "_sdk_name", "")
+    if sdk_module is None or not name:
+        return cls
+    sdk = getattr(sdk_module, name, None)
+    if not isinstance(sdk, type) or issubclass(cls, sdk):
+        return cls
+    compat = _COMPAT.get(cls)
+    if compat is None:
+        compat = _COMPAT[cls] = type(cls.__name__, (cls, sdk), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__})
+    return compat
+
+
+class _SDKCompatible(Exception):
+    """Raised as an instance of the OpenAI Agents SDK's exception of the same name too.
+
+    When ``agents`` is imported (it never is by ``import agentpatterns``), the instance's
+    class also inherits ``agents.<SameName>``, so ``except agents.ModelBehaviorError`` (and
+    the others) catches ours on both runtimes. ``run_data`` is the SDK's attribute: the SDK
+    runtime keeps the SDK's ``RunErrorDetails``; on LangGraph it is ``None``.
+    """
+
+    _sdk_name = ""
+    run_data: Any = None
+
+    def __new__(cls, *args: object, **kwargs: object) -> Any:
+        return super().__new__(_compatible(cls), *args)
+
+
+class ModelBehaviorError(_SDKCompatible, RunError):
+    """The model asked for something that does not exist or sent malformed arguments, twice.
+
+    Also an ``agents.ModelBehaviorError`` once the SDK is imported (``message`` as there).
+    """
+
+    _sdk_name = "ModelBehaviorError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MaxTurnsExceeded(_SDKCompatible, RunError):
+    """An agent made ``max_turns`` model calls in one turn without finishing.
+
+    Also an ``agents.MaxTurnsExceeded`` once the SDK is imported (``message`` as there).
+    """
+
+    _sdk_name = "MaxTurnsExceeded"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class ModelCallError(RunError):
@@ -45,8 +108,10 @@ class ModelCallError(RunError):
     """
 
 
-class OutputValidationError(RunError):
-    """An agent's final output did not validate into its ``output_type``, even after a retry."""
+class OutputValidationError(ModelBehaviorError):
+    """An agent's final output did not validate into its ``output_type``, even after a retry.
+
+    A ``ModelBehaviorError``, as the SDK raises for an answer that does not validate."""
 
 
 class BranchError(RunError):
@@ -77,7 +142,7 @@ class UnsupportedError(AgentPatternsError, TypeError):
     """A construct (e.g. an SDK hosted tool) that this package cannot map."""
 
 
-class GuardrailTripwireTriggered(RunError):
+class GuardrailTripwireTriggered(_SDKCompatible, RunError):
     """A guardrail's tripwire stopped the run.
 
     Attributes:
@@ -86,22 +151,31 @@ class GuardrailTripwireTriggered(RunError):
         info: The guardrail's ``output_info``.
         result: The ``RunResult`` of the stopped run (its state is saved), when raised by
             ``Runner``.
+        guardrail_result: The SDK's attribute: ``.guardrail`` (the guardrail object) and
+            ``.output`` (its ``GuardrailFunctionOutput``) - the SDK's own result object on
+            the SDK runtime.
     """
 
-    def __init__(self, message: str, *, agent: str = "", guardrail: str = "", info: object = None):
+    def __init__(self, message: str, *, agent: str = "", guardrail: str = "", info: object = None,
+                 guardrail_result: object = None):
         super().__init__(message)
         self.agent = agent
         self.guardrail = guardrail
         self.info = info
         self.result: object = None
+        self.guardrail_result = guardrail_result
 
 
 class InputGuardrailTripwireTriggered(GuardrailTripwireTriggered):
-    """An input guardrail tripped."""
+    """An input guardrail tripped (also an ``agents.InputGuardrailTripwireTriggered``)."""
+
+    _sdk_name = "InputGuardrailTripwireTriggered"
 
 
 class OutputGuardrailTripwireTriggered(GuardrailTripwireTriggered):
-    """An output guardrail tripped."""
+    """An output guardrail tripped (also an ``agents.OutputGuardrailTripwireTriggered``)."""
+
+    _sdk_name = "OutputGuardrailTripwireTriggered"
 
 
 class BudgetExceeded(RunError):

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GuardrailContext",
     "GuardrailFunctionOutput",
+    "GuardrailResult",
     "InputGuardrail",
     "OutputGuardrail",
     "can_trip",
@@ -263,8 +264,28 @@ def storable(info: Any) -> Any:
         return repr(info)
 
 
-def tripwire_error(stop: Mapping[str, Any]) -> Exception:
-    """The exception for a ``stopped`` record of a tripped guardrail (input or output)."""
+@dataclass(frozen=True, kw_only=True)
+class GuardrailResult:
+    """The SDK's ``InputGuardrailResult`` / ``OutputGuardrailResult`` shape, on LangGraph.
+
+    Attributes:
+        guardrail: The guardrail object that tripped (``None`` if the agent no longer has it).
+        output: Its ``GuardrailFunctionOutput``.
+        agent: The agent checked (output guardrails), as in the SDK.
+        agent_output: The checked output (not kept in the saved state: ``None`` there).
+    """
+
+    guardrail: Any
+    output: GuardrailFunctionOutput
+    agent: Any = None
+    agent_output: Any = None
+
+
+def tripwire_error(stop: Mapping[str, Any], agent: Agent | None = None) -> Exception:
+    """The exception for a ``stopped`` record of a tripped guardrail (input or output).
+
+    ``agent`` (the agent checked) lets ``guardrail_result.guardrail`` be the guardrail object.
+    """
     from agentpatterns.errors import (
         InputGuardrailTripwireTriggered,
         OutputGuardrailTripwireTriggered,
@@ -272,6 +293,11 @@ def tripwire_error(stop: Mapping[str, Any]) -> Exception:
 
     kind = stop.get("kind", "input")
     cls = InputGuardrailTripwireTriggered if kind == "input" else OutputGuardrailTripwireTriggered
-    agent, guardrail, info = str(stop.get("agent")), str(stop.get("guardrail")), stop.get("info")
-    return cls(f"{kind} guardrail {guardrail!r} of agent {agent!r} tripped: {info!r}",
-               agent=agent, guardrail=guardrail, info=info)
+    name, guardrail, info = str(stop.get("agent")), str(stop.get("guardrail")), stop.get("info")
+    pool = (agent.input_guardrails if kind == "input" else agent.output_guardrails) if agent \
+        else ()
+    found = next((g for g in pool if getattr(g, "get_name", lambda: "")() == guardrail), None)
+    result = GuardrailResult(guardrail=found, output=GuardrailFunctionOutput(
+        output_info=info, tripwire_triggered=True), agent=agent if kind == "output" else None)
+    return cls(f"{kind} guardrail {guardrail!r} of agent {name!r} tripped: {info!r}",
+               agent=name, guardrail=guardrail, info=info, guardrail_result=result)

@@ -31,6 +31,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import ValidationError
 
 from agentpatterns.errors import (
+    MaxTurnsExceeded,
     ModelBehaviorError,
     ModelCallError,
     OutputValidationError,
@@ -455,7 +456,7 @@ def agent_turn(
                     return result
         if result.handoff is not None:
             return result
-    raise RunError(
+    raise MaxTurnsExceeded(
         f"agent {agent.name!r} made {max_turns} model calls in one turn without finishing; "
         "raise max_turns or check its tools"
     )

@@ -179,7 +179,7 @@ def _finish(pattern: Pattern, snapshot: Any, thread_id: str, model: Any) -> RunR
     result = _result(pattern, snapshot, thread_id, model)
     stop = result.values.get("stopped")
     if isinstance(stop, Mapping) and stop.get("reason") == "guardrail":
-        exc = tripwire_error(stop)
+        exc = tripwire_error(stop, pattern.agent_map.get(str(stop.get("agent"))))
         exc.result = result  # type: ignore[attr-defined]
         raise exc
     return result

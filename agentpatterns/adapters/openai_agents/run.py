@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from agentpatterns.adapters.openai_agents.bridge import _plain
 from agentpatterns.adapters.openai_agents.build import output_text
 from agentpatterns.adapters.openai_agents.guard import BudgetStop, RunGuard
+from agentpatterns.errors import AgentPatternsError, MaxTurnsExceeded, ModelBehaviorError
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.context import using_context
 from agentpatterns.nodes.models import describe_model, resolve_model
@@ -245,10 +246,20 @@ class Run:
             error: Any = exc.error  # BudgetExceeded, or a ModelBehaviorError from a tool
             error.result = self.result(None, list(self.path), None)
             return error  # type: ignore[no-any-return]
+        if isinstance(exc, agents.MaxTurnsExceeded | agents.ModelBehaviorError) and not \
+                isinstance(exc, AgentPatternsError):
+            # the SDK's own: ours (an SDK subclass too), with the SDK's run data
+            cls = MaxTurnsExceeded if isinstance(exc, agents.MaxTurnsExceeded) else \
+                ModelBehaviorError
+            error = cls(str(exc))
+            error.run_data = exc.run_data
+            return error
         ours = from_sdk_tripwire(exc)
         if ours is None:
             return None
         sdk = _tripwire_of(exc)
+        ours.guardrail_result = getattr(sdk, "guardrail_result", None)  # type: ignore[attr-defined]
+        ours.run_data = getattr(sdk, "run_data", None)  # type: ignore[attr-defined]
         data = getattr(sdk, "run_data", None)
         path = list(self.path)
         agent = str(getattr(ours, "agent", "") or "")
