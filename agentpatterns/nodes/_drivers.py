@@ -37,24 +37,34 @@ from agentpatterns.nodes.runtime import (
     TurnResult,
     sub_turn,
 )
+from agentpatterns.nodes.tool_use import UserCall
 from agentpatterns.nodes.tools import FunctionTool, tool_output_text
 
 __all__ = ["adrive", "drive"]
 
 
-_BOUND: dict[tuple[int, tuple[str, ...], int], tuple[Any, Any]] = {}
+_BOUND: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
 
-def _bound(model: Any, tools: tuple[dict[str, Any], ...], response_format: Any) -> Any:
-    if not tools and response_format is None:
+def _bound(model: Any, request: ModelCall) -> Any:
+    """The chat model with the call's tools, ``tool_choice``, response format and the
+    agent's other model settings bound (cached: binding is not free)."""
+    tools, response_format, settings = request.tools, request.response_format, request.settings
+    choice = request.tool_choice if tools else None
+    if not tools and response_format is None and settings is None:
         return model
-    key = (id(model), tuple(t["function"]["name"] for t in tools), id(response_format))
+    key = (id(model), tuple(t["function"]["name"] for t in tools), id(response_format),
+           settings.cache_key() if settings is not None else "", choice)
     hit = _BOUND.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
-    runnable = model.bind_tools(list(tools)) if tools else model
+    runnable = (model.bind_tools(list(tools), **({"tool_choice": choice} if choice else {}))
+                if tools else model)
+    extra = settings.call_kwargs() if settings is not None else {}
     if response_format is not None:
-        runnable = runnable.bind(response_format=response_format)
+        extra["response_format"] = response_format
+    if extra:
+        runnable = runnable.bind(**extra)
     if len(_BOUND) > 512:
         _BOUND.clear()
     _BOUND[key] = (model, runnable)
@@ -114,6 +124,10 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
             value = None
             if emit is not None:
                 emit(request.event)
+        elif isinstance(request, UserCall):
+            value = request.fn(*request.args)
+            if inspect.isawaitable(value):
+                value = asyncio.run(_await(value))
         else:
             value = drive(sub_turn(request), run_model, emit=emit, budget=budget,
                           journal=journal)
@@ -126,7 +140,7 @@ def _step(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], A
 def _call_model(request: ModelCall, run_model: Any, budget: Budget | None) -> Any:
     model = resolve_model(run_model, request.agent.model)
     try:
-        reply = _bound(model, request.tools, request.response_format).invoke(
+        reply = _bound(model, request).invoke(
             request.messages, config=_call_config(request))
     except (AgentPatternsError, GraphBubbleUp):
         raise
@@ -200,6 +214,10 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
             value = None
             if emit is not None:
                 emit(request.event)
+        elif isinstance(request, UserCall):
+            value = request.fn(*request.args)
+            if inspect.isawaitable(value):
+                value = await value
         else:
             value = await adrive(sub_turn(request), run_model, emit=emit, budget=budget,
                                  journal=journal)
@@ -213,7 +231,7 @@ async def _astep(journal: TurnJournal | None, kind: str, name: str,
 async def _acall_model(request: ModelCall, run_model: Any, budget: Budget | None) -> Any:
     model = resolve_model(run_model, request.agent.model)
     try:
-        reply = await _bound(model, request.tools, request.response_format).ainvoke(
+        reply = await _bound(model, request).ainvoke(
             request.messages, config=_call_config(request))
     except (AgentPatternsError, GraphBubbleUp):
         raise

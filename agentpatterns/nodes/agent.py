@@ -12,6 +12,7 @@ from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool, Tool
 
 if TYPE_CHECKING:
     from agentpatterns.nodes.guardrails import InputGuardrail, OutputGuardrail
+    from agentpatterns.nodes.settings import ModelSettings
 
 __all__ = ["Agent", "Instructions"]
 
@@ -56,6 +57,13 @@ class Agent:
             call (``@input_guardrail`` objects, SDK guardrails or plain functions; see
             :mod:`agentpatterns.nodes.guardrails` for when they run).
         output_guardrails: Checks on the agent's final output.
+        model_settings: Model tuning (:class:`~agentpatterns.nodes.settings.ModelSettings`,
+            a dict, or the SDK's ``ModelSettings``): ``tool_choice``, ``temperature``...
+        tool_use_behavior: Whether tool results end the turn, as in the SDK
+            (:mod:`agentpatterns.nodes.tool_use`): ``"run_llm_again"`` (default),
+            ``"stop_on_first_tool"``, ``{"stop_at_tool_names": [...]}`` or a function.
+        reset_tool_choice: Drop ``model_settings.tool_choice`` once the agent has used a
+            tool in its turn (default, as in the SDK), so a forced tool call cannot loop.
 
     Example:
         >>> booking = Agent(name="Booking Agent",
@@ -80,6 +88,9 @@ class Agent:
     output_type: Any = None
     input_guardrails: Sequence[InputGuardrail | Callable[..., Any]] = ()
     output_guardrails: Sequence[OutputGuardrail | Callable[..., Any]] = ()
+    model_settings: ModelSettings | None = None
+    tool_use_behavior: Any = "run_llm_again"
+    reset_tool_choice: bool = True
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -111,8 +122,14 @@ class Agent:
                     "@function_tool and agents with agent.as_tool(...)"
                 )
         from agentpatterns.nodes.output import check_output_type
+        from agentpatterns.nodes.settings import to_model_settings
+        from agentpatterns.nodes.tool_use import check_tool_use_behavior
 
         check_output_type(self.name, self.output_type)
+        object.__setattr__(self, "model_settings",
+                           to_model_settings(self.model_settings, agent=self.name))
+        object.__setattr__(self, "tool_use_behavior",
+                           check_tool_use_behavior(self.name, self.tool_use_behavior))
 
     def as_tool(
         self, *, tool_name: str | None = None, tool_description: str | None = None,

@@ -7,7 +7,9 @@ fresh machine, and it follows stated rules that make the agent semantics visible
   hand off to X (the handoff tool whose name contains X);
 * **route** - given tools (handoffs, agents as tools, function tools), it calls the one whose
   name + description share the most stemmed words with the latest user request, one call per
-  reply, never the same tool twice for one request; no match -> it answers itself;
+  reply, never the same tool twice for one request; no match -> it answers itself (with
+  ``tool_choice="required"`` it calls the first tool offered instead; a tool's name offers
+  only that tool; ``"none"`` offers none);
 * **arguments** - the call's arguments come from the request, by the tool's schema
   (identifiers, numbers, dates, quoted strings, enum options; the whole request only for a
   single free-text parameter): see :mod:`agentpatterns.nodes._tool_args`;
@@ -177,6 +179,7 @@ def offline_reply(
     *,
     call_id: Callable[[], str] | None = None,
     agent: str | None = None,
+    required: bool = False,
 ) -> AIMessage:
     """Apply the offline rules to a conversation; see the module docstring.
 
@@ -222,6 +225,8 @@ def offline_reply(
         score = len(wanted & stems(_tool_text(tool)))
         if score > best_score:
             best, best_score = tool, score
+    if best is None and required and fresh:
+        best = fresh[0]  # tool_choice "required" (or a tool's name): some tool is called
     if best is not None:
         return call(best)
     recalled = _recall(messages, last_human, request)
@@ -339,13 +344,21 @@ class OfflineModel(BaseChatModel):
         formatted = [
             t if isinstance(t, dict) and "type" in t else convert_to_openai_tool(t) for t in tools
         ]
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
         return self.bind(tools=formatted, **kwargs)
 
     def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any],
                run_manager: Any = None) -> AIMessage:
         name, _ = agent_name(messages, run_manager)
-        reply = offline_reply(messages, kwargs.get("tools") or (), kwargs.get("response_format"),
-                              agent=name)
+        tools = list(kwargs.get("tools") or ())
+        choice = kwargs.get("tool_choice")
+        if choice == "none":
+            tools = []
+        elif isinstance(choice, str) and choice not in ("auto", "required", "any"):
+            tools = [t for t in tools if _tool_name(t) == choice]
+        reply = offline_reply(messages, tools, kwargs.get("response_format"), agent=name,
+                              required=choice not in (None, "auto", "none"))
         reply.usage_metadata = _usage(messages, reply)  # type: ignore[assignment]
         reply.response_metadata = {"model_name": self.model_name}
         return reply

@@ -52,6 +52,8 @@ from agentpatterns.nodes.compat import is_transient
 from agentpatterns.nodes.context import RunContextWrapper, current_context
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
 from agentpatterns.nodes.output import OutputSchema, output_schema
+from agentpatterns.nodes.settings import ModelSettings
+from agentpatterns.nodes.tool_use import FunctionToolResult, UserCall, final_from_tools
 from agentpatterns.nodes.tools import (
     AgentTool,
     FunctionTool,
@@ -125,6 +127,9 @@ class ModelCall:
     messages: list[BaseMessage]
     tools: tuple[dict[str, Any], ...]
     response_format: Any
+    #: the agent's ``model_settings`` and the ``tool_choice`` of this call (None: the model's)
+    settings: ModelSettings | None = None
+    tool_choice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,7 +237,7 @@ class TurnResult:
 
 
 Request = (ModelCall | ToolRun | SubAgent | GuardrailRun | Notify | Approval | ApprovalCheck
-           | Check)
+           | Check | UserCall)
 
 
 def _response_format(agent: Agent) -> Any:
@@ -311,6 +316,8 @@ def agent_turn(
         result.handoff = fallback
         return True
 
+    settings = agent.model_settings
+    used_tools = False
     for _ in range(max_turns):
         if callable(agent.instructions) and new:
             # asked again before every model call, as the SDK does: a tool may have changed
@@ -324,7 +331,11 @@ def agent_turn(
                         setting, (RunContextWrapper(context=current_context()), agent)))):
                     del lookup[name]
             schemas = tuple(_schema(name, entry) for name, entry in lookup.items())
-        reply = yield ModelCall(agent, [*system, *history, *new], schemas, response_format)
+        # the SDK's reset_tool_choice: a forced tool_choice holds until a tool was used
+        choice = None if settings is None or (used_tools and agent.reset_tool_choice) \
+            else settings.tool_choice
+        reply = yield ModelCall(agent, [*system, *history, *new], schemas, response_format,
+                                settings, choice)
         if isinstance(reply, ModelFailure):
             strikes["model"] += 1
             error = redact(f"{type(reply.error).__name__}: {reply.error}")
@@ -388,6 +399,7 @@ def agent_turn(
                         return result
             return result
         deferred: list[PendingCall] = []
+        results: list[FunctionToolResult] = []
         for call in reply.tool_calls:
             name = call["name"]
             call_id = call.get("id") or name
@@ -437,7 +449,7 @@ def agent_turn(
                         # asked for after the reply's other calls ran, as in the SDK
                         deferred.append(pending)
                         continue
-                if (yield from _call_tool(result, agent, entry, args, call_id, raw)):
+                if (yield from _call_tool(result, agent, entry, args, call_id, raw, results)):
                     return result
         if deferred:
             verdicts = yield Approval(tuple(deferred))
@@ -452,10 +464,20 @@ def agent_turn(
                     new.append(ToolMessage(message or REJECTION_MESSAGE,
                                            tool_call_id=pending.call_id))
                 elif (yield from _call_tool(result, agent, pending.tool, pending.args,
-                                            pending.call_id, pending.raw)):
+                                            pending.call_id, pending.raw, results)):
                     return result
         if result.handoff is not None:
             return result
+        used_tools = used_tools or bool(results)
+        if results and agent.tool_use_behavior != "run_llm_again":
+            context = GuardrailContext(agent=agent.name, state=state, context=current_context())
+            final = yield from final_from_tools(agent, context, results)
+            if final is not None:  # the tools' output is the answer (tool_use_behavior)
+                result.text, result.output, value = final
+                for guardrail in agent.output_guardrails:
+                    if (yield from _guard(result, guardrail, agent, state, value)):
+                        return result
+                return result
     raise MaxTurnsExceeded(
         f"agent {agent.name!r} made {max_turns} model calls in one turn without finishing; "
         "raise max_turns or check its tools"
@@ -463,9 +485,11 @@ def agent_turn(
 
 
 def _call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any],
-               call_id: str, raw: str) -> Generator[Request, Any, bool]:
+               call_id: str, raw: str,
+               results: list[FunctionToolResult]) -> Generator[Request, Any, bool]:
     """Run one tool call (a function, or an agent used as a tool) and add its result to the
-    turn's messages; True when an agent used as a tool was stopped by a guardrail."""
+    turn's messages (and to ``results``, for ``tool_use_behavior``); True when an agent used
+    as a tool was stopped by a guardrail."""
     name = entry.name
     yield Notify({"type": "tool_called", "agent": agent.name, "tool": name,
                   "args": args, "call_id": call_id})
@@ -475,7 +499,7 @@ def _call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any
         if sub.tripwire is not None:
             return True
         output = sub.output if sub.output is not None else sub.text
-        content = output if isinstance(output, str) else json.dumps(output)
+        content = value = output if isinstance(output, str) else json.dumps(output)
     else:
         value = yield ToolRun(entry, args, call_id, agent.name, raw)
         content = tool_output_text(value)
@@ -485,6 +509,8 @@ def _call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any
     result.tool_calls.append({"agent": agent.name, "tool": name, "args": json.loads(raw),
                               "result": content, "call_id": call_id})
     result.messages.append(ToolMessage(content, tool_call_id=call_id, name=name))
+    results.append(FunctionToolResult(tool=entry, output=value, arguments=args,
+                                      call_id=call_id))
     return False
 
 

@@ -327,22 +327,19 @@ class LangChainModel(Model):
     def _runnable(self, tools: list[SDKTool], handoffs: list[Handoff[Any, Any]],
                   output_schema: AgentOutputSchemaBase | None,
                   settings: ModelSettings) -> Any:
+        from agentpatterns.adapters.openai_agents.behavior import settings_of
+
+        ours = settings_of(settings)  # bound as on LangGraph (nodes/_drivers._bound)
         offered = tool_dicts(tools, handoffs)
         runnable: Any = self.model
         if offered:
-            choice = settings.tool_choice
-            kwargs: dict[str, Any] = {}
-            if isinstance(choice, str) and choice not in ("auto",):
-                kwargs["tool_choice"] = choice
-            runnable = self.model.bind_tools(offered, **kwargs)
-        extra: dict[str, Any] = {}
+            choice = ours.tool_choice if ours is not None else None
+            runnable = self.model.bind_tools(offered,
+                                             **({"tool_choice": choice} if choice else {}))
+        extra: dict[str, Any] = ours.call_kwargs() if ours is not None else {}
         response_format = _response_format(output_schema)
         if response_format is not None:
             extra["response_format"] = response_format
-        for name in ("temperature", "top_p", "max_tokens"):
-            value = getattr(settings, name, None)
-            if value is not None:
-                extra[name] = value
         return runnable.bind(**extra) if extra else runnable
 
     async def get_response(

@@ -30,6 +30,12 @@ from agents.tool_context import ToolContext
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, SecretStr
 
+from agentpatterns.adapters.openai_agents.behavior import (
+    our_model_settings,
+    our_tool_use,
+    sdk_model_settings,
+    sdk_tool_use,
+)
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
 from agentpatterns.adapters.openai_agents.tools import (
     SOURCE,
@@ -171,7 +177,11 @@ def _template(agent: Agent) -> agents.Agent[Any]:
                for t in agent.tools if isinstance(t, FunctionTool | HostedTool)],
         mcp_servers=list(agent.mcp_servers),  # untouched, with their config
         mcp_config=cast(Any, dict(agent.mcp_config)),
-        input_guardrails=input_guardrails, output_guardrails=output_guardrails)
+        input_guardrails=input_guardrails, output_guardrails=output_guardrails,
+        tool_use_behavior=sdk_tool_use(agent), reset_tool_choice=agent.reset_tool_choice)
+    settings = sdk_model_settings(agent)
+    if settings is not None:
+        object.__setattr__(sdk, "model_settings", settings)
     object.__setattr__(sdk, SOURCE, agent)
     _TEMPLATES[agent] = sdk
     return sdk
@@ -235,7 +245,7 @@ def build_network(
             model = guard.wrap(agent.name, model)
         object.__setattr__(clone, "model", model)
         if settings is not None:
-            object.__setattr__(clone, "model_settings", settings)
+            object.__setattr__(clone, "model_settings", sdk_model_settings(agent, settings))
         net.by_name[agent.name] = clone
     # an agent used as a tool answers the task it is given; its handoffs are not followed
     tool_variant: dict[str, agents.Agent[Any]] = {}
@@ -359,9 +369,6 @@ def _check(agent: agents.Agent[Any]) -> None:
         raise _unsupported(agent, "a Responses prompt template", "use instructions")
     if agent.hooks is not None:
         raise _unsupported(agent, "agent hooks", "remove them before converting")
-    if agent.tool_use_behavior != "run_llm_again":
-        raise _unsupported(agent, f"tool_use_behavior={agent.tool_use_behavior!r}",
-                           "use the default 'run_llm_again'")
 
 
 def _handoff_target(agent: agents.Agent[Any], item: Any) -> agents.Agent[Any]:
@@ -427,6 +434,9 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
         id(sdk): Agent(name=sdk.name, instructions=_instructions_back(sdk),
                        handoff_description=sdk.handoff_description, model=_our_model(sdk),
                        output_type=_output_type_back(sdk),
+                       model_settings=our_model_settings(sdk),
+                       tool_use_behavior=our_tool_use(sdk),
+                       reset_tool_choice=sdk.reset_tool_choice,
                        input_guardrails=_guardrails_back(sdk, "input_guardrails"),
                        output_guardrails=_guardrails_back(sdk, "output_guardrails"),
                        mcp_servers=list(sdk.mcp_servers), mcp_config=dict(sdk.mcp_config))
