@@ -268,8 +268,6 @@ def test_from_sdk_agent_maps_models() -> None:
 
 
 @pytest.mark.parametrize("make, match", [
-    (lambda: agents.Agent(name="W", tool_use_behavior="stop_on_first_tool"),
-     "tool_use_behavior"),
     (lambda: agents.Agent(name="W", handoffs=[agents.handoff(
         agents.Agent(name="T"), input_filter=lambda data: data)]), "input_filter"),
 ])

@@ -91,12 +91,11 @@ def test_model_behavior_error_is_the_sdks(run: Any) -> None:
     assert "nope" in caught.value.message
 
 
-def test_import_agentpatterns_does_not_import_the_sdk_and_stays_fast() -> None:
-    code = ("import sys, time; t = time.perf_counter(); import agentpatterns; "
+def test_import_agentpatterns_does_not_import_the_sdk_for_it() -> None:
+    # (the import time itself is measured by bench/bench_startup.py, not asserted here)
+    code = ("import sys; import agentpatterns; "
             "from agentpatterns import ModelBehaviorError; e = ModelBehaviorError('x'); "
-            "print('agents' in sys.modules, type(e).__mro__[1].__name__, "
-            "time.perf_counter() - t)")
+            "print('agents' in sys.modules, type(e).__mro__[1].__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120).stdout.split()
-    assert out[:2] == ["False", "_SDKCompatible"]
-    assert float(out[2]) < 10  # generous on a loaded machine; bench/ measures it properly
+                         check=True, timeout=300).stdout.split()
+    assert out == ["False", "_SDKCompatible"]

@@ -28,9 +28,6 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
-    HumanMessage,
-    SystemMessage,
-    ToolMessage,
 )
 from openai.types.responses import (
     Response,
@@ -50,6 +47,9 @@ from openai.types.responses.response_usage import InputTokensDetails, OutputToke
 
 from agentpatterns.errors import UnsupportedError
 from agentpatterns.nodes._text import AGENT_KEY, message_text
+from agentpatterns.nodes.items import _FC, _MSG, items_to_messages, messages_to_items
+from agentpatterns.nodes.items import _content_text as _content_text  # re-exported
+from agentpatterns.nodes.items import _plain as _plain  # re-exported
 
 __all__ = [
     "LangChainModel",
@@ -58,139 +58,6 @@ __all__ = [
     "messages_to_items",
     "tool_dicts",
 ]
-
-# Output item ids carry the reply they came from (``msg_<reply>``, ``fc_<reply>_<n>``), so
-# an assistant's text and its tool calls fold back into one AIMessage - and two replies
-# that happen to be adjacent (a sequence of agents) do not.
-_MSG = "msg_lc"
-_FC = "fc_lc"
-
-
-# ------------------------------------------------------------------ SDK items -> messages
-
-
-def _plain(item: Any) -> dict[str, Any]:
-    if isinstance(item, Mapping):
-        return dict(item)
-    dump = getattr(item, "model_dump", None)
-    if callable(dump):
-        return dict(dump(exclude_unset=True))
-    raise UnsupportedError(f"input item {item!r} is neither a dict nor a pydantic model")
-
-
-def _content_text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    for part in content:
-        part = _plain(part)
-        kind = part.get("type")
-        if kind in ("input_text", "output_text", "text"):
-            parts.append(str(part.get("text", "")))
-        elif kind == "refusal":
-            parts.append(str(part.get("refusal", "")))
-        else:
-            raise UnsupportedError(f"message content part of type {kind!r} (images, files, "
-                                   "audio) cannot be passed to a LangChain chat model by the "
-                                   "bridge; send text")
-    return "".join(parts)
-
-
-def _reply_of(item_id: Any) -> str | None:
-    """The bridge's reply id inside an output item id, or None for foreign ids."""
-    if not isinstance(item_id, str):
-        return None
-    if item_id.startswith(_MSG + "_"):
-        return item_id[len(_MSG) + 1:]
-    if item_id.startswith(_FC + "_"):
-        return item_id[len(_FC) + 1:].rsplit("_", 1)[0]
-    return None
-
-
-def _parse_args(raw: Any) -> tuple[dict[str, Any] | None, str]:
-    text = raw if isinstance(raw, str) else json.dumps(raw or {})
-    try:
-        value = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError:
-        return None, text
-    return (value if isinstance(value, dict) else None), text
-
-
-def items_to_messages(system_instructions: str | None,
-                      items: str | Sequence[Any], *, agent: str | None = None) -> list[BaseMessage]:
-    """SDK input items -> LangChain messages, the system instructions first.
-
-    Args:
-        system_instructions: The agent's system prompt (``None`` for none).
-        agent: The agent's name, kept in the system message's ``response_metadata`` as on
-            LangGraph (never sent to a model).
-        items: A user string or Responses-API input items (dicts or pydantic models):
-            user/system/developer/assistant messages, ``function_call`` and
-            ``function_call_output`` items (handoffs are function calls too); reasoning
-            items are dropped.
-
-    Raises:
-        UnsupportedError: An item a chat model cannot be given (a hosted tool call, an
-            image), naming its type.
-    """
-    out: list[BaseMessage] = []
-    if system_instructions:
-        out.append(SystemMessage(system_instructions,
-                                 response_metadata={"agent": agent} if agent else {}))
-    if isinstance(items, str):
-        out.append(HumanMessage(items))
-        return out
-    open_ai: AIMessage | None = None  # the assistant reply tool calls still attach to
-    open_reply: str | None = None
-    for raw in items:
-        item = _plain(raw)
-        kind = item.get("type")
-        role = item.get("role")
-        if kind in (None, "message") and role is not None:
-            text = _content_text(item.get("content"))
-            if role == "user":
-                out.append(HumanMessage(text))
-                open_ai = None
-            elif role in ("system", "developer"):
-                out.append(SystemMessage(text))
-                open_ai = None
-            elif role == "assistant":
-                open_ai = AIMessage(content=text)
-                open_reply = _reply_of(item.get("id"))
-                out.append(open_ai)
-            else:
-                raise UnsupportedError(f"input message with role {role!r} is not supported")
-        elif kind == "function_call":
-            reply = _reply_of(item.get("id"))
-            same = open_ai is not None and (reply is None or open_reply is None
-                                            or reply == open_reply)
-            if open_ai is None or not same:
-                open_ai = AIMessage(content="")
-                open_reply = reply
-                out.append(open_ai)
-            args, text = _parse_args(item.get("arguments"))
-            call_id = str(item.get("call_id") or item.get("id") or "")
-            if args is None:
-                open_ai.invalid_tool_calls.append({
-                    "name": item.get("name"), "args": text, "id": call_id,
-                    "error": "arguments are not a JSON object", "type": "invalid_tool_call"})
-            else:
-                open_ai.tool_calls.append({"name": str(item.get("name")), "args": args,
-                                           "id": call_id, "type": "tool_call"})
-        elif kind == "function_call_output":
-            output = item.get("output")
-            content = output if isinstance(output, str) else _content_text(output)
-            out.append(ToolMessage(content, tool_call_id=str(item.get("call_id"))))
-        elif kind == "reasoning":
-            continue
-        else:
-            raise UnsupportedError(
-                f"input item of type {kind!r} cannot be converted for a LangChain chat model "
-                "(hosted tools, computer use and MCP items are not supported by the bridge)")
-    return out
-
 
 # ------------------------------------------------------------------ messages -> SDK items
 
@@ -215,30 +82,6 @@ def message_to_items(message: AIMessage, reply: str | None = None) -> list[Any]:
             id=f"{_FC}_{reply}_{j}", call_id=bad.get("id") or f"call_{reply}_{j}",
             type="function_call", name=str(bad.get("name") or ""), status="completed",
             arguments=str(bad.get("args") or "")))
-    return items
-
-
-def messages_to_items(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """LangChain messages -> SDK input items (what a session hands back to the SDK).
-
-    Human -> user message, AI -> assistant message plus ``function_call`` items, Tool ->
-    ``function_call_output``, System -> system message.
-    """
-    items: list[dict[str, Any]] = []
-    for n, message in enumerate(messages):
-        if isinstance(message, HumanMessage):
-            items.append({"role": "user", "content": message_text(message)})
-        elif isinstance(message, SystemMessage):
-            items.append({"role": "system", "content": message_text(message)})
-        elif isinstance(message, AIMessage):
-            reply = (message.id or f"h{n}").replace("_", "-")
-            for item in message_to_items(message, reply):
-                items.append(item.model_dump(exclude_none=True))
-        elif isinstance(message, ToolMessage):
-            items.append({"type": "function_call_output", "call_id": message.tool_call_id,
-                          "output": message_text(message)})
-        else:
-            raise UnsupportedError(f"message of type {type(message).__name__} has no SDK item")
     return items
 
 
