@@ -68,6 +68,20 @@ class RunResult:
         """Total model calls in this run."""
         return sum(self.calls.values())
 
+    def to_input_list(self) -> list[dict[str, Any]]:
+        """The conversation as OpenAI Agents SDK input items, as ``agents.RunResult``'s.
+
+        Add a user message and pass it to the next run (``Runner.run`` or ``run_sdk``) to
+        continue the conversation without a thread. On LangGraph it is the thread's whole
+        conversation; on the SDK runtime the SDK's own ``to_input_list()`` of the run.
+        """
+        items = self.values.get("input_items")
+        if items is not None:
+            return list(items)
+        from agentpatterns.nodes.items import messages_to_items
+
+        return messages_to_items(list(self.values.get("messages") or ()))
+
     def __repr__(self) -> str:
         def short(value: Any, n: int = 60) -> str:
             text = " ".join(str(value).split())

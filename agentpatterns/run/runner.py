@@ -64,12 +64,42 @@ def _budget(max_model_calls: int | None, max_tokens: int | None,
     return Budget(max_model_calls=max_model_calls, max_tokens=max_tokens, thread_id=thread_id)
 
 
+def input_messages(user_input: Any) -> tuple[list[Any], str]:
+    """A run's input as messages and the request text: a string, or a list of SDK input
+    items (``[{"role": "user", "content": ...}]``, ``result.to_input_list()``) as
+    ``agents.Runner.run`` takes them; the request is the last user message's text.
+
+    Raises:
+        InputError: Empty input, or a list with no user message, or items that cannot be
+            converted (naming the item).
+    """
+    from agentpatterns.errors import UnsupportedError
+    from agentpatterns.nodes.items import items_to_messages, last_user_text
+
+    if isinstance(user_input, str):
+        if not user_input.strip():
+            raise InputError("the input is empty; pass the user's request as a non-empty "
+                             "string or a list of input items")
+        return [HumanMessage(user_input)], user_input
+    if not isinstance(user_input, list | tuple) or not user_input:
+        raise InputError(f"the input {user_input!r} is neither a non-empty string nor a list "
+                         "of input items ([{'role': 'user', 'content': '...'}])")
+    try:
+        messages = items_to_messages(None, list(user_input))
+    except UnsupportedError as exc:
+        raise InputError(f"the input items cannot be run: {exc}") from exc
+    request = last_user_text(messages)
+    if not request.strip():
+        raise InputError("the input items hold no user message; add "
+                         "{'role': 'user', 'content': '...'}")
+    return messages, request
+
+
 def _start_input(user_input: Any, *, new_thread: bool = False) -> dict[str, Any]:
-    if not isinstance(user_input, str) or not user_input.strip():
-        raise InputError("the input is empty; pass the user's request as a non-empty string")
+    messages, request = input_messages(user_input)
     if new_thread:  # a thread id made for this run: no earlier run's keys to reset
-        return {"messages": [HumanMessage(user_input)], "input": user_input}
-    return fresh_run_update(user_input, HumanMessage(user_input))
+        return {"messages": messages, "input": request}
+    return fresh_run_update(request, messages)
 
 
 def _compiled(pattern: Pattern, saver: Any, store: Any) -> Any:
@@ -432,7 +462,7 @@ class Runner:
     """
 
     @staticmethod
-    async def run(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+    async def run(target: Pattern | Agent, input: str | list[Any], *, thread_id: str | None = None,
                   checkpointer: Any = None, store: Any = None, model: Any = None,
                   session: SQLiteSession | None = None, recursion_limit: int | None = None,
                   configurable: Mapping[str, Any] | None = None,
@@ -443,7 +473,14 @@ class Runner:
 
         Args:
             target: The pattern or agent.
-            input: The user's request.
+            input: The user's request: a string, or a list of input items as
+                ``agents.Runner.run`` takes them (``[{"role": "user", "content": ...}]``,
+                ``result.to_input_list()`` of an earlier run plus a new user message). The
+                run starts at the pattern's entry agent, as ``agents.Runner.run(agent, ...)``
+                starts at the agent given; to continue with the agent that answered last
+                (as the SDK's examples do with ``result.last_agent``), run
+                ``pattern.agent(result.last_agent)``. On a thread the items are added to its
+                conversation.
             thread_id: The thread to checkpoint under (new random id by default). Reusing a
                 thread continues its conversation.
             checkpointer: Saver object or URL (``memory`` default, ``sqlite:///file``,
@@ -480,7 +517,7 @@ class Runner:
                                   plan.thread_id, model)
 
     @staticmethod
-    def run_sync(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+    def run_sync(target: Pattern | Agent, input: str | list[Any], *, thread_id: str | None = None,
                  checkpointer: Any = None, store: Any = None, model: Any = None,
                  session: SQLiteSession | None = None, recursion_limit: int | None = None,
                  configurable: Mapping[str, Any] | None = None,
@@ -557,7 +594,8 @@ class Runner:
     fork = staticmethod(api_fork)
 
     @staticmethod
-    async def run_streamed(target: Pattern | Agent, input: str, *, thread_id: str | None = None,
+    async def run_streamed(target: Pattern | Agent, input: str | list[Any], *,
+                           thread_id: str | None = None,
                            checkpointer: Any = None, store: Any = None, model: Any = None,
                            session: SQLiteSession | None = None,
                            recursion_limit: int | None = None,

@@ -153,10 +153,13 @@ _PER_RUN_APPEND = (
 
 
 def fresh_run_update(user_input: str, message: Any) -> dict[str, Any]:
-    """The input of a new run on a (possibly used) thread: new request, per-run keys reset."""
+    """The input of a new run on a (possibly used) thread: new request, per-run keys reset.
+
+    ``message`` is the request's message, or a list of messages (input items).
+    """
     update: dict[str, Any] = {key: RESET for key in _PER_RUN_APPEND}
     update.update(
-        messages=[message],
+        messages=list(message) if isinstance(message, list) else [message],
         input=user_input,
         final_output=None,
         last_agent="",

@@ -173,7 +173,7 @@ def from_sdk_agent(sdk_agent: agents.Agent[Any], *, name: str = "") -> Pattern:
 # ------------------------------------------------------------------ running
 
 
-async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
+async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any = None,
                   thread_id: str | None = None, session: Any = None, checkpointer: Any = None,
                   store: Any = None, max_turns: int = DEFAULT_MAX_TURNS,
                   context: Any = None,
@@ -192,7 +192,9 @@ async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
 
     Args:
         target: The pattern or agent.
-        input: The user's request.
+        input: The user's request, or a list of SDK input items (``result.to_input_list()``
+            plus a new user message), as ``agents.Runner.run`` takes them. Handoff networks
+            run on the items; the other patterns work from the last user message.
         model: Model for every agent: a name, a LangChain chat model or an ``agents.Model``.
         thread_id: The thread. For handoff networks and memory it is also the conversation:
             the run reads and extends the thread's messages in ``checkpointer`` (a
@@ -223,12 +225,15 @@ async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
         InputGuardrailTripwireTriggered: An input guardrail tripped (``exc.result`` set).
         OutputGuardrailTripwireTriggered: An output guardrail tripped (``exc.result`` set).
     """
-    if not isinstance(input, str) or not input.strip():
-        raise InputError("the input is empty; pass the user's request as a non-empty string")
+    from agentpatterns.run.runner import input_messages
+
+    _, request = input_messages(input)  # a string, or SDK input items (checked here)
     run = _prepare(target, model=model, thread_id=thread_id, session=session,
                    checkpointer=checkpointer, store=store, max_turns=max_turns, context=context,
-                   configurable=configurable, request=input, max_model_calls=max_model_calls,
+                   configurable=configurable, request=request, max_model_calls=max_model_calls,
                    max_tokens=max_tokens)
+    if not isinstance(input, str):
+        run.items = list(input)
     try:
         return await DRIVERS[run.pattern.kind](run)
     except Exception as exc:  # the SDK's tripwires and budget stops become ours
@@ -238,7 +243,7 @@ async def run_sdk(target: Pattern | Agent, input: str, *, model: Any = None,
         raise ours from exc
 
 
-def run_sdk_sync(target: Pattern | Agent, input: str, **kwargs: Any) -> RunResult:
+def run_sdk_sync(target: Pattern | Agent, input: str | list[Any], **kwargs: Any) -> RunResult:
     """Blocking :func:`run_sdk`; works inside a running event loop too (a notebook, an
     async app), like every ``*_sync`` entry point (see ``agentpatterns._sync.block_on``)."""
     return block_on(run_sdk(target, input, **kwargs))

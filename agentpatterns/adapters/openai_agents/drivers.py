@@ -69,7 +69,7 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
     nxt = _sequence_next(pattern)
     fallback = pattern.options.get("fallback")
     current = start or pattern.entry
-    input: Any = run.request
+    input: Any = run.items if run.items is not None else run.request
     if state is not None:
         input = await RunState.from_json(net[current], state, context_override=run.context)
         _decide(input, run.values.pop("__decision__"))
@@ -125,6 +125,7 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
             await run.report_fallback(run.log.handoffs[-1])
             follow = fallback
         if follow is None:
+            run.values["input_items"] = result.to_input_list()
             return await _finish(run, result.final_output, path, last)
         input = [] if run.session is not None else result.to_input_list()
         current = follow

@@ -150,7 +150,7 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
 
     Args:
         target: The pattern or agent.
-        input: The user's request.
+        input: The user's request (or SDK input items, as for ``run_sdk``).
         **kwargs: The options of ``run_sdk`` (``model=``, ``thread_id=``, ...).
 
     Raises:
@@ -160,9 +160,9 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
     """
     from agentpatterns.adapters.openai_agents.drivers import DRIVERS
     from agentpatterns.adapters.openai_agents.prepare import DEFAULT_MAX_TURNS, _prepare
+    from agentpatterns.run.runner import input_messages
 
-    if not isinstance(input, str) or not input.strip():
-        raise InputError("the input is empty; pass the user's request as a non-empty string")
+    _, request = input_messages(input)  # a string, or SDK input items
     options: dict[str, Any] = {
         "model": None, "thread_id": None, "session": None, "checkpointer": None, "store": None,
         "max_turns": DEFAULT_MAX_TURNS, "context": None, "configurable": None,
@@ -171,7 +171,9 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
     if unknown:
         raise InputError(f"run_sdk_streamed got unknown options {sorted(unknown)}")
     options.update(kwargs)
-    base = _prepare(target, request=input, **options)
+    base = _prepare(target, request=request, **options)
+    if not isinstance(input, str):
+        base.items = list(input)
     run = _StreamingRun(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
     queue = run.queue
 

@@ -175,6 +175,8 @@ class Run:
     guard: RunGuard | None = None
     #: the agents that took a turn so far (kept up to date by the network driver)
     path: list[str] = field(default_factory=list)
+    #: the run's input items when it was given a list (handoff networks run on them)
+    items: list[Any] | None = None
 
     def __post_init__(self) -> None:
         if self.guard is None:
