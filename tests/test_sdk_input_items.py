@@ -43,13 +43,13 @@ def test_to_input_list_continues_a_conversation_with_the_last_agent() -> None:
     config = agents.RunConfig(tracing_disabled=True, model=LangChainModel(plain_model))
     first = agents.Runner.run_sync(entry, "hola", run_config=config)
     second = agents.Runner.run_sync(
-        first.last_agent, first.to_input_list() + [{"role": "user", "content": "¿y tú?"}],
+        first.last_agent, [*first.to_input_list(), {"role": "user", "content": "¿y tú?"}],
         run_config=config)
     pattern = from_sdk_agent(entry)
     for run in (Runner.run_sync, run_sdk_sync):
         model = ScriptedModel(list(script))
         one = run(pattern, "hola", model=model)
-        items = one.to_input_list() + [{"role": "user", "content": "¿y tú?"}]
+        items = [*one.to_input_list(), {"role": "user", "content": "¿y tú?"}]
         two = run(pattern.agent(one.last_agent), items, model=model)
         assert (one.last_agent, two.last_agent, two.path) == (
             first.last_agent.name, second.last_agent.name, ["Spanish"])

@@ -127,7 +127,7 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
         elif isinstance(request, UserCall):
             value = request.fn(*request.args)
             if inspect.isawaitable(value):
-                value = asyncio.run(_await(value))
+                value = block_on(_await(value))
         else:
             value = drive(sub_turn(request), run_model, emit=emit, budget=budget,
                           journal=journal)
