@@ -269,7 +269,7 @@ def test_from_sdk_agent_maps_models() -> None:
 
 @pytest.mark.parametrize("make, match", [
     (lambda: agents.Agent(name="W", handoffs=[agents.handoff(
-        agents.Agent(name="T"), input_filter=lambda data: data)]), "input_filter"),
+        agents.Agent(name="T"), nest_handoff_history=True)]), "nest_handoff_history"),
 ])
 # hosted tools, MCP servers and tool guardrails are honoured now (tests/test_sdk_tools.py)
 def test_from_sdk_agent_refuses_what_it_cannot_map(make: Any, match: str) -> None:

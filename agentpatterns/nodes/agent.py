@@ -12,6 +12,7 @@ from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool, Tool
 
 if TYPE_CHECKING:
     from agentpatterns.nodes.guardrails import InputGuardrail, OutputGuardrail
+    from agentpatterns.nodes.handoff import Handoff
     from agentpatterns.nodes.settings import ModelSettings
 
 __all__ = ["Agent", "Instructions"]
@@ -45,7 +46,9 @@ class Agent:
             ``(ctx, agent)`` like the SDK's dynamic instructions (``ctx.context`` is the run's
             ``context=``). Functions are asked again before every model call, as in the SDK.
         handoff_description: What the agent handles; routers match requests against it.
-        handoffs: Agents (or whole patterns) this one may hand the conversation to.
+        handoffs: Agents (or whole patterns) this one may hand the conversation to, or
+            ``handoff(agent, ...)`` objects (:mod:`agentpatterns.nodes.handoff`); kept as the
+            targets, their options in ``handoff_options``.
         tools: Function tools and agents used as tools (``other.as_tool(...)``).
         model: A model name (``"openai:gpt-4.1-mini"``, ``"offline"``) or a LangChain chat
             model; ``None`` uses the run's model or the environment's.
@@ -62,6 +65,8 @@ class Agent:
         tool_use_behavior: Whether tool results end the turn, as in the SDK
             (:mod:`agentpatterns.nodes.tool_use`): ``"run_llm_again"`` (default),
             ``"stop_on_first_tool"``, ``{"stop_at_tool_names": [...]}`` or a function.
+        handoff_options: The ``handoff(...)`` options per target agent name (filled from
+            ``handoffs``).
         reset_tool_choice: Drop ``model_settings.tool_choice`` once the agent has used a
             tool in its turn (default, as in the SDK), so a forced tool call cannot loop.
 
@@ -78,7 +83,8 @@ class Agent:
     name: str
     instructions: Instructions | None = None
     handoff_description: str | None = None
-    handoffs: Sequence[Any] = ()  # Agent | Pattern (the pattern layer is above this one)
+    #: Agent | Pattern (the pattern layer is above this one) | handoff(agent, ...)
+    handoffs: Sequence[Any] = ()
     tools: Sequence[Tool] = ()
     #: SDK MCP servers (and the SDK's ``mcp_config``): passed through to the SDK runtime;
     #: LangGraph refuses them by name
@@ -92,6 +98,7 @@ class Agent:
     tool_use_behavior: Any = "run_llm_again"
     reset_tool_choice: bool = True
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    handoff_options: Mapping[str, Handoff] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -108,12 +115,24 @@ class Agent:
             to_input_guardrail(g, agent=self.name) for g in self.input_guardrails))
         object.__setattr__(self, "output_guardrails", tuple(
             to_output_guardrail(g, agent=self.name) for g in self.output_guardrails))
+        from agentpatterns.nodes.handoff import Handoff
+
+        # handoff(agent, ...) objects: the agent goes in handoffs, the options aside by name
+        options = dict(self.handoff_options)
+        targets: list[Any] = []
         for target in self.handoffs:
+            if isinstance(target, Handoff):
+                options[target.agent.name] = target
+                target = target.agent
             if not isinstance(target, Agent) and not getattr(target, "is_pattern", False):
                 raise TypeError(
                     f"Agent {self.name!r}: handoffs= holds {target!r}, which is neither an "
-                    "Agent nor a Pattern"
+                    "Agent, a Pattern nor a handoff(agent, ...)"
                 )
+            targets.append(target)
+        object.__setattr__(self, "handoffs", tuple(targets))
+        object.__setattr__(self, "handoff_options", {
+            n: h for n, h in options.items() if any(t is h.agent for t in targets)})
         object.__setattr__(self, "mcp_servers", tuple(self.mcp_servers))
         for tool in self.tools:
             if not isinstance(tool, FunctionTool | AgentTool | HostedTool):

@@ -27,7 +27,15 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from pydantic import ValidationError
 
 from agentpatterns.errors import (
@@ -51,6 +59,7 @@ from agentpatterns.nodes.approvals import (
 from agentpatterns.nodes.compat import is_transient
 from agentpatterns.nodes.context import RunContextWrapper, current_context
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
+from agentpatterns.nodes.handoff import Handoff, arguments_json, enabled, filtered, tool_schema
 from agentpatterns.nodes.output import OutputSchema, output_schema
 from agentpatterns.nodes.settings import ModelSettings
 from agentpatterns.nodes.tool_use import FunctionToolResult, UserCall, final_from_tools
@@ -191,6 +200,9 @@ class TurnResult:
     #: the function tools and agents-as-tools called: ``{"agent", "tool", "args", "result",
     #: "call_id"}`` (a sub-agent's own calls first, then the call that ran it)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    #: a handoff's ``input_filter``, and the conversation it made (replaces the thread's)
+    handoff_filter: Any = None
+    replace_messages: list[BaseMessage] | None = None
 
     def count(self, agent: str, reply: AIMessage) -> None:
         self.calls[agent] = self.calls.get(agent, 0) + 1
@@ -222,7 +234,8 @@ class TurnResult:
     def state_update(self) -> dict[str, Any]:
         """The graph-state update for this turn (reducers append/merge it)."""
         update = {
-            "messages": self.messages,
+            "messages": self.messages if self.replace_messages is None else [
+                RemoveMessage(id=REMOVE_ALL_MESSAGES), *self.replace_messages],
             "path": self.path,
             # model calls ride in the usage channel: one channel write fewer per turn
             "usage": {name: {**bucket, "calls": self.calls.get(name, 0)}
@@ -289,14 +302,23 @@ def agent_turn(
                 return result
     targets = list(agent.handoffs if handoffs is None else handoffs)
     table: dict[str, Any] = {}
+    context = GuardrailContext(agent=agent.name, state=state, context=current_context())
+    options: dict[str, Handoff] = {}  # handoff(...) options by tool name
     if offer_tools:
         for tool in agent.tools:
             table[tool.name] = tool
         for target in targets:
-            table[handoff_tool_name(target.name)] = target
+            spec = agent.handoff_options.get(target.name)
+            if spec is not None and not (yield from enabled(spec, context, agent)):
+                continue
+            name = spec.tool_name if spec is not None and spec.tool_name else \
+                handoff_tool_name(target.name)
+            table[name] = target
+            if spec is not None:
+                options[name] = spec
         for control in controls:
             table[control.name] = control
-    schemas = tuple(_schema(name, entry) for name, entry in table.items())
+    schemas = tuple(_schema(name, entry, options.get(name)) for name, entry in table.items())
     # tools whose is_enabled is not plainly True: asked before every model call (the SDK's)
     switchable = [name for name, entry in table.items()
                   if getattr(entry, "is_enabled", True) is not True
@@ -330,7 +352,8 @@ def agent_turn(
                 if not (setting if isinstance(setting, bool) else (yield Check(
                         setting, (RunContextWrapper(context=current_context()), agent)))):
                     del lookup[name]
-            schemas = tuple(_schema(name, entry) for name, entry in lookup.items())
+            schemas = tuple(_schema(name, entry, options.get(name))
+                            for name, entry in lookup.items())
         # the SDK's reset_tool_choice: a forced tool_choice holds until a tool was used
         choice = None if settings is None or (used_tools and agent.reset_tool_choice) \
             else settings.tool_choice
@@ -421,9 +444,14 @@ def agent_turn(
                     tool_call_id=call_id))
             elif is_handoff_target(entry):
                 if result.handoff is None:
+                    spec = options.get(name)
+                    if spec is not None and spec.on_invoke is not None:  # on_handoff(ctx[, in])
+                        yield UserCall(spec.on_invoke, (context, arguments_json(call["args"])))
                     result.handoff = entry.name
                     new.append(ToolMessage(json.dumps({"assistant": entry.name}),
                                            tool_call_id=call_id))
+                    if spec is not None and spec.input_filter is not None:
+                        result.handoff_filter = spec.input_filter
                 else:
                     new.append(ToolMessage("Ignored: only one handoff per turn.",
                                            tool_call_id=call_id))
@@ -467,10 +495,12 @@ def agent_turn(
                                             pending.call_id, pending.raw, results)):
                     return result
         if result.handoff is not None:
+            if result.handoff_filter is not None:  # handoff(input_filter=...): what B sees
+                result.replace_messages = yield from filtered(result.handoff_filter, history,
+                                                              new)
             return result
         used_tools = used_tools or bool(results)
         if results and agent.tool_use_behavior != "run_llm_again":
-            context = GuardrailContext(agent=agent.name, state=state, context=current_context())
             final = yield from final_from_tools(agent, context, results)
             if final is not None:  # the tools' output is the answer (tool_use_behavior)
                 result.text, result.output, value = final
@@ -556,12 +586,11 @@ def is_handoff_target(entry: Any) -> bool:
     return isinstance(entry, Agent) or bool(getattr(entry, "is_pattern", False))
 
 
-def _schema(name: str, entry: Any) -> dict[str, Any]:
+def _schema(name: str, entry: Any, spec: Handoff | None = None) -> dict[str, Any]:
     if is_handoff_target(entry):
-        return {"type": "function", "function": {
-            "name": name,
-            "description": entry.handoff_description or f"Handoff to the {entry.name} agent",
-            "parameters": {"type": "object", "properties": {}, "additionalProperties": False}}}
+        description = (spec.tool_description if spec is not None else None) or \
+            entry.handoff_description or f"Handoff to the {entry.name} agent"
+        return tool_schema(name, description, spec.input_json_schema if spec else {})
     return dict(entry.openai_schema())
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import agents
-from agents import ModelSettings, handoff
+from agents import ModelSettings
 from agents.agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.models.interface import Model
@@ -37,6 +37,12 @@ from agentpatterns.adapters.openai_agents.behavior import (
     sdk_tool_use,
 )
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
+from agentpatterns.adapters.openai_agents.handoffs import (
+    default_handoff,
+    our_handoff,
+    resolve,
+    sdk_handoff,
+)
 from agentpatterns.adapters.openai_agents.tools import (
     SOURCE,
     agent_tool_options,
@@ -259,8 +265,8 @@ def build_network(
         clone = net.by_name[agent.name]
         if handoffs:
             clone.handoffs.extend(
-                handoff(net.by_name[t.name], tool_name_override=handoff_tool_name(t.name),
-                        tool_description_override=_handoff_description(t))
+                sdk_handoff(agent.handoff_options.get(t.name), net.by_name[t.name],
+                            handoff_tool_name(t.name), _handoff_description(t))
                 for t in agent.handoffs)
         for tool in agent.tools:
             if isinstance(tool, AgentTool):
@@ -375,12 +381,6 @@ def _handoff_target(agent: agents.Agent[Any], item: Any) -> agents.Agent[Any]:
     if isinstance(item, agents.Agent):
         return item
     if isinstance(item, Handoff):
-        if item.input_filter is not None:
-            raise _unsupported(agent, f"the input_filter of handoff {item.tool_name!r}",
-                               "remove it (agentpatterns hands over the whole conversation)")
-        if (item.input_json_schema or {}).get("properties"):
-            raise _unsupported(agent, f"the typed input of handoff {item.tool_name!r}",
-                               "hand off without input_type")
         target = item._agent_ref() if item._agent_ref is not None else None
         if isinstance(target, agents.Agent):
             return target
@@ -456,8 +456,10 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
                                        **agent_tool_options(sdk, tool)))
             else:
                 tools.append(function_tool_back(sdk, tool))
-        targets = tuple(ours[id(_handoff_target(sdk, h))] for h in sdk.handoffs)
+        specs = [resolve(our_handoff(sdk, h) or default_handoff(_handoff_target(sdk, h)), ours)
+                 for h in sdk.handoffs]
         # two-phase build so handoff cycles (A -> B -> A) can be expressed
-        object.__setattr__(ours[id(sdk)], "handoffs", targets)
+        object.__setattr__(ours[id(sdk)], "handoffs", tuple(h.agent for h in specs))
+        object.__setattr__(ours[id(sdk)], "handoff_options", {h.agent.name: h for h in specs})
         object.__setattr__(ours[id(sdk)], "tools", tuple(tools))
     return ours[id(entry)]
