@@ -49,6 +49,9 @@ from agentpatterns.nodes.guardrails import (
     input_guardrail,
     output_guardrail,
 )
+from agentpatterns.nodes.handoff import Handoff, HandoffInputData, handoff
+from agentpatterns.nodes.settings import ModelSettings
+from agentpatterns.nodes.tool_use import FunctionToolResult, ToolsToFinalOutputResult
 from agentpatterns.run import Runner, RunResult, SQLiteSession
 
 __version__ = "0.1.0"
@@ -62,6 +65,13 @@ __all__ = [
     "RunContextWrapper",
     "ToolContext",
     "function_tool",
+    # the SDK's agent options (handoff(), model settings, tool use behaviour)
+    "FunctionToolResult",
+    "Handoff",
+    "HandoffInputData",
+    "ModelSettings",
+    "ToolsToFinalOutputResult",
+    "handoff",
     # patterns
     "Edge",
     "Node",

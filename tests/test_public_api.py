@@ -52,6 +52,7 @@ def test_errors_share_one_root_and_fitting_builtins():
 
 
 DOC_MODULES = ["agentpatterns.nodes.agent", "agentpatterns.nodes.tools",
+               "agentpatterns.nodes.handoff",
                "agentpatterns.nodes.offline", "agentpatterns.graphs.handoffs",
                "agentpatterns.graphs.hierarchical", "agentpatterns.graphs.supervisor",
                "agentpatterns.graphs.reflection", "agentpatterns.graphs.parallel",
