@@ -59,7 +59,8 @@ def table() -> dict[str, tuple[str, str]]:
 def test_every_sdk_construct_has_one_row_and_no_row_is_stale() -> None:
     rows = table()
     missing = sorted(expected() - set(rows))
-    stale = sorted(set(rows) - expected())
+    # a row for a field newer than the installed SDK says so ("since 0.24")
+    stale = sorted(n for n in set(rows) - expected() if "since 0." not in rows[n][1])
     assert not missing, f"SDK constructs without a row in {TABLE.name}: {missing}"
     assert not stale, f"rows in {TABLE.name} for constructs the SDK no longer has: {stale}"
 

@@ -17,7 +17,11 @@ from agents import FunctionTool as SDKFunctionTool
 from agents import ModelResponse, RunState
 from agents.models.interface import Model
 from agents.usage import Usage
-from openai.types.responses import ResponseFunctionToolCall
+from openai.types.responses import (
+    ResponseFunctionToolCall,
+    ResponseOutputMessage,
+    ResponseOutputText,
+)
 
 from agentpatterns.adapters.openai_agents.bridge import _content_text, _plain
 from agentpatterns.adapters.openai_agents.build import Network, build_network, output_text
@@ -39,10 +43,20 @@ class _GateModel(Model):
                            **kwargs: Any) -> ModelResponse:
         items = [input] if isinstance(input, str) else list(input)
         plan = ""
+        answered: str | None = None
         for item in items:
             raw = {"role": "user", "content": item} if isinstance(item, str) else _plain(item)
             if raw.get("role") == "user":
-                plan = _content_text(raw.get("content"))
+                plan, answered = _content_text(raw.get("content")), None
+            elif raw.get("type") == "function_call_output":
+                answered = str(raw.get("output") or "")
+        if answered is not None:
+            # the call was answered (an SDK before 0.24 asks again after a rejection, which
+            # stop_on_first_tool does not end there): the answer is the gate's final word
+            return ModelResponse(output=[ResponseOutputMessage(
+                id="msg_gate", type="message", role="assistant", status="completed",
+                content=[ResponseOutputText(text=answered, type="output_text", annotations=[],
+                                            logprobs=[])])], usage=Usage(), response_id=None)
         digest = hashlib.sha256(plan.encode()).hexdigest()[:12]
         call = ResponseFunctionToolCall(
             id="fc_gate", call_id=f"call_execute_plan_{digest}",
