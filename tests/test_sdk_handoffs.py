@@ -11,7 +11,7 @@ from agents.extensions.handoff_filters import remove_all_tools
 from pydantic import BaseModel
 
 from agentpatterns import Agent, Runner
-from agentpatterns.adapters.openai_agents import run_sdk_sync
+from agentpatterns.adapters.openai_agents import LangChainModel, from_sdk_agent, run_sdk_sync
 from agentpatterns.nodes.handoff import HandoffInputData, handoff
 from agentpatterns.testing import ScriptedModel, text, tool_call
 from tests._sdk_parity import assert_agree, three_ways
@@ -106,3 +106,28 @@ def test_a_custom_filter_of_ours_runs_on_both_runtimes() -> None:
         result = run(desk, "I want a manager", model=model)
         assert result.path == ["Desk", "Manager"]
         assert [m.type for m in model.requests[1]["messages"]] == ["system", "human"]
+
+
+def test_on_handoff_and_is_enabled_see_the_runs_context_object_on_langgraph() -> None:
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Session:
+        vip: bool = True
+        log: list[str] = field(default_factory=list)
+
+    def note(ctx: Any) -> None:
+        ctx.context.log.append("handed")
+
+    manager = agents.Agent(name="Manager", instructions="Handle escalations")
+    desk = agents.Agent(name="Desk", instructions="Route", handoffs=[agents.handoff(
+        manager, on_handoff=note, is_enabled=lambda ctx, agent: ctx.context.vip)])
+    script = [tool_call("transfer_to_manager"), text("Manager here.")]
+    plain, ours = Session(), Session()
+    agents.Runner.run_sync(desk, "manager please", context=plain, run_config=agents.RunConfig(
+        tracing_disabled=True, model=LangChainModel(ScriptedModel(list(script)))))
+
+    result = Runner.run_sync(from_sdk_agent(desk), "manager please", context=ours,
+                             model=ScriptedModel(list(script)))
+    assert result.path == ["Desk", "Manager"]
+    assert plain.log == ours.log == ["handed"]  # the user's object, mutated in place

@@ -20,8 +20,8 @@ from typing import Any
 
 import agents
 from agents import ModelSettings as SDKModelSettings
-from agents.run_context import RunContextWrapper
 
+from agentpatterns.adapters.openai_agents.tools import sdk_context
 from agentpatterns.errors import UnsupportedError
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.guardrails import GuardrailContext
@@ -122,7 +122,7 @@ def our_tool_use(sdk: agents.Agent[Any]) -> Any:
     async def decide(context: GuardrailContext, results: list[FunctionToolResult]) -> Any:
         from agents.tool import FunctionToolResult as SDKResult
 
-        ctx = RunContextWrapper(context=context.context)
+        ctx = sdk_context(context.context)
         sdk_results = [SDKResult(tool=tools.get(r.tool.name, r.tool), output=r.output,
                                  run_item=None) for r in results]
         value = behavior(ctx, sdk_results)

@@ -35,6 +35,7 @@ from agents.items import (
 from agents.run_context import RunContextWrapper
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage
 
+from agentpatterns.adapters.openai_agents.tools import sdk_context
 from agentpatterns.errors import UnsupportedError
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.guardrails import GuardrailContext
@@ -52,7 +53,8 @@ async def _maybe(value: Any) -> Any:
 
 
 def _ctx(context: Any) -> RunContextWrapper[Any]:
-    return RunContextWrapper(context=getattr(context, "context", None))
+    # the run's context= object (on our GuardrailContext) in the SDK's wrapper
+    return sdk_context(getattr(context, "context", None))
 
 
 def _run_items(messages: Sequence[Any], source: agents.Agent[Any], target: agents.Agent[Any],
