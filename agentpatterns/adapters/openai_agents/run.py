@@ -253,9 +253,9 @@ class Run:
             # the SDK's own: ours (an SDK subclass too), with the SDK's run data
             cls = MaxTurnsExceeded if isinstance(exc, agents.MaxTurnsExceeded) else \
                 ModelBehaviorError
-            error = cls(str(exc))
-            error.run_data = exc.run_data
-            return error
+            sdk_error: Exception = cls(str(exc))
+            sdk_error.run_data = exc.run_data  # type: ignore[attr-defined]
+            return sdk_error
         ours = from_sdk_tripwire(exc)
         if ours is None:
             return None
