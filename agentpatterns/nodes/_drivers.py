@@ -2,7 +2,7 @@
 
 A turn (:func:`agentpatterns.nodes.runtime.agent_turn`) yields requests; a driver executes
 them - model calls (with the run's budget checked before each one, and a raising model
-reported back to the turn as a :class:`~agentpatterns.nodes.runtime.ModelFailure`), tool
+reported back to the turn as a :class:`~agentpatterns.nodes.protocol.ModelFailure`), tool
 calls, agents used as tools, guardrails, progress events - and sends the results back.
 """
 
@@ -25,8 +25,7 @@ from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
 from agentpatterns.nodes.journal import TurnJournal, nested_run
 from agentpatterns.nodes.models import resolve_model
-from agentpatterns.nodes.runtime import (
-    AGENT_KEY,
+from agentpatterns.nodes.protocol import (
     Emit,
     GuardrailRun,
     ModelCall,
@@ -35,8 +34,8 @@ from agentpatterns.nodes.runtime import (
     Request,
     ToolRun,
     TurnResult,
-    sub_turn,
 )
+from agentpatterns.nodes.runtime import AGENT_KEY, sub_turn
 from agentpatterns.nodes.tool_use import UserCall
 from agentpatterns.nodes.tools import FunctionTool, tool_output_text
 

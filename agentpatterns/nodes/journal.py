@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from langchain_core.messages import AIMessage
 
 from agentpatterns.nodes.guardrails import GuardrailFunctionOutput, storable
-from agentpatterns.nodes.runtime import ModelFailure
+from agentpatterns.nodes.protocol import ModelFailure
 from agentpatterns.redaction import redact
 
 __all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "nested_run",

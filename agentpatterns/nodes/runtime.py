@@ -23,30 +23,27 @@ the turn with ``TurnResult.tripwire`` set, and the graph node stops the run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any, cast
 
-from langchain_core.messages import (
-    AIMessage,
-    BaseMessage,
-    HumanMessage,
-    RemoveMessage,
-    SystemMessage,
-    ToolMessage,
-)
-from langgraph.graph.message import REMOVE_ALL_MESSAGES
-from pydantic import ValidationError
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agentpatterns.errors import (
-    MaxTurnsExceeded,
-    ModelBehaviorError,
-    ModelCallError,
-    OutputValidationError,
-    RunError,
+from agentpatterns.errors import MaxTurnsExceeded, ModelCallError, RunError
+from agentpatterns.nodes._steps import (
+    call_tool,
+    final_answer,
+    guard,
+    handoff_call,
+    handoff_input,
+    is_handoff_target,
+    model_error_message,
+    schema_of,
+    strike,
+    tools_answer,
 )
+from agentpatterns.nodes._steps import response_format as _response_format
 from agentpatterns.nodes._text import AGENT_KEY as _AGENT_KEY
-from agentpatterns.nodes._text import handoff_tool_name, message_text
+from agentpatterns.nodes._text import handoff_tool_name
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.approvals import (
     REJECTION_MESSAGE,
@@ -56,28 +53,40 @@ from agentpatterns.nodes.approvals import (
     PendingCall,
     gated,
 )
-from agentpatterns.nodes.compat import is_transient
 from agentpatterns.nodes.context import RunContextWrapper, current_context
-from agentpatterns.nodes.guardrails import GuardrailContext, storable
-from agentpatterns.nodes.handoff import Handoff, arguments_json, enabled, filtered, tool_schema
-from agentpatterns.nodes.output import OutputSchema, output_schema
-from agentpatterns.nodes.settings import ModelSettings
-from agentpatterns.nodes.tool_use import FunctionToolResult, UserCall, final_from_tools
-from agentpatterns.nodes.tools import (
-    AgentTool,
-    FunctionTool,
-    ToolArgumentsError,
-    tool_output_text,
+from agentpatterns.nodes.guardrails import GuardrailContext
+from agentpatterns.nodes.handoff import Handoff, enabled
+from agentpatterns.nodes.protocol import (
+    Control,
+    Emit,
+    GuardrailRun,
+    ModelCall,
+    ModelFailure,
+    Notify,
+    Request,
+    SubAgent,
+    ToolRun,
+    TurnResult,
 )
+from agentpatterns.nodes.tool_use import FunctionToolResult
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, ToolArgumentsError
 from agentpatterns.redaction import redact
 
 __all__ = [
     "AGENT_KEY",
     "MODEL_KEY",
     "Control",
+    "Emit",
+    "GuardrailRun",
+    "ModelCall",
     "ModelFailure",
+    "Notify",
+    "Request",
+    "SubAgent",
+    "ToolRun",
     "TurnResult",
     "agent_turn",
+    "is_handoff_target",
     "model_error_message",
     "sub_turn",
     "system_messages",
@@ -90,10 +99,6 @@ MODEL_KEY = "agentpatterns_model"
 AGENT_KEY = _AGENT_KEY
 DEFAULT_MAX_TURNS = 10
 
-#: ``emit(event)``: progress reports of a turn (LangGraph's stream writer in a graph node).
-Emit = Callable[[dict[str, Any]], None]
-
-
 def system_prompt(agent: Agent, state: Mapping[str, Any]) -> str:
     """The system prompt an agent runs with: its instructions as written (as in the SDK)."""
     return agent.render_instructions(state)
@@ -104,167 +109,6 @@ def system_messages(agent: Agent, state: Mapping[str, Any]) -> list[BaseMessage]
     SDK); it names the agent in ``response_metadata`` (never sent to a model)."""
     prompt = system_prompt(agent, state)
     return [SystemMessage(prompt, response_metadata={"agent": agent.name})] if prompt else []
-
-
-@dataclass(frozen=True)
-class Control:
-    """A tool offered to the model whose call ends the turn and is handled by the pattern.
-
-    The supervisor offers ``assign_to_<worker>`` this way: the call is an assignment, and
-    the worker's report becomes the call's tool result.
-    """
-
-    name: str
-    description: str
-    target: str
-    parameters: Mapping[str, Any] = field(default_factory=lambda: {
-        "type": "object",
-        "properties": {"task": {"type": "string", "description": "What to do"}},
-        "required": ["task"],
-        "additionalProperties": False,
-    })
-
-    def openai_schema(self) -> dict[str, Any]:
-        function = {"name": self.name, "description": self.description,
-                    "parameters": dict(self.parameters)}
-        return {"type": "function", "function": function}
-
-
-@dataclass(frozen=True)
-class ModelCall:
-    agent: Agent
-    messages: list[BaseMessage]
-    tools: tuple[dict[str, Any], ...]
-    response_format: Any
-    #: the agent's ``model_settings`` and the ``tool_choice`` of this call (None: the model's)
-    settings: ModelSettings | None = None
-    tool_choice: str | None = None
-
-
-@dataclass(frozen=True)
-class ToolRun:
-    tool: Any  # FunctionTool
-    args: dict[str, Any]
-    call_id: str = ""
-    agent: str = ""
-    raw: str = ""
-
-
-@dataclass(frozen=True)
-class SubAgent:
-    tool: AgentTool
-    input: str
-
-
-@dataclass(frozen=True)
-class GuardrailRun:
-    guardrail: Any  # InputGuardrail | OutputGuardrail
-    context: GuardrailContext
-    agent: Agent
-    value: Any
-
-
-@dataclass(frozen=True)
-class Notify:
-    event: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ModelFailure:
-    """Sent into a turn by the drivers when the model call raised (the turn decides)."""
-
-    error: Exception
-
-    @property
-    def transient(self) -> bool:
-        """Whether the same call may succeed again (a deterministic refusal is not retried)."""
-        return is_transient(self.error)
-
-
-@dataclass
-class TurnResult:
-    """What one agent's turn produced."""
-
-    agent: str
-    text: str = ""
-    output: Any = None
-    messages: list[BaseMessage] = field(default_factory=list)
-    handoff: str | None = None
-    control: tuple[Control, dict[str, Any], str] | None = None
-    path: list[str] = field(default_factory=list)
-    calls: dict[str, int] = field(default_factory=dict)
-    usage: dict[str, dict[str, int]] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    #: set when a guardrail tripped: ``{"kind", "agent", "guardrail", "info"}``
-    tripwire: dict[str, Any] | None = None
-    #: the function tools and agents-as-tools called: ``{"agent", "tool", "args", "result",
-    #: "call_id"}`` (a sub-agent's own calls first, then the call that ran it)
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    #: a handoff's ``input_filter``, and the conversation it made (replaces the thread's)
-    handoff_filter: Any = None
-    replace_messages: list[BaseMessage] | None = None
-
-    def count(self, agent: str, reply: AIMessage) -> None:
-        self.calls[agent] = self.calls.get(agent, 0) + 1
-        meta: Mapping[str, Any] = reply.usage_metadata or {}
-        if (reply.response_metadata or {}).get("usage_estimated") and not any(
-                e["type"] == "usage_estimated" and e["agent"] == agent for e in self.events):
-            self.events.append({"type": "usage_estimated", "agent": agent,
-                                "detail": "the server reported no token usage; estimated "
-                                          "as characters/4"})
-        bucket = self.usage.setdefault(agent, {"input": 0, "output": 0, "total": 0})
-        bucket["input"] += int(meta.get("input_tokens", 0))
-        bucket["output"] += int(meta.get("output_tokens", 0))
-        bucket["total"] += int(meta.get("total_tokens", 0))
-
-    def absorb(self, other: TurnResult) -> None:
-        """Fold a sub-agent's counts, path and events into this turn."""
-        self.path.extend(other.path)
-        for name, n in other.calls.items():
-            self.calls[name] = self.calls.get(name, 0) + n
-        for name, bucket in other.usage.items():
-            mine = self.usage.setdefault(name, {"input": 0, "output": 0, "total": 0})
-            for key, value in bucket.items():
-                mine[key] = mine.get(key, 0) + value
-        self.events.extend(other.events)
-        self.tool_calls.extend(other.tool_calls)
-        if other.tripwire is not None and self.tripwire is None:
-            self.tripwire = other.tripwire
-
-    def state_update(self) -> dict[str, Any]:
-        """The graph-state update for this turn (reducers append/merge it)."""
-        update = {
-            "messages": self.messages if self.replace_messages is None else [
-                RemoveMessage(id=REMOVE_ALL_MESSAGES), *self.replace_messages],
-            "path": self.path,
-            # model calls ride in the usage channel: one channel write fewer per turn
-            "usage": {name: {**bucket, "calls": self.calls.get(name, 0)}
-                      for name, bucket in self.usage.items()},
-            "results": {self.agent: self.output if self.output is not None else self.text},
-        }
-        if self.events:  # every channel written costs a step; most turns have no incidents
-            update["events"] = self.events
-        if self.tool_calls:  # likewise: written only by turns that called a tool
-            update["tool_calls"] = self.tool_calls
-        return update
-
-
-Request = (ModelCall | ToolRun | SubAgent | GuardrailRun | Notify | Approval | ApprovalCheck
-           | Check | UserCall)
-
-
-def _response_format(agent: Agent) -> Any:
-    schema = output_schema(agent.output_type)
-    return None if schema is None else schema.response_format()
-
-
-def _parse_output(schema: OutputSchema, text: str) -> tuple[Any, Any]:
-    """(the output as its type, its JSON-able form for the state)."""
-    raw = text.strip()
-    if raw.startswith("```"):
-        raw = raw.strip("`").removeprefix("json").strip()
-    value = schema.validate_json(raw)
-    return value, schema.dump(value, raw)
 
 
 def agent_turn(
@@ -298,7 +142,7 @@ def agent_turn(
     yield Notify({"type": "agent_started", "agent": agent.name})
     if check_input is not None:
         for guardrail in agent.input_guardrails:
-            if (yield from _guard(result, guardrail, agent, state, check_input)):
+            if (yield from guard(result, guardrail, agent, state, check_input)):
                 return result
     targets = list(agent.handoffs if handoffs is None else handoffs)
     table: dict[str, Any] = {}
@@ -318,7 +162,7 @@ def agent_turn(
                 options[name] = spec
         for control in controls:
             table[control.name] = control
-    schemas = tuple(_schema(name, entry, options.get(name)) for name, entry in table.items())
+    schemas = tuple(schema_of(name, entry, options.get(name)) for name, entry in table.items())
     # tools whose is_enabled is not plainly True: asked before every model call (the SDK's)
     switchable = [name for name, entry in table.items()
                   if getattr(entry, "is_enabled", True) is not True
@@ -352,7 +196,7 @@ def agent_turn(
                 if not (setting if isinstance(setting, bool) else (yield Check(
                         setting, (RunContextWrapper(context=current_context()), agent)))):
                     del lookup[name]
-            schemas = tuple(_schema(name, entry, options.get(name))
+            schemas = tuple(schema_of(name, entry, options.get(name))
                             for name, entry in lookup.items())
         # the SDK's reset_tool_choice: a forced tool_choice holds until a tool was used
         choice = None if settings is None or (used_tools and agent.reset_tool_choice) \
@@ -380,8 +224,8 @@ def agent_turn(
         for bad in reply.invalid_tool_calls:
             name = str(bad.get("name"))
             detail = f"malformed arguments: {bad.get('error') or bad.get('args')}"
-            routed = _strike(result, strikes, "arguments", agent, name, detail,
-                             fallback=fallback is not None) and to_fallback("arguments", name)
+            routed = strike(result, strikes, "arguments", agent, name, detail,
+                            fallback=fallback is not None) and to_fallback("arguments", name)
             new.append(ToolMessage(
                 f"Error: the arguments of {name!r} were not valid JSON; "
                 + (f"handing to {fallback}." if routed else "call it again with a JSON object."),
@@ -395,32 +239,9 @@ def agent_turn(
         if reply.invalid_tool_calls and not reply.tool_calls:
             continue
         if not reply.tool_calls:
-            text = message_text(reply)
-            result.text = text
-            schema = output_schema(agent.output_type)
-            final: Any = text
-            if schema is not None:
-                try:
-                    final, result.output = _parse_output(schema, text)
-                except (ValidationError, ValueError) as exc:
-                    strikes["output"] += 1
-                    result.events.append({"type": "output_retry", "agent": agent.name,
-                                          "error": str(exc).splitlines()[0]})
-                    if strikes["output"] > 1:
-                        raise OutputValidationError(
-                            f"the output of agent {agent.name!r} does not validate as "
-                            f"{schema.name()} after a retry: "
-                            f"{str(exc).splitlines()[0]}; check its instructions or the model"
-                        ) from exc
-                    new.append(HumanMessage(
-                        f"Your answer did not validate as {schema.name()}: {exc}. "
-                        "Reply with only a JSON object matching the schema."))
-                    continue
-            if agent.output_guardrails:
-                for guardrail in agent.output_guardrails:
-                    if (yield from _guard(result, guardrail, agent, state, final)):
-                        return result
-            return result
+            if (yield from final_answer(result, agent, state, reply, strikes)):
+                return result
+            continue
         deferred: list[PendingCall] = []
         results: list[FunctionToolResult] = []
         for call in reply.tool_calls:
@@ -437,24 +258,13 @@ def agent_turn(
                     new.append(ToolMessage(f"Ignored: there is no {name!r}.",
                                            tool_call_id=call_id))
                     continue
-                _strike(result, strikes, "unknown", agent, name,
-                        f"there is no tool or handoff named {name!r} (available: {available})")
+                strike(result, strikes, "unknown", agent, name,
+                       f"there is no tool or handoff named {name!r} (available: {available})")
                 new.append(ToolMessage(
                     f"Error: there is no tool or handoff named {name!r}. Available: {available}.",
                     tool_call_id=call_id))
             elif is_handoff_target(entry):
-                if result.handoff is None:
-                    spec = options.get(name)
-                    if spec is not None and spec.on_invoke is not None:  # on_handoff(ctx[, in])
-                        yield UserCall(spec.on_invoke, (context, arguments_json(call["args"])))
-                    result.handoff = entry.name
-                    new.append(ToolMessage(json.dumps({"assistant": entry.name}),
-                                           tool_call_id=call_id))
-                    if spec is not None and spec.input_filter is not None:
-                        result.handoff_filter = spec.input_filter
-                else:
-                    new.append(ToolMessage("Ignored: only one handoff per turn.",
-                                           tool_call_id=call_id))
+                yield from handoff_call(result, entry, options.get(name), call, call_id, context)
             elif isinstance(entry, Control):
                 result.control = (entry, dict(call.get("args") or {}), call_id)
                 return result
@@ -462,9 +272,9 @@ def agent_turn(
                 try:
                     args = entry.parse_arguments(call.get("args"))
                 except ToolArgumentsError as exc:
-                    routed = _strike(result, strikes, "arguments", agent, name, str(exc),
-                                     fallback=fallback is not None) and to_fallback(
-                                         "arguments", name)
+                    routed = strike(result, strikes, "arguments", agent, name, str(exc),
+                                    fallback=fallback is not None) and to_fallback(
+                                        "arguments", name)
                     new.append(ToolMessage(
                         f"Error: {exc}. " + (f"Handing to {fallback}." if routed
                                              else "Call it again with valid arguments."),
@@ -477,7 +287,7 @@ def agent_turn(
                         # asked for after the reply's other calls ran, as in the SDK
                         deferred.append(pending)
                         continue
-                if (yield from _call_tool(result, agent, entry, args, call_id, raw, results)):
+                if (yield from call_tool(result, agent, entry, args, call_id, raw, results)):
                     return result
         if deferred:
             verdicts = yield Approval(tuple(deferred))
@@ -491,107 +301,19 @@ def agent_turn(
                                           "call_id": pending.call_id})
                     new.append(ToolMessage(message or REJECTION_MESSAGE,
                                            tool_call_id=pending.call_id))
-                elif (yield from _call_tool(result, agent, pending.tool, pending.args,
-                                            pending.call_id, pending.raw, results)):
+                elif (yield from call_tool(result, agent, pending.tool, pending.args,
+                                           pending.call_id, pending.raw, results)):
                     return result
         if result.handoff is not None:
-            if result.handoff_filter is not None:  # handoff(input_filter=...): what B sees
-                result.replace_messages = yield from filtered(result.handoff_filter, history,
-                                                              new)
+            yield from handoff_input(result, history)  # handoff(input_filter=...)
             return result
         used_tools = used_tools or bool(results)
-        if results and agent.tool_use_behavior != "run_llm_again":
-            final = yield from final_from_tools(agent, context, results)
-            if final is not None:  # the tools' output is the answer (tool_use_behavior)
-                result.text, result.output, value = final
-                for guardrail in agent.output_guardrails:
-                    if (yield from _guard(result, guardrail, agent, state, value)):
-                        return result
-                return result
+        if (yield from tools_answer(result, agent, state, context, results)):
+            return result
     raise MaxTurnsExceeded(
         f"agent {agent.name!r} made {max_turns} model calls in one turn without finishing; "
         "raise max_turns or check its tools"
     )
-
-
-def _call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any],
-               call_id: str, raw: str,
-               results: list[FunctionToolResult]) -> Generator[Request, Any, bool]:
-    """Run one tool call (a function, or an agent used as a tool) and add its result to the
-    turn's messages (and to ``results``, for ``tool_use_behavior``); True when an agent used
-    as a tool was stopped by a guardrail."""
-    name = entry.name
-    yield Notify({"type": "tool_called", "agent": agent.name, "tool": name,
-                  "args": args, "call_id": call_id})
-    if isinstance(entry, AgentTool):
-        sub: TurnResult = yield SubAgent(entry, entry.task_of(args))
-        result.absorb(sub)
-        if sub.tripwire is not None:
-            return True
-        output = sub.output if sub.output is not None else sub.text
-        content = value = output if isinstance(output, str) else json.dumps(output)
-    else:
-        value = yield ToolRun(entry, args, call_id, agent.name, raw)
-        content = tool_output_text(value)
-    yield Notify({"type": "tool_result", "agent": agent.name, "tool": name,
-                  "output": content, "call_id": call_id})
-    # the arguments as the model sent them (``raw`` is their JSON, fit for the checkpoint)
-    result.tool_calls.append({"agent": agent.name, "tool": name, "args": json.loads(raw),
-                              "result": content, "call_id": call_id})
-    result.messages.append(ToolMessage(content, tool_call_id=call_id, name=name))
-    results.append(FunctionToolResult(tool=entry, output=value, arguments=args,
-                                      call_id=call_id))
-    return False
-
-
-def model_error_message(agent: str, error: str, transient: bool) -> str:
-    """Why a model call failed for good, and what to do (both runtimes word it so)."""
-    if transient:
-        return (f"the model call of agent {agent!r} failed twice ({error}); check the model "
-                "and its server, or give the pattern a fallback agent")
-    return (f"the server refused the model call of agent {agent!r} ({error}); not retried, "
-            "since the same request fails the same way - check the request (context size, "
-            "max tokens, schema) and the server, or give the pattern a fallback agent")
-
-
-def _guard(result: TurnResult, guardrail: Any, agent: Agent, state: Mapping[str, Any],
-           value: Any) -> Generator[Request, Any, bool]:
-    """Run one guardrail; on a tripped wire record it in ``result`` and return True."""
-    context = GuardrailContext(agent=agent.name, state=state, context=current_context())
-    out = yield GuardrailRun(guardrail, context, agent, value)
-    if not out.tripwire_triggered:
-        return False
-    result.tripwire = {"kind": guardrail.kind, "agent": agent.name,
-                       "guardrail": guardrail.get_name(), "info": storable(out.output_info)}
-    result.events.append({"type": "guardrail", **result.tripwire})
-    return True
-
-
-def _strike(result: TurnResult, strikes: dict[str, int], kind: str, agent: Agent, name: str,
-            detail: str, *, fallback: bool = False) -> bool:
-    """Count a strike; True on the second one when a fallback can take over, else raise."""
-    strikes[kind] += 1
-    result.events.append({"type": f"{kind}_retry" if strikes[kind] == 1 else kind,
-                          "agent": agent.name, "asked_for": name, "detail": detail})
-    if strikes[kind] == 1:
-        return False
-    if fallback:
-        return True
-    raise ModelBehaviorError(f"agent {agent.name!r}: {detail}, again after a corrective "
-                             "message; fix its instructions or add a fallback agent")
-
-
-def is_handoff_target(entry: Any) -> bool:
-    """An agent, or a nested pattern (``Agent(handoffs=[pattern])``) a turn may hand to."""
-    return isinstance(entry, Agent) or bool(getattr(entry, "is_pattern", False))
-
-
-def _schema(name: str, entry: Any, spec: Handoff | None = None) -> dict[str, Any]:
-    if is_handoff_target(entry):
-        description = (spec.tool_description if spec is not None else None) or \
-            entry.handoff_description or f"Handoff to the {entry.name} agent"
-        return tool_schema(name, description, spec.input_json_schema if spec else {})
-    return dict(entry.openai_schema())
 
 
 def sub_turn(request: SubAgent) -> Generator[Request, Any, TurnResult]:
