@@ -110,7 +110,7 @@ def test_threads_history_fork_and_resume(checkpointer_url, tmp_cwd, capsys):
 
 
 def test_resume_without_a_decision_continues_a_cut_off_run(checkpointer_url, tmp_cwd, capsys):
-    from agentpatterns.run.runner import _start_input
+    from agentpatterns.run.plan import start_input as _start_input
 
     db = checkpointer_url
     with open_checkpointer(db) as saver:

@@ -212,7 +212,7 @@ def test_two_processes_resuming_one_thread_one_wins(checkpointer_url, tmp_path):
     with open_checkpointer(url) as saver:
         graph = slow_sequential(log, {}).graph().compile(
             checkpointer=saver, interrupt_after=["Researcher"])
-        from agentpatterns.run.runner import _start_input
+        from agentpatterns.run.plan import start_input as _start_input
 
         graph.invoke(_start_input("tides"), _config("t-both"))
         assert graph.get_state(_config("t-both")).next == ("Writer",)
@@ -238,7 +238,7 @@ def test_two_processes_resuming_one_thread_one_wins(checkpointer_url, tmp_path):
 
 
 def _cut_off(url: str, log: Path, thread: str, latency: float = 0.8) -> None:
-    from agentpatterns.run.runner import _start_input
+    from agentpatterns.run.plan import start_input as _start_input
 
     with open_checkpointer(url) as saver:
         graph = slow_sequential(log, {"Writer": latency}).graph().compile(

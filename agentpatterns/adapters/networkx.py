@@ -154,7 +154,7 @@ def _snapshot(target: Any, thread_id: str, checkpointer: Any,
         snapshot = graph.get_state(config)
         values = snapshot.values or {}
         if isinstance(target, Pattern) and target.patterns and snapshot.created_at is not None:
-            from agentpatterns.run.runner import settled  # a run waiting inside a nested one
+            from agentpatterns.run.invoke import settled  # a run waiting inside a nested one
 
             values = settled(target, graph, config, snapshot).values or {}
     if snapshot.created_at is None:

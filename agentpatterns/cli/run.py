@@ -6,7 +6,7 @@ import argparse
 import sys
 import uuid
 from contextlib import nullcontext
-from typing import Any, cast
+from typing import Any
 
 from agentpatterns.cli.base import (
     CliError,
@@ -58,45 +58,26 @@ def _stream_run(target: Any, command_input: Any, *, thread_id: str, db: str, mod
     table), then the error propagates to ``main`` (one line, non-zero exit).
     """
     from agentpatterns.errors import BudgetExceeded, GuardrailTripwireTriggered
-    from agentpatterns.events import RunFinished
-    from agentpatterns.graphs.handoffs import as_pattern
-    from agentpatterns.nodes.models import check_models
-    from agentpatterns.run import runner as r
-    from agentpatterns.run.locks import thread_lock
+    from agentpatterns.run.invoke import printed, settled
+    from agentpatterns.run.plan import MISSING, opened, prepare
     from agentpatterns.run.progress import ProgressPrinter, live_terminal
-    from agentpatterns.storage import open_checkpointer, open_store
 
     console = _console()
-    pattern = as_pattern(target)
-    check_models(pattern.agents, model)  # before the thread exists: no run left cut off
-    budget = r._budget(max_calls, max_tokens, thread_id)
-    config = r._config(thread_id, model, None, configurable, budget=budget)
-    with (open_checkpointer(db) as saver, open_store(db) as store,
-          thread_lock(saver, thread_id)):
-        graph = r._compiled(pattern, saver, store)
-        if resume:
-            snapshot = graph.get_state(cast(Any, config))
-            if decision is r._MISSING and snapshot.interrupts:
-                raise CliError(f"thread {thread_id!r} is waiting for approval; pass --approve "
-                               "or --reject (with --feedback TEXT to send the plan back)")
-            payload = r._resume_command(snapshot, thread_id, decision)
-            if budget is not None:
-                budget.start(snapshot.values or {})
-        else:
-            payload = r._start_input(command_input)
-            if budget is not None:
-                budget.start({})
-        result = None
+    # the Runner's own preparation: a model that cannot work fails before the thread exists
+    plan = prepare(target, command_input, resume=resume, thread_id=thread_id,
+                   decision=decision, checkpointer=db, store=db, model=model,
+                   configurable=configurable, max_model_calls=max_calls, max_tokens=max_tokens)
+    with opened(plan) as graph:
+        snapshot: Any = settled(plan.pattern, graph, plan.config) if resume else None
+        if resume and decision is MISSING and snapshot.interrupts:
+            raise CliError(f"thread {thread_id!r} is waiting for approval; pass --approve "
+                           "or --reject (with --feedback TEXT to send the plan back)")
+        payload = plan.begin(snapshot)
         try:
             spinner = (console.status("[cyan]starting…[/]", spinner="dots")
                        if live_terminal(console) else nullcontext(None))
             with spinner as status:
-                show = ProgressPrinter(console, status)
-                for event in r.stream_events(pattern, graph, payload, config, thread_id, model):
-                    if isinstance(event, RunFinished):
-                        result = event.result
-                    else:
-                        show(event)
+                result = printed(plan, graph, payload, ProgressPrinter(console, status))
         except (BudgetExceeded, GuardrailTripwireTriggered) as exc:
             _show_stop(console, exc, db)
             raise
@@ -189,9 +170,9 @@ def _decision(args: argparse.Namespace) -> Any:
         return {"feedback": args.feedback}
     if args.plan:
         return {"approved": True, "plan": args.plan}
-    from agentpatterns.run.runner import _MISSING
+    from agentpatterns.run.plan import MISSING
 
-    return _MISSING
+    return MISSING
 
 
 def _resume_target(args: argparse.Namespace, db: str) -> tuple[Any, str]:

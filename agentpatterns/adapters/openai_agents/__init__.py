@@ -14,7 +14,7 @@ Both directions:
   agents-as-tools and function tools become an explicit graph).
 
 and a runner, :func:`run_sdk` / :func:`run_sdk_sync` / :func:`resume_sdk`, returning the same
-:class:`~agentpatterns.run.runner.RunResult` as the LangGraph ``Runner`` with
+:class:`~agentpatterns.run.result.RunResult` as the LangGraph ``Runner`` with
 ``runtime="openai-agents"``. Handoff networks and agents-as-tools are one ``Runner.run`` on
 SDK primitives; reflection, parallel, supervisor, dynamic and human approval are small
 plain-async drivers around ``Runner.run`` in the seed's spirit; memory uses an SDK
@@ -225,7 +225,7 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
         InputGuardrailTripwireTriggered: An input guardrail tripped (``exc.result`` set).
         OutputGuardrailTripwireTriggered: An output guardrail tripped (``exc.result`` set).
     """
-    from agentpatterns.run.runner import input_messages
+    from agentpatterns.run.plan import input_messages
 
     _, request = input_messages(input)  # a string, or SDK input items (checked here)
     run = _prepare(target, model=model, thread_id=thread_id, session=session,

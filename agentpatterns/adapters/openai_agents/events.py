@@ -160,7 +160,7 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
     """
     from agentpatterns.adapters.openai_agents.drivers import DRIVERS
     from agentpatterns.adapters.openai_agents.prepare import DEFAULT_MAX_TURNS, _prepare
-    from agentpatterns.run.runner import input_messages
+    from agentpatterns.run.plan import input_messages
 
     _, request = input_messages(input)  # a string, or SDK input items
     options: dict[str, Any] = {

@@ -1,0 +1,267 @@
+"""Driving a prepared run (:class:`~agentpatterns.run.plan.Plan`) and reading its result.
+
+One path for every ``Runner`` entry point: :func:`run_blocking` (``run_sync`` /
+``resume_sync``, with or without live progress), :func:`arun` (``run`` / ``resume``) and
+:func:`aevents` (``run_streamed`` / ``resume_streamed``); the command line drives the same
+:func:`stream_events` through :func:`printed`. Each builds the ``RunResult`` from the run's
+own output where it can, and from the thread's state (nested runs' progress folded in,
+:func:`settled`) where it must.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from agentpatterns.errors import BudgetExceeded
+from agentpatterns.graphs.pattern import Pattern
+from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.models import describe_model, resolve_model
+from agentpatterns.run.plan import Plan, aopened, opened
+from agentpatterns.run.result import RunResult, Step
+from agentpatterns.state import add_counts
+
+if TYPE_CHECKING:
+    from agentpatterns.events import Event
+
+__all__ = ["aevents", "arun", "asettled", "printed", "run_blocking", "settled",
+           "stream_events"]
+
+
+def _restore(agent: Agent | None, stored: Any) -> Any:
+    """A final output kept in the state as the last agent's ``output_type`` again."""
+    from agentpatterns.nodes.output import output_schema
+
+    schema = output_schema(agent.output_type) if agent is not None else None
+    if schema is None:
+        return stored
+    try:
+        return schema.restore(stored)
+    except ValueError:  # not a structured answer (e.g. a tool's output that ended the turn)
+        return stored
+
+
+def _interruption(pattern: Pattern, value: Any) -> Any:
+    """The interrupt's value; a nested approval also says where it is (``patterns``)."""
+    if isinstance(value, Mapping) and value.get("pattern") and pattern.patterns:
+        return {**value, "patterns": list(pattern.pattern_path(str(value["pattern"])))}
+    return value
+
+
+def _result(plan: Plan, snapshot: Any) -> RunResult:
+    pattern = plan.pattern
+    values = dict(snapshot.values or {})
+    interrupts = tuple(getattr(snapshot, "interrupts", ()) or ())
+    last = values.get("last_agent") or None
+    output = values.get("final_output")
+    agents = {a.name: a for a in pattern.all_agents()} if pattern.patterns else pattern.agent_map
+    if last and output is not None:
+        output = _restore(agents.get(last), output)
+    entry_agent = agents.get(pattern.entry) or next(iter(agents.values()))
+    usage: dict[str, dict[str, int]] = dict(values.get("usage") or {})
+    path = list(values.get("path") or [])
+    return RunResult(
+        final_output=output,
+        path=path,
+        last_agent=last,
+        thread_id=plan.thread_id,
+        interrupted=bool(interrupts),
+        interruption=_interruption(pattern, interrupts[0].value) if interrupts else None,
+        steps=tuple(Step(agent=a, patterns=p) for a, p in pattern.steps(path)),
+        model=describe_model(resolve_model(plan.model, entry_agent.model)),
+        calls={a: int(u["calls"]) for a, u in usage.items() if u.get("calls")},
+        usage={a: {k: v for k, v in u.items() if k != "calls"} for a, u in usage.items()},
+        handoffs=list(values.get("handoffs") or []),
+        events=list(values.get("events") or []),
+        tool_calls=list(values.get("tool_calls") or []),
+        values=values,
+    )
+
+
+def _finish(plan: Plan, snapshot: Any) -> RunResult:
+    """The run's result; raises the tripwire exception if a guardrail stopped it."""
+    from agentpatterns.nodes.guardrails import tripwire_error
+
+    result = _result(plan, snapshot)
+    stop = result.values.get("stopped")
+    if isinstance(stop, Mapping) and stop.get("reason") == "guardrail":
+        exc = tripwire_error(stop, plan.pattern.agent_map.get(str(stop.get("agent"))))
+        exc.result = result  # type: ignore[attr-defined]
+        raise exc
+    return result
+
+
+class _Output:
+    """``invoke(..., version="v2")``'s output as the two ``StateSnapshot`` fields
+    ``_result`` reads: the final values and the interrupts. Reading them from the run
+    itself saves loading the checkpoint back after every run (``get_state``)."""
+
+    __slots__ = ("interrupts", "values")
+
+    def __init__(self, output: Any) -> None:
+        self.values = output.value
+        self.interrupts = output.interrupts
+
+
+class _Snapshot:
+    """A ``StateSnapshot``'s values and interrupts, the nested runs' progress folded in."""
+
+    __slots__ = ("interrupts", "next", "values")
+
+    def __init__(self, values: Mapping[str, Any], interrupts: Any, next: Any = ()) -> None:
+        self.values = values
+        self.interrupts = interrupts
+        self.next = next
+
+
+def _pending(snapshot: Any) -> dict[str, Any]:
+    """What unfinished nested runs (a child waiting for approval, or cut off) did so far:
+    their agents' turns, calls and incidents are in the child's checkpoints until it ends."""
+    out: dict[str, Any] = {"path": [], "usage": {}, "events": [], "handoffs": [],
+                           "tool_calls": []}
+    for task in getattr(snapshot, "tasks", ()) or ():
+        child = getattr(task, "state", None)
+        if child is None or not hasattr(child, "values"):
+            continue
+        for part in (child.values or {}, _pending(child)):
+            out["path"] += list(part.get("path") or [])
+            out["usage"] = add_counts(out["usage"], part.get("usage") or {})
+            out["events"] += list(part.get("events") or [])
+            out["handoffs"] += list(part.get("handoffs") or [])
+            out["tool_calls"] += list(part.get("tool_calls") or [])
+    return out
+
+
+def _with_pending(snapshot: Any, full: Any) -> Any:
+    extra = _pending(full)
+    if not extra["path"] and not extra["usage"]:
+        return snapshot
+    values = dict(snapshot.values or {})
+    for key in ("path", "events", "handoffs", "tool_calls"):
+        values[key] = [*(values.get(key) or []), *extra[key]]
+    values["usage"] = add_counts(values.get("usage") or {}, extra["usage"])
+    return _Snapshot(values, getattr(snapshot, "interrupts", ()), getattr(snapshot, "next", ()))
+
+
+def settled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None) -> Any:
+    """The thread's state (``snapshot`` if given) with its nested runs' progress."""
+    if snapshot is None:
+        snapshot = graph.get_state(config)
+    if not pattern.patterns:
+        return snapshot
+    return _with_pending(snapshot, graph.get_state(config, subgraphs=True))
+
+
+async def asettled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None) -> Any:
+    """The ``async`` twin of :func:`settled`."""
+    if snapshot is None:
+        snapshot = await graph.aget_state(config)
+    if not pattern.patterns:
+        return snapshot
+    return _with_pending(snapshot, await graph.aget_state(config, subgraphs=True))
+
+
+def _begin(plan: Plan, graph: Any) -> Any:
+    """The graph input (a resume reads the thread's state for it first)."""
+    return plan.begin(settled(plan.pattern, graph, plan.config) if plan.resume else None)
+
+
+async def _abegin(plan: Plan, graph: Any) -> Any:
+    return plan.begin(await asettled(plan.pattern, graph, plan.config) if plan.resume else None)
+
+
+def _invoke(plan: Plan, graph: Any, payload: Any) -> RunResult:
+    try:
+        out = graph.invoke(payload, plan.config, version="v2")
+    except BudgetExceeded as exc:  # the thread stays at its last completed step
+        exc.result = _result(plan, settled(plan.pattern, graph, plan.config))
+        raise
+    snapshot = _Output(out) if isinstance(out.value, Mapping) else graph.get_state(plan.config)
+    if snapshot.interrupts:
+        snapshot = settled(plan.pattern, graph, plan.config, snapshot)
+    return _finish(plan, snapshot)
+
+
+async def _ainvoke(plan: Plan, graph: Any, payload: Any) -> RunResult:
+    try:
+        out = await graph.ainvoke(payload, plan.config, version="v2")
+    except BudgetExceeded as exc:
+        exc.result = _result(plan, await asettled(plan.pattern, graph, plan.config))
+        raise
+    snapshot = (_Output(out) if isinstance(out.value, Mapping)
+                else await graph.aget_state(plan.config))
+    if snapshot.interrupts:
+        snapshot = await asettled(plan.pattern, graph, plan.config, snapshot)
+    return _finish(plan, snapshot)
+
+
+def stream_events(plan: Plan, graph: Any, payload: Any) -> Iterator[Event]:
+    """Blocking event stream of one invocation; see ``Runner.run_streamed``."""
+    from agentpatterns.events import RunFinished
+    from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
+
+    translate = LangGraphEvents()
+    try:  # subgraphs: the agents of nested patterns stream their progress too
+        for ns, mode, chunk in graph.stream(payload, plan.config,
+                                            stream_mode=list(STREAM_MODES), subgraphs=True):
+            yield from translate.feed(mode, chunk, ns=ns)
+    except BudgetExceeded as exc:
+        exc.result = _result(plan, settled(plan.pattern, graph, plan.config))
+        raise
+    yield RunFinished(result=_finish(plan, settled(plan.pattern, graph, plan.config)))
+
+
+async def _astream_events(plan: Plan, graph: Any, payload: Any) -> AsyncIterator[Event]:
+    from agentpatterns.events import RunFinished
+    from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
+
+    translate = LangGraphEvents()
+    try:
+        async for ns, mode, chunk in graph.astream(payload, plan.config,
+                                                   stream_mode=list(STREAM_MODES),
+                                                   subgraphs=True):
+            for event in translate.feed(mode, chunk, ns=ns):
+                yield event
+    except BudgetExceeded as exc:
+        exc.result = _result(plan, await asettled(plan.pattern, graph, plan.config))
+        raise
+    yield RunFinished(result=_finish(plan, await asettled(plan.pattern, graph, plan.config)))
+
+
+def printed(plan: Plan, graph: Any, payload: Any, show: Callable[[Any], None]) -> RunResult:
+    """Stream the run, handing each event but the last to ``show`` (a ``ProgressPrinter``);
+    returns the result."""
+    from agentpatterns.events import RunFinished
+
+    for event in stream_events(plan, graph, payload):
+        if isinstance(event, RunFinished):
+            return event.result
+        show(event)
+    raise AssertionError("a stream that ends normally ends with RunFinished")
+
+
+def run_blocking(plan: Plan) -> RunResult:
+    """``run_sync`` / ``resume_sync``: ``invoke``, or - with progress shown - ``stream``
+    with each event printed (:mod:`agentpatterns.run.progress`)."""
+    from agentpatterns.run.progress import in_notebook
+
+    with opened(plan) as graph:
+        payload = _begin(plan, graph)
+        if not (in_notebook() if plan.progress is None else plan.progress):
+            return _invoke(plan, graph, payload)
+        from agentpatterns.run.progress import ProgressPrinter, progress_console
+
+        return printed(plan, graph, payload, ProgressPrinter(progress_console()))
+
+
+async def arun(plan: Plan) -> RunResult:
+    """``run`` / ``resume``."""
+    async with aopened(plan) as graph:
+        return await _ainvoke(plan, graph, await _abegin(plan, graph))
+
+
+async def aevents(plan: Plan) -> AsyncIterator[Event]:
+    """``run_streamed`` / ``resume_streamed``."""
+    async with aopened(plan) as graph:
+        async for event in _astream_events(plan, graph, await _abegin(plan, graph)):
+            yield event
