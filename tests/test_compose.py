@@ -323,13 +323,20 @@ def test_streamed_events_name_the_nested_pattern() -> None:
     assert seen[-1] == ("Editor", ())
 
 
-def test_the_sdk_runtime_refuses_compositions_naming_the_nested_pattern() -> None:
+def test_to_sdk_agent_refuses_a_composition_naming_the_nested_pattern() -> None:
     from agentpatterns import UnsupportedError
-    from agentpatterns.adapters.openai_agents import run_sdk_sync, to_sdk_agent
+    from agentpatterns.adapters.openai_agents import to_sdk_agent, to_sdk_agents
 
-    for call in (lambda: run_sdk_sync(pipeline(), "tides"), lambda: to_sdk_agent(pipeline())):
-        with pytest.raises(UnsupportedError, match="nests pattern 'Research' \\(parallel\\)"):
-            call()
+    with pytest.raises(UnsupportedError, match="nests pattern 'Research' \\(parallel\\)"):
+        to_sdk_agent(pipeline())
+    router = _agent("Router", "Route", handoffs=[research()])
+    with pytest.raises(UnsupportedError, match="hands off to pattern 'Research'"):
+        to_sdk_agents(triage(router))
+    boss = _agent("Boss", "Coordinate", tools=[research().as_tool(tool_name="research")])
+    with pytest.raises(UnsupportedError, match="uses pattern 'Research' as the tool"):
+        to_sdk_agents(boss)
+    # the agents of a composition convert one by one
+    assert "Researcher 1" in to_sdk_agents(pipeline())
 
 
 def test_nested_agents_tool_calls_reach_the_run() -> None:

@@ -171,13 +171,20 @@ class Pattern:
             out.update({a: (self.name, *path) for a, path in p.scopes().items()})
         return out
 
-    def steps(self, path: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
-        """Each turn of a run's ``path`` with its pattern path (agents made at run time by a
-        nested ``dynamic`` get that pattern's path)."""
-        scopes = self.scopes()
-        made = next((self.pattern_path(p.name) for p in self.all_patterns()
-                     if p.kind == "dynamic"), (self.name,))
-        return [(a, scopes.get(a, made)) for a in path]
+    def steps(self, path: Sequence[str], made: Mapping[str, tuple[str, ...]] | None = None
+              ) -> list[tuple[str, tuple[str, ...]]]:
+        """Each turn of a run's ``path`` with its pattern path.
+
+        Args:
+            path: The run's path.
+            made: Agents made at run time (by a ``dynamic`` pattern) -> their pattern path,
+                as the run recorded it; one not listed gets the path of the first
+                ``dynamic`` pattern of the tree.
+        """
+        scopes = {**self.scopes(), **(made or {})}
+        default = next((self.pattern_path(p.name) for p in self.all_patterns()
+                        if p.kind == "dynamic"), (self.name,))
+        return [(a, scopes.get(a, default)) for a in path]
 
     def pattern_path(self, name: str) -> tuple[str, ...]:
         """The names from this pattern down to the nested pattern ``name`` (``()`` if absent)."""

@@ -86,10 +86,19 @@ def to_sdk_agents(target: Pattern | Agent, *, model: Any = None) -> dict[str, ag
 
     Raises:
         InputError: ``target`` is neither a ``Pattern`` nor an ``Agent``.
+        UnsupportedError: An agent hands off to, or uses as a tool, a nested pattern (no
+            SDK agent), naming it.
     """
-    roots = list(target.agents) if isinstance(target, Pattern) else [target]
+    roots = target.all_agents() if isinstance(target, Pattern) else [target]
     if not all(isinstance(a, Agent) for a in roots):
         raise InputError(f"expected a Pattern or an Agent, got {type(target).__name__}")
+    for agent in roots:
+        door = next((t for t in agent.handoffs if isinstance(t, Pattern)), None)
+        if door is not None:
+            raise UnsupportedError(
+                f"agent {agent.name!r} hands off to pattern {door.name!r}, which is no SDK "
+                "agent; run the composition with run_sdk(...), which runs the pattern when "
+                "the handoff happens")
     return build_network(roots, run_model=model).by_name
 
 

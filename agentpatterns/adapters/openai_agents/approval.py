@@ -15,6 +15,7 @@ from typing import Any
 import agents
 from agents import FunctionTool as SDKFunctionTool
 from agents import ModelResponse, RunState
+from agents.exceptions import AgentsException
 from agents.models.interface import Model
 from agents.usage import Usage
 from openai.types.responses import (
@@ -24,9 +25,13 @@ from openai.types.responses import (
 )
 
 from agentpatterns.adapters.openai_agents.bridge import _content_text, _plain
-from agentpatterns.adapters.openai_agents.build import Network, build_network, output_text
+from agentpatterns.adapters.openai_agents.build import Network, output_text
+from agentpatterns.adapters.openai_agents.guard import BudgetStop
+from agentpatterns.adapters.openai_agents.nested import sdk_agents, step
 from agentpatterns.adapters.openai_agents.run import Run
 from agentpatterns.adapters.openai_agents.store import approvals, save
+from agentpatterns.errors import AgentPatternsError
+from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.run.result import RunResult
 
 __all__ = ["human_approval", "resume_approval"]
@@ -71,15 +76,20 @@ class _GateModel(Model):
 def _gate(run: Run) -> tuple[agents.Agent[Any], Network]:
     from agentpatterns.graphs.human_approval import APPROVAL
 
-    planner, executor = run.pattern.agents
-    net = build_network([planner, executor], run_model=run.run_model, handoffs=False,
-                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
+    planner, executor = _roles(run)
+    net = sdk_agents(run, [planner, executor], handoffs=False)
 
     async def execute(ctx: Any, raw: str) -> Any:
         plan = json.loads(raw or "{}").get("plan", "")
         edited = run.state.get("edited_plan")
-        result = await run.run(net[executor.name], edited or plan)
+        try:
+            result = await step(run, net, executor, edited or plan)
+        except AgentPatternsError as exc:
+            if isinstance(exc, AgentsException):
+                raise
+            raise BudgetStop(exc) from exc  # the SDK would make it a tool error
         run.log.record(ctx.tool_call_id, result, turn_break=True)
+        run.values["__executed_by__"] = result.last_agent.name
         return result.final_output
 
     tool = SDKFunctionTool(
@@ -93,6 +103,13 @@ def _gate(run: Run) -> tuple[agents.Agent[Any], Network]:
     return gate, net
 
 
+def _roles(run: Run) -> tuple[Participant, Participant]:
+    """The planner and the executor (agents or nested patterns)."""
+    options = run.pattern.options
+    return run.pattern.participant(options["planner"]), run.pattern.participant(
+        options["executor"])
+
+
 def _approval_question(plan: str, revisions_left: int, call_id: str | None) -> dict[str, Any]:
     return {"plan": plan, "question": "Approve this plan?",
             "answer_with": "True (approve), False (reject), or {'feedback': '...'} to revise, "
@@ -103,10 +120,10 @@ def _approval_question(plan: str, revisions_left: int, call_id: str | None) -> d
 async def human_approval(run: Run, *, path: list[str] | None = None, revisions: int = 0,
                          text: str | None = None) -> RunResult:
     """Planner, then the gate's ``execute_plan`` call waits for approval (interrupted)."""
-    planner, _ = run.pattern.agents
+    planner, _ = _roles(run)
     gate, net = _gate(run)
-    planned = await run.run(net[planner.name], text or run.request)
-    path = run.log.path_of(planned.new_items, start=path or [])
+    planned = await step(run, net, planner, text or run.request)
+    path = run.path = run.log.path_of(planned.new_items, start=path or [])
     plan = output_text(planned.final_output)
     waiting = await run.run(gate, plan)
     calls = approvals(waiting)
@@ -124,7 +141,7 @@ async def resume_approval(run: Run, saved: Mapping[str, Any], decision: dict[str
                            ) -> RunResult:
     from agentpatterns.graphs.human_approval import REJECTED
 
-    planner, _ = run.pattern.agents
+    planner, executor = _roles(run)
     plan, revisions = str(saved.get("plan") or ""), int(saved.get("revisions") or 0)
     path = list(saved.get("path") or [])
     run.values["plan"] = plan
@@ -152,4 +169,6 @@ async def resume_approval(run: Run, saved: Mapping[str, Any], decision: dict[str
         run.log.events.append({"type": "rejected", "feedback": decision.get("feedback")})
         run.values["stopped"] = {"reason": "rejected", "feedback": decision.get("feedback")}
         return run.result(REJECTED, path, planner.name)
-    return run.result(result.final_output, path, run.pattern.agents[1].name)
+    last = run.values.pop("__executed_by__", None)  # a nested executor's own last agent
+    return run.result(result.final_output, path,
+                      last if isinstance(executor, Pattern) and last else executor.name)

@@ -54,6 +54,7 @@ from agentpatterns.adapters.openai_agents.tools import (
     structured_parameters,
 )
 from agentpatterns.errors import UnsupportedError
+from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes._text import handoff_tool_name
 from agentpatterns.nodes.agent import Agent, _takes_two
 from agentpatterns.nodes.context import current_state
@@ -212,19 +213,52 @@ class Network:
 
     by_name: dict[str, agents.Agent[Any]] = field(default_factory=dict)
     tool_agents: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: stand-in SDK agents for handoffs to nested patterns, by pattern name (see
+    #: :class:`~agentpatterns.adapters.openai_agents.guard.EnterPattern`)
+    doors: dict[str, agents.Agent[Any]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> agents.Agent[Any]:
         return self.by_name[name]
 
 
-def _handoff_description(target: Agent) -> str:
+def _handoff_description(target: Agent | Pattern) -> str:
     # what the LangGraph runtime offers, so both runtimes show the model the same tool
     return target.handoff_description or f"Handoff to the {target.name} agent"
+
+
+class _DoorModel(Model):
+    """The "model" of a nested pattern's stand-in agent: it stops the SDK run at once, so
+    that the driver runs the pattern (:class:`EnterPattern`); never a model call."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+        from agentpatterns.adapters.openai_agents.guard import EnterPattern
+
+        raise EnterPattern(self.pattern)
+
+    async def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        from agentpatterns.adapters.openai_agents.guard import EnterPattern
+
+        raise EnterPattern(self.pattern)
+        yield  # pragma: no cover - an async generator that never yields
+
+
+def _door(net: Network, pattern: Pattern) -> agents.Agent[Any]:
+    """The stand-in SDK agent a handoff to the nested ``pattern`` goes to."""
+    door = net.doors.get(pattern.name)
+    if door is None:
+        door = net.doors[pattern.name] = agents.Agent(
+            name=pattern.name, handoff_description=pattern.description,
+            model=_DoorModel(pattern.name))
+    return door
 
 
 def build_network(
     roots: Iterable[Agent], *, run_model: Any = None, handoffs: bool = True,
     hooks: Any = None, extract: Callable[[Any], Any] | None = None, guard: Any = None,
+    pattern_tool: Callable[[AgentTool, str], Any] | None = None,
 ) -> Network:
     """Fresh SDK agents for ``roots`` and every agent they reach (handoffs, agents-as-tools).
 
@@ -237,6 +271,11 @@ def build_network(
         extract: Custom output extractor for agents-as-tools (records nested runs).
         guard: The run's ``RunGuard`` (budget, retry, unknown names): every agent's model
             is wrapped by ``guard.wrap(name, model)``.
+        pattern_tool: ``pattern_tool(tool, caller)``: the SDK tool for a pattern used as a
+            tool (``pattern.as_tool``) by agent ``caller``; without it such a tool is refused.
+
+    Raises:
+        UnsupportedError: A pattern used as a tool and no ``pattern_tool``.
     """
     from agentpatterns.graphs.pattern import collect_agents
 
@@ -265,11 +304,20 @@ def build_network(
         clone = net.by_name[agent.name]
         if handoffs:
             clone.handoffs.extend(
-                sdk_handoff(agent.handoff_options.get(t.name), net.by_name[t.name],
+                sdk_handoff(agent.handoff_options.get(t.name),
+                            _door(net, t) if isinstance(t, Pattern) else net.by_name[t.name],
                             handoff_tool_name(t.name), _handoff_description(t))
                 for t in agent.handoffs)
         for tool in agent.tools:
-            if isinstance(tool, AgentTool):
+            if isinstance(tool, AgentTool) and isinstance(tool.agent, Pattern):
+                if pattern_tool is None:
+                    raise UnsupportedError(
+                        f"agent {agent.name!r} uses pattern {tool.agent.name!r} as the tool "
+                        f"{tool.name!r}; a pattern is not an SDK agent: run the composition "
+                        "with run_sdk(...), which runs it inside the tool call")
+                clone.tools.append(pattern_tool(tool, agent.name))
+                net.tool_agents[(agent.name, tool.name)] = tool.agent.name
+            elif isinstance(tool, AgentTool):
                 target = tool_variant.get(tool.agent.name) or net.by_name[tool.agent.name]
                 # failure_error_function=None: a failing (or guardrail-stopped) agent used as
                 # a tool fails the run, as on LangGraph, instead of becoming a tool message

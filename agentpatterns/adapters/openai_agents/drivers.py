@@ -22,23 +22,28 @@ from typing import Any
 
 from agents import FunctionTool as SDKFunctionTool
 from agents import RunState
+from agents.exceptions import AgentsException
 
 from agentpatterns.adapters.openai_agents.approval import human_approval, resume_approval
 from agentpatterns.adapters.openai_agents.bridge import _plain
-from agentpatterns.adapters.openai_agents.build import build_network
-from agentpatterns.adapters.openai_agents.guard import BudgetStop, Reroute, conversation
-from agentpatterns.adapters.openai_agents.run import Run, text_of
+from agentpatterns.adapters.openai_agents.guard import (
+    BudgetStop,
+    EnterPattern,
+    Reroute,
+    conversation,
+)
+from agentpatterns.adapters.openai_agents.guardrails import TAKEOVER
+from agentpatterns.adapters.openai_agents.nested import enter, sdk_agents, step
+from agentpatterns.adapters.openai_agents.run import DRIVERS, NETWORK_KINDS, Run, text_of
 from agentpatterns.adapters.openai_agents.store import MISSING, approvals, load, save
-from agentpatterns.errors import BranchError, ResumeError, UnsupportedError
+from agentpatterns.errors import AgentPatternsError, BranchError, ResumeError
 from agentpatterns.graphs.human_approval import normalize_decision
-from agentpatterns.graphs.pattern import Pattern
-from agentpatterns.nodes.agent import Agent
+from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.nodes.approvals import PendingCall, verdicts_of
 from agentpatterns.run.result import RunResult
 
 __all__ = ["DRIVERS", "MISSING", "NETWORK_KINDS", "resume"]
 
-NETWORK_KINDS = frozenset({"handoffs", "triage", "sequential", "hierarchical", "memory"})
 
 
 # ------------------------------------------------------------------ handoff networks
@@ -64,8 +69,7 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
         same_turn: The first ``Runner.run`` continues the turn of ``path[-1]``.
     """
     pattern = run.pattern
-    net = build_network(pattern.agents, run_model=run.run_model, hooks=run.log,
-                        extract=run.log.extractor(), guard=run.guard)
+    net = sdk_agents(run, pattern.agents)
     nxt = _sequence_next(pattern)
     fallback = pattern.options.get("fallback")
     current = start or pattern.entry
@@ -78,8 +82,34 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
     path = list(path or [])
     while True:
         run.path = path
+        nested = pattern.pattern_map.get(current)
+        if nested is not None:
+            # a nested pattern takes over the conversation; its answer is what follows
+            so_far = await _conversation(run, input)
+            turn = await enter(run, nested, run.request, so_far)
+            path = run.log.path_of(turn.new_items, start=path)
+            run.path = path
+            if run.session is not None:
+                await run.session.add_items(turn.items[len(so_far) - len(_unsaved(input)):])
+            follow = nxt.get(current)
+            if follow is None:
+                run.values["input_items"] = turn.items
+                return await _finish(run, turn.final_output, path, turn.last_agent.name)
+            input = [] if run.session is not None else turn.items
+            current, same_turn = follow, False
+            continue
+        # a nested network's entry takes over the conversation: it checks the request
+        takeover = TAKEOVER.set(run.request if run.parent is not None and current ==
+                                pattern.entry and not path and not same_turn else None)
         try:
             result = await run.run(net[current], input, session=run.session)
+        except EnterPattern as exc:  # a handoff to a nested pattern
+            data = exc.run_data
+            if data is not None:
+                path = run.log.path_of(data.new_items, start=path, same_turn=same_turn)
+            input = ([] if run.session is not None or data is None else conversation(data))
+            current, same_turn = exc.pattern, False
+            continue
         except Reroute as exc:
             # the turn failed: its conversation so far goes to the fallback (as on LangGraph)
             data = exc.run_data
@@ -99,6 +129,8 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
         except BudgetStop as exc:
             await _budget_stop(run, exc, current, path, input, same_turn)
             raise
+        finally:
+            TAKEOVER.reset(takeover)
         # a resumed run's new_items repeat the items before the interruption, so the path
         # and handoff log of a Runner.run are always derived from all its items at once
         base, before = path, len(run.log.handoffs)
@@ -131,6 +163,19 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
         current = follow
 
 
+def _unsaved(input: Any) -> list[Any]:
+    """The input items of the next ``Runner.run`` (not in the session yet)."""
+    if isinstance(input, str):
+        return [{"role": "user", "content": input}]
+    return list(input) if isinstance(input, list) else []
+
+
+async def _conversation(run: Run, input: Any) -> list[Any]:
+    """The conversation so far: the session's items (if any), then ``input``'s."""
+    saved = list(await run.session.get_items()) if run.session is not None else []
+    return [*saved, *_unsaved(input)]
+
+
 async def _budget_stop(run: Run, exc: BudgetStop, current: str, path: list[str], input: Any,
                        same_turn: bool) -> None:
     """Save a network run cut off by its budget so that ``resume_sdk`` can continue it.
@@ -147,12 +192,14 @@ async def _budget_stop(run: Run, exc: BudgetStop, current: str, path: list[str],
     else:
         items = [] if run.session is not None or isinstance(input, RunState) else input
     run.path = path
+    if run.parent is not None or run.pattern.patterns:
+        return  # a composition's SDK run is not resumable after its budget (SDKBudget says)
     await save(run, {"kind": "network", "status": "budget", "current": current,
                       "items": items, "path": path})
 
 
 async def _finish(run: Run, output: Any, path: list[str], last: str | None) -> RunResult:
-    if run.values.get("__resumed__"):
+    if run.values.get("__resumed__") and run.parent is None:
         await save(run, {"kind": run.pattern.kind, "status": "done"})
     run.values.pop("__resumed__", None)
     return run.result(output, path, last)
@@ -178,25 +225,26 @@ def _decide(state: RunState[Any], decision: Mapping[str, Any]) -> None:
 
 async def reflection(run: Run) -> RunResult:
     """generator -> critic -> generator ..., with the prompts of ``graphs/reflection.py``."""
-    generator, critic = run.pattern.agents
-    iterations = int(run.pattern.options["iterations"])
-    stop_when = run.pattern.options.get("stop_when")
-    net = build_network([generator, critic], run_model=run.run_model, handoffs=False,
-                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
+    pattern = run.pattern
+    generator = pattern.participant(pattern.options["generator"])
+    critic = pattern.participant(pattern.options["critic"])
+    iterations = int(pattern.options["iterations"])
+    stop_when = pattern.options.get("stop_when")
+    net = sdk_agents(run, [generator, critic], handoffs=False)
     drafts: list[str] = []
     critiques: list[str] = []
     path: list[str] = []
     text = run.request
     for i in range(1, iterations + 1):
-        result = await run.run(net[generator.name], text)
+        result = await step(run, net, generator, text)
         draft = text_of(result.final_output)
         drafts.append(draft)
-        path = run.log.path_of(result.new_items, start=path)
-        review = await run.run(net[critic.name],
-                               f"Review this: {draft}. Provide specific improvements.")
+        path = run.path = run.log.path_of(result.new_items, start=path)
+        review = await step(run, net, critic,
+                            f"Review this: {draft}. Provide specific improvements.")
         feedback = text_of(review.final_output)
         critiques.append(feedback)
-        path = run.log.path_of(review.new_items, start=path)
+        path = run.path = run.log.path_of(review.new_items, start=path)
         if i >= iterations:
             break
         if stop_when is not None and stop_when(feedback):
@@ -214,12 +262,12 @@ async def parallel(run: Run) -> RunResult:
     """``asyncio.gather`` over the branches, then ``Synthesize: <outputs joined>``."""
     pattern = run.pattern
     names = list(pattern.options["branches"])
-    synthesizer = pattern.agent(pattern.options["synthesizer"])
+    synthesizer = pattern.participant(pattern.options["synthesizer"])
     policy = pattern.options["on_branch_error"]
-    net = build_network(pattern.agents, run_model=run.run_model, handoffs=False,
-                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
-    results = await asyncio.gather(*(run.run(net[n], run.request) for n in names),
-                                   return_exceptions=True)
+    net = sdk_agents(run, [*pattern.agents], handoffs=False)
+    results = await asyncio.gather(
+        *(step(run, net, pattern.participant(n), run.request) for n in names),
+        return_exceptions=True)
     stop = next((r for r in results if isinstance(r, BudgetStop)), None)
     if stop is not None:  # the shared ceiling, not a branch's failure
         raise stop
@@ -235,16 +283,18 @@ async def parallel(run: Run) -> RunResult:
             run.log.events.append({"type": "branch_error", "agent": name, "error": str(result)})
             continue
         branches[name] = {"status": "ok", "output": result.final_output}
-        path = run.log.path_of(result.new_items, start=path)
+        path = run.path = run.log.path_of(result.new_items, start=path)
+    run.active.clear()  # a failed branch's turns are in no path (as on LangGraph)
     ok = [n for n in names if branches[n]["status"] == "ok"]
     if not ok:
         raise BranchError("every parallel branch failed: " + "; ".join(
             f"{n}: {branches[n].get('error')}" for n in names))
     combined = "\n\n".join(text_of(branches[n]["output"]) for n in ok)
-    final = await run.run(net[synthesizer.name], f"Synthesize: {combined}")
-    path = run.log.path_of(final.new_items, start=path)
+    final = await step(run, net, synthesizer, f"Synthesize: {combined}")
+    path = run.path = run.log.path_of(final.new_items, start=path)
     run.values["branches"] = branches
-    return run.result(final.final_output, path, synthesizer.name)
+    return run.result(final.final_output, path, final.last_agent.name
+                      if isinstance(synthesizer, Pattern) else synthesizer.name)
 
 
 # ------------------------------------------------------------------ supervisor
@@ -257,17 +307,16 @@ async def supervisor(run: Run) -> RunResult:
 
     pattern = run.pattern
     boss = pattern.agent(pattern.entry)
-    workers = [pattern.agent(n) for n in pattern.options["workers"]]
+    workers = [pattern.participant(n) for n in pattern.options["workers"]]
     max_rounds = int(pattern.options["max_rounds"])
-    net = build_network(pattern.agents, run_model=run.run_model, handoffs=False,
-                        hooks=run.log, extract=run.log.extractor(), guard=run.guard)
+    net = sdk_agents(run, [*pattern.agents], handoffs=False)
     assignments: list[dict[str, Any]] = []
     reports: list[dict[str, Any]] = []
 
     def open_rounds(ctx: Any, agent: Any) -> bool:
         return len(assignments) < max_rounds
 
-    def assign(worker: Agent) -> Any:
+    def assign(worker: Participant) -> Any:
         async def invoke(ctx: Any, raw: str) -> str:
             if len(assignments) >= max_rounds:
                 return f"Error: the {max_rounds} rounds are used up; answer now."
@@ -275,7 +324,12 @@ async def supervisor(run: Run) -> RunResult:
             task = str(args.get("task") or run.request)
             assignments.append({"worker": worker.name, "task": task,
                                 "round": len(assignments) + 1, "call_id": ctx.tool_call_id})
-            result = await run.run(net[worker.name], task)
+            try:
+                result = await step(run, net, worker, task)
+            except AgentPatternsError as exc:
+                if isinstance(exc, AgentsException):
+                    raise
+                raise BudgetStop(exc) from exc  # the SDK would make it a tool error
             run.log.record(ctx.tool_call_id, result, turn_break=True)
             report = text_of(result.final_output)
             reports.append({"worker": worker.name, "report": report,
@@ -295,6 +349,7 @@ async def supervisor(run: Run) -> RunResult:
                                      params_json_schema=dict(control.parameters),
                                      on_invoke_tool=assign(worker), is_enabled=open_rounds))
     object.__setattr__(net[boss.name], "tools", tools)
+    run.path = [boss.name]  # while its turn is under way (a stopped run's path)
     result = await run.run(net[boss.name], run.request)
     path = run.log.path_of(result.new_items)
     if len(assignments) >= max_rounds:
@@ -316,38 +371,39 @@ async def dynamic(run: Run) -> RunResult:
     analyzer = pattern.agents[0]
     make = pattern.options["make_specialist"]
     cap = int(pattern.options["max_specialists"])
-    net = build_network([analyzer], run_model=run.run_model, handoffs=False, hooks=run.log,
-                        extract=run.log.extractor(), guard=run.guard)
+    net = sdk_agents(run, [analyzer], handoffs=False)
     analysis = await run.run(net[analyzer.name], f"What expertise is needed: {run.request}")
-    path = run.log.path_of(analysis.new_items)
+    path = run.path = run.log.path_of(analysis.new_items)
     raw = analysis.final_output
     listed = getattr(raw, "domains", None) if raw is not None else None
     domains = list(dict.fromkeys(str(d).strip() for d in (listed or []) if str(d).strip()))
     if not domains:
         run.log.events.append({"type": "no_domains", "agent": analyzer.name})
         return run.result(raw, path, analyzer.name)
-    specs, dropped = create_specialists(domains, make, cap, {analyzer.name})
+    specs, dropped = create_specialists(domains, make, cap, {analyzer.name},
+                                        within=pattern.name)
     if dropped:
         run.log.events.append({"type": "capped", "agent": analyzer.name,
                                "max_specialists": cap, "dropped": dropped})
     made = [rebuild(s, make) for s in specs]
-    specialists = [a for a in made if isinstance(a, Agent)]
-    if len(specialists) != len(made):
-        nested = next(m for m in made if not isinstance(m, Agent))
-        raise UnsupportedError(
-            f"make_specialist returned pattern {nested.name!r}: a created pattern does not run "
-            "on the OpenAI Agents SDK runtime yet; run it with Runner (LangGraph), or return "
-            "an Agent")
-    team = build_network(specialists, run_model=run.run_model, handoffs=False,
-                         hooks=run.log, extract=run.log.extractor(), guard=run.guard)
-    results = await asyncio.gather(*(run.run(team[a.name], run.request) for a in specialists))
+    for m in made:  # made at run time: in this pattern (a made pattern's agents in it)
+        inside = m.scopes() if isinstance(m, Pattern) else {m.name: ()}
+        run.log.made.update({a: (*run.scope, *p) for a, p in inside.items()})
+    team = sdk_agents(run, made, handoffs=False)
+    done = await asyncio.gather(*(step(run, team, m, run.request) for m in made),
+                                return_exceptions=True)
+    stop = next((r for r in done if isinstance(r, BaseException)), None)
+    if stop is not None:
+        raise stop
+    results: list[Any] = list(done)
     for result in results:
-        path = run.log.path_of(result.new_items, start=path)
+        path = run.path = run.log.path_of(result.new_items, start=path)
+    run.active.clear()
     parts = [text_of(r.final_output) for r in results]
     run.values.update(domains=[s["domain"] for s in specs], specialists=specs,
-                      branches={a.name: {"status": "ok", "output": r.final_output,
+                      branches={m.name: {"status": "ok", "output": r.final_output,
                                          "domain": s["domain"]}
-                                for a, r, s in zip(specialists, results, specs, strict=True)})
+                                for m, r, s in zip(made, results, specs, strict=True)})
     return run.result("\n\n".join(p for p in parts if p), path, specs[-1]["name"])
 
 
@@ -398,9 +454,9 @@ async def _network(run: Run) -> RunResult:
     return await network(run)
 
 
-DRIVERS = {
+DRIVERS.update({
     "handoffs": _network, "triage": _network, "sequential": _network,
     "hierarchical": _network, "memory": _network, "reflection": reflection,
     "parallel": parallel, "supervisor": supervisor, "dynamic": dynamic,
     "human_approval": human_approval,
-}
+})

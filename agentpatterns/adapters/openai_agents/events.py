@@ -65,13 +65,19 @@ class SDKEvents:
 
     agent: str = ""
     tools: dict[str, str] = field(default_factory=dict)  # call id -> tool name
+    #: the nested patterns the run's agents are in, outermost first (``()`` at the top)
+    patterns: tuple[str, ...] = ()
+    #: stand-in agents of handoffs to nested patterns (they take no turn)
+    hidden: frozenset[str] | set[str] = frozenset()
 
     def feed(self, event: Any) -> list[Event]:
         """The typed events of one SDK stream event."""
         kind = getattr(event, "type", "")
         if kind == "agent_updated_stream_event":
             self.agent = event.new_agent.name
-            return [AgentStarted(agent=self.agent)]
+            if self.agent in self.hidden:
+                return []
+            return [AgentStarted(agent=self.agent, patterns=self.patterns)]
         if kind == "raw_response_event":
             data = event.data
             if getattr(data, "type", "") == "response.output_text.delta" and data.delta:
@@ -108,7 +114,8 @@ class _StreamingRun(Run):
     """A ``Run`` whose ``Runner.run`` calls are streamed into ``queue``."""
 
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
-    reported: int = 0  # how many of the log's incidents are streamed already
+    #: how many of the log's incidents are streamed already (shared with nested runs)
+    reported: list[int] = field(default_factory=lambda: [0])
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run_streamed``, consumed to the end; events go to the queue."""
@@ -116,7 +123,7 @@ class _StreamingRun(Run):
             streamed = agents.Runner.run_streamed(agent, input, context=self.context,
                                                   hooks=self.log, max_turns=self.max_turns,
                                                   run_config=self.config, **kwargs)
-        translate = SDKEvents()
+        translate = SDKEvents(patterns=self.scope[1:], hidden=self.log.doors)
         try:
             async for event in streamed.stream_events():
                 for ours in translate.feed(event):
@@ -129,9 +136,9 @@ class _StreamingRun(Run):
     async def _incidents(self) -> None:
         """Incidents the run logged since the last call, as ``Recorded`` events."""
         events = self.log.events
-        while self.reported < len(events):
-            entry = events[self.reported]
-            self.reported += 1
+        while self.reported[0] < len(events):
+            entry = events[self.reported[0]]
+            self.reported[0] += 1
             if entry.get("type") != "guardrail":  # a trip is reported as GuardrailTripped
                 await self.queue.put(Recorded(kind=str(entry.get("type")),
                                               agent=str(entry.get("agent") or ""),

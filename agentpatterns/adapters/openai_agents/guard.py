@@ -47,7 +47,8 @@ from agentpatterns.nodes.compat import estimate_tokens, is_transient
 from agentpatterns.nodes.runtime import model_error_message
 from agentpatterns.redaction import redact
 
-__all__ = ["BudgetStop", "GuardedModel", "Reroute", "RunGuard", "SDKBudget", "make_budget"]
+__all__ = ["BudgetStop", "EnterPattern", "GuardedModel", "Reroute", "RunGuard", "SDKBudget",
+           "make_budget"]
 
 
 class Reroute(AgentsException):
@@ -67,6 +68,22 @@ class Reroute(AgentsException):
         super().__init__(f"agent {agent!r}: {reason}; handing to {to}")
         self.agent, self.reason, self.asked_for, self.to = agent, reason, asked_for, to
         self.items = list(items)
+
+
+class EnterPattern(AgentsException):
+    """Stops an SDK run that handed off to a nested pattern, so that the driver runs it.
+
+    A handoff to a pattern goes to a stand-in SDK agent named after it (the handoff tool is
+    the one LangGraph offers); its "model" raises this at once, the SDK attaches the run's
+    items (``run_data``) and the network driver runs the pattern on the conversation so far.
+
+    Attributes:
+        pattern: The nested pattern's name.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(f"handing the conversation to nested pattern {pattern!r}")
+        self.pattern = pattern
 
 
 class BudgetStop(AgentsException):

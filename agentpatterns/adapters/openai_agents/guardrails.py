@@ -20,6 +20,7 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 from __future__ import annotations
 
 import inspect
+from contextvars import ContextVar
 from typing import Any
 
 import agents
@@ -70,9 +71,16 @@ def started_on(value: Any) -> str | None:
     return None
 
 
+#: the request a nested handoff network's entry agent checks when it takes over a
+#: conversation (as on LangGraph, where it checks the nested pattern's request)
+TAKEOVER: ContextVar[str | None] = ContextVar("agentpatterns_sdk_takeover", default=None)
+
+
 def _input(agent: Agent, guardrail: InputGuardrail) -> agents.InputGuardrail[Any]:
     async def check(ctx: Any, _sdk_agent: Any, value: Any) -> agents.GuardrailFunctionOutput:
         text = started_on(value)
+        if text is None:
+            text = TAKEOVER.get()
         if text is None:  # a continued conversation: see the module docstring
             return agents.GuardrailFunctionOutput(output_info=None, tripwire_triggered=False)
         return await _check(guardrail, ctx, agent, text)

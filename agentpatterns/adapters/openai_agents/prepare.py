@@ -85,7 +85,8 @@ def _guarded(pattern: Pattern, thread_id: str, max_model_calls: Any, max_tokens:
     guard = RunGuard(events=log.events, fallback=fallback,
                      no_fallback=tool_only(pattern.options, fallback),
                      budget=make_budget(max_model_calls, max_tokens, thread_id,
-                                        resumable=pattern.kind in NETWORK_KINDS))
+                                        resumable=pattern.kind in NETWORK_KINDS
+                                        and nested_part(pattern) is None))
     # an unknown tool or handoff name is answered with LangGraph's corrective message (the
     # guard raises on the second one, or routes to the fallback on the first)
     config = RunConfig(tracing_disabled=True, workflow_name=f"agentpatterns:{pattern.name}",
@@ -94,21 +95,27 @@ def _guarded(pattern: Pattern, thread_id: str, max_model_calls: Any, max_tokens:
     return guard, config
 
 
+def nested_part(pattern: Pattern) -> Pattern | None:
+    """The first pattern nested in ``pattern`` (as a participant or as a tool), if any."""
+    tools: list[Any] = [getattr(t, "agent", None) for a in pattern.all_agents() for t in a.tools]
+    return next(iter(pattern.patterns), None) or next(
+        (t for t in tools if isinstance(t, Pattern)), None)
+
+
 def refuse_nested(pattern: Pattern) -> None:
-    """Compositions do not run on the SDK runtime yet: refuse, naming the nested part.
+    """A composition is no single SDK agent network: refuse, naming the nested part.
 
     Raises:
         UnsupportedError: ``pattern`` nests a pattern (as a participant or as a tool).
     """
-    tools: list[Any] = [getattr(t, "agent", None) for a in pattern.all_agents() for t in a.tools]
-    nested: Any = next(iter(pattern.patterns), None) or next(
-        (t for t in tools if isinstance(t, Pattern)), None)
+    nested = nested_part(pattern)
     if nested is None:
         return
     raise UnsupportedError(
-        f"pattern {pattern.name!r} nests pattern {nested.name!r} ({nested.kind}); "
-        "compositions run on LangGraph only for now: use Runner.run_sync(pattern, ...), or "
-        "pass the SDK runtime the nested patterns one by one")
+        f"pattern {pattern.name!r} nests pattern {nested.name!r} ({nested.kind}), which is "
+        "no SDK agent: a composition is not one agents.Agent network; run it with "
+        "run_sdk(pattern, ...) (the nested pattern runs as part of the same run), or convert "
+        "the nested patterns' agents one by one with to_sdk_agents(...)")
 
 
 def run_state(context: Any, request: str) -> dict[str, Any]:
@@ -124,7 +131,12 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     pattern = as_pattern(target)
     if pattern.kind not in DRIVERS:
         raise UnsupportedError(f"pattern kind {pattern.kind!r} has no OpenAI Agents SDK driver")
-    refuse_nested(pattern)
+    gate = next((p for p in pattern.all_patterns()[1:] if p.kind == "human_approval"), None)
+    if gate is not None:
+        raise UnsupportedError(
+            f"pattern {pattern.name!r}: the nested pattern {gate.name!r} (human_approval) "
+            "stops for a human decision, which the SDK runtime cannot resume inside a "
+            "composition yet; run the composition with Runner (LangGraph)")
     sdk_session, thread, store, user_id = _session_of(session, thread_id, checkpointer, store,
                                                       pattern.kind)
     user_id = user_id or (configurable or {}).get("user_id")

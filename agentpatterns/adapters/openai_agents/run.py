@@ -12,7 +12,7 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,12 @@ from agentpatterns.nodes.context import using_context
 from agentpatterns.nodes.models import describe_model, resolve_model
 from agentpatterns.run.result import RunResult
 
-__all__ = ["RunLog", "Run", "text_of"]
+__all__ = ["DRIVERS", "NETWORK_KINDS", "NestedItem", "PatternTurn", "Run", "RunLog", "text_of"]
+
+#: pattern kinds that are handoff networks (one ``Runner.run`` per stretch of handoffs)
+NETWORK_KINDS = frozenset({"handoffs", "triage", "sequential", "hierarchical", "memory"})
+#: pattern kind -> its driver ``async (Run) -> RunResult`` (filled by ``drivers``)
+DRIVERS: dict[str, Callable[[Run], Awaitable[RunResult]]] = {}
 
 
 def text_of(value: Any) -> str:
@@ -48,6 +53,41 @@ def text_of(value: Any) -> str:
 class _Nested:
     path: list[str]
     turn_break: bool  # True: the caller takes a new turn afterwards (supervisor, approval)
+
+
+@dataclass
+class NestedItem:
+    """The turns of a nested pattern, as one item of a :class:`PatternTurn`'s ``new_items``
+    (``RunLog.path_of`` lists them where the pattern ran)."""
+
+    path: list[str]
+
+
+@dataclass
+class _Named:
+    name: str
+
+
+@dataclass
+class PatternTurn:
+    """A nested pattern's run, read by a driver like the ``agents.RunResult`` of an agent:
+    ``final_output``, ``new_items`` (one :class:`NestedItem`), ``last_agent.name``.
+
+    Attributes:
+        result: The nested pattern's own ``RunResult``.
+        items: The conversation after it (what ``to_input_list()`` gives).
+    """
+
+    final_output: Any
+    new_items: list[Any]
+    last_agent: _Named
+    result: RunResult
+    items: list[Any] = field(default_factory=list)
+    interruptions: tuple[Any, ...] = ()
+
+    def to_input_list(self) -> list[Any]:
+        """The conversation after the nested pattern's answer."""
+        return list(self.items)
 
 
 class RunLog(RunHooks[Any]):
@@ -65,6 +105,10 @@ class RunLog(RunHooks[Any]):
         self.handoffs: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.skip = set(skip)
+        #: agents made at run time (``dynamic``) -> their pattern path below the run's pattern
+        self.made: dict[str, tuple[str, ...]] = {}
+        #: names of the stand-in agents of handoffs to nested patterns
+        self.doors: set[str] = set()
         #: the pattern's own tool calls, as ``RunResult.tool_calls`` lists them on LangGraph
         self.tool_calls: list[dict[str, Any]] = []
         #: the names of the pattern's tools (the drivers' own, e.g. ``assign_to_*``, are not)
@@ -129,6 +173,10 @@ class RunLog(RunHooks[Any]):
         current = path[-1] if same_turn and path else None
         said = ""
         for item in items:
+            if isinstance(item, NestedItem):  # a nested pattern's turns; then a new turn
+                path.extend(item.path)
+                current = None
+                continue
             if isinstance(item, HandoffOutputItem):
                 if log_handoffs:
                     target = item.target_agent
@@ -177,13 +225,29 @@ class Run:
     path: list[str] = field(default_factory=list)
     #: the run's input items when it was given a list (handoff networks run on them)
     items: list[Any] | None = None
+    #: the pattern path from the run's pattern down to this one (``("Pipeline", "Research")``)
+    scope: tuple[str, ...] = ()
+    #: the run of the pattern this one is nested in (``None`` for the run itself)
+    parent: Run | None = field(default=None, repr=False)
+    #: nested patterns' runs under way (or stopped by an error), for :meth:`progress`
+    active: list[Run] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if self.guard is None:
             self.guard = RunGuard(events=self.log.events)
         self.guard.events, self.guard.count = self.log.events, self.log.count
         if self.log.tools is None:
-            self.log.tools = _tool_names(self.pattern.agents)
+            self.log.tools = _tool_names(self.pattern.all_agents())
+        if not self.scope:
+            self.scope = (self.pattern.name,)
+
+    def progress(self) -> list[str]:
+        """The turns so far, those of nested patterns under way included (a stopped run's
+        path)."""
+        path = list(self.path)
+        for child in self.active:
+            path += child.progress()
+        return path
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run`` with this run's context, hooks, limits and config."""
@@ -208,9 +272,13 @@ class Run:
     def result(self, final_output: Any, path: list[str], last_agent: str | None, *,
                interrupted: bool = False, interruption: Any = None) -> RunResult:
         """The ``RunResult`` of this run (``runtime="openai-agents"``)."""
+        from agentpatterns.run.result import Step
+
         values = {"input": self.request, **self.values, "final_output": final_output,
                   "last_agent": last_agent, "path": path}
-        return RunResult(final_output=final_output, path=path, last_agent=last_agent,
+        steps = () if self.parent is not None else tuple(
+            Step(agent=a, patterns=p) for a, p in self.pattern.steps(path, made=self.log.made))
+        return RunResult(steps=steps, final_output=final_output, path=path, last_agent=last_agent,
                          thread_id=self.thread_id, interrupted=interrupted,
                          interruption=interruption, model=self.model_label(),
                          calls=dict(self.log.calls), usage=dict(self.log.usage),
@@ -246,7 +314,7 @@ class Run:
 
         if isinstance(exc, BudgetStop):
             error: Any = exc.error  # BudgetExceeded, or a ModelBehaviorError from a tool
-            error.result = self.result(None, list(self.path), None)
+            error.result = self.result(None, self.progress(), None)
             return error  # type: ignore[no-any-return]
         if isinstance(exc, agents.MaxTurnsExceeded | agents.ModelBehaviorError) and not \
                 isinstance(exc, AgentPatternsError):
@@ -263,7 +331,7 @@ class Run:
         ours.guardrail_result = getattr(sdk, "guardrail_result", None)  # type: ignore[attr-defined]
         ours.run_data = getattr(sdk, "run_data", None)  # type: ignore[attr-defined]
         data = getattr(sdk, "run_data", None)
-        path = list(self.path)
+        path = self.progress()
         agent = str(getattr(ours, "agent", "") or "")
         if data is not None:
             path = self.log.path_of(data.new_items, start=path)
@@ -297,8 +365,9 @@ def _tool_names(roots: Sequence[Any]) -> set[str]:
         for tool in agent.tools:
             names.add(tool.name)
             if isinstance(tool, AgentTool):
-                todo.append(tool.agent)
-        todo.extend(agent.handoffs)
+                inner = tool.agent
+                todo.extend(inner.all_agents() if isinstance(inner, Pattern) else [inner])
+        todo.extend(t for t in agent.handoffs if not isinstance(t, Pattern))
     return names
 
 

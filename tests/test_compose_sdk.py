@@ -1,0 +1,188 @@
+"""Compositions on the OpenAI Agents SDK runtime: the same route, account and events as on
+LangGraph (``assert_same_route``), for every builder with a nested pattern in every role."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from agentpatterns import (
+    BudgetExceeded,
+    GuardrailFunctionOutput,
+    InputGuardrailTripwireTriggered,
+    Pattern,
+    Runner,
+    UnsupportedError,
+    dynamic,
+    function_tool,
+    hierarchical,
+    human_approval,
+    input_guardrail,
+    parallel,
+    reflection,
+    sequential,
+    supervisor,
+    triage,
+)
+from agentpatterns.adapters.openai_agents import run_sdk_streamed, run_sdk_sync
+from agentpatterns.examples import COMPOSITIONS
+from agentpatterns.testing import assert_same_route
+from tests.test_compose import _agent, pipeline, polish, research
+
+
+def _team(domain: str) -> Pattern:
+    return sequential([_agent(f"{domain.title()} Scout", "Research"),
+                       _agent(f"{domain.title()} Writer", "Write")],
+                      name=f"{domain.title()} Team")
+
+
+def _three_levels() -> Pattern:
+    inner = sequential([_agent("A", "Research the topic"), _agent("B", "Write it")], name="L3")
+    middle = sequential([inner, _agent("C", "Edit and polish")], name="L2")
+    return sequential([middle, _agent("D", "Summarize")], name="L1")
+
+
+CASES: dict[str, tuple[Callable[[], Pattern], str]] = {
+    "sequential steps": (pipeline, "tides"),
+    "parallel branch and synthesizer": (
+        lambda: parallel([research(), _agent("Analyst", "Analyze the data")], polish(),
+                         name="Big"), "tides"),
+    "reflection generator": (
+        lambda: reflection(sequential([_agent("Drafter", "Write a draft"),
+                                       _agent("Fixer", "Edit and polish")], name="Draft Team"),
+                           _agent("Critic", "Review content and provide feedback"),
+                           iterations=2), "a poem"),
+    "reflection critic": (
+        lambda: reflection(_agent("Writer", "Write"),
+                           sequential([_agent("Reader", "Review content and provide feedback")],
+                                      name="Panel"), iterations=2), "a poem"),
+    "supervisor worker": (
+        lambda: supervisor(_agent("Supervisor", "Assign tasks, aggregate results"),
+                           [research(name="Research Team"),
+                            _agent("Worker 2", "Analyze results")]),
+        "Research the data and analyze the results"),
+    "dynamic factory": (
+        lambda: dynamic(_agent("Analyzer", "Determine required expertise"), _team,
+                        name="Experts"), "I need advice on tax law and accounting"),
+    "handoff target": (
+        lambda: triage(_agent("Router", "Route users to the right team", handoffs=[
+            research(), _agent("Support", "Help",
+                               handoff_description="Handles support questions")])),
+        "research the topic in depth from several angles"),
+    "pattern as tool": (
+        lambda: hierarchical(_agent("Boss", "Coordinate", tools=[research().as_tool(
+            tool_name="research", tool_description="Use to research a topic")])),
+        "research the topic of tides"),
+    "three levels": (_three_levels, "tides"),
+    **{f"built-in {k}": v for k, v in COMPOSITIONS.items() if k != "release_gate"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_same_route_account_and_steps_on_both_runtimes(case: str) -> None:
+    make, request = CASES[case]
+    # strict: the same calls, token usage (the models saw the same messages) and handoffs
+    lg, sdk = assert_same_route(make(), request, strict=True)
+    assert sdk.runtime == "openai-agents" and len(sdk.path) >= 4
+    assert sdk.tool_calls == lg.tool_calls or case == "pattern as tool"
+    if case.startswith("parallel"):  # concurrent branches: the same steps, in any order
+        assert sorted(map(repr, sdk.steps)) == sorted(map(repr, lg.steps))
+    elif case != "dynamic factory":
+        assert sdk.steps == lg.steps
+
+
+def test_the_sdk_steps_name_the_pattern_of_agents_made_at_run_time() -> None:
+    make, request = CASES["dynamic factory"]
+    r = run_sdk_sync(make(), request)
+    assert [(s.agent, s.patterns) for s in r.steps] == [
+        ("Analyzer", ("Experts",)), ("Tax Law Scout", ("Experts", "Tax Law Team")),
+        ("Tax Law Writer", ("Experts", "Tax Law Team")),
+        ("Accounting Scout", ("Experts", "Accounting Team")),
+        ("Accounting Writer", ("Experts", "Accounting Team"))]
+
+
+def test_a_pattern_tool_call_is_one_tool_call_with_the_patterns_turns_after_it() -> None:
+    make, request = CASES["pattern as tool"]
+    r = run_sdk_sync(make(), request)
+    assert r.path == ["Boss", "Researcher 1", "Researcher 2", "Synthesizer"]
+    assert [c["tool"] for c in r.tool_calls] == ["research"]
+    assert r.tool_calls[0]["result"].startswith("[Synthesizer] synthesis")
+    assert r.calls["Boss"] == 2
+
+
+def test_budget_covers_the_whole_tree_on_the_sdk() -> None:
+    with pytest.raises(BudgetExceeded, match="cannot be continued") as caught:
+        run_sdk_sync(pipeline(), "tides", max_model_calls=5)
+    assert caught.value.result.model_calls == 5
+    assert caught.value.result.path == ["Researcher 1", "Researcher 2", "Synthesizer",
+                                        "Writer", "Critic"]
+    boss = _agent("Boss", "Coordinate", tools=[research().as_tool(tool_name="research")])
+    with pytest.raises(BudgetExceeded) as through_tool:
+        run_sdk_sync(hierarchical(boss), "research the topic", max_model_calls=3)
+    assert through_tool.value.result.model_calls == 3
+    r = run_sdk_sync(pipeline(), "tides", max_tokens=100_000)
+    assert r.model_calls == 8
+
+
+def test_guardrail_inside_a_nested_pattern_stops_the_sdk_run() -> None:
+    @input_guardrail
+    def no_secrets(context: object, agent: object, text: str) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info={}, tripwire_triggered="secret" in text)
+
+    guarded = sequential([_agent("Gatekeeper", "Check", input_guardrails=[no_secrets]),
+                          _agent("Worker", "Work")], name="Guarded")
+    p = sequential([_agent("Before", "Research the topic"), guarded,
+                    _agent("After", "Edit and polish")], name="Outer")
+    with pytest.raises(InputGuardrailTripwireTriggered) as caught:
+        run_sdk_sync(p, "tell me the secret")
+    assert caught.value.result.values["stopped"]["agent"] == "Gatekeeper"
+    assert caught.value.result.path == ["Before", "Gatekeeper"]
+    assert_same_route(p, "tell me a story", strict=True)
+
+
+def test_nested_agents_tool_calls_reach_the_sdk_run() -> None:
+    @function_tool
+    def lookup(topic: str) -> str:
+        """Look up facts about a topic."""
+        return f"facts about {topic}"
+
+    inner = sequential([_agent("Fact Finder", "Look up facts about the topic",
+                               tools=[lookup])], name="Facts")
+    p = sequential([inner, _agent("Writer", "Write it")], name="Outer")
+    lg, sdk = assert_same_route(p, "look up facts about tides", strict=True)
+    assert [(c["agent"], c["tool"]) for c in sdk.tool_calls] == [("Fact Finder", "lookup")]
+    assert sdk.tool_calls[0]["result"] == lg.tool_calls[0]["result"]
+
+
+def test_streamed_sdk_events_name_the_nested_pattern() -> None:
+    async def started(stream: object) -> list[tuple[str, tuple[str, ...]]]:
+        return [(e.agent, e.patterns) async for e in stream  # type: ignore[attr-defined]
+                if e.type == "agent_started"]
+
+    sdk = asyncio.run(started(run_sdk_streamed(pipeline(), "tides")))
+    lg = asyncio.run(started(Runner.run_streamed(pipeline(), "tides")))
+    assert sorted(sdk) == sorted(lg)
+    assert sdk[-1] == ("Editor", ()) and ("Critic", ("Polish",)) in sdk
+    router = _agent("Router", "Route users to the right team", handoffs=[research()])
+    seen = asyncio.run(started(run_sdk_streamed(triage(router), "research the topic")))
+    assert [a for a, _ in seen] == ["Router", "Researcher 1", "Researcher 2", "Synthesizer"]
+
+
+def test_a_thread_keeps_the_conversation_of_a_handoff_to_a_pattern() -> None:
+    router = _agent("Router", "Route users to the right team", handoffs=[research()])
+    p = triage(router)
+    r = run_sdk_sync(p, "research the topic in depth", thread_id="sdk-compose-thread")
+    items = r.to_input_list()
+    assert items[0] == {"role": "user", "content": "research the topic in depth"}
+    assert items[-1]["content"] == r.final_output
+    again = run_sdk_sync(p, "research the topic in depth", thread_id="sdk-compose-thread")
+    assert again.path == r.path
+
+
+def test_a_nested_approval_is_refused_on_the_sdk_by_name() -> None:
+    gate = human_approval(_agent("Planner", "Plan it"), _agent("Executor", "Execute it"),
+                          name="Approval")
+    with pytest.raises(UnsupportedError, match="nested pattern 'Approval' \\(human_approval\\)"):
+        run_sdk_sync(sequential([_agent("Scout", "Research"), gate], name="Release"), "ship")
