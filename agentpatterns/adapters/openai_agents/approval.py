@@ -15,7 +15,6 @@ from typing import Any
 import agents
 from agents import FunctionTool as SDKFunctionTool
 from agents import ModelResponse, RunState
-from agents.exceptions import AgentsException
 from agents.models.interface import Model
 from agents.usage import Usage
 from openai.types.responses import (
@@ -26,11 +25,9 @@ from openai.types.responses import (
 
 from agentpatterns.adapters.openai_agents.bridge import _content_text, _plain
 from agentpatterns.adapters.openai_agents.build import Network, output_text
-from agentpatterns.adapters.openai_agents.guard import BudgetStop
-from agentpatterns.adapters.openai_agents.nested import sdk_agents, step
+from agentpatterns.adapters.openai_agents.nested import in_tool, sdk_agents, step
 from agentpatterns.adapters.openai_agents.run import Run
 from agentpatterns.adapters.openai_agents.store import approvals, save
-from agentpatterns.errors import AgentPatternsError
 from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.run.result import RunResult
 
@@ -82,12 +79,7 @@ def _gate(run: Run) -> tuple[agents.Agent[Any], Network]:
     async def execute(ctx: Any, raw: str) -> Any:
         plan = json.loads(raw or "{}").get("plan", "")
         edited = run.state.get("edited_plan")
-        try:
-            result = await step(run, net, executor, edited or plan)
-        except AgentPatternsError as exc:
-            if isinstance(exc, AgentsException):
-                raise
-            raise BudgetStop(exc) from exc  # the SDK would make it a tool error
+        result = await in_tool(step(run, net, executor, edited or plan))
         run.log.record(ctx.tool_call_id, result, turn_break=True)
         run.values["__executed_by__"] = result.last_agent.name
         return result.final_output

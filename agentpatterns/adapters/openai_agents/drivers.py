@@ -22,7 +22,6 @@ from typing import Any
 
 from agents import FunctionTool as SDKFunctionTool
 from agents import RunState
-from agents.exceptions import AgentsException
 
 from agentpatterns.adapters.openai_agents.approval import human_approval, resume_approval
 from agentpatterns.adapters.openai_agents.bridge import _plain
@@ -33,10 +32,10 @@ from agentpatterns.adapters.openai_agents.guard import (
     conversation,
 )
 from agentpatterns.adapters.openai_agents.guardrails import TAKEOVER
-from agentpatterns.adapters.openai_agents.nested import enter, sdk_agents, step
+from agentpatterns.adapters.openai_agents.nested import enter, in_tool, sdk_agents, step
 from agentpatterns.adapters.openai_agents.run import DRIVERS, NETWORK_KINDS, Run, text_of
 from agentpatterns.adapters.openai_agents.store import MISSING, approvals, load, save
-from agentpatterns.errors import AgentPatternsError, BranchError, ResumeError
+from agentpatterns.errors import BranchError, ResumeError
 from agentpatterns.graphs.human_approval import normalize_decision
 from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.nodes.approvals import PendingCall, verdicts_of
@@ -324,12 +323,7 @@ async def supervisor(run: Run) -> RunResult:
             task = str(args.get("task") or run.request)
             assignments.append({"worker": worker.name, "task": task,
                                 "round": len(assignments) + 1, "call_id": ctx.tool_call_id})
-            try:
-                result = await step(run, net, worker, task)
-            except AgentPatternsError as exc:
-                if isinstance(exc, AgentsException):
-                    raise
-                raise BudgetStop(exc) from exc  # the SDK would make it a tool error
+            result = await in_tool(step(run, net, worker, task))
             run.log.record(ctx.tool_call_id, result, turn_break=True)
             report = text_of(result.final_output)
             reports.append({"worker": worker.name, "report": report,

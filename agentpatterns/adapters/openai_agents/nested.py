@@ -17,8 +17,8 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from agents import FunctionTool as SDKFunctionTool
 from agents.exceptions import AgentsException
@@ -39,7 +39,9 @@ from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.tools import AgentTool, ToolArgumentsError
 
-__all__ = ["child", "enter", "pattern_tool", "sdk_agents", "step"]
+__all__ = ["child", "enter", "in_tool", "pattern_tool", "sdk_agents", "step"]
+
+T = TypeVar("T")
 
 
 def sdk_agents(run: Run, roots: Sequence[Any], *, handoffs: bool = True) -> Network:
@@ -104,6 +106,17 @@ async def enter(run: Run, pattern: Pattern, request: str,
                        items=conversation)
 
 
+async def in_tool(work: Awaitable[T]) -> T:
+    """Await ``work`` inside an SDK tool call: an error of ours stops the run
+    (:class:`BudgetStop` carries it) instead of becoming a tool error for the model."""
+    try:
+        return await work
+    except AgentPatternsError as exc:
+        if isinstance(exc, AgentsException):  # also an SDK exception: passes as is
+            raise
+        raise BudgetStop(exc) from exc
+
+
 def pattern_tool(run: Run, tool: AgentTool, caller: str) -> SDKFunctionTool:
     """``pattern.as_tool(...)`` on the SDK: a function tool that runs the pattern on the
     tool's input (its turns listed after the caller's, which goes on, as for an agent used
@@ -117,12 +130,7 @@ def pattern_tool(run: Run, tool: AgentTool, caller: str) -> SDKFunctionTool:
         except ToolArgumentsError as exc:
             assert run.guard is not None
             return run.guard.bad_arguments(caller, tool.name, str(exc))
-        try:
-            turn = await enter(run, pattern, tool.task_of(args))
-        except AgentPatternsError as exc:
-            if isinstance(exc, AgentsException):  # also an SDK exception: passes as is
-                raise
-            raise BudgetStop(exc) from exc  # the SDK would make it a tool error
+        turn = await in_tool(enter(run, pattern, tool.task_of(args)))
         run.log.record(str(ctx.tool_call_id), turn, turn_break=False)
         return output_text(turn.final_output)
 
