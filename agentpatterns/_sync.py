@@ -38,8 +38,12 @@ def block_on(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    return _in_worker(coro)
+        running = False
+    else:
+        running = True
+    # outside the ``except``: an error of the run must not carry this probe's RuntimeError
+    # ("no running event loop") as its context, which a traceback shows first
+    return _in_worker(coro) if running else asyncio.run(coro)
 
 
 def _in_worker(coro: Coroutine[Any, Any, T]) -> T:

@@ -91,3 +91,32 @@ def test_progress_is_shown_on_request_and_off_by_default_outside_notebooks(
     Runner.resume_sync(example("human_approval"), thread_id=r.thread_id, decision=True,
                        progress=True)
     assert "Executor" in capsys.readouterr().out
+
+
+def test_an_error_from_block_on_carries_no_unrelated_event_loop_error() -> None:
+    # the real-model tier's parallel run on the SDK runtime stopped with a BranchError whose
+    # traceback began "RuntimeError: no running event loop ... During handling of the above
+    # exception, another exception occurred": block_on's own probe, not the run's failure
+    import traceback
+
+    async def boom() -> None:
+        raise KeyError("inside")
+
+    with pytest.raises(KeyError) as info:
+        block_on(boom())
+    assert info.value.__context__ is None
+    assert "no running event loop" not in "".join(traceback.format_exception(info.value))
+
+
+def test_a_failed_parallel_branch_stops_with_its_own_error_on_the_sdk_runtime(
+        openai_server: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import traceback
+
+    from agentpatterns.errors import BranchError
+    from tests._openai_server import ErrorReply
+
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)  # type: ignore[attr-defined]
+    openai_server.script([ErrorReply(400, "context too long")] * 3)  # type: ignore[attr-defined]
+    with pytest.raises(BranchError, match="parallel branch 'Researcher 1' failed") as info:
+        run_sdk_sync(example("parallel"), "Compare databases")
+    assert "no running event loop" not in "".join(traceback.format_exception(info.value))

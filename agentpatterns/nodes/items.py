@@ -69,7 +69,7 @@ def _reply_of(item_id: Any) -> str | None:
 def _parse_args(raw: Any) -> tuple[dict[str, Any] | None, str]:
     text = raw if isinstance(raw, str) else json.dumps(raw or {})
     try:
-        value = json.loads(text) if text.strip() else {}
+        value = json.loads(text, strict=False) if text.strip() else {}  # as LangChain reads
     except json.JSONDecodeError:
         return None, text
     return (value if isinstance(value, dict) else None), text

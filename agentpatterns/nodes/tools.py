@@ -22,6 +22,7 @@ __all__ = [
     "Tool",
     "ToolArgumentsError",
     "function_tool",
+    "read_arguments",
     "tool_output_text",
 ]
 
@@ -47,6 +48,26 @@ def _check_approval(value: Any, where: str) -> None:
 
 class ToolArgumentsError(ValueError):
     """The model's arguments for a tool were not valid JSON or did not match the schema."""
+
+
+def read_arguments(name: str, raw: Any) -> dict[str, Any]:
+    """The model's arguments for tool (or handoff) ``name``, read as LangChain reads them -
+    so both runtimes accept the same replies: empty arguments are ``{}``, and raw control
+    characters inside JSON strings (a newline a small model wrote) are accepted.
+
+    Raises:
+        ToolArgumentsError: Not JSON, or not a JSON object.
+    """
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw, strict=False)
+        except json.JSONDecodeError as exc:
+            raise ToolArgumentsError(f"arguments for {name!r} are not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ToolArgumentsError(f"arguments for {name!r} must be a JSON object")
+    return raw
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,17 +126,7 @@ class FunctionTool:
         Raises:
             ToolArgumentsError: The arguments are malformed JSON or do not fit the schema.
         """
-        if raw is None or raw == "":
-            raw = {}
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ToolArgumentsError(
-                    f"arguments for {self.name!r} are not JSON: {exc}"
-                ) from exc
-        if not isinstance(raw, dict):
-            raise ToolArgumentsError(f"arguments for {self.name!r} must be a JSON object")
+        raw = read_arguments(self.name, raw)
         if self.on_invoke is not None:  # the invoker validates them (an imported SDK tool)
             return raw
         try:
@@ -185,12 +196,7 @@ class AgentTool:
     def parse_arguments(self, raw: str | dict[str, Any] | None) -> dict[str, Any]:
         """Validate the model's arguments: an object with a string ``input``."""
         if isinstance(raw, str):
-            try:
-                raw = json.loads(raw) if raw else {}
-            except json.JSONDecodeError as exc:
-                raise ToolArgumentsError(
-                    f"arguments for {self.name!r} are not JSON: {exc}"
-                ) from exc
+            raw = read_arguments(self.name, raw)
         if self.make_input is not None:
             if not isinstance(raw, dict):
                 raise ToolArgumentsError(f"arguments for {self.name!r} must be a JSON object")

@@ -26,7 +26,6 @@ from agents.agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from agents.handoffs import Handoff
 from agents.models.interface import Model
 from agents.tool import FunctionTool as SDKFunctionTool
-from agents.tool_context import ToolContext
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, SecretStr
 
@@ -60,7 +59,7 @@ from agentpatterns.nodes.agent import Agent, _takes_two
 from agentpatterns.nodes.context import current_state
 from agentpatterns.nodes.models import resolve_model, server_profile
 from agentpatterns.nodes.runtime import system_prompt
-from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool, ToolArgumentsError
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool
 
 __all__ = ["Network", "agent_from_sdk", "build_network", "sdk_model"]
 
@@ -328,30 +327,26 @@ def build_network(
                                           is_enabled=tool.is_enabled, max_turns=tool.max_turns,
                                           **structured_parameters(tool))
                 object.__setattr__(sdk_tool, SOURCE, tool)
-                _check_arguments(sdk_tool, tool, agent.name, guard)
                 clone.tools.append(sdk_tool)
                 net.tool_agents[(agent.name, tool.name)] = tool.agent.name
+        object.__setattr__(clone, "tools", [_checked(t, agent.name, guard) for t in clone.tools])
     for name, variant in tool_variant.items():
         object.__setattr__(variant, "tools", list(net.by_name[name].tools))
     return net
 
 
-def _check_arguments(sdk_tool: SDKFunctionTool, tool: AgentTool, caller: str,
-                     guard: Any) -> None:
-    """Validate an agent-as-tool's arguments as LangGraph does, before the SDK would raise its
-    raw ``ModelBehaviorError``: corrected once, then the fallback or our named error."""
-    inner = sdk_tool.on_invoke_tool
+def _checked(tool: Any, caller: str, guard: Any) -> Any:
+    """``tool`` reading the model's arguments as LangGraph does (``guard.checked_tool``):
+    every function tool of a run; an imported SDK tool only in a guarded run (an exported
+    agent, ``to_sdk_agent``, keeps the SDK tool as it is)."""
+    from agentpatterns.adapters.openai_agents.guard import checked_tool
 
-    async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
-        try:
-            tool.parse_arguments(raw)
-        except ToolArgumentsError as exc:
-            if guard is None:
-                return f"Error: {exc}. Call it again with valid arguments."
-            return guard.bad_arguments(caller, tool.name, str(exc))
-        return await inner(ctx, raw)
-
-    object.__setattr__(sdk_tool, "on_invoke_tool", invoke)
+    if not isinstance(tool, SDKFunctionTool):
+        return tool  # hosted tools: the server runs them
+    source = getattr(tool, SOURCE, None)
+    if isinstance(source, FunctionTool | AgentTool):
+        return checked_tool(tool, caller, guard, source.parse_arguments)
+    return checked_tool(tool, caller, guard) if guard is not None else tool
 
 
 # ------------------------------------------------------------------ SDK agents -> ours

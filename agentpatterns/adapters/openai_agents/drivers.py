@@ -29,6 +29,7 @@ from agentpatterns.adapters.openai_agents.guard import (
     BudgetStop,
     EnterPattern,
     Reroute,
+    checked_tool,
     conversation,
 )
 from agentpatterns.adapters.openai_agents.guardrails import TAKEOVER
@@ -116,13 +117,16 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
                 path = run.log.path_of(data.new_items, start=path, same_turn=same_turn)
             if not path or path[-1] != exc.agent:
                 path.append(exc.agent)
+            input = (exc.items if run.session is not None or data is None
+                     else conversation(data, exc.items))
+            if exc.to == exc.agent:  # a corrective retry: the agent's turn goes on
+                current, same_turn = exc.agent, True
+                continue
             asked = f" (asked for {exc.asked_for})" if exc.asked_for else ""
             run.log.handoffs.append({"from": exc.agent, "to": exc.to, "step": len(path),
                                      "reason": f"fallback after {exc.reason.replace('_', ' ')}"
                                                f"{asked}"})
             await run.report_fallback(run.log.handoffs[-1])
-            input = (exc.items if run.session is not None or data is None
-                     else conversation(data, exc.items))
             current, same_turn = exc.to, False
             continue
         except BudgetStop as exc:
@@ -339,9 +343,12 @@ async def supervisor(run: Run) -> RunResult:
         tools.append(gated)
     for worker in workers:
         control = _control(worker)
-        tools.append(SDKFunctionTool(name=control.name, description=control.description,
-                                     params_json_schema=dict(control.parameters),
-                                     on_invoke_tool=assign(worker), is_enabled=open_rounds))
+        # malformed arguments: corrected once, then our named error (as every tool's)
+        tools.append(checked_tool(
+            SDKFunctionTool(name=control.name, description=control.description,
+                            params_json_schema=dict(control.parameters),
+                            on_invoke_tool=assign(worker), is_enabled=open_rounds),
+            boss.name, run.guard))
     object.__setattr__(net[boss.name], "tools", tools)
     run.path = [boss.name]  # while its turn is under way (a stopped run's path)
     result = await run.run(net[boss.name], run.request)

@@ -26,6 +26,7 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from typing import Any
 from agents.exceptions import AgentsException
 from agents.items import ModelResponse
 from agents.models.interface import Model
+from agents.tool import FunctionTool as SDKFunctionTool
 from openai.types.responses import ResponseFunctionToolCall
 
 from agentpatterns.errors import (
@@ -45,10 +47,11 @@ from agentpatterns.errors import (
 from agentpatterns.nodes.budget import Budget, has_limits
 from agentpatterns.nodes.compat import estimate_tokens, is_transient
 from agentpatterns.nodes.runtime import model_error_message
+from agentpatterns.nodes.tools import ToolArgumentsError, read_arguments
 from agentpatterns.redaction import redact
 
 __all__ = ["BudgetStop", "EnterPattern", "GuardedModel", "Reroute", "RunGuard", "SDKBudget",
-           "make_budget"]
+           "checked_tool", "make_budget"]
 
 
 class Reroute(AgentsException):
@@ -146,6 +149,7 @@ class RunGuard:
         no_fallback: Agents the fallback does not cover (itself, agents used only as tools).
         count: ``count(agent, response)`` records a model call the SDK will not see end
             (its reply stops the run); the run log's ``count``.
+        refused: Ids of tool calls answered with a correction (the run log's).
     """
 
     events: list[dict[str, Any]]
@@ -155,6 +159,8 @@ class RunGuard:
     count: Callable[[str, Any], None] | None = None
     strikes: dict[tuple[str, str], int] = field(default_factory=dict)
     corrections: dict[str, str] = field(default_factory=dict)
+    #: ids of tool calls answered with a correction (not run: not in ``tool_calls``)
+    refused: set[str] = field(default_factory=set)
 
     def wrap(self, agent: str, model: Model) -> Model:
         """``model`` guarded for ``agent``."""
@@ -203,25 +209,59 @@ class RunGuard:
             raise Reroute(agent, "model_error", None, to) from exc
         raise ModelCallError(model_error_message(agent, error, transient)) from exc
 
-    def bad_arguments(self, agent: str, tool: str, detail: str) -> str:
-        """Malformed arguments from ``agent`` for the agent used as tool ``tool``: the
-        corrective tool output the first time (``arguments_retry``), then the fallback
-        agent (:class:`Reroute`), else our ``ModelBehaviorError`` - as on LangGraph."""
+    def bad_arguments(self, agent: str, tool: str, detail: str,
+                      items: Sequence[Any] | None = None) -> str:
+        """Malformed arguments from ``agent`` for tool or handoff ``tool``: the corrective
+        tool output the first time (``arguments_retry``), then the fallback agent
+        (:class:`Reroute`), else our ``ModelBehaviorError`` - as on LangGraph.
+
+        ``items`` (a handoff: its call cannot return a tool output) is the failed reply with
+        an output per call; the first time the same agent is asked again on them (a
+        :class:`Reroute` to itself).
+        """
         key = (agent, "arguments")
         self.strikes[key] = self.strikes.get(key, 0) + 1
         first = self.strikes[key] == 1
         self.events.append({"type": "arguments_retry" if first else "arguments",
                             "agent": agent, "asked_for": tool, "detail": detail})
         if first:
+            if items is not None:
+                raise Reroute(agent, "arguments", tool, agent, items)
             return f"Error: {detail}. Call it again with valid arguments."
         to = self.fallback_for(agent)
         if to is not None:
             self.events.append({"type": "fallback", "agent": agent, "reason": "arguments",
                                 "asked_for": tool, "to": to})
-            raise Reroute(agent, "arguments", tool, to)
+            raise Reroute(agent, "arguments", tool, to, items or ())
         raise BudgetStop(ModelBehaviorError(
             f"agent {agent!r}: {detail}, again after a corrective message; fix its "
             "instructions or add a fallback agent"))
+
+    def check_handoff_arguments(self, agent: str, response: Any,
+                                handoffs: Sequence[Any]) -> None:
+        """Malformed arguments in a handoff call of ``response``: the SDK would take the
+        handoff (or raise its own error), so the reply is answered here, as on LangGraph
+        (see :meth:`bad_arguments`)."""
+        names = {h.tool_name for h in handoffs}
+        calls = _calls(response.output)
+        for call in calls:
+            if call.name not in names:
+                continue
+            try:
+                read_arguments(call.name, call.arguments)
+            except ToolArgumentsError as exc:
+                bad, detail = call, str(exc)
+                break
+        else:
+            return
+        if self.count is not None:  # the call was made; the SDK will not count it
+            self.count(agent, response)
+        items: list[Any] = [item.model_dump(exclude_none=True) for item in response.output]
+        items += [{"type": "function_call_output", "call_id": c.call_id,
+                   "output": (f"Error: {detail}. Call it again with a JSON object."
+                              if c is bad else "Not run: the reply is asked for again.")}
+                  for c in calls]
+        self.bad_arguments(agent, bad.name, detail, items)
 
     def check_names(self, agent: str, response: Any, tools: Sequence[Any],
                     handoffs: Sequence[Any]) -> None:
@@ -309,6 +349,7 @@ class GuardedModel(Model):
                 self._estimate(response, system_instructions, input)
             self.guard.charge(response.usage.total_tokens)
             self.guard.check_names(self.agent, response, tools, handoffs)
+            self.guard.check_handoff_arguments(self.agent, response, handoffs)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -342,6 +383,7 @@ class GuardedModel(Model):
                 usage = getattr(final, "usage", None)
                 self.guard.charge(getattr(usage, "total_tokens", 0))
                 self.guard.check_names(self.agent, _Response(final), tools, handoffs)
+                self.guard.check_handoff_arguments(self.agent, _Response(final), handoffs)
             return
 
 
@@ -398,6 +440,37 @@ class _Response:
         self.usage = Usage(requests=1, input_tokens=getattr(usage, "input_tokens", 0) or 0,
                            output_tokens=getattr(usage, "output_tokens", 0) or 0,
                            total_tokens=getattr(usage, "total_tokens", 0) or 0)
+
+
+def checked_tool(tool: SDKFunctionTool, caller: str, guard: RunGuard | None,
+                 parse: Callable[[dict[str, Any]], Any] | None = None) -> SDKFunctionTool:
+    """A per-run copy of ``tool`` that reads the model's arguments as LangGraph does before
+    the tool runs - every tool an SDK run offers goes through it (function tools, agents as
+    tools, a supervisor's ``assign_to_*``, a pattern used as a tool).
+
+    The arguments are read by :func:`~agentpatterns.nodes.tools.read_arguments` (lenient
+    JSON) and checked by ``parse`` (e.g. our tool's schema); malformed ones get
+    :meth:`RunGuard.bad_arguments` (without a guard: a corrective tool output). The tool
+    itself gets them re-encoded as strict JSON, so the SDK's own parsers accept what
+    LangChain accepts.
+    """
+    inner = tool.on_invoke_tool
+
+    async def invoke(ctx: Any, raw: str) -> Any:
+        try:
+            args = read_arguments(tool.name, raw)
+            if parse is not None:
+                parse(args)
+        except ToolArgumentsError as exc:
+            if guard is None:
+                return f"Error: {exc}. Call it again with valid arguments."
+            guard.refused.add(str(getattr(ctx, "tool_call_id", "")))
+            return guard.bad_arguments(caller, tool.name, str(exc))
+        return await inner(ctx, json.dumps(args))
+
+    checked = copy.copy(tool)
+    object.__setattr__(checked, "on_invoke_tool", invoke)
+    return checked
 
 
 def conversation(data: Any, extra: Sequence[Any] = ()) -> list[Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -41,6 +42,7 @@ from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.guardrails import GuardrailContext
 from agentpatterns.nodes.handoff import Handoff, HandoffInputData
 from agentpatterns.nodes.items import items_to_messages, messages_to_items
+from agentpatterns.nodes.tools import ToolArgumentsError, read_arguments
 
 __all__ = ["our_handoff", "sdk_handoff"]
 
@@ -186,7 +188,8 @@ def sdk_handoff(spec: Handoff | None, target: agents.Agent[Any], default_name: s
     source = getattr(spec, SOURCE, None)
     if isinstance(source, SDKHandoff):
         async def invoke_source(ctx: Any, arguments: str) -> agents.Agent[Any]:
-            await source.on_invoke_handoff(ctx, arguments)  # on_handoff, typed input
+            # on_handoff, typed input (the arguments as LangGraph reads them)
+            await source.on_invoke_handoff(ctx, _strict(source.tool_name, arguments))
             return target
 
         made = dataclasses.replace(source, on_invoke_handoff=invoke_source)
@@ -196,7 +199,8 @@ def sdk_handoff(spec: Handoff | None, target: agents.Agent[Any], default_name: s
 
     async def invoke(ctx: Any, arguments: str) -> agents.Agent[Any]:
         if on_invoke is not None:
-            await _maybe(on_invoke(_context_of(ctx, target), arguments))
+            await _maybe(on_invoke(_context_of(ctx, target),
+                                   _strict(spec.tool_name or default_name, arguments)))
         return target
 
     is_enabled: Any = spec.is_enabled
@@ -215,6 +219,16 @@ def sdk_handoff(spec: Handoff | None, target: agents.Agent[Any], default_name: s
                       is_enabled=is_enabled)
     made._agent_ref = weakref.ref(target)
     return made
+
+
+def _strict(name: str, arguments: str) -> str:
+    """The model's handoff arguments as strict JSON, read as LangGraph reads them (a raw
+    newline in a string is accepted); malformed ones as they are (the guard answered them
+    in a guarded run; an exported agent's handoff raises on them, as the SDK's)."""
+    try:
+        return json.dumps(read_arguments(name, arguments))
+    except ToolArgumentsError:
+        return arguments
 
 
 def _context_of(ctx: Any, agent: Any) -> GuardrailContext:

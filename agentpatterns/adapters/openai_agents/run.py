@@ -32,6 +32,7 @@ from agentpatterns.errors import AgentPatternsError, MaxTurnsExceeded, ModelBeha
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.context import using_context
 from agentpatterns.nodes.models import describe_model, resolve_model
+from agentpatterns.nodes.tools import ToolArgumentsError, read_arguments
 from agentpatterns.run.result import RunResult
 
 __all__ = ["DRIVERS", "NETWORK_KINDS", "NestedItem", "PatternTurn", "Run", "RunLog", "text_of"]
@@ -113,6 +114,8 @@ class RunLog(RunHooks[Any]):
         self.tool_calls: list[dict[str, Any]] = []
         #: the names of the pattern's tools (the drivers' own, e.g. ``assign_to_*``, are not)
         self.tools: set[str] | None = None
+        #: tool calls answered with a correction (malformed arguments): they did not run
+        self.refused: set[str] = set()
 
     async def on_llm_end(self, context: Any, agent: Any, response: Any) -> None:
         """Count one model call of ``agent`` and its token usage."""
@@ -123,10 +126,13 @@ class RunLog(RunHooks[Any]):
         name = str(getattr(context, "tool_name", "") or getattr(tool, "name", ""))
         if self.tools is not None and name not in self.tools:
             return
-        try:
-            args = json.loads(getattr(context, "tool_arguments", "") or "{}")
-        except ValueError:
-            args = {"raw": getattr(context, "tool_arguments", "")}
+        if str(getattr(context, "tool_call_id", "")) in self.refused:
+            return  # malformed arguments, answered with a correction: the tool did not run
+        raw = getattr(context, "tool_arguments", "")
+        try:  # read as LangGraph reads them (lenient JSON), so both record the same
+            args = read_arguments(name, raw)
+        except ToolArgumentsError:
+            args = {"raw": raw}
         shown = result if isinstance(result, str) else json.dumps(result, default=str)
         self.tool_calls.append({"agent": agent.name, "tool": name, "args": args,
                                 "result": shown,
@@ -236,6 +242,7 @@ class Run:
         if self.guard is None:
             self.guard = RunGuard(events=self.log.events)
         self.guard.events, self.guard.count = self.log.events, self.log.count
+        self.guard.refused = self.log.refused
         if self.log.tools is None:
             self.log.tools = _tool_names(self.pattern.all_agents())
         if not self.scope:
