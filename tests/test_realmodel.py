@@ -214,26 +214,30 @@ show(run(example("memory"), sys.argv[1], session=SQLiteSession("m1", {str(db)!r}
          max_model_calls={MAX_CALLS}))
 """
     started = time.monotonic()
+    shown = []
     for request in ("My favourite colour is teal.", "What is my favourite colour?"):
         done = subprocess.run([sys.executable, "-c", code, request], capture_output=True,
                               text=True, env=env, cwd=tmp_path, timeout=WALL_LIMIT)
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-    # the second process's model call saw the first conversation: it is in the session
+        shown.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    # the second process's model call saw the first conversation: it is in the session's
+    # thread (both runtimes keep it as LangGraph messages), the first exchange before it
+    import asyncio
+
     from agentpatterns import SQLiteSession
     from agentpatterns.adapters.openai_agents import CheckpointSession
 
-    session = CheckpointSession("m1", f"sqlite:///{db}")
-    import asyncio
-
-    items = asyncio.run(session.get_items())
+    session = SQLiteSession("m1", str(db))
+    items = asyncio.run(CheckpointSession(session.thread_id, session.url).get_items())
     said = [str(i.get("content")) for i in items if i.get("role") == "user"]
     assert said[:2] == ["My favourite colour is teal.", "What is my favourite colour?"], said
     assert len([i for i in items if i.get("role") == "assistant"
                 or i.get("type") == "message"]) >= 2
-    del SQLiteSession
     _record({"pattern": "memory", "runtime": runtime, "how": "done x2 (2 processes)",
-             "path": ["Expert", "Expert"], "calls": 2,
-             "wall_s": round(time.monotonic() - started, 1)})
+             "path": [p for s in shown for p in s["path"]],
+             "calls": sum(sum(s["calls"].values()) for s in shown),
+             "wall_s": round(time.monotonic() - started, 1),
+             "output": shown[-1]["output"][:80]})
 
 
 def test_cli_runs_route_and_approve_against_the_real_server(llama_server: LlamaServer,
