@@ -226,3 +226,26 @@ def test_tool_arguments_json_is_what_both_runtimes_record(server: FakeOpenAIServ
         recorded.append(_run(runtime, _weather_agent(), "Weather?").tool_calls[0]["args"])
     assert recorded == [{"city": "Pa\tris"}] * 2
     assert json.dumps(recorded[0]) == '{"city": "Pa\\tris"}'
+
+
+# ------------------------------------------------------------------ a pattern used as a tool
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_malformed_pattern_tool_arguments_are_corrected_once_then_named(
+        server: FakeOpenAIServer, runtime: str) -> None:
+    from agentpatterns import sequential
+
+    team = sequential([Agent(name="Drafter", instructions="Draft"),
+                       Agent(name="Polisher", instructions="Polish")], name="Team")
+    boss = Agent(name="Boss", instructions="Use the team", tools=[team.as_tool(
+        tool_name="team", tool_description="Drafts and polishes")])
+    server.script([ToolCall("team", '{"input": '), ToolCall("team", '{"input": "a\nb"}'),
+                   "draft", "polished", "Here: polished"])
+    result = _run(runtime, boss, "Write a note")
+    assert result.final_output == "Here: polished"
+    assert _types(result) == ["arguments_retry"]
+    assert result.path == ["Boss", "Drafter", "Polisher"]  # the caller's turn goes on
+    server.script([ToolCall("team", '{"input": '), ToolCall("team", '{"task": "x"}')])
+    with pytest.raises(ModelBehaviorError, match="'Boss'.*team"):
+        _run(runtime, boss, "Write a note")
