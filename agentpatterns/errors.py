@@ -129,8 +129,9 @@ class ThreadBusyError(RunError):
 class LeaseLostError(ThreadBusyError):
     """Another process took over the thread while this run was stalled past its lease.
 
-    The run stopped at its next write, which was refused (SQLite fencing), so nothing it
-    did after losing the lease is stored; the process that took the thread over continues.
+    The run stopped before its next model or tool call, or at its next write, which was
+    refused (SQLite fencing; PostgreSQL: the advisory lock's session was closed), so nothing
+    it did after losing the lease is stored; the process that took the thread over continues.
     """
 
 

@@ -95,6 +95,14 @@ class JournalStore(Protocol):
         """``record`` for async drivers."""
         ...
 
+    def check(self, key: TaskKey) -> None:
+        """Raise ``LeaseLostError`` if the run lost its thread (called before every effect)."""
+        ...
+
+    async def acheck(self, key: TaskKey) -> None:
+        """``check`` for async drivers."""
+        ...
+
 
 _NESTED: ContextVar[bool] = ContextVar("agentpatterns_journal_nested", default=False)
 
@@ -210,13 +218,19 @@ class TurnJournal:
 
         Returns:
             The effect's result.
+
+        Raises:
+            LeaseLostError: The run's lock on its thread was taken over (checked before
+                ``run`` is called, and by the insert of its record).
         """
         if self._entries is None:
+            self.store.check(self.key)
             self._loaded(self.store.load(self.key, wait=self.wait))
         seq, entry = self._match(kind, name)
         if entry is not None:
             self.replayed += 1
             return _decode(kind, entry[3])
+        self.store.check(self.key)  # a run that lost its thread starts nothing more
         value = run()
         self.store.record(self.key, (seq, kind, name, _encode(kind, value)))
         self.recorded += 1
@@ -225,11 +239,13 @@ class TurnJournal:
     async def astep(self, kind: str, name: str, run: Callable[[], Awaitable[Any]]) -> Any:
         """:meth:`step` for the async driver: ``run()`` returns an awaitable."""
         if self._entries is None:
+            await self.store.acheck(self.key)
             self._loaded(await self.store.aload(self.key, wait=self.wait))
         seq, entry = self._match(kind, name)
         if entry is not None:
             self.replayed += 1
             return _decode(kind, entry[3])
+        await self.store.acheck(self.key)
         value = await run()
         await self.store.arecord(self.key, (seq, kind, name, _encode(kind, value)))
         self.recorded += 1

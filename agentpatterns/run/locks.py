@@ -39,6 +39,23 @@ from typing import Any
 
 from agentpatterns.errors import LeaseLostError, StorageError, ThreadBusyError
 from agentpatterns.run.fence import IDENTITY, LEASE_LOST, afence, fence, same_namespace, unfence
+from agentpatterns.run.locks_pg import (
+    PG_HELD,
+    PG_KEY_PREFIX,
+    apg_connection,
+    apg_drop,
+    apg_fence,
+    apg_take,
+    col,
+    pg_connection,
+    pg_drop,
+    pg_fence,
+    pg_take,
+    raise_pg_failure,
+    saver_lock,
+)
+from agentpatterns.storage.fencing import Fence, set_fence
+from agentpatterns.storage.journal import acreate_table, create_table
 
 __all__ = ["LEASE_TABLE", "LEASE_TTL", "athread_lock", "running_threads", "thread_lock"]
 
@@ -47,18 +64,6 @@ __all__ = ["LEASE_TABLE", "LEASE_TTL", "athread_lock", "running_threads", "threa
 LEASE_TTL = float(os.environ.get("AGENTPATTERNS_LEASE_TTL") or 30.0)
 #: The SQLite table holding one row per thread being run.
 LEASE_TABLE = "agentpatterns_thread_leases"
-# the advisory-lock key is a hash of this prefix + the thread id, so it cannot collide with
-# keys other code derives from bare thread ids
-_PG_KEY_PREFIX = "agentpatterns-thread:"
-_PG_TRY = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS ok"
-_PG_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0)) AS ok"
-_PG_HELD = """
-SELECT t.id AS thread_id FROM unnest(%s::text[]) AS t(id)
-WHERE hashtextextended(%s || t.id, 0) IN (
-    SELECT (l.classid::bigint << 32) | l.objid::bigint FROM pg_locks l
-    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-"""
 _CREATE = f"""
 CREATE TABLE IF NOT EXISTS {LEASE_TABLE} (
     thread_id TEXT PRIMARY KEY,
@@ -97,26 +102,34 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
             lease = _SqliteLease(backend.target, thread_id, timeout)
             lease.acquire()
             try:
+                try:  # the journal's table must exist for the fence to cover it
+                    create_table(saver)
+                except sqlite3.Error as exc:
+                    raise lease.error(exc) from exc
                 fence(saver, thread_id, lease.owner, LEASE_TABLE)
+                set_fence(saver, thread_id, Fence(check=lease.check))
                 try:
                     yield
                 except sqlite3.Error as exc:
                     _raise_sqlite_failure(exc, lease)
                     raise
                 finally:
+                    set_fence(saver, thread_id, None)
                     unfence(saver, thread_id)
             finally:
                 lease.release()
         elif backend.kind == "postgres":
-            with _pg_connection(saver) as conn:
-                _pg_take(saver, conn, thread_id)
+            with pg_connection(saver) as conn:
+                pid = pg_take(saver, conn, thread_id)
+                set_fence(saver, thread_id, pg_fence(saver, conn, thread_id, pid))
                 try:
                     yield
                 except Exception as exc:
-                    _raise_pg_failure(exc, thread_id)
+                    raise_pg_failure(exc, thread_id)
                     raise
                 finally:
-                    _pg_drop(saver, conn, thread_id)
+                    set_fence(saver, thread_id, None)
+                    pg_drop(saver, conn, thread_id)
         else:
             yield
 
@@ -145,26 +158,34 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
             lease = _SqliteLease(backend.target, thread_id, timeout)
             await asyncio.to_thread(lease.acquire)
             try:
+                try:
+                    await acreate_table(saver)
+                except sqlite3.Error as exc:
+                    raise lease.error(exc) from exc
                 await afence(saver, thread_id, lease.owner, LEASE_TABLE)
+                set_fence(saver, thread_id, Fence(check=lease.check))
                 try:
                     yield
                 except sqlite3.Error as exc:
                     _raise_sqlite_failure(exc, lease)
                     raise
                 finally:
+                    set_fence(saver, thread_id, None)
                     await afence(saver, thread_id, None, LEASE_TABLE)
             finally:
                 await asyncio.to_thread(lease.release)
         elif backend.kind == "postgres":
-            async with _apg_connection(saver) as conn:
-                await _apg_take(saver, conn, thread_id)
+            async with apg_connection(saver) as conn:
+                pid = await apg_take(saver, conn, thread_id)
+                set_fence(saver, thread_id, apg_fence(saver, conn, thread_id, pid))
                 try:
                     yield
                 except Exception as exc:
-                    _raise_pg_failure(exc, thread_id)
+                    raise_pg_failure(exc, thread_id)
                     raise
                 finally:
-                    await _apg_drop(saver, conn, thread_id)
+                    set_fence(saver, thread_id, None)
+                    await apg_drop(saver, conn, thread_id)
         else:
             yield
 
@@ -188,10 +209,10 @@ def running_threads(saver: Any, thread_ids: Iterable[str]) -> dict[str, str]:
         for thread_id, holder in _sqlite_holders(backend.target, ids).items():
             out.setdefault(thread_id, holder)
     elif backend.kind == "postgres" and ids:
-        with _pg_connection(saver) as conn, _saver_lock(saver):
-            rows = conn.execute(_PG_HELD, (ids, _PG_KEY_PREFIX)).fetchall()
+        with pg_connection(saver) as conn, saver_lock(saver):
+            rows = conn.execute(PG_HELD, (ids, PG_KEY_PREFIX)).fetchall()
         for row in rows:
-            out.setdefault(_col(row, "thread_id"), "another process (PostgreSQL lock)")
+            out.setdefault(col(row, "thread_id"), "another process (PostgreSQL lock)")
     return out
 
 
@@ -220,7 +241,7 @@ def _is_psycopg(conn: Any) -> bool:
 def _backend_of(saver: Any) -> _Backend:
     conn = getattr(saver, "conn", None)
     if isinstance(conn, sqlite3.Connection):
-        with _saver_lock(saver):
+        with saver_lock(saver):
             rows = conn.execute("PRAGMA database_list").fetchall()
         return _sqlite_backend(saver, rows)
     if _is_psycopg(conn):
@@ -271,21 +292,6 @@ def _local(key: Hashable, thread_id: str) -> Iterator[None]:
     finally:
         with _local_guard:
             _local_held.discard((key, thread_id))
-
-
-@contextmanager
-def _saver_lock(saver: Any) -> Iterator[None]:
-    # the sync savers serialise use of their one connection with a threading lock
-    lock = getattr(saver, "lock", None)
-    if lock is not None and hasattr(lock, "acquire") and not isinstance(lock, asyncio.Lock):
-        with lock:
-            yield
-    else:
-        yield
-
-
-def _col(row: Any, name: str) -> Any:
-    return row[name] if isinstance(row, dict) else row[0]
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -383,7 +389,7 @@ class _SqliteLease:
         try:
             conn = self._connect()
         except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+            raise self.error(exc) from exc
         try:
             conn.execute(_CREATE)
             conn.execute("BEGIN IMMEDIATE")
@@ -405,7 +411,7 @@ class _SqliteLease:
                     conn.execute("ROLLBACK")
             conn.close()
             if isinstance(exc, sqlite3.Error):
-                raise self._error(exc) from exc
+                raise self.error(exc) from exc
             raise
         self.conn = conn
         self.beat = threading.Thread(target=self._heartbeat, daemon=True,
@@ -421,6 +427,20 @@ class _SqliteLease:
                         "AND owner = ?", (time.time(), self.thread_id, self.owner)).rowcount
                     if not renewed:  # taken over: the fencing triggers refuse our writes
                         return
+
+    def check(self) -> None:
+        """Raise :meth:`lost` if the lease row no longer names this lease (taken over)."""
+        with self.guard:
+            conn = self.conn
+            if conn is None:
+                raise self.lost()
+            try:
+                row = conn.execute(f"SELECT 1 FROM {LEASE_TABLE} WHERE thread_id = ? AND "
+                                   "owner = ?", (self.thread_id, self.owner)).fetchone()
+            except sqlite3.Error as exc:
+                raise self.error(exc) from exc
+        if row is None:
+            raise self.lost()
 
     def lost(self) -> LeaseLostError:
         """The error for a run whose lease another process took over."""
@@ -452,7 +472,7 @@ class _SqliteLease:
             self.conn.close()
             self.conn = None
 
-    def _error(self, exc: sqlite3.Error) -> StorageError:
+    def error(self, exc: sqlite3.Error) -> StorageError:
         text = str(exc)
         if "locked" in text.lower() or "busy" in text.lower():
             return StorageError(
@@ -491,102 +511,3 @@ def _sqlite_holders(path: str, ids: list[str]) -> dict[str, str]:
     wanted = set(ids)
     return {row[0]: f"pid {row[2]} on {row[1]}" for row in rows
             if row[0] in wanted and _lease_alive(row[1], row[2], row[3], row[4])}
-
-
-# --------------------------------------------------------------------------- PostgreSQL
-
-
-@contextmanager
-def _pg_connection(saver: Any) -> Iterator[Any]:
-    conn = saver.conn
-    if hasattr(conn, "getconn"):  # a pool: keep one of its connections for the run
-        with conn.connection() as held:
-            yield held
-    else:
-        yield conn
-
-
-@asynccontextmanager
-async def _apg_connection(saver: Any) -> AsyncIterator[Any]:
-    conn = saver.conn
-    if hasattr(conn, "getconn"):
-        async with conn.connection() as held:
-            yield held
-    else:
-        yield conn
-
-
-def _raise_pg_failure(exc: Exception, thread_id: str) -> None:
-    """A run failed on PostgreSQL: a lost connection is reported with how to go on."""
-    import psycopg
-
-    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
-        raise StorageError(
-            f"lost the connection to PostgreSQL while running thread {thread_id!r} ({detail}); "
-            "the thread keeps its last completed step: resume it once the server is back"
-        ) from exc
-
-
-def _pg_failed(thread_id: str, exc: BaseException) -> StorageError:
-    detail = " ".join(str(exc).split()) or type(exc).__name__
-    return StorageError(f"cannot lock thread {thread_id!r} in PostgreSQL ({detail}); check "
-                        "that the server is still reachable")
-
-
-def _pg_busy(thread_id: str) -> ThreadBusyError:
-    return ThreadBusyError(
-        f"thread {thread_id!r} is being run by another process (it holds the thread's "
-        "PostgreSQL advisory lock); wait for it to finish, then resume the thread if it was "
-        "cut off (one run at a time per thread)")
-
-
-def _pg_take(saver: Any, conn: Any, thread_id: str) -> None:
-    import psycopg
-
-    try:
-        with _saver_lock(saver):
-            row = conn.execute(_PG_TRY, (_PG_KEY_PREFIX + thread_id,)).fetchone()
-    except psycopg.Error as exc:
-        raise _pg_failed(thread_id, exc) from exc
-    if not _col(row, "ok"):
-        raise _pg_busy(thread_id)
-
-
-def _pg_drop(saver: Any, conn: Any, thread_id: str) -> None:
-    import psycopg
-
-    # if the connection is gone, so is the lock
-    with suppress(psycopg.Error), _saver_lock(saver):
-        conn.execute(_PG_UNLOCK, (_PG_KEY_PREFIX + thread_id,))
-
-
-async def _apg_take(saver: Any, conn: Any, thread_id: str) -> None:
-    import psycopg
-
-    try:
-        async with _asaver_lock(saver):
-            cursor = await conn.execute(_PG_TRY, (_PG_KEY_PREFIX + thread_id,))
-            row = await cursor.fetchone()
-    except psycopg.Error as exc:
-        raise _pg_failed(thread_id, exc) from exc
-    if not _col(row, "ok"):
-        raise _pg_busy(thread_id)
-
-
-async def _apg_drop(saver: Any, conn: Any, thread_id: str) -> None:
-    import psycopg
-
-    with suppress(psycopg.Error):
-        async with _asaver_lock(saver):
-            await conn.execute(_PG_UNLOCK, (_PG_KEY_PREFIX + thread_id,))
-
-
-@asynccontextmanager
-async def _asaver_lock(saver: Any) -> AsyncIterator[None]:
-    lock = getattr(saver, "lock", None)
-    if isinstance(lock, asyncio.Lock):
-        async with lock:
-            yield
-    else:
-        yield

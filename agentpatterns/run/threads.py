@@ -22,7 +22,8 @@ from agentpatterns.run.lineage import (
     pending_interrupts,
     values_of,
 )
-from agentpatterns.run.locks import _is_psycopg, _pg_connection, _saver_lock, running_threads
+from agentpatterns.run.locks import _is_psycopg, running_threads
+from agentpatterns.run.locks_pg import pg_connection, saver_lock
 
 __all__ = [
     "CUT_OFF",
@@ -133,10 +134,10 @@ def thread_ids(saver: Any) -> list[str]:
     query = ("SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
              "WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY latest DESC")
     if type(conn).__module__ == "sqlite3":
-        with _saver_lock(saver):
+        with saver_lock(saver):
             return [row[0] for row in conn.execute(query).fetchall()]
     if _is_psycopg(conn):
-        with _pg_connection(saver) as held, _saver_lock(saver):
+        with pg_connection(saver) as held, saver_lock(saver):
             rows = held.execute(query).fetchall()
         return [row["thread_id"] if isinstance(row, dict) else row[0] for row in rows]
     storage = getattr(saver, "storage", None)

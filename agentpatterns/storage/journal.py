@@ -9,8 +9,15 @@
   (nor do the checkpoints of an in-memory saver).
 
 Entries are written with the saver's serializer (``make_serde()`` for every saver opened
-here: msgpack with an allow-list, never pickle). The table is created on the first
-journaled effect, i.e. by a process running a graph, never by a listing command.
+here: msgpack with an allow-list, never pickle). The table is created when a saver is
+opened for writing (:func:`create_table`) and again when a run takes its thread's lock, so
+the lease's fencing triggers cover it; never by a listing command.
+
+Fencing: before every effect a store's ``check`` asks the fence of the run's lock
+(:mod:`agentpatterns.storage.fencing`) whether the run still holds its thread, so a holder
+woken after losing its lease stops with ``LeaseLostError`` before it starts another model or
+tool call; its inserts are refused too (SQLite: the lease triggers; PostgreSQL: the insert
+is made only while the run's session holds the advisory lock).
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ import threading
 import time
 import weakref
 from typing import Any, Protocol
+
+from agentpatterns.errors import LeaseLostError
+from agentpatterns.storage.fencing import fence_of
 
 # (storage and nodes are independent layers: the key and entries are matched by shape)
 
@@ -42,7 +52,7 @@ class TaskKey(Protocol):
 #: ``(seq, kind, name, value)``, as :class:`agentpatterns.nodes.journal.JournalStore` takes it.
 Entry = tuple[int, str, str, Any]
 
-__all__ = ["JOURNAL_TABLE", "journal_store"]
+__all__ = ["JOURNAL_TABLE", "acreate_table", "create_table", "journal_store"]
 
 #: The table holding journal entries (SQLite and PostgreSQL).
 JOURNAL_TABLE = "agentpatterns_journal"
@@ -72,10 +82,33 @@ _PG_SAVED = _SQLITE_SAVED.replace("?", "%s")
 #: Longest wait for a step's checkpoint to be saved before its first effect (seconds).
 SAVE_WAIT = 10.0
 _POLLS = (0.0001, 0.0002, 0.0005, 0.001, 0.002)  # the put is usually done in well under 1 ms
-_PG_INSERT = (f"INSERT INTO {JOURNAL_TABLE} ({_COLUMNS}) VALUES "
-              "(%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (thread_id, checkpoint_ns, task_id, seq) "
+_PG_UPSERT = (" ON CONFLICT (thread_id, checkpoint_ns, task_id, seq) "
               "DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, type = EXCLUDED.type, "
               "value = EXCLUDED.value, created = EXCLUDED.created")
+_PG_INSERT = (f"INSERT INTO {JOURNAL_TABLE} ({_COLUMNS}) VALUES "
+              "(%s,%s,%s,%s,%s,%s,%s,%s,%s)" + _PG_UPSERT)
+#: A leased run's insert: made only while the session ``pid`` holds the thread's lock.
+_PG_FENCED_INSERT = (
+    f"INSERT INTO {JOURNAL_TABLE} ({_COLUMNS}) SELECT %s,%s,%s,%s,%s,%s,%s,%s,%s "
+    "WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+    "AND l.objsubid = 1 AND l.pid = %s "
+    "AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+    + _PG_UPSERT)
+
+
+def _pg_insert(key: TaskKey, saver: Any, row: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    fence = fence_of(saver, key.thread_id)
+    if fence is None or fence.pg_lock is None:
+        return _PG_INSERT, row
+    return _PG_FENCED_INSERT, (*row, *fence.pg_lock)
+
+
+def _pg_refused(key: TaskKey) -> LeaseLostError:
+    return LeaseLostError(
+        f"thread {key.thread_id!r} lost its PostgreSQL advisory lock (the session holding it "
+        "closed) while this run went on; this run stopped before recording its last call, so "
+        "nothing is stored twice; resume the thread (see `agentpatterns threads`)")
 
 # savers whose database has the table (weak: a journal must not keep a saver alive)
 _ready: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -106,7 +139,7 @@ def journal_store(saver: Any) -> Any:
         rows = _memory_rows.get(saver)
         if rows is None:
             rows = _memory_rows[saver] = _MemoryRows()
-    return _MemoryJournal(rows, getattr(saver, "serde", None))
+    return _MemoryJournal(rows, getattr(saver, "serde", None), saver)
 
 
 def _kind(saver: Any) -> str:
@@ -160,7 +193,61 @@ def _waiting(deadline: float | None, saved: bool) -> bool:
     return deadline is not None and not saved and time.monotonic() < deadline
 
 
-class _SyncJournal:
+def create_table(saver: Any) -> None:
+    """Create the journal table in a SQLite or PostgreSQL saver's database (if absent).
+
+    Called when a saver is opened to write and when a run takes a thread's lock, so the
+    lease's fencing covers the table from the run's first effect. Other savers: nothing.
+    """
+    kind = _kind(saver)
+    if saver in _ready or kind not in ("sqlite", "postgres"):
+        return
+    if kind == "sqlite":
+        with saver.cursor() as cur:
+            cur.execute(_SQLITE_CREATE)
+    else:
+        with saver._cursor() as cur:
+            _pg_create(cur)
+    _ready.add(saver)
+
+
+async def acreate_table(saver: Any) -> None:
+    """:func:`create_table` for an async saver (a sync one is served in a thread)."""
+    kind = _kind(saver)
+    if saver in _ready:
+        return
+    if kind == "asqlite":
+        await saver.setup()
+        async with saver.lock:
+            await saver.conn.execute(_SQLITE_CREATE)
+            await saver.conn.commit()
+        _ready.add(saver)
+    elif kind == "apostgres":
+        async with saver._cursor() as cur:
+            await _AsyncPostgresJournal(saver)._setup(cur)
+    elif kind in ("sqlite", "postgres"):
+        await asyncio.to_thread(create_table, saver)
+
+
+class _Fenced:
+    """``check``/``acheck``: the fence of the run holding the thread (if any) says it still
+    does (see :mod:`agentpatterns.storage.fencing`)."""
+
+    saver: Any
+
+    def check(self, key: TaskKey) -> None:
+        fence = fence_of(self.saver, key.thread_id)
+        if fence is not None:
+            fence.check()
+
+    async def acheck(self, key: TaskKey) -> None:
+        fence = fence_of(self.saver, key.thread_id)
+        if fence is not None:
+            await (fence.acheck() if fence.acheck is not None
+                   else asyncio.to_thread(fence.check))
+
+
+class _SyncJournal(_Fenced):
     """Shared by the blocking backends: the async methods run the blocking ones in a thread
     (a saver opened for a compiled graph serves ``ainvoke`` that way too)."""
 
@@ -207,7 +294,7 @@ class _SqliteJournal(_SyncJournal):
             cur.execute(_SQLITE_INSERT, row)
 
 
-class _AsyncSqliteJournal:
+class _AsyncSqliteJournal(_Fenced):
     def __init__(self, saver: Any) -> None:
         self.saver = saver
 
@@ -285,13 +372,15 @@ class _PostgresJournal(_SyncJournal):
             time.sleep(_poll(attempt))
 
     def record(self, key: TaskKey, entry: Entry) -> None:
-        row = _row(key, entry, self.saver.serde)
+        sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde))
         with self.saver._cursor() as cur:  # an autocommit connection: committed on return
             self._setup(cur)
-            cur.execute(_PG_INSERT, row)
+            cur.execute(sql, params)
+            if not cur.rowcount:
+                raise _pg_refused(key)
 
 
-class _AsyncPostgresJournal:
+class _AsyncPostgresJournal(_Fenced):
     def __init__(self, saver: Any) -> None:
         self.saver = saver
 
@@ -328,10 +417,12 @@ class _AsyncPostgresJournal:
             await asyncio.sleep(_poll(attempt))
 
     async def arecord(self, key: TaskKey, entry: Entry) -> None:
-        row = _row(key, entry, self.saver.serde)
+        sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde))
         async with self.saver._cursor() as cur:
             await self._setup(cur)
-            await cur.execute(_PG_INSERT, row)
+            await cur.execute(sql, params)
+            if not cur.rowcount:
+                raise _pg_refused(key)
 
 
 class _MemoryRows:
@@ -344,7 +435,8 @@ class _MemoryJournal(_SyncJournal):
     """In this process; values still go through the serializer, so a replayed reply is a
     copy, as from a database, never the object the first run went on to change."""
 
-    def __init__(self, rows: _MemoryRows, serde: Any) -> None:
+    def __init__(self, rows: _MemoryRows, serde: Any, saver: Any) -> None:
+        self.saver = saver
         self.table = rows
         self.serde = serde
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from agentpatterns.errors import StorageError
+from agentpatterns.storage.journal import acreate_table, create_table
 from agentpatterns.storage.serde import make_serde
 from agentpatterns.storage.spec import _backend_class, _construct, _lock, _redact
 
@@ -130,6 +131,8 @@ def _postgres_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[A
                 _pg_setup_lock(conn, url)
                 try:
                     opened.setup()
+                    if spec.kind == "checkpointer":  # the turn journal's table too
+                        create_table(opened)
                 finally:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (_PG_SETUP_LOCK_KEY,))
             except psycopg.Error as exc:
@@ -156,6 +159,8 @@ async def _postgres_async(spec: _Spec, timeout: float) -> AsyncIterator[Any]:
                 await _apg_setup_lock(conn, url)
                 try:
                     await opened.setup()
+                    if spec.kind == "checkpointer":
+                        await acreate_table(opened)
                 finally:
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (_PG_SETUP_LOCK_KEY,))
             except psycopg.Error as exc:

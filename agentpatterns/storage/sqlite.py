@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentpatterns.errors import StorageError
+from agentpatterns.storage.journal import acreate_table, create_table
 from agentpatterns.storage.spec import _backend_class, _construct
 from agentpatterns.storage.sqlite_check import SAVER_COLUMNS, connect_read_only, inspect, unusable
 
@@ -228,6 +229,8 @@ def _sqlite_sync(spec: _Spec, timeout: float, *, threaded: bool) -> Iterator[Any
             _sqlite_prepare(conn, timeout)
             opened = _construct(cls, spec, conn)
             opened.setup()
+            if spec.kind == "checkpointer":  # the turn journal's table, beside the checkpoints
+                create_table(opened)
         except sqlite3.Error as exc:
             raise _sqlite_error(path, exc, timeout) from exc
         yield opened
@@ -254,6 +257,8 @@ async def _sqlite_async(spec: _Spec, timeout: float) -> AsyncIterator[Any]:
             await _asqlite_prepare(conn, timeout)
             opened = _construct(cls, spec, conn)
             await opened.setup()
+            if spec.kind == "checkpointer":
+                await acreate_table(opened)
         except sqlite3.Error as exc:
             raise _sqlite_error(path, exc, timeout) from exc
         yield opened

@@ -1,0 +1,216 @@
+"""PostgreSQL thread locks: a session-level advisory lock per thread, and its fence.
+
+See :mod:`agentpatterns.run.locks`. The lock is taken on the saver's own connection (or on
+one connection of its pool, kept for the run); the server drops it when that session
+closes. While the run lasts, its :class:`~agentpatterns.storage.fencing.Fence` checks
+before every model or tool call that this session still holds the lock, and gives the
+turn journal the session's pid so its inserts are made only while it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from typing import Any
+
+from agentpatterns.errors import LeaseLostError, StorageError, ThreadBusyError
+from agentpatterns.storage.fencing import Fence
+
+__all__ = ["PG_HELD", "PG_KEY_PREFIX", "apg_connection", "apg_drop", "apg_fence", "apg_take",
+           "col", "pg_connection", "pg_drop", "pg_fence", "pg_take", "raise_pg_failure",
+           "saver_lock"]
+
+# the advisory-lock key is a hash of this prefix + the thread id, so it cannot collide with
+# keys other code derives from bare thread ids
+PG_KEY_PREFIX = "agentpatterns-thread:"
+_PG_TRY = ("SELECT pg_try_advisory_lock(hashtextextended(%s, 0)) AS ok, "
+           "pg_backend_pid() AS pid")
+# whether this session still holds the thread's lock (checked before every effect)
+_PG_MINE = """
+SELECT count(*) AS ok FROM pg_locks l
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid = pg_backend_pid()
+  AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0)
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+_PG_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0)) AS ok"
+PG_HELD = """
+SELECT t.id AS thread_id FROM unnest(%s::text[]) AS t(id)
+WHERE hashtextextended(%s || t.id, 0) IN (
+    SELECT (l.classid::bigint << 32) | l.objid::bigint FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+
+
+@contextmanager
+def saver_lock(saver: Any) -> Iterator[None]:
+    # the sync savers serialise use of their one connection with a threading lock
+    lock = getattr(saver, "lock", None)
+    if lock is not None and hasattr(lock, "acquire") and not isinstance(lock, asyncio.Lock):
+        with lock:
+            yield
+    else:
+        yield
+
+
+def col(row: Any, name: str) -> Any:
+    return row[name] if isinstance(row, dict) else row[0]
+
+
+
+
+@contextmanager
+def pg_connection(saver: Any) -> Iterator[Any]:
+    conn = saver.conn
+    if hasattr(conn, "getconn"):  # a pool: keep one of its connections for the run
+        with conn.connection() as held:
+            yield held
+    else:
+        yield conn
+
+
+@asynccontextmanager
+async def apg_connection(saver: Any) -> AsyncIterator[Any]:
+    conn = saver.conn
+    if hasattr(conn, "getconn"):
+        async with conn.connection() as held:
+            yield held
+    else:
+        yield conn
+
+
+def raise_pg_failure(exc: Exception, thread_id: str) -> None:
+    """A run failed on PostgreSQL: a lost connection is reported with how to go on."""
+    import psycopg
+
+    if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise StorageError(
+            f"lost the connection to PostgreSQL while running thread {thread_id!r} ({detail}); "
+            "the thread keeps its last completed step: resume it once the server is back"
+        ) from exc
+
+
+def _pg_failed(thread_id: str, exc: BaseException) -> StorageError:
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return StorageError(f"cannot lock thread {thread_id!r} in PostgreSQL ({detail}); check "
+                        "that the server is still reachable")
+
+
+def _pg_busy(thread_id: str) -> ThreadBusyError:
+    return ThreadBusyError(
+        f"thread {thread_id!r} is being run by another process (it holds the thread's "
+        "PostgreSQL advisory lock); wait for it to finish, then resume the thread if it was "
+        "cut off (one run at a time per thread)")
+
+
+def pg_take(saver: Any, conn: Any, thread_id: str) -> int:
+    """Take the thread's advisory lock; the backend pid of the session that holds it."""
+    import psycopg
+
+    try:
+        with saver_lock(saver):
+            row = conn.execute(_PG_TRY, (PG_KEY_PREFIX + thread_id,)).fetchone()
+    except psycopg.Error as exc:
+        raise _pg_failed(thread_id, exc) from exc
+    if not _row_value(row, "ok", 0):
+        raise _pg_busy(thread_id)
+    return int(_row_value(row, "pid", 1))
+
+
+def _row_value(row: Any, name: str, index: int) -> Any:
+    return row[name] if isinstance(row, dict) else row[index]
+
+
+def _pg_lost(thread_id: str) -> LeaseLostError:
+    return LeaseLostError(
+        f"thread {thread_id!r} lost its PostgreSQL advisory lock while this run went on (the "
+        "session holding it was closed or the lock released); this run stopped before its "
+        "next model or tool call; resume the thread (see `agentpatterns threads`)")
+
+
+def _lock_session_gone(saver: Any, conn: Any, exc: Exception, thread_id: str) -> None:
+    # the saver's own connection lost: the server is gone (StorageError, resume later); one
+    # held from the saver's pool for the lock: the lock is gone, other sessions still write
+    import psycopg
+
+    if conn is not saver.conn and isinstance(exc, (psycopg.OperationalError,
+                                                   psycopg.InterfaceError)):
+        raise _pg_lost(thread_id) from exc
+
+
+def pg_fence(saver: Any, conn: Any, thread_id: str, pid: int) -> Fence:
+    key = PG_KEY_PREFIX + thread_id
+
+    def check() -> None:
+        try:
+            with saver_lock(saver):
+                row = conn.execute(_PG_MINE, (key,)).fetchone()
+        except Exception as exc:
+            _lock_session_gone(saver, conn, exc, thread_id)
+            raise
+        if not _row_value(row, "ok", 0):
+            raise _pg_lost(thread_id)
+
+    return Fence(check=check, pg_lock=(pid, key))
+
+
+def apg_fence(saver: Any, conn: Any, thread_id: str, pid: int) -> Fence:
+    key = PG_KEY_PREFIX + thread_id
+
+    def check() -> None:
+        raise TypeError("an async PostgreSQL lock is checked with acheck")
+
+    async def acheck() -> None:
+        try:
+            async with _asaver_lock(saver):
+                cursor = await conn.execute(_PG_MINE, (key,))
+                row = await cursor.fetchone()
+        except Exception as exc:
+            _lock_session_gone(saver, conn, exc, thread_id)
+            raise
+        if not _row_value(row, "ok", 0):
+            raise _pg_lost(thread_id)
+
+    return Fence(check=check, acheck=acheck, pg_lock=(pid, key))
+
+
+def pg_drop(saver: Any, conn: Any, thread_id: str) -> None:
+    import psycopg
+
+    # if the connection is gone, so is the lock
+    with suppress(psycopg.Error), saver_lock(saver):
+        conn.execute(_PG_UNLOCK, (PG_KEY_PREFIX + thread_id,))
+
+
+async def apg_take(saver: Any, conn: Any, thread_id: str) -> int:
+    import psycopg
+
+    try:
+        async with _asaver_lock(saver):
+            cursor = await conn.execute(_PG_TRY, (PG_KEY_PREFIX + thread_id,))
+            row = await cursor.fetchone()
+    except psycopg.Error as exc:
+        raise _pg_failed(thread_id, exc) from exc
+    if not _row_value(row, "ok", 0):
+        raise _pg_busy(thread_id)
+    return int(_row_value(row, "pid", 1))
+
+
+async def apg_drop(saver: Any, conn: Any, thread_id: str) -> None:
+    import psycopg
+
+    with suppress(psycopg.Error):
+        async with _asaver_lock(saver):
+            await conn.execute(_PG_UNLOCK, (PG_KEY_PREFIX + thread_id,))
+
+
+@asynccontextmanager
+async def _asaver_lock(saver: Any) -> AsyncIterator[None]:
+    lock = getattr(saver, "lock", None)
+    if isinstance(lock, asyncio.Lock):
+        async with lock:
+            yield
+    else:
+        yield

@@ -1,0 +1,151 @@
+"""A run that lost its thread starts no further model or tool call (issue 12, fencing).
+
+SQLite: a lease taken over while its holder was stalled (frozen past the TTL) fences the
+holder's checkpoint writes; these tests check that the holder also stops *before its next
+effect* and that its turn-journal records are refused (the journal's table exists when the
+lease is taken, so the fencing triggers cover it). PostgreSQL: a run whose advisory lock is
+gone (the session holding it was closed; a saver with a pool writes through other sessions)
+stops the same way. The takeover is done from inside the run, at an exact point: a tool
+(whose record is the next write) or a tool's ``is_enabled`` function (evaluated before the
+next model call).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentpatterns import Agent, Runner, function_tool
+from agentpatterns.errors import LeaseLostError
+from agentpatterns.run.locks import LEASE_TABLE
+from agentpatterns.storage.journal import JOURNAL_TABLE
+from agentpatterns.testing import ScriptedModel, text, tool_call
+
+
+def _take_over_sqlite(path: Path, thread_id: str) -> None:
+    # what another process does once the holder's heartbeat is stale
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE {LEASE_TABLE} SET owner = 'someone-else', pid = 1 "
+                     "WHERE thread_id = ?", (thread_id,))
+    conn.close()
+
+
+def _journal_rows(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {JOURNAL_TABLE}").fetchone()[0])
+
+
+def _agent(take_over: Any, *, in_tool: bool) -> tuple[Agent, ScriptedModel, list[str]]:
+    ran: list[str] = []
+    checks: list[int] = []
+
+    def enabled(_ctx: Any, _agent: Any) -> bool:
+        checks.append(1)
+        if not in_tool and len(checks) == 2:  # after the first reply's tool call ran
+            take_over()
+        return True
+
+    @function_tool
+    def book_table(guests: int) -> str:
+        """Book a table.
+
+        Args:
+            guests: How many.
+        """
+        ran.append(f"book {guests}")
+        if in_tool:
+            take_over()
+        return "booked"
+
+    tool = replace(book_table, is_enabled=enabled)
+    model = ScriptedModel([tool_call("book_table", guests=2), tool_call("book_table", guests=3),
+                           text("done")])
+    return Agent(name="Host", instructions="Book", tools=[tool], model=model), model, ran
+
+
+@pytest.mark.parametrize("where", ["tool", "before-model-call"])
+def test_sqlite_a_run_whose_lease_was_taken_starts_nothing_more(tmp_path: Path,
+                                                                where: str) -> None:
+    path = tmp_path / "runs.db"
+    agent, model, ran = _agent(lambda: _take_over_sqlite(path, "t"), in_tool=where == "tool")
+    with pytest.raises(LeaseLostError, match="taken over by another process"):
+        Runner.run_sync(agent, "a table", thread_id="t", checkpointer=f"sqlite:///{path}")
+    assert ran == ["book 2"]  # the second booking never started
+    assert len(model.requests) == 1  # nor did the second model call
+    if where == "tool":  # the booking's record was refused: nothing of it is stored
+        assert _journal_rows(path) == 1  # (the first model reply, recorded while leased)
+
+
+async def test_sqlite_async_a_run_whose_lease_was_taken_starts_nothing_more(
+        tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    agent, model, ran = _agent(lambda: _take_over_sqlite(path, "t"), in_tool=False)
+    with pytest.raises(LeaseLostError, match="taken over by another process"):
+        await Runner.run(agent, "a table", thread_id="t", checkpointer=f"sqlite:///{path}")
+    assert ran == ["book 2"] and len(model.requests) == 1
+
+
+def test_the_journal_table_exists_before_the_first_lease(tmp_path: Path) -> None:
+    # created when the saver is opened to write, so the lease's triggers cover it
+    from agentpatterns.storage import open_checkpointer
+
+    path = tmp_path / "runs.db"
+    with open_checkpointer(f"sqlite:///{path}"):
+        pass
+    assert _journal_rows(path) == 0
+
+
+def _pg_take_over(url: str, thread_id: str) -> Any:
+    """Close the session holding the run's advisory lock and take the lock elsewhere."""
+    import psycopg
+
+    key = "agentpatterns-thread:" + thread_id
+    admin = psycopg.connect(url, autocommit=True)
+    pid = admin.execute(
+        "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND "
+        "((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0)",
+        (key,)).fetchone()[0]
+    admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    for _ in range(200):  # the server drops the lock when the session is gone
+        if admin.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                         (key,)).fetchone()[0]:
+            return admin  # now holding it, like another process that resumed the thread
+        time.sleep(0.01)
+    raise AssertionError("the advisory lock was never released")
+
+
+@pytest.mark.parametrize("checkpointer_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("where", ["tool", "before-model-call"])
+def test_postgres_a_run_that_lost_its_advisory_lock_starts_nothing_more(
+        checkpointer_url: str, where: str) -> None:
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    from agentpatterns.storage import make_serde
+
+    holders: list[Any] = []
+    agent, model, ran = _agent(lambda: holders.append(_pg_take_over(checkpointer_url, "p")),
+                               in_tool=where == "tool")
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    with ConnectionPool(checkpointer_url, kwargs=kwargs, min_size=2, max_size=4,
+                        open=True) as pool:
+        saver = PostgresSaver(pool, serde=make_serde())  # type: ignore[arg-type]
+        saver.setup()
+        try:
+            with pytest.raises(LeaseLostError, match="advisory lock"):
+                Runner.run_sync(agent, "a table", thread_id="p", checkpointer=saver)
+        finally:
+            for conn in holders:
+                conn.close()
+        assert ran == ["book 2"]
+        assert len(model.requests) == 1
+        with pool.connection() as conn:
+            kinds = [r["kind"] for r in conn.execute(
+                f"SELECT kind FROM {JOURNAL_TABLE} WHERE thread_id = 'p' ORDER BY seq")]
+        assert kinds == (["model"] if where == "tool" else ["model", "tool"])
