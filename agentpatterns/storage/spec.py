@@ -97,8 +97,11 @@ _CLASSES = {
     ("sqlite", "checkpointer", True): ("langgraph.checkpoint.sqlite.aio", "AsyncSqliteSaver"),
     ("sqlite", "store", False): ("langgraph.store.sqlite", "SqliteStore"),
     ("sqlite", "store", True): ("langgraph.store.sqlite.aio", "AsyncSqliteStore"),
-    ("postgres", "checkpointer", False): ("langgraph.checkpoint.postgres", "PostgresSaver"),
-    ("postgres", "checkpointer", True): ("langgraph.checkpoint.postgres.aio", "AsyncPostgresSaver"),
+    # LangGraph's, storing text JSONB cannot hold (NUL, ...) as blobs
+    ("postgres", "checkpointer", False): ("agentpatterns.storage.postgres_text",
+                                          "TextSafePostgresSaver"),
+    ("postgres", "checkpointer", True): ("agentpatterns.storage.postgres_text",
+                                         "AsyncTextSafePostgresSaver"),
     ("postgres", "store", False): ("langgraph.store.postgres", "PostgresStore"),
     ("postgres", "store", True): ("langgraph.store.postgres.aio", "AsyncPostgresStore"),
 }
