@@ -57,7 +57,7 @@ def test_odd_text_round_trips_in_run_history_threads_and_resume(checkpointer_url
         graph = pattern.compile(checkpointer=saver)
         values = graph.get_state({"configurable": {"thread_id": first.thread_id}}).values
     assert values["final_output"] == f"reply {ODD}"
-    assert [m.content for m in values["messages"]][0] == f"request {ODD}"
+    assert values["messages"][0].content == f"request {ODD}"
     assert any(t.thread_id == first.thread_id for t in Runner.threads(checkpointer_url))
     steps = Runner.history(first.thread_id, checkpointer=checkpointer_url)
     assert [a for s in steps for a in s.agents] == ["Clerk"]
