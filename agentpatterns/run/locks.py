@@ -56,6 +56,7 @@ from agentpatterns.run.locks_pg import (
 )
 from agentpatterns.storage.fencing import Fence, set_fence
 from agentpatterns.storage.journal import acreate_table, create_table
+from agentpatterns.storage.journal_sql import aprune_rows, prune_rows
 
 __all__ = ["LEASE_TABLE", "LEASE_TTL", "athread_lock", "running_threads", "thread_lock"]
 
@@ -110,6 +111,7 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
                 set_fence(saver, thread_id, Fence(check=lease.check))
                 try:
                     yield
+                    _prune(saver, thread_id)
                 except sqlite3.Error as exc:
                     _raise_sqlite_failure(exc, lease)
                     raise
@@ -124,6 +126,7 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
                 set_fence(saver, thread_id, pg_fence(saver, conn, thread_id, pid))
                 try:
                     yield
+                    _prune(saver, thread_id)
                 except Exception as exc:
                     raise_pg_failure(exc, thread_id)
                     raise
@@ -166,6 +169,7 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
                 set_fence(saver, thread_id, Fence(check=lease.check))
                 try:
                     yield
+                    await _aprune(saver, thread_id)
                 except sqlite3.Error as exc:
                     _raise_sqlite_failure(exc, lease)
                     raise
@@ -180,6 +184,7 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
                 set_fence(saver, thread_id, apg_fence(saver, conn, thread_id, pid))
                 try:
                     yield
+                    await _aprune(saver, thread_id)
                 except Exception as exc:
                     raise_pg_failure(exc, thread_id)
                     raise
@@ -214,6 +219,22 @@ def running_threads(saver: Any, thread_ids: Iterable[str]) -> dict[str, str]:
         for row in rows:
             out.setdefault(col(row, "thread_id"), "another process (PostgreSQL lock)")
     return out
+
+
+def _prune(saver: Any, thread_id: str) -> None:
+    """The run ended: drop the journal rows no re-run can read (housekeeping: a failure
+    leaves them for the next run's prune)."""
+    try:
+        prune_rows(saver, thread_id)
+    except Exception:  # e.g. a busy file: the rows are pruned next time
+        pass
+
+
+async def _aprune(saver: Any, thread_id: str) -> None:
+    try:
+        await aprune_rows(saver, thread_id)
+    except Exception:  # likewise
+        pass
 
 
 # --------------------------------------------------------------------------- backends

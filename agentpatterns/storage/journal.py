@@ -30,6 +30,15 @@ from typing import Any, Protocol
 
 from agentpatterns.errors import LeaseLostError
 from agentpatterns.storage.fencing import fence_of
+from agentpatterns.storage.journal_sql import (
+    COLUMNS,
+    JOURNAL_TABLE,
+    apg_setup,
+    asqlite_setup,
+    pg_setup,
+    saver_kind,
+    sqlite_setup,
+)
 
 # (storage and nodes are independent layers: the key and entries are matched by shape)
 
@@ -54,29 +63,13 @@ Entry = tuple[int, str, str, Any]
 
 __all__ = ["JOURNAL_TABLE", "acreate_table", "create_table", "journal_store"]
 
-#: The table holding journal entries (SQLite and PostgreSQL).
-JOURNAL_TABLE = "agentpatterns_journal"
-
-_COLUMNS = "thread_id, checkpoint_ns, task_id, seq, kind, name, type, value, created"
-_SQLITE_CREATE = f"""
-CREATE TABLE IF NOT EXISTS {JOURNAL_TABLE} (
-    thread_id TEXT NOT NULL,
-    checkpoint_ns TEXT NOT NULL,
-    task_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    type TEXT NOT NULL,
-    value BLOB,
-    created REAL NOT NULL,
-    PRIMARY KEY (thread_id, checkpoint_ns, task_id, seq)
-)"""
+_COLUMNS = COLUMNS
 _SQLITE_SELECT = (f"SELECT seq, kind, name, type, value FROM {JOURNAL_TABLE} "
                   "WHERE thread_id = ? AND checkpoint_ns = ? AND task_id = ? ORDER BY seq")
-_SQLITE_INSERT = f"INSERT OR REPLACE INTO {JOURNAL_TABLE} ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+_SQLITE_INSERT = (f"INSERT OR REPLACE INTO {JOURNAL_TABLE} ({_COLUMNS}) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?,?)")
 _SQLITE_SAVED = ("SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
                  "AND checkpoint_id = ?")
-_PG_CREATE = _SQLITE_CREATE.replace("BLOB", "BYTEA").replace("REAL", "DOUBLE PRECISION")
 _PG_SELECT = _SQLITE_SELECT.replace("?", "%s")
 _PG_SAVED = _SQLITE_SAVED.replace("?", "%s")
 #: Longest wait for a step's checkpoint to be saved before its first effect (seconds).
@@ -86,10 +79,10 @@ _PG_UPSERT = (" ON CONFLICT (thread_id, checkpoint_ns, task_id, seq) "
               "DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, type = EXCLUDED.type, "
               "value = EXCLUDED.value, created = EXCLUDED.created")
 _PG_INSERT = (f"INSERT INTO {JOURNAL_TABLE} ({_COLUMNS}) VALUES "
-              "(%s,%s,%s,%s,%s,%s,%s,%s,%s)" + _PG_UPSERT)
+              "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)" + _PG_UPSERT)
 #: A leased run's insert: made only while the session ``pid`` holds the thread's lock.
 _PG_FENCED_INSERT = (
-    f"INSERT INTO {JOURNAL_TABLE} ({_COLUMNS}) SELECT %s,%s,%s,%s,%s,%s,%s,%s,%s "
+    f"INSERT INTO {JOURNAL_TABLE} ({_COLUMNS}) SELECT %s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s "
     "WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
     "AND l.objsubid = 1 AND l.pid = %s "
     "AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) "
@@ -126,7 +119,7 @@ def journal_store(saver: Any) -> Any:
         A :class:`agentpatterns.nodes.journal.JournalStore` in the saver's database (SQLite,
         PostgreSQL), or in this process for other savers.
     """
-    kind = _kind(saver)
+    kind = saver_kind(saver)
     if kind == "sqlite":
         return _SqliteJournal(saver)
     if kind == "asqlite":
@@ -142,24 +135,11 @@ def journal_store(saver: Any) -> Any:
     return _MemoryJournal(rows, getattr(saver, "serde", None), saver)
 
 
-def _kind(saver: Any) -> str:
-    bases = {f"{c.__module__}.{c.__name__}" for c in type(saver).__mro__}
-    if "langgraph.checkpoint.sqlite.SqliteSaver" in bases:
-        return "sqlite"
-    if "langgraph.checkpoint.sqlite.aio.AsyncSqliteSaver" in bases:
-        return "asqlite"
-    if "langgraph.checkpoint.postgres.PostgresSaver" in bases:
-        return "postgres"
-    if "langgraph.checkpoint.postgres.aio.AsyncPostgresSaver" in bases:
-        return "apostgres"
-    return "memory"
-
-
 def _row(key: TaskKey, entry: Entry, serde: Any) -> tuple[Any, ...]:
     seq, kind, name, value = entry
     type_, blob = serde.dumps_typed(value)
     return (key.thread_id, key.checkpoint_ns, key.task_id, seq, kind, name, type_, blob,
-            time.time())
+            time.time(), key.parent_ns, key.checkpoint_id)
 
 
 def _entries(rows: Any, serde: Any) -> list[Entry]:
@@ -199,27 +179,27 @@ def create_table(saver: Any) -> None:
     Called when a saver is opened to write and when a run takes a thread's lock, so the
     lease's fencing covers the table from the run's first effect. Other savers: nothing.
     """
-    kind = _kind(saver)
+    kind = saver_kind(saver)
     if saver in _ready or kind not in ("sqlite", "postgres"):
         return
     if kind == "sqlite":
         with saver.cursor() as cur:
-            cur.execute(_SQLITE_CREATE)
+            sqlite_setup(cur)
     else:
         with saver._cursor() as cur:
-            _pg_create(cur)
+            pg_setup(cur)
     _ready.add(saver)
 
 
 async def acreate_table(saver: Any) -> None:
     """:func:`create_table` for an async saver (a sync one is served in a thread)."""
-    kind = _kind(saver)
+    kind = saver_kind(saver)
     if saver in _ready:
         return
     if kind == "asqlite":
         await saver.setup()
         async with saver.lock:
-            await saver.conn.execute(_SQLITE_CREATE)
+            await asqlite_setup(saver.conn)
             await saver.conn.commit()
         _ready.add(saver)
     elif kind == "apostgres":
@@ -270,7 +250,7 @@ class _SqliteJournal(_SyncJournal):
 
     def _setup(self, cur: Any) -> None:
         if self.saver not in _ready:
-            cur.execute(_SQLITE_CREATE)
+            sqlite_setup(cur)
             _ready.add(self.saver)
 
     def load(self, key: TaskKey, *, wait: bool = False) -> list[Entry]:
@@ -306,7 +286,7 @@ class _AsyncSqliteJournal(_Fenced):
 
     async def _setup(self) -> None:
         if self.saver not in _ready:
-            await self.saver.conn.execute(_SQLITE_CREATE)
+            await asqlite_setup(self.saver.conn)
             _ready.add(self.saver)
 
     async def aload(self, key: TaskKey, *, wait: bool = False) -> list[Entry]:
@@ -339,22 +319,13 @@ class _AsyncSqliteJournal(_Fenced):
             await self.saver.conn.commit()
 
 
-def _pg_create(cur: Any) -> None:
-    import psycopg
-
-    try:
-        cur.execute(_PG_CREATE)
-    except psycopg.errors.UniqueViolation:  # another process created it at the same moment
-        pass
-
-
 class _PostgresJournal(_SyncJournal):
     def __init__(self, saver: Any) -> None:
         self.saver = saver
 
     def _setup(self, cur: Any) -> None:
         if self.saver not in _ready:
-            _pg_create(cur)
+            pg_setup(cur)
             _ready.add(self.saver)
 
     def load(self, key: TaskKey, *, wait: bool = False) -> list[Entry]:
@@ -392,12 +363,7 @@ class _AsyncPostgresJournal(_Fenced):
 
     async def _setup(self, cur: Any) -> None:
         if self.saver not in _ready:
-            import psycopg
-
-            try:
-                await cur.execute(_PG_CREATE)
-            except psycopg.errors.UniqueViolation:
-                pass
+            await apg_setup(cur)
             _ready.add(self.saver)
 
     async def aload(self, key: TaskKey, *, wait: bool = False) -> list[Entry]:

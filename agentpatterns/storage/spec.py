@@ -93,15 +93,18 @@ def _parse(spec: object, kind: Literal["checkpointer", "store"]) -> _Spec:
 
 # (backend, kind, async) -> where LangGraph keeps the class
 _CLASSES = {
-    ("sqlite", "checkpointer", False): ("langgraph.checkpoint.sqlite", "SqliteSaver"),
-    ("sqlite", "checkpointer", True): ("langgraph.checkpoint.sqlite.aio", "AsyncSqliteSaver"),
+    # LangGraph's, whose delete_thread also deletes the turn journal's rows
+    ("sqlite", "checkpointer", False): ("agentpatterns.storage.sqlite_savers",
+                                        "AgentPatternsSqliteSaver"),
+    ("sqlite", "checkpointer", True): ("agentpatterns.storage.sqlite_savers",
+                                       "AsyncAgentPatternsSqliteSaver"),
     ("sqlite", "store", False): ("langgraph.store.sqlite", "SqliteStore"),
     ("sqlite", "store", True): ("langgraph.store.sqlite.aio", "AsyncSqliteStore"),
-    # LangGraph's, storing text JSONB cannot hold (NUL, ...) as blobs
-    ("postgres", "checkpointer", False): ("agentpatterns.storage.postgres_text",
-                                          "TextSafePostgresSaver"),
-    ("postgres", "checkpointer", True): ("agentpatterns.storage.postgres_text",
-                                         "AsyncTextSafePostgresSaver"),
+    # ... also storing text JSONB cannot hold (NUL, ...) as blobs
+    ("postgres", "checkpointer", False): ("agentpatterns.storage.postgres_savers",
+                                          "AgentPatternsPostgresSaver"),
+    ("postgres", "checkpointer", True): ("agentpatterns.storage.postgres_savers",
+                                         "AsyncAgentPatternsPostgresSaver"),
     ("postgres", "store", False): ("langgraph.store.postgres", "PostgresStore"),
     ("postgres", "store", True): ("langgraph.store.postgres.aio", "AsyncPostgresStore"),
 }

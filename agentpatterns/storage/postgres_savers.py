@@ -1,4 +1,9 @@
-"""PostgreSQL savers that store any text: strings JSONB cannot hold go to the blob table.
+"""The PostgreSQL savers :mod:`agentpatterns.storage` opens: any text, and the turn journal.
+
+``delete_thread`` also deletes the thread's turn-journal rows
+(:mod:`agentpatterns.storage.journal_sql`).
+
+Any text: strings JSONB cannot hold go to the blob table.
 
 LangGraph's ``PostgresSaver`` keeps ``str`` (and other primitive) channel values inline in
 the checkpoint's JSONB column and everything else, serialised, in ``checkpoint_blobs``.
@@ -19,7 +24,9 @@ from typing import Any
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-__all__ = ["AsyncTextSafePostgresSaver", "TextSafePostgresSaver", "jsonb_safe"]
+from agentpatterns.storage.journal_sql import adelete_rows, delete_rows
+
+__all__ = ["AsyncAgentPatternsPostgresSaver", "AgentPatternsPostgresSaver", "jsonb_safe"]
 
 
 def jsonb_safe(text: str, *, utf8: bool) -> bool:
@@ -74,8 +81,9 @@ def _unwrapped(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.text if isinstance(v, _BlobText) else v for k, v in values.items()}
 
 
-class TextSafePostgresSaver(PostgresSaver):
-    """``PostgresSaver`` whose string values JSONB cannot hold are stored as blobs."""
+class AgentPatternsPostgresSaver(PostgresSaver):
+    """``PostgresSaver`` whose string values JSONB cannot hold are stored as blobs, and
+    whose ``delete_thread`` deletes the thread's journal too."""
 
     _server_utf8: bool | None = None
 
@@ -86,13 +94,19 @@ class TextSafePostgresSaver(PostgresSaver):
         return super().put(config, _for_jsonb(checkpoint, self._server_utf8), metadata,
                            new_versions)
 
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread's checkpoints, writes and turn-journal rows."""
+        super().delete_thread(thread_id)
+        delete_rows(self, thread_id)
+
     def _dump_blobs(self, thread_id: str, checkpoint_ns: str, values: dict[str, Any],
                     versions: Any) -> Any:
         return super()._dump_blobs(thread_id, checkpoint_ns, _unwrapped(values), versions)
 
 
-class AsyncTextSafePostgresSaver(AsyncPostgresSaver):
-    """``AsyncPostgresSaver`` whose string values JSONB cannot hold are stored as blobs."""
+class AsyncAgentPatternsPostgresSaver(AsyncPostgresSaver):
+    """``AsyncPostgresSaver`` whose string values JSONB cannot hold are stored as blobs,
+    and whose ``adelete_thread`` deletes the thread's journal too."""
 
     _server_utf8: bool | None = None
 
@@ -103,6 +117,11 @@ class AsyncTextSafePostgresSaver(AsyncPostgresSaver):
             self._server_utf8 = _utf8(self.conn)
         return await super().aput(config, _for_jsonb(checkpoint, self._server_utf8),
                                   metadata, new_versions)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Delete the thread's checkpoints, writes and turn-journal rows."""
+        await super().adelete_thread(thread_id)
+        await adelete_rows(self, thread_id)
 
     def _dump_blobs(self, thread_id: str, checkpoint_ns: str, values: dict[str, Any],
                     versions: Any) -> Any:

@@ -1,0 +1,33 @@
+"""The SQLite savers :mod:`agentpatterns.storage` opens: LangGraph's, and the turn journal.
+
+``delete_thread`` also deletes the thread's turn-journal rows
+(:mod:`agentpatterns.storage.journal_sql`). Imported only when a ``sqlite://``
+checkpointer is opened.
+"""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agentpatterns.storage.journal_sql import adelete_rows, delete_rows
+
+__all__ = ["AgentPatternsSqliteSaver", "AsyncAgentPatternsSqliteSaver"]
+
+
+class AgentPatternsSqliteSaver(SqliteSaver):
+    """``SqliteSaver`` whose ``delete_thread`` deletes the thread's journal too."""
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread's checkpoints, writes and turn-journal rows."""
+        super().delete_thread(thread_id)
+        delete_rows(self, thread_id)
+
+
+class AsyncAgentPatternsSqliteSaver(AsyncSqliteSaver):
+    """``AsyncSqliteSaver`` whose ``adelete_thread`` deletes the thread's journal too."""
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Delete the thread's checkpoints, writes and turn-journal rows."""
+        await super().adelete_thread(thread_id)
+        await adelete_rows(self, thread_id)
