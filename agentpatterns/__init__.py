@@ -50,6 +50,7 @@ from agentpatterns.nodes.guardrails import (
     output_guardrail,
 )
 from agentpatterns.nodes.handoff import Handoff, HandoffInputData, handoff
+from agentpatterns.nodes.journal import idempotency_key
 from agentpatterns.nodes.settings import ModelSettings
 from agentpatterns.nodes.tool_use import FunctionToolResult, ToolsToFinalOutputResult
 from agentpatterns.run import Runner, RunResult, SQLiteSession
@@ -97,6 +98,7 @@ __all__ = [
     "RunResult",
     "Runner",
     "SQLiteSession",
+    "idempotency_key",
     # errors
     "AgentPatternsError",
     "BranchError",

@@ -23,7 +23,7 @@ from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.compat import fill_usage
 from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
-from agentpatterns.nodes.journal import TurnJournal, nested_run
+from agentpatterns.nodes.journal import TurnJournal, idempotency_key, nested_run
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.protocol import (
     Emit,
@@ -78,7 +78,7 @@ def _start_tool(request: ToolRun) -> Any:
     """Call the tool of ``request`` with its ``ToolContext`` (the result may be awaitable)."""
     ctx = ToolContext(context=current_context(), tool_name=request.tool.name,
                       tool_call_id=request.call_id, tool_arguments=request.raw,
-                      agent=request.agent)
+                      agent=request.agent, idempotency_key=idempotency_key())
     return request.tool.invoke(ctx, request.args, request.raw)
 
 

@@ -60,12 +60,16 @@ class ToolContext(RunContextWrapper[TContext]):
         tool_call_id: The model's id of this call.
         tool_arguments: The call's arguments as the model sent them (JSON text).
         agent: The name of the agent calling the tool.
+        idempotency_key: The same for this call when it is run again after a crash (pass
+            it to a service that must act once); ``None`` without a checkpointer. See
+            :func:`agentpatterns.idempotency_key`.
     """
 
     tool_name: str = ""
     tool_call_id: str = ""
     tool_arguments: str = ""
     agent: str = ""
+    idempotency_key: str | None = None
 
 
 def current_context() -> Any:

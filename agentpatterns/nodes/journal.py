@@ -23,6 +23,7 @@ in-memory savers).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -36,8 +37,8 @@ from agentpatterns.nodes.guardrails import GuardrailFunctionOutput, storable
 from agentpatterns.nodes.protocol import ModelFailure
 from agentpatterns.redaction import redact
 
-__all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "nested_run",
-           "recording"]
+__all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "effect_key",
+           "idempotency_key", "nested_run", "recording"]
 
 #: What an effect is: ``model`` (a reply or a failure), ``tool`` (its content), ``guardrail``.
 KINDS = ("model", "tool", "guardrail")
@@ -105,6 +106,45 @@ class JournalStore(Protocol):
 
 
 _NESTED: ContextVar[bool] = ContextVar("agentpatterns_journal_nested", default=False)
+_EFFECT_KEY: ContextVar[str | None] = ContextVar("agentpatterns_effect_key", default=None)
+
+
+def effect_key(key: TaskKey, seq: int) -> str:
+    """The idempotency key of effect ``seq`` of task ``key`` (see :func:`idempotency_key`)."""
+    text = "\x1f".join((key.thread_id, key.checkpoint_ns, key.task_id, str(seq)))
+    return "ap-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def idempotency_key() -> str | None:
+    """A key identifying the tool call being run, the same when it is run again after a crash.
+
+    The turn journal records every completed tool call before the turn goes on, and a
+    resumed turn replays recorded calls instead of making them again. One window is left:
+    a process killed after a tool's effect happened but before its record was committed
+    (a fraction of a millisecond; see bench/README.md) runs that call again on resume. A
+    tool whose effect must happen at most once - a payment, a booking, an e-mail - passes
+    this key to the service it calls (an ``Idempotency-Key`` header, a unique request id)
+    or stores it with its effect and skips the work when it is already there: the re-run
+    gets the same key. It is built from the thread, the LangGraph task (the same for a
+    re-run of the same step) and the call's position in the turn, so it differs for
+    another step, another run on the thread, or a fork::
+
+        @function_tool
+        def charge(amount: int) -> str:
+            payments.create(amount=amount, idempotency_key=idempotency_key())
+            return "charged"
+
+    Returns:
+        ``"ap-"`` and 40 hex digits inside a tool call (also ``ToolContext.idempotency_key``);
+        ``None`` outside one, or when the run keeps no journal (no checkpointer: nothing is
+        resumed, nothing replayed).
+
+    Example:
+        >>> from agentpatterns import idempotency_key
+        >>> idempotency_key() is None  # not inside a tool call
+        True
+    """
+    return _EFFECT_KEY.get()
 
 
 @contextmanager
@@ -113,9 +153,11 @@ def nested_run() -> Iterator[None]:
     as a tool): that graph's task ids are new on every run, so its nodes keep no journal of
     their own - the calling turn records the tool's result as one effect."""
     token = _NESTED.set(True)
+    key = _EFFECT_KEY.set(None)  # its inner calls are not the journaled call: no key
     try:
         yield
     finally:
+        _EFFECT_KEY.reset(key)
         _NESTED.reset(token)
 
 
@@ -231,7 +273,11 @@ class TurnJournal:
             self.replayed += 1
             return _decode(kind, entry[3])
         self.store.check(self.key)  # a run that lost its thread starts nothing more
-        value = run()
+        token = _EFFECT_KEY.set(effect_key(self.key, seq))
+        try:
+            value = run()
+        finally:
+            _EFFECT_KEY.reset(token)
         self.store.record(self.key, (seq, kind, name, _encode(kind, value)))
         self.recorded += 1
         return value
@@ -246,7 +292,11 @@ class TurnJournal:
             self.replayed += 1
             return _decode(kind, entry[3])
         await self.store.acheck(self.key)
-        value = await run()
+        token = _EFFECT_KEY.set(effect_key(self.key, seq))
+        try:
+            value = await run()
+        finally:
+            _EFFECT_KEY.reset(token)
         await self.store.arecord(self.key, (seq, kind, name, _encode(kind, value)))
         self.recorded += 1
         return value
