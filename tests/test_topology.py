@@ -43,7 +43,7 @@ from agentpatterns.adapters.networkx import (
     view_differences,
 )
 from agentpatterns.cli import main
-from agentpatterns.examples import EXAMPLES, example
+from agentpatterns.examples import COMPOSITIONS, EXAMPLES, example
 from agentpatterns.graphs.dynamic import dynamic
 from agentpatterns.graphs.human_approval import human_approval
 from agentpatterns.graphs.pattern import END_ID, START_ID
@@ -227,6 +227,16 @@ def test_compiled_view_agrees_with_pattern_view(name: str) -> None:
     assert dict(c.nodes(data="kind")) == dict(g.nodes(data="kind"))
     # compiled kinds are coarser: conditional -> route, plain edge -> sequence, inner -> tool
     assert {k for _, _, k in c.edges(data="kind")} <= {"route", "sequence", "tool"}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITIONS))
+def test_a_compositions_compiled_view_is_drawn_and_agrees(name: str) -> None:
+    # release_gate's nested approval once declared END twice (a Command destination and its
+    # guarded step's branch): LangGraph's get_graph() then raised TypeError while sorting
+    p = COMPOSITIONS[name][0]()
+    compiled = p.compile()
+    assert view_differences(p, compiled) == []
+    assert render.render_svg(to_networkx(compiled), engine="python").startswith(b"<?xml")
 
 
 def test_compiled_view_folds_in_function_tools_and_nested_agent_tools() -> None:

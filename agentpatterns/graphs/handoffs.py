@@ -243,7 +243,10 @@ def _add_pattern_node(graph: StateGraph[Any], pattern: Pattern, child: Pattern) 
         return update if sequence_next is not None else Command(goto=END, update=update)
 
     stops = may_stop(child)
-    destinations = (END,) if sequence_next is None or stops else ()
+    # END is a Command destination only without a next step; with one, the guarded step's
+    # branch routes to END (declaring it twice breaks LangGraph's get_graph: its edge sort
+    # meets a None and a str label, langchain-ai/langgraph#7691)
+    destinations = (END,) if sequence_next is None else ()
     graph.add_node(child.name, pattern_node(child, make, finish), destinations=destinations,
                    metadata={"agentpatterns": {"kind": "pattern"}})
     if sequence_next is not None:

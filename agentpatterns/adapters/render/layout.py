@@ -169,6 +169,9 @@ class _Layout:
     edges: list[tuple[_LaidEdge, list[tuple[float, float]]]]  # polyline control points
     loops: list[tuple[Hashable, str, str]]  # self loops: node, kind, label
     label_pos: dict[int, tuple[float, float]]  # edge index -> centre of its label
+    # edge index -> indices of its points where the path runs along the rank axis: the
+    # two ends of its crossing of a row that holds labels (it stays in its own lane there)
+    straight: dict[int, set[int]] = field(default_factory=dict)
 
 
 def _isotonic_place(items: list[_Item], desired: list[float], weights: list[float]) -> None:
@@ -343,6 +346,7 @@ def _layout(g: nx.DiGraph, ov: _Overlay | None = None) -> _Layout:
     _place_rows(rows)
     # rank-axis coordinates; the gap grows with how far edges travel sideways
     r_pos: list[float] = []
+    bands: list[float] = []  # each row's extent along the rank axis
     cursor = 0.0
     for r, row in enumerate(rows):
         if r:
@@ -350,27 +354,43 @@ def _layout(g: nx.DiGraph, ov: _Overlay | None = None) -> _Layout:
             cursor += min(max(20.0, 0.2 * spread), 120.0 if lr else 80.0)
         thick = max((it.thick for it in row), default=0.0)
         r_pos.append(cursor + thick / 2)
+        bands.append(thick)
         cursor += thick
     lo_o = min((it.o - it.lo for row in rows for it in row), default=0.0)
     hi_o = max((it.o + it.hi for row in rows for it in row), default=0.0)
 
-    def xy(it: _Item) -> _Point:
-        o, r = it.o - lo_o, r_pos[it.rank]
+    def xy(it: _Item, along: float = 0.0) -> _Point:
+        o, r = it.o - lo_o, r_pos[it.rank] + along
         return (r, o) if lr else (o, r)
 
     for n, it in items.items():
         shapes[n].cx, shapes[n].cy = xy(it)
     edges: list[tuple[_LaidEdge, list[_Point]]] = []
     label_pos: dict[int, _Point] = {}
+    straight: dict[int, set[int]] = {}
     for i, e in enumerate(laid):
-        pts = [xy(it) for it in e.chain]
-        pts[0] = _port(shapes[e.chain[0].node], e.chain[0], e.chain[1], True, lr)
-        pts[-1] = _port(shapes[e.chain[-1].node], e.chain[-1], e.chain[-2], False, lr)
+        pts = [_port(shapes[e.chain[0].node], e.chain[0], e.chain[1], True, lr)]
+        lane: set[int] = set()
+        for it in e.chain[1:-1]:
+            half = bands[it.rank] / 2
+            if half < 1:  # a row of bare bends: one point, the spline goes smoothly through
+                pts.append(xy(it))
+                continue
+            # a row with labels is crossed along the rank axis, so no edge runs through
+            # another's label (rows never overlap their items; labels sit in these rows)
+            lane.update((len(pts), len(pts) + 1))
+            pts += [xy(it, -half), xy(it, half)]
+        pts.append(_port(shapes[e.chain[-1].node], e.chain[-1], e.chain[-2], False, lr))
         if e.label_item is not None:
             label_pos[i] = xy(e.label_item)
-        edges.append((e, pts[::-1] if e.back else pts))
+        if e.back:
+            pts.reverse()
+            lane = {len(pts) - 1 - k for k in lane}
+        if lane:
+            straight[i] = lane
+        edges.append((e, pts))
     width, height = (cursor, hi_o - lo_o) if lr else (hi_o - lo_o, cursor)
-    return _Layout(width, height, lr, shapes, edges, loops, label_pos)
+    return _Layout(width, height, lr, shapes, edges, loops, label_pos, straight)
 
 
 def _port(shape: _Shape | None, it: _Item, toward: _Item, leaving: bool, lr: bool) -> _Point:

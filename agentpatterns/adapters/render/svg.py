@@ -105,14 +105,23 @@ def _shape_prims(s: _Shape, fill: str, stroke: str, width: float, dash: Any) -> 
     return [_Prim("rect", (x, y, w, h, radius), fill, stroke, width, dash)]
 
 
-def _curve(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Cubic Bezier control points of the Catmull-Rom spline through ``pts``."""
+def _curve(pts: list[tuple[float, float]], lr: bool = False,
+           straight: set[int] | frozenset[int] = frozenset()) -> list[tuple[float, float]]:
+    """Cubic Bezier control points of the Catmull-Rom spline through ``pts``.
+
+    At the points in ``straight`` the path runs along the rank axis (down, or right when
+    ``lr``): between two such neighbours it is a straight run (an edge crossing a row of
+    labels, in its own lane), and it bends only between the rows.
+    """
     n = len(pts)
     tangents = []
     for i in range(n):
         (ax, ay), (bx, by) = pts[max(i - 1, 0)], pts[min(i + 1, n - 1)]
         scale = 0.5 if 0 < i < n - 1 else 1.0
-        tangents.append(((bx - ax) * scale, (by - ay) * scale))
+        tx, ty = (bx - ax) * scale, (by - ay) * scale
+        if i in straight:
+            tx, ty = (tx, 0.0) if lr else (0.0, ty)
+        tangents.append((tx, ty))
     out = [pts[0]]
     for i in range(n - 1):
         (x0, y0), (x1, y1) = pts[i], pts[i + 1]
@@ -241,14 +250,15 @@ def _edge_groups(lay: _Layout, ov: _Overlay | None, at: Callable[[_Point], _Poin
             stubs[point] = (e.kind, port, walked or (earlier is not None and earlier[2]))
             pts = [*pts[:-1], point]
         name, opacity = cls(e.kind, walked)
-        prims = _edge_prims(_curve([at(p) for p in pts]), e.kind, walked, head=i not in merged)
+        bez = _curve([at(p) for p in pts], lay.lr, lay.straight.get(i, frozenset()))
+        prims = _edge_prims(bez, e.kind, walked, head=i not in merged)
         groups.append(_Group(name, title=f"{e.u} → {e.v}", opacity=opacity, prims=prims))
         if e.label and i in lay.label_pos:
             cx, cy = at(lay.label_pos[i])
             tw = _text_width(e.label, _FONT_EDGE)
             color = _EDGE_STYLES[e.kind][0]
             backdrop = (cx - tw / 2 - 4, cy - 8, tw + 8, 16, 4)
-            labels.append(_Group("edge-label", opacity=opacity, prims=[
+            labels.append(_Group("edge-label", title=f"{e.u} → {e.v}", opacity=opacity, prims=[
                 _Prim("rect", backdrop, fill="#ffffff", opacity=0.92),
                 _Prim("text", (cx, cy), fill=color, text=e.label, size=_FONT_EDGE),
             ]))  # fmt: skip
@@ -309,21 +319,44 @@ def _node_group(g: nx.DiGraph, n: Hashable, s: _Shape, gid: str, ov: _Overlay | 
 
 
 def _cluster_groups(g: nx.DiGraph, lay: _Layout, at: Callable[[_Point], _Point]) -> list[_Group]:
-    """A labelled, rounded box around each nested pattern's nodes (outer boxes first)."""
+    """A labelled, rounded box around each nested pattern (outer boxes first).
+
+    A box holds its nodes, its inner boxes, and the edges between its own nodes with their
+    labels; its name sits top left, moved clear of any edge that enters across the top.
+    """
     members, children = _clusters(g)
     boxes: list[tuple[int, str, tuple[float, float, float, float]]] = []
 
-    def box(c: str, depth: int) -> tuple[float, float, float, float] | None:
-        parts = [(s.cx - s.w / 2, s.cy - s.h / 2, s.cx + s.w / 2, s.cy + s.h / 2)
-                 for s in (lay.shapes[n] for n in members[c] if n in lay.shapes)]
-        parts += [b for b in (box(sub, depth + 1) for sub in children.get(c, [])) if b]
-        if not parts:
+    def box(c: str, depth: int) -> tuple[set[Hashable], tuple[float, float, float, float]] | None:
+        nodes = {n for n in members[c] if n in lay.shapes}
+        inner = [b for b in (box(sub, depth + 1) for sub in children.get(c, [])) if b]
+        for sub_nodes, _ in inner:
+            nodes |= sub_nodes
+        if not nodes:
             return None
+        parts = [(s.cx - s.w / 2, s.cy - s.h / 2, s.cx + s.w / 2, s.cy + s.h / 2)
+                 for s in (lay.shapes[n] for n in nodes)]
+        parts += [b for _, b in inner]
+        entering: list[list[_Point]] = []
+        for i, (e, pts) in enumerate(lay.edges):
+            if e.u in nodes and e.v in nodes:
+                parts += [(x, y, x, y) for x, y in pts]
+                if i in lay.label_pos:
+                    (x, y), half = lay.label_pos[i], _text_width(e.label, _FONT_EDGE) / 2 + 4
+                    parts.append((x - half, y - 8, x + half, y + 8))
+            elif e.v in nodes or e.u in nodes:
+                entering.append(pts)
         pad = 8.0
-        found = (min(p[0] for p in parts) - pad, min(p[1] for p in parts) - pad - _LINE_H,
-                 max(p[2] for p in parts) + pad, max(p[3] for p in parts) + pad)
+        x0, y0 = min(p[0] for p in parts) - pad, min(p[1] for p in parts) - pad - _LINE_H
+        x1, y1 = max(p[2] for p in parts) + pad, max(p[3] for p in parts) + pad
+        # the name's band: an edge crossing it pushes the box's left side out past the name
+        name_w = _text_width(_clean(c), 11, bold=True) + 16
+        crossing = [x for pts in entering for x, y in pts if y0 <= y <= y0 + _LINE_H + pad]
+        if crossing and min(crossing) < x0 + name_w:
+            x0 = min(crossing) - name_w
+        found = (x0, y0, x1, y1)
         boxes.append((depth, c, found))
-        return found
+        return nodes, found
 
     for c in children.get("", []):
         box(c, 0)
