@@ -50,6 +50,7 @@ from agentpatterns.nodes.guardrails import (
     output_guardrail,
 )
 from agentpatterns.nodes.handoff import Handoff, HandoffInputData, handoff
+from agentpatterns.nodes.hooks import AgentHooks, RunHooks
 from agentpatterns.nodes.journal import idempotency_key
 from agentpatterns.nodes.settings import ModelSettings
 from agentpatterns.nodes.tool_use import FunctionToolResult, ToolsToFinalOutputResult
@@ -67,10 +68,12 @@ __all__ = [
     "ToolContext",
     "function_tool",
     # the SDK's agent options (handoff(), model settings, tool use behaviour)
+    "AgentHooks",
     "FunctionToolResult",
     "Handoff",
     "HandoffInputData",
     "ModelSettings",
+    "RunHooks",
     "ToolsToFinalOutputResult",
     "handoff",
     # patterns

@@ -20,6 +20,7 @@ __all__ = [
     "PatternError",
     "ResumeError",
     "ThreadBusyError",
+    "ToolHookError",
     "RunError",
     "StorageError",
     "UnsupportedError",
@@ -95,6 +96,18 @@ class MaxTurnsExceeded(_SDKCompatible, RunError):
     """
 
     _sdk_name = "MaxTurnsExceeded"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ToolHookError(_SDKCompatible, RunError):
+    """An ``on_tool_start``/``on_tool_end`` hook raised: the run stops, worded as the SDK's
+    ``UserError("Error running tool <name>: ...")`` (and also one once the SDK is imported);
+    the hook's exception is ``__cause__``. Other hooks' exceptions propagate unchanged."""
+
+    _sdk_name = "UserError"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

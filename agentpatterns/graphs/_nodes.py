@@ -19,8 +19,9 @@ from langgraph.types import Command
 from agentpatterns.nodes._drivers import adrive, drive
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
 from agentpatterns.nodes.context import context_of, using_context
+from agentpatterns.nodes.hooks import hooks_of, using_hooks
 from agentpatterns.nodes.journal import TaskKey, TurnJournal, recording
-from agentpatterns.nodes.runtime import MODEL_KEY, TurnResult
+from agentpatterns.nodes.runtime import MODEL_KEY, TurnResult, run_turns
 from agentpatterns.storage.journal import journal_store
 
 __all__ = ["STREAM_KEY", "add_step", "agent_node", "run_model", "stopped", "tripped",
@@ -105,7 +106,8 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
     """
 
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
-        with using_context(context_of(config)):
+        with using_context(context_of(config)), using_hooks(hooks_of(config)), \
+                run_turns(config, state):
             return _run(state, config)
 
     def _run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
@@ -120,7 +122,8 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
             return tripped(res) if res.tripwire is not None else finish(state, res)
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
-        with using_context(context_of(config)):
+        with using_context(context_of(config)), using_hooks(hooks_of(config)), \
+                run_turns(config, state):
             return await _arun(state, config)
 
     async def _arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:

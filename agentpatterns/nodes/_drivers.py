@@ -23,6 +23,7 @@ from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.compat import fill_usage
 from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
+from agentpatterns.nodes.hooks import Hook
 from agentpatterns.nodes.journal import TurnJournal, idempotency_key, nested_run
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.protocol import (
@@ -82,9 +83,47 @@ def _start_tool(request: ToolRun) -> Any:
     return request.tool.invoke(ctx, request.args, request.raw)
 
 
+class _Hooks:
+    """The hooks a driver holds back: ``before`` hooks wait for the effect they report and
+    are dropped when the journal answers it; the others fire when the last effect was live.
+    Shared by a turn and the turns of its agents used as tools."""
+
+    def __init__(self) -> None:
+        self.pending: list[Hook] = []
+        self.live = True
+
+    def take(self) -> list[Hook]:
+        pending, self.pending = self.pending, []
+        return pending
+
+
+def _fire(hook: Hook) -> None:
+    try:
+        for value in hook.invocations():
+            if inspect.isawaitable(value):
+                block_on(_await(value))
+    except Exception as exc:
+        error = hook.failed(exc)
+        if error is exc:
+            raise
+        raise error from exc
+
+
+async def _afire(hook: Hook) -> None:
+    try:
+        for value in hook.invocations():
+            if inspect.isawaitable(value):
+                await value
+    except Exception as exc:
+        error = hook.failed(exc)
+        if error is exc:
+            raise
+        raise error from exc
+
+
 def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
           emit: Emit | None = None, budget: Budget | None = None,
-          journal: TurnJournal | None = None) -> TurnResult:
+          journal: TurnJournal | None = None, hooks: _Hooks | None = None) -> TurnResult:
     """Execute a turn with blocking calls (``graph.invoke``).
 
     Args:
@@ -94,22 +133,26 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
         budget: Checked before, and charged after, every model call.
         journal: Records every completed model call, tool call and guardrail before the
             turn goes on, and answers them from the record when the task runs again.
+        hooks: (internal) the hook state a sub-turn shares with its caller.
     """
     value: Any = None
+    held = hooks or _Hooks()
     while True:
         try:
             request = turn.send(value)
         except StopIteration as stop:
+            for hook in held.take():  # a start hook no effect followed (none in practice)
+                _fire(hook)
             return cast(TurnResult, stop.value)
         if isinstance(request, ModelCall):
             if budget is not None:  # a replayed call counts as made: it was, and was paid for
                 budget.before_call(request.agent.name)
             value = _step(journal, "model", request.agent.name,
-                          partial(_call_model, request, run_model, budget))
+                          partial(_call_model, request, run_model, budget), held)
             if budget is not None and not isinstance(value, ModelFailure):
                 budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
-            value = _step(journal, "tool", request.tool.name, partial(_run_tool, request))
+            value = _step(journal, "tool", request.tool.name, partial(_run_tool, request), held)
         elif isinstance(request, ApprovalCheck | Check):
             value = needs_approval(request) if isinstance(request, ApprovalCheck) else (
                 request.fn(*request.args))
@@ -118,7 +161,7 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
             value = ask(request)
         elif isinstance(request, GuardrailRun):
             value = _step(journal, "guardrail", request.guardrail.get_name(),
-                          partial(_run_guardrail, request))
+                          partial(_run_guardrail, request), held)
         elif isinstance(request, Notify):
             value = None
             if emit is not None:
@@ -127,13 +170,34 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
             value = request.fn(*request.args)
             if inspect.isawaitable(value):
                 value = block_on(_await(value))
+        elif isinstance(request, Hook):
+            value = None
+            if request.before:
+                held.pending.append(request)
+            elif held.live:
+                _fire(request)
         else:
             value = drive(sub_turn(request), run_model, emit=emit, budget=budget,
-                          journal=journal)
+                          journal=journal, hooks=held)
 
 
-def _step(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], Any]) -> Any:
-    return run() if journal is None else journal.step(kind, name, run)
+def _step(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], Any],
+          held: _Hooks) -> Any:
+    if not held.pending and journal is None:
+        return run()
+
+    def live() -> Any:  # the effect runs: the hooks reporting it first
+        held.live = True
+        for hook in held.take():
+            _fire(hook)
+        return run()
+
+    if journal is None:
+        return live()
+    held.live = False
+    value = journal.step(kind, name, live)
+    held.pending.clear()  # replayed: its hooks were called when it first ran
+    return value
 
 
 def _call_model(request: ModelCall, run_model: Any, budget: Budget | None) -> Any:
@@ -182,24 +246,27 @@ def _run_guardrail(request: GuardrailRun) -> Any:
 
 async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
                  emit: Emit | None = None, budget: Budget | None = None,
-                 journal: TurnJournal | None = None) -> TurnResult:
+                 journal: TurnJournal | None = None, hooks: _Hooks | None = None) -> TurnResult:
     """Execute a turn with awaited calls (``graph.ainvoke``); arguments as for :func:`drive`."""
     value: Any = None
+    held = hooks or _Hooks()
     while True:
         try:
             request = turn.send(value)
         except StopIteration as stop:
+            for hook in held.take():
+                await _afire(hook)
             return cast(TurnResult, stop.value)
         if isinstance(request, ModelCall):
             if budget is not None:
                 budget.before_call(request.agent.name)
             value = await _astep(journal, "model", request.agent.name,
-                                 partial(_acall_model, request, run_model, budget))
+                                 partial(_acall_model, request, run_model, budget), held)
             if budget is not None and not isinstance(value, ModelFailure):
                 budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
             value = await _astep(journal, "tool", request.tool.name,
-                                 partial(_arun_tool, request))
+                                 partial(_arun_tool, request), held)
         elif isinstance(request, ApprovalCheck | Check):
             value = needs_approval(request) if isinstance(request, ApprovalCheck) else (
                 request.fn(*request.args))
@@ -208,7 +275,7 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
             value = ask(request)
         elif isinstance(request, GuardrailRun):
             value = await _astep(journal, "guardrail", request.guardrail.get_name(),
-                                 partial(_arun_guardrail, request))
+                                 partial(_arun_guardrail, request), held)
         elif isinstance(request, Notify):
             value = None
             if emit is not None:
@@ -217,14 +284,34 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
             value = request.fn(*request.args)
             if inspect.isawaitable(value):
                 value = await value
+        elif isinstance(request, Hook):
+            value = None
+            if request.before:
+                held.pending.append(request)
+            elif held.live:
+                await _afire(request)
         else:
             value = await adrive(sub_turn(request), run_model, emit=emit, budget=budget,
-                                 journal=journal)
+                                 journal=journal, hooks=held)
 
 
 async def _astep(journal: TurnJournal | None, kind: str, name: str,
-                 run: Callable[[], Awaitable[Any]]) -> Any:
-    return await run() if journal is None else await journal.astep(kind, name, run)
+                 run: Callable[[], Awaitable[Any]], held: _Hooks) -> Any:
+    if not held.pending and journal is None:
+        return await run()
+
+    async def live() -> Any:
+        held.live = True
+        for hook in held.take():
+            await _afire(hook)
+        return await run()
+
+    if journal is None:
+        return await live()
+    held.live = False
+    value = await journal.astep(kind, name, live)
+    held.pending.clear()
+    return value
 
 
 async def _acall_model(request: ModelCall, run_model: Any, budget: Budget | None) -> Any:

@@ -16,9 +16,10 @@ from pydantic import ValidationError
 from agentpatterns.errors import ModelBehaviorError, OutputValidationError
 from agentpatterns.nodes._text import message_text
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.context import current_context
+from agentpatterns.nodes.context import RunContextWrapper, ToolContext, current_context
 from agentpatterns.nodes.guardrails import GuardrailContext, storable
 from agentpatterns.nodes.handoff import Handoff, arguments_json, filtered, tool_schema
+from agentpatterns.nodes.hooks import TurnHooks
 from agentpatterns.nodes.output import OutputSchema, output_schema
 from agentpatterns.nodes.protocol import (
     GuardrailRun,
@@ -62,7 +63,8 @@ def _parse_output(schema: OutputSchema, text: str) -> tuple[Any, Any]:
 
 
 def final_answer(result: TurnResult, agent: Agent, state: Mapping[str, Any], reply: AIMessage,
-                 strikes: dict[str, int]) -> Generator[Request, Any, bool]:
+                 strikes: dict[str, int], hooks: TurnHooks | None = None,
+                 ) -> Generator[Request, Any, bool]:
     """A reply without tool calls: parse it into ``output_type`` and run the output
     guardrails. True when the turn is over; False after a corrective message (ask again)."""
     text = message_text(reply)
@@ -86,6 +88,8 @@ def final_answer(result: TurnResult, agent: Agent, state: Mapping[str, Any], rep
                 f"Your answer did not validate as {schema.name()}: {exc}. "
                 "Reply with only a JSON object matching the schema."))
             return False
+    if hooks is not None:  # before the output guardrails, as in the SDK
+        yield hooks.agent_end(RunContextWrapper(context=current_context()), agent, final)
     for guardrail in agent.output_guardrails:
         if (yield from guard(result, guardrail, agent, state, final)):
             break
@@ -119,7 +123,7 @@ def handoff_input(result: TurnResult, history: Sequence[BaseMessage],
 
 def tools_answer(result: TurnResult, agent: Agent, state: Mapping[str, Any],
                  context: GuardrailContext, results: list[FunctionToolResult],
-                 ) -> Generator[Request, Any, bool]:
+                 hooks: TurnHooks | None = None) -> Generator[Request, Any, bool]:
     """Whether the tools' output is the answer (``tool_use_behavior``); if so it is set on
     ``result`` and the output guardrails check it. True when the turn is over."""
     if not results or agent.tool_use_behavior == "run_llm_again":
@@ -128,6 +132,8 @@ def tools_answer(result: TurnResult, agent: Agent, state: Mapping[str, Any],
     if final is None:
         return False
     result.text, result.output, value = final
+    if hooks is not None:
+        yield hooks.agent_end(RunContextWrapper(context=current_context()), agent, value)
     for guardrail in agent.output_guardrails:
         if (yield from guard(result, guardrail, agent, state, value)):
             break
@@ -135,14 +141,19 @@ def tools_answer(result: TurnResult, agent: Agent, state: Mapping[str, Any],
 
 
 def call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any],
-              call_id: str, raw: str,
-              results: list[FunctionToolResult]) -> Generator[Request, Any, bool]:
+              call_id: str, raw: str, results: list[FunctionToolResult],
+              hooks: TurnHooks | None = None) -> Generator[Request, Any, bool]:
     """Run one tool call (a function, or an agent used as a tool) and add its result to the
     turn's messages (and to ``results``, for ``tool_use_behavior``); True when an agent used
     as a tool was stopped by a guardrail."""
     name = entry.name
     yield Notify({"type": "tool_called", "agent": agent.name, "tool": name,
                   "args": args, "call_id": call_id})
+    tool_ctx = None
+    if hooks is not None:
+        tool_ctx = ToolContext(context=current_context(), tool_name=name, tool_call_id=call_id,
+                               tool_arguments=raw, agent=agent.name)
+        yield hooks.tool_start(tool_ctx, agent, entry)
     if isinstance(entry, AgentTool):
         sub: TurnResult = yield SubAgent(entry, entry.task_of(args))
         result.absorb(sub)
@@ -153,6 +164,8 @@ def call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any]
     else:
         value = yield ToolRun(entry, args, call_id, agent.name, raw)
         content = tool_output_text(value)
+    if hooks is not None:
+        yield hooks.tool_end(tool_ctx, agent, entry, content)
     yield Notify({"type": "tool_result", "agent": agent.name, "tool": name,
                   "output": content, "call_id": call_id})
     # the arguments as the model sent them (``raw`` is their JSON, fit for the checkpoint)

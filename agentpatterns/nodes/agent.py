@@ -69,6 +69,9 @@ class Agent:
             ``handoffs``).
         reset_tool_choice: Drop ``model_settings.tool_choice`` once the agent has used a
             tool in its turn (default, as in the SDK), so a forced tool call cannot loop.
+        hooks: An ``AgentHooks`` object (ours or the SDK's): ``on_start``, ``on_end``,
+            ``on_llm_start``... called for this agent on both runtimes, as the SDK calls them
+            (:mod:`agentpatterns.nodes.hooks`).
 
     Example:
         >>> booking = Agent(name="Booking Agent",
@@ -98,6 +101,8 @@ class Agent:
     tool_use_behavior: Any = "run_llm_again"
     reset_tool_choice: bool = True
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: the SDK's ``AgentHooks`` (:mod:`agentpatterns.nodes.hooks`): this agent's events
+    hooks: Any = None
     handoff_options: Mapping[str, Handoff] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

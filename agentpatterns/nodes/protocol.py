@@ -19,6 +19,7 @@ from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.approvals import Approval, ApprovalCheck, Check
 from agentpatterns.nodes.compat import is_transient
 from agentpatterns.nodes.guardrails import GuardrailContext
+from agentpatterns.nodes.hooks import Hook
 from agentpatterns.nodes.settings import ModelSettings
 from agentpatterns.nodes.tool_use import UserCall
 from agentpatterns.nodes.tools import AgentTool
@@ -137,6 +138,10 @@ class TurnResult:
     #: a handoff's ``input_filter``, and the conversation it made (replaces the thread's)
     handoff_filter: Any = None
     replace_messages: list[BaseMessage] | None = None
+    #: model calls of this turn itself (not of agents it used as tools), and whether the
+    #: run counts them (``Runner.run(max_turns=)``: then they go in the state's ``turns``)
+    turns: int = 0
+    count_turns: bool = False
 
     def count(self, agent: str, reply: AIMessage) -> None:
         self.calls[agent] = self.calls.get(agent, 0) + 1
@@ -180,8 +185,10 @@ class TurnResult:
             update["events"] = self.events
         if self.tool_calls:  # likewise: written only by turns that called a tool
             update["tool_calls"] = self.tool_calls
+        if self.count_turns and self.turns:
+            update["turns"] = self.turns
         return update
 
 
 Request = (ModelCall | ToolRun | SubAgent | GuardrailRun | Notify | Approval | ApprovalCheck
-           | Check | UserCall)
+           | Check | UserCall | Hook)

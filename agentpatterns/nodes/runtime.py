@@ -22,8 +22,10 @@ the turn with ``TurnResult.tripwire`` set, and the graph node stops the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -56,6 +58,7 @@ from agentpatterns.nodes.approvals import (
 from agentpatterns.nodes.context import RunContextWrapper, current_context
 from agentpatterns.nodes.guardrails import GuardrailContext
 from agentpatterns.nodes.handoff import Handoff, enabled
+from agentpatterns.nodes.hooks import TurnHooks
 from agentpatterns.nodes.protocol import (
     Control,
     Emit,
@@ -74,6 +77,7 @@ from agentpatterns.redaction import redact
 
 __all__ = [
     "AGENT_KEY",
+    "MAX_TURNS_KEY",
     "MODEL_KEY",
     "Control",
     "Emit",
@@ -88,6 +92,7 @@ __all__ = [
     "agent_turn",
     "is_handoff_target",
     "model_error_message",
+    "run_turns",
     "sub_turn",
     "system_messages",
     "system_prompt",
@@ -98,6 +103,23 @@ MODEL_KEY = "agentpatterns_model"
 #: Run metadata of every model call: the agent making it (token streams are attributed by it).
 AGENT_KEY = _AGENT_KEY
 DEFAULT_MAX_TURNS = 10
+#: ``config["configurable"][MAX_TURNS_KEY]``: the run's ``max_turns=`` (the whole run's bound)
+MAX_TURNS_KEY = "agentpatterns_max_turns"
+
+#: (the run's max_turns, model turns the run made before this node) inside a graph node
+_RUN_TURNS: ContextVar[tuple[int, int] | None] = ContextVar("agentpatterns_run_turns",
+                                                            default=None)
+
+
+@contextlib.contextmanager
+def run_turns(config: Mapping[str, Any] | None, state: Mapping[str, Any]) -> Iterator[None]:
+    """Around a graph node's turn: the run's ``max_turns`` bound and what it used so far."""
+    bound = ((config or {}).get("configurable") or {}).get(MAX_TURNS_KEY)
+    token = _RUN_TURNS.set(None if bound is None else (int(bound), int(state.get("turns") or 0)))
+    try:
+        yield
+    finally:
+        _RUN_TURNS.reset(token)
 
 def system_prompt(agent: Agent, state: Mapping[str, Any]) -> str:
     """The system prompt an agent runs with: its instructions as written (as in the SDK)."""
@@ -122,6 +144,7 @@ def agent_turn(
     max_turns: int = DEFAULT_MAX_TURNS,
     offer_tools: bool = True,
     check_input: str | None = None,
+    nested: bool = False,
 ) -> Generator[Request, Any, TurnResult]:
     """Run one turn of ``agent`` on ``history``; see the module docstring for the protocol.
 
@@ -137,9 +160,15 @@ def agent_turn(
         offer_tools: False to offer nothing (a forced final answer).
         check_input: The input the agent starts on: its input guardrails check it before the
             first model call. ``None`` when it takes over a conversation (a handoff).
+        nested: The turn of an agent used as a tool: the run's hooks are not called (the
+            agent's own are), as in the SDK's nested run.
     """
     result = TurnResult(agent=agent.name, path=[agent.name])
     yield Notify({"type": "agent_started", "agent": agent.name})
+    hooks = TurnHooks.of(agent, nested=nested)
+    run_ctx = RunContextWrapper(context=current_context())
+    if hooks is not None:
+        yield hooks.agent_start(run_ctx, agent)
     if check_input is not None:
         for guardrail in agent.input_guardrails:
             if (yield from guard(result, guardrail, agent, state, check_input)):
@@ -184,6 +213,9 @@ def agent_turn(
 
     settings = agent.model_settings
     used_tools = False
+    run_bound = None if nested else _RUN_TURNS.get()  # Runner.run(max_turns=): the run's
+    result.count_turns = run_bound is not None
+    resumed = False  # approvals were decided (the run was resumed) in this turn
     for _ in range(max_turns):
         if callable(agent.instructions) and new:
             # asked again before every model call, as the SDK does: a tool may have changed
@@ -201,6 +233,15 @@ def agent_turn(
         # the SDK's reset_tool_choice: a forced tool_choice holds until a tool was used
         choice = None if settings is None or (used_tools and agent.reset_tool_choice) \
             else settings.tool_choice
+        if run_bound is not None and run_bound[1] + result.turns >= run_bound[0]:
+            raise MaxTurnsExceeded(
+                f"the run reached max_turns={run_bound[0]} (model calls of its turns) at "
+                f"agent {agent.name!r}; raise Runner.run(max_turns=...)")
+        if hooks is not None:
+            if resumed:  # the SDK starts a new turn of the agent after a decision
+                yield hooks.agent_start(run_ctx, agent)
+                resumed = False
+            yield hooks.llm_start(run_ctx, agent, system, [*history, *new])
         reply = yield ModelCall(agent, [*system, *history, *new], schemas, response_format,
                                 settings, choice)
         if isinstance(reply, ModelFailure):
@@ -220,6 +261,9 @@ def agent_turn(
                            "not an AIMessage")
         reply.response_metadata = {**(reply.response_metadata or {}), "agent": agent.name}
         result.count(agent.name, reply)
+        result.turns += 1
+        if hooks is not None:
+            yield hooks.llm_end(run_ctx, agent, reply)
         new.append(reply)
         for bad in reply.invalid_tool_calls:
             name = str(bad.get("name"))
@@ -239,11 +283,12 @@ def agent_turn(
         if reply.invalid_tool_calls and not reply.tool_calls:
             continue
         if not reply.tool_calls:
-            if (yield from final_answer(result, agent, state, reply, strikes)):
+            if (yield from final_answer(result, agent, state, reply, strikes, hooks)):
                 return result
             continue
         deferred: list[PendingCall] = []
         results: list[FunctionToolResult] = []
+        handed_to: Any = None
         for call in reply.tool_calls:
             name = call["name"]
             call_id = call.get("id") or name
@@ -264,6 +309,8 @@ def agent_turn(
                     f"Error: there is no tool or handoff named {name!r}. Available: {available}.",
                     tool_call_id=call_id))
             elif is_handoff_target(entry):
+                if result.handoff is None:
+                    handed_to = entry
                 yield from handoff_call(result, entry, options.get(name), call, call_id, context)
             elif isinstance(entry, Control):
                 result.control = (entry, dict(call.get("args") or {}), call_id)
@@ -287,10 +334,11 @@ def agent_turn(
                         # asked for after the reply's other calls ran, as in the SDK
                         deferred.append(pending)
                         continue
-                if (yield from call_tool(result, agent, entry, args, call_id, raw, results)):
+                if (yield from call_tool(result, agent, entry, args, call_id, raw, results, hooks)):
                     return result
         if deferred:
             verdicts = yield Approval(tuple(deferred))
+            resumed = True
             by_id = {p.call_id: p for p in deferred}
             # in the order they were decided (a later resume's calls come later), as the SDK
             for call_id, (approved, message) in verdicts.items():
@@ -302,13 +350,15 @@ def agent_turn(
                     new.append(ToolMessage(message or REJECTION_MESSAGE,
                                            tool_call_id=pending.call_id))
                 elif (yield from call_tool(result, agent, pending.tool, pending.args,
-                                           pending.call_id, pending.raw, results)):
+                                           pending.call_id, pending.raw, results, hooks)):
                     return result
         if result.handoff is not None:
+            if hooks is not None and handed_to is not None:  # after the reply's tools (SDK)
+                yield hooks.handoff(run_ctx, agent, handed_to)
             yield from handoff_input(result, history)  # handoff(input_filter=...)
             return result
         used_tools = used_tools or bool(results)
-        if (yield from tools_answer(result, agent, state, context, results)):
+        if (yield from tools_answer(result, agent, state, context, results, hooks)):
             return result
     raise MaxTurnsExceeded(
         f"agent {agent.name!r} made {max_turns} model calls in one turn without finishing; "
@@ -327,5 +377,5 @@ def sub_turn(request: SubAgent) -> Generator[Request, Any, TurnResult]:
                     request.tool.agent.tool_turn(request.input))
     bound = request.tool.max_turns
     return agent_turn(request.tool.agent, [HumanMessage(request.input)], state={}, handoffs=(),
-                      check_input=request.input,
+                      check_input=request.input, nested=True,
                       max_turns=DEFAULT_MAX_TURNS if bound is None else bound)

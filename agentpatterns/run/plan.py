@@ -23,8 +23,9 @@ from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget, has_limits
 from agentpatterns.nodes.context import CONTEXT_KEY
+from agentpatterns.nodes.hooks import HOOKS_KEY
 from agentpatterns.nodes.models import check_models
-from agentpatterns.nodes.runtime import MODEL_KEY
+from agentpatterns.nodes.runtime import MAX_TURNS_KEY, MODEL_KEY
 from agentpatterns.run.locks import athread_lock, thread_lock
 from agentpatterns.run.threads import DONE, snapshot_status
 from agentpatterns.state import fresh_run_update
@@ -41,14 +42,31 @@ __all__ = ["MISSING", "Plan", "aopened", "compiled", "input_messages", "opened",
 MISSING: Any = object()
 
 
+def _max_turns(value: Any) -> int:
+    """``max_turns=`` checked: a whole number >= 1.
+
+    Raises:
+        InputError: Anything else.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"max_turns={value!r}: give a whole number >= 1 (the most model "
+                         "calls the run's turns may make, as agents.Runner.run(max_turns=))")
+    return value
+
+
 def _config(thread_id: str, model: Any, recursion_limit: int | None,
             extra: Mapping[str, Any] | None, *, budget: Budget | None = None,
-            context: Any = None) -> RunnableConfig:
+            context: Any = None, hooks: Any = None,
+            max_turns: int | None = None) -> RunnableConfig:
     configurable: dict[str, Any] = {"thread_id": thread_id}
     if model is not None:
         configurable[MODEL_KEY] = model
     if context is not None:  # the user's object: in the config, never in the checkpoint
         configurable[CONTEXT_KEY] = context
+    if hooks is not None:  # likewise: the run's RunHooks
+        configurable[HOOKS_KEY] = hooks
+    if max_turns is not None:
+        configurable[MAX_TURNS_KEY] = _max_turns(max_turns)
     configurable.update(extra or {})
     if budget is not None:
         configurable[BUDGET_KEY] = budget
@@ -198,7 +216,8 @@ def prepare(target: Pattern | Agent, input: Any = None, *, resume: bool = False,
             store: Any = None, model: Any = None, session: SQLiteSession | None = None,
             recursion_limit: int | None = None, configurable: Mapping[str, Any] | None = None,
             context: Any = None, max_model_calls: int | None = None,
-            max_tokens: int | None = None, progress: bool | None = None) -> Plan:
+            max_tokens: int | None = None, progress: bool | None = None,
+            hooks: Any = None, max_turns: int | None = None) -> Plan:
     """The :class:`Plan` of a ``Runner`` call (its keyword arguments, as given).
 
     Everything that can be wrong with the call fails here, before any storage is opened
@@ -221,7 +240,7 @@ def prepare(target: Pattern | Agent, input: Any = None, *, resume: bool = False,
                      thread_id=thread_id)
               if has_limits(max_model_calls, max_tokens) else None)
     config = _config(thread_id, model, recursion_limit, configurable, budget=budget,
-                     context=context)
+                     context=context, hooks=hooks, max_turns=max_turns)
     return Plan(pattern=pattern, thread_id=thread_id, config=config, checkpointer=checkpointer,
                 store=store, model=model, budget=budget, payload=payload, resume=resume,
                 decision=decision, progress=progress)

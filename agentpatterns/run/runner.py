@@ -52,6 +52,8 @@ class Runner:
                   session: SQLiteSession | None = None, recursion_limit: int | None = None,
                   configurable: Mapping[str, Any] | None = None,
                   context: Any = None,
+                  hooks: Any = None,
+                  max_turns: int | None = None,
                   max_model_calls: int | None = None,
                   max_tokens: int | None = None) -> RunResult:
         """Run to the end (or to an interrupt) and return the result.
@@ -83,8 +85,16 @@ class Runner:
                 SDK): pass it again to ``resume``.
             max_model_calls: Most model calls the run may make (all agents, all resumes).
             max_tokens: Most tokens the run may use (checked before each model call).
+            hooks: ``RunHooks`` (ours or the SDK's): the run's lifecycle events, called as
+                ``agents.Runner.run(hooks=)`` calls them (:mod:`agentpatterns.nodes.hooks`).
+                Not checkpointed: pass them again to ``resume``.
+            max_turns: As ``agents.Runner.run(max_turns=)``: the most model calls the run's
+                turns may make, all agents and resumes together (an agent used as a tool
+                has its own bound); one more raises ``MaxTurnsExceeded``. Default: no run
+                bound (each agent turn is bounded to 10 model calls).
 
         Raises:
+            MaxTurnsExceeded: ``max_turns`` model calls were made and the run goes on.
             ThreadBusyError: Another run, in this or another process, is running the thread
                 (one run at a time per thread; see ``agentpatterns.run.locks``).
             InputGuardrailTripwireTriggered: An input guardrail stopped the run (state saved).
@@ -99,6 +109,8 @@ class Runner:
                  session: SQLiteSession | None = None, recursion_limit: int | None = None,
                  configurable: Mapping[str, Any] | None = None,
                  context: Any = None,
+                 hooks: Any = None,
+                 max_turns: int | None = None,
                  max_model_calls: int | None = None,
                  max_tokens: int | None = None,
                  progress: bool | None = None) -> RunResult:
@@ -116,6 +128,8 @@ class Runner:
                      recursion_limit: int | None = None,
                      configurable: Mapping[str, Any] | None = None,
                      context: Any = None,
+                     hooks: Any = None,
+                     max_turns: int | None = None,
                      max_model_calls: int | None = None,
                      max_tokens: int | None = None) -> RunResult:
         """Continue a thread: answer its pending decision, or finish a run that was cut off.
@@ -137,6 +151,8 @@ class Runner:
                     recursion_limit: int | None = None,
                     configurable: Mapping[str, Any] | None = None,
                     context: Any = None,
+                    hooks: Any = None,
+                    max_turns: int | None = None,
                     max_model_calls: int | None = None,
                     max_tokens: int | None = None,
                     progress: bool | None = None) -> RunResult:
@@ -156,6 +172,8 @@ class Runner:
                            recursion_limit: int | None = None,
                            configurable: Mapping[str, Any] | None = None,
                            context: Any = None,
+                           hooks: Any = None,
+                           max_turns: int | None = None,
                            max_model_calls: int | None = None,
                            max_tokens: int | None = None) -> AsyncIterator[Event]:
         """``run``, as an async iterator of typed events (:mod:`agentpatterns.events`).
@@ -185,6 +203,8 @@ class Runner:
                               recursion_limit: int | None = None,
                               configurable: Mapping[str, Any] | None = None,
                               context: Any = None,
+                              hooks: Any = None,
+                              max_turns: int | None = None,
                               max_model_calls: int | None = None,
                               max_tokens: int | None = None) -> AsyncIterator[Event]:
         """``resume``, as an async iterator of typed events (see :meth:`run_streamed`)."""

@@ -16,7 +16,7 @@ from langgraph.channels import DeltaChannel
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
-__all__ = ["RESET", "PatternState", "add_counts", "add_messages_batch", "append",
+__all__ = ["RESET", "PatternState", "add_counts", "add_messages_batch", "add_turns", "append",
            "fresh_run_update", "merge"]
 
 #: Written to a per-run key by the runner when a new run starts on an existing thread.
@@ -58,6 +58,13 @@ def add_counts(left: Mapping[str, Any] | None, right: Any) -> dict[str, Any]:
         else:
             out[key] = out.get(key, 0) + value
     return out
+
+
+def add_turns(left: int | None, right: Any) -> int:
+    """Add model turns (``Runner.run(max_turns=)`` counts them); ``RESET`` restarts at 0."""
+    if isinstance(right, str) and right == RESET:
+        return 0
+    return int(left or 0) + int(right or 0)
 
 
 def add_messages_batch(left: list[Any], writes: Sequence[Any]) -> list[Any]:
@@ -104,6 +111,8 @@ class PatternState(TypedDict, total=False):
         specialists: Dynamic: the specs of the agents created at run time.
         plan: Human approval: the plan awaiting or given approval.
         decision: Human approval: the decision that was taken.
+        turns: Model calls of the run's own turns (agents used as tools excluded), written
+            only when the run has a ``max_turns=`` bound.
         stopped: Why the run ended early, if it did: ``{"reason": "guardrail", "kind",
             "agent", "guardrail", "info"}`` for a tripped guardrail, ``{"reason":
             "rejected", ...}`` for a rejected plan. (A budget stop raises inside the node and
@@ -135,6 +144,7 @@ class PatternState(TypedDict, total=False):
     plan: str
     decision: dict[str, Any]
     stopped: dict[str, Any] | None
+    turns: Annotated[int, add_turns]
 
 
 _PER_RUN_APPEND = (
@@ -170,5 +180,6 @@ def fresh_run_update(user_input: str, message: Any) -> dict[str, Any]:
         plan="",
         decision={},
         stopped=None,
+        turns=RESET,
     )
     return update

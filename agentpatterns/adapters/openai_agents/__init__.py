@@ -188,7 +188,7 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
                   context: Any = None,
                   configurable: Mapping[str, Any] | None = None,
                   max_model_calls: int | None = None,
-                  max_tokens: int | None = None) -> RunResult:
+                  max_tokens: int | None = None, hooks: Any = None) -> RunResult:
     """Run a pattern (or agent) with ``agents.Runner``; the same ``RunResult`` as LangGraph.
 
     A misbehaving model is handled as on LangGraph (see
@@ -222,6 +222,9 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
         configurable: ``{"user_id": ...}`` for the memory pattern's long-term facts.
         max_model_calls: Most model calls the run may make (all agents, resumes included).
         max_tokens: Most tokens the run may use (checked before each model call).
+        hooks: ``RunHooks`` (the SDK's or :class:`agentpatterns.RunHooks`): the run's
+            lifecycle events, as ``agents.Runner.run(hooks=)`` reports them (not those of
+            the nested runs of agents used as tools; see :mod:`agentpatterns.nodes.hooks`).
 
     Raises:
         InputError: An empty request, conflicting options or a bad budget.
@@ -240,7 +243,7 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
     run = _prepare(target, model=model, thread_id=thread_id, session=session,
                    checkpointer=checkpointer, store=store, max_turns=max_turns, context=context,
                    configurable=configurable, request=request, max_model_calls=max_model_calls,
-                   max_tokens=max_tokens)
+                   max_tokens=max_tokens, hooks=hooks)
     if not isinstance(input, str):
         run.items = list(input)
     try:
@@ -263,7 +266,7 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
                      max_turns: int = DEFAULT_MAX_TURNS,
                      context: Any = None,
                      max_model_calls: int | None = None,
-                     max_tokens: int | None = None) -> RunResult:
+                     max_tokens: int | None = None, hooks: Any = None) -> RunResult:
     """Answer the pending approval of an SDK run (``RunState.from_json`` + approve/reject),
     or - without a decision - continue a handoff-network run that its budget cut off.
 
@@ -278,7 +281,7 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
         thread_id: The interrupted run's thread.
         decision: ``True`` (approve), ``False`` (reject), or a dict with ``approved``,
             ``feedback`` (human approval: revise the plan) and ``plan`` (run an edited plan).
-        model, store, checkpointer, max_turns, context: As for :func:`run_sdk`.
+        model, store, checkpointer, max_turns, context, hooks: As for :func:`run_sdk`.
         max_model_calls, max_tokens: The budget of the whole run (what it spent before this
             resume included), as for :func:`run_sdk`.
 
@@ -297,7 +300,7 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
     guard, config = _guarded(pattern, thread_id, max_model_calls, max_tokens, log)
     run = Run(pattern=pattern, request="", thread_id=thread_id, run_model=model,
               max_turns=max_turns, context=context, state=run_state(context, ""), log=log,
-              session=session, store=store, config=config, guard=guard)
+              session=session, store=store, config=config, guard=guard, hooks=hooks)
     try:
         return await resume(run, decision)
     except Exception as exc:

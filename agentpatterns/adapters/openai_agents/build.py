@@ -42,6 +42,7 @@ from agentpatterns.adapters.openai_agents.handoffs import (
     resolve,
     sdk_handoff,
 )
+from agentpatterns.adapters.openai_agents.hooks import ORIGINALS, sdk_agent_hooks
 from agentpatterns.adapters.openai_agents.tools import (
     SOURCE,
     agent_tool_options,
@@ -184,7 +185,8 @@ def _template(agent: Agent) -> agents.Agent[Any]:
         mcp_servers=list(agent.mcp_servers),  # untouched, with their config
         mcp_config=cast(Any, dict(agent.mcp_config)),
         input_guardrails=input_guardrails, output_guardrails=output_guardrails,
-        tool_use_behavior=sdk_tool_use(agent), reset_tool_choice=agent.reset_tool_choice)
+        tool_use_behavior=sdk_tool_use(agent), reset_tool_choice=agent.reset_tool_choice,
+        hooks=sdk_agent_hooks(agent.hooks))
     settings = sdk_model_settings(agent)
     if settings is not None:
         object.__setattr__(sdk, "model_settings", settings)
@@ -416,8 +418,6 @@ def _check(agent: agents.Agent[Any]) -> None:
                                "use agents.InputGuardrail / OutputGuardrail objects")
     if agent.prompt is not None:
         raise _unsupported(agent, "a Responses prompt template", "use instructions")
-    if agent.hooks is not None:
-        raise _unsupported(agent, "agent hooks", "remove them before converting")
 
 
 def _handoff_target(agent: agents.Agent[Any], item: Any) -> agents.Agent[Any]:
@@ -482,8 +482,11 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
                        reset_tool_choice=sdk.reset_tool_choice,
                        input_guardrails=_guardrails_back(sdk, "input_guardrails"),
                        output_guardrails=_guardrails_back(sdk, "output_guardrails"),
-                       mcp_servers=list(sdk.mcp_servers), mcp_config=dict(sdk.mcp_config))
+                       mcp_servers=list(sdk.mcp_servers), mcp_config=dict(sdk.mcp_config),
+                       hooks=sdk.hooks)
         for sdk in order}
+    for sdk in order:  # what SDK hooks are shown for our agent on either runtime
+        ORIGINALS[ours[id(sdk)]] = sdk
     for sdk in order:
         tools: list[Any] = []
         for tool in sdk.tools:

@@ -121,7 +121,8 @@ class _StreamingRun(Run):
         """``agents.Runner.run_streamed``, consumed to the end; events go to the queue."""
         with using_context(self.context, self.state):  # the streaming task copies it
             streamed = agents.Runner.run_streamed(agent, input, context=self.context,
-                                                  hooks=self.log, max_turns=self.max_turns,
+                                                  hooks=self.run_hooks(),
+                                                  max_turns=self.max_turns,
                                                   run_config=self.config, **kwargs)
         translate = SDKEvents(patterns=self.scope[1:], hidden=self.log.doors)
         try:
@@ -173,7 +174,7 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
     options: dict[str, Any] = {
         "model": None, "thread_id": None, "session": None, "checkpointer": None, "store": None,
         "max_turns": DEFAULT_MAX_TURNS, "context": None, "configurable": None,
-        "max_model_calls": None, "max_tokens": None}
+        "max_model_calls": None, "max_tokens": None, "hooks": None}
     unknown = set(kwargs) - set(options)
     if unknown:
         raise InputError(f"run_sdk_streamed got unknown options {sorted(unknown)}")

@@ -127,7 +127,8 @@ def run_state(context: Any, request: str) -> dict[str, Any]:
 def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, session: Any,
              checkpointer: Any, store: Any, max_turns: int, context: Any,
              configurable: Mapping[str, Any] | None, request: str,
-             max_model_calls: int | None = None, max_tokens: int | None = None) -> Run:
+             max_model_calls: int | None = None, max_tokens: int | None = None,
+             hooks: Any = None) -> Run:
     pattern = as_pattern(target)
     if pattern.kind not in DRIVERS:
         raise UnsupportedError(f"pattern kind {pattern.kind!r} has no OpenAI Agents SDK driver")
@@ -149,4 +150,4 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,
                max_turns=max_turns, context=context, state=run_state(context, request),
                log=log, session=sdk_session, store=store, user_id=user_id, config=config,
-               guard=guard)
+               guard=guard, hooks=hooks)

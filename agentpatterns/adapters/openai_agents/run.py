@@ -237,6 +237,8 @@ class Run:
     parent: Run | None = field(default=None, repr=False)
     #: nested patterns' runs under way (or stopped by an error), for :meth:`progress`
     active: list[Run] = field(default_factory=list, repr=False)
+    #: the caller's ``hooks=`` (``RunHooks``; called after the run's own log)
+    hooks: Any = None
 
     def __post_init__(self) -> None:
         if self.guard is None:
@@ -259,9 +261,19 @@ class Run:
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run`` with this run's context, hooks, limits and config."""
         with using_context(self.context, self.state):
-            return await agents.Runner.run(agent, input, context=self.context, hooks=self.log,
+            return await agents.Runner.run(agent, input, context=self.context,
+                                           hooks=self.run_hooks(),
                                            max_turns=self.max_turns, run_config=self.config,
                                            **kwargs)
+
+    def run_hooks(self) -> Any:
+        """The ``hooks=`` of this run's ``Runner.run`` calls: the log, then the caller's (the
+        nested runs of agents used as tools get the log alone, as the SDK gives them none)."""
+        if self.hooks is None:
+            return self.log
+        from agentpatterns.adapters.openai_agents.hooks import RunHooksChain
+
+        return RunHooksChain(self.log, self.hooks)
 
     async def report_fallback(self, handoff: Mapping[str, Any]) -> None:
         """A streamed run reports the incidents and the handoff to the fallback (no-op here)."""
