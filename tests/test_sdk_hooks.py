@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import agents
-from agents.tool_context import ToolContext as SDKToolContext
 import pytest
+from agents.tool_context import ToolContext as SDKToolContext
 
-from agentpatterns import Agent, AgentHooks, Runner, RunHooks, function_tool
+from agentpatterns import Agent, AgentHooks, RunHooks, Runner, function_tool
 from agentpatterns.adapters.openai_agents import (
     LangChainModel,
     from_sdk_agent,
