@@ -38,6 +38,7 @@ from agents.models.interface import Model
 from agents.tool import FunctionTool as SDKFunctionTool
 from openai.types.responses import ResponseFunctionToolCall
 
+from agentpatterns.adapters.openai_agents.tools import ORIGINAL
 from agentpatterns.errors import (
     AgentPatternsError,
     BudgetExceeded,
@@ -470,6 +471,8 @@ def checked_tool(tool: SDKFunctionTool, caller: str, guard: RunGuard | None,
 
     checked = copy.copy(tool)
     object.__setattr__(checked, "on_invoke_tool", invoke)
+    # SDK hooks are shown the user's tool, not this per-run copy (adapters/.../hooks.py)
+    object.__setattr__(checked, ORIGINAL, getattr(tool, ORIGINAL, tool))
     return checked
 
 

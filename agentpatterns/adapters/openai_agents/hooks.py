@@ -27,7 +27,7 @@ from agents.run_context import AgentHookContext
 from agents.tool_context import ToolContext as SDKToolContext
 
 from agentpatterns.adapters.openai_agents.bridge import _usage, message_to_items
-from agentpatterns.adapters.openai_agents.tools import SOURCE, sdk_context
+from agentpatterns.adapters.openai_agents.tools import ORIGINAL, SOURCE, sdk_context
 from agentpatterns.nodes import hooks as our_hooks
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.context import RunContextWrapper, ToolContext
@@ -90,6 +90,7 @@ our_hooks.register_view(sdk_view)
 
 def _original(value: Any) -> Any:
     """For SDK hooks on the SDK runtime: a run's SDK agent/tool -> the user's original."""
+    value = getattr(value, ORIGINAL, value)  # a per-run copy of a tool
     ours = getattr(value, SOURCE, None)
     if isinstance(ours, Agent):
         return ORIGINALS.get(ours, value)
@@ -114,6 +115,7 @@ def _to_ours(value: Any) -> Any:
             usage=Usage(requests=usage.requests, input_tokens=usage.input_tokens,
                         output_tokens=usage.output_tokens, total_tokens=usage.total_tokens),
             response_id=value.response_id)
+    value = getattr(value, ORIGINAL, value)
     ours = getattr(value, SOURCE, None)
     return ours if ours is not None else value
 

@@ -32,6 +32,7 @@ from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.tools import FunctionTool, ToolArgumentsError, tool_output_text
 
 __all__ = [
+    "ORIGINAL",
     "SOURCE",
     "ToolInputGuardrailTripped",
     "ToolOutputGuardrailTripped",
@@ -46,6 +47,8 @@ __all__ = [
 
 #: attribute set on SDK objects made from ours, so ``from_sdk_agent`` gets the originals back
 SOURCE = "_agentpatterns_source"
+#: attribute set on per-run copies of SDK tools: the tool they copy
+ORIGINAL = "_agentpatterns_original"
 
 
 class ToolInputGuardrailTripped(agents.ToolInputGuardrailTripwireTriggered, RunError):
