@@ -183,20 +183,19 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
 
 def _step(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], Any],
           held: _Hooks) -> Any:
-    if not held.pending and journal is None:
-        return run()
+    if held.pending:  # hooks reporting this effect: called when (and only if) it runs
+        pending, effect = held.take(), run
 
-    def live() -> Any:  # the effect runs: the hooks reporting it first
-        held.live = True
-        for hook in held.take():
-            _fire(hook)
-        return run()
+        def run() -> Any:
+            for hook in pending:
+                _fire(hook)
+            return effect()
 
     if journal is None:
-        return live()
-    held.live = False
-    value = journal.step(kind, name, live)
-    held.pending.clear()  # replayed: its hooks were called when it first ran
+        return run()
+    replayed = journal.replayed
+    value = journal.step(kind, name, run)
+    held.live = journal.replayed == replayed  # a replayed effect's hooks ran when it did
     return value
 
 
@@ -297,20 +296,19 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
 
 async def _astep(journal: TurnJournal | None, kind: str, name: str,
                  run: Callable[[], Awaitable[Any]], held: _Hooks) -> Any:
-    if not held.pending and journal is None:
-        return await run()
+    if held.pending:
+        pending, effect = held.take(), run
 
-    async def live() -> Any:
-        held.live = True
-        for hook in held.take():
-            await _afire(hook)
-        return await run()
+        async def run() -> Any:
+            for hook in pending:
+                await _afire(hook)
+            return await effect()
 
     if journal is None:
-        return await live()
-    held.live = False
-    value = await journal.astep(kind, name, live)
-    held.pending.clear()
+        return await run()
+    replayed = journal.replayed
+    value = await journal.astep(kind, name, run)
+    held.live = journal.replayed == replayed
     return value
 
 
