@@ -65,9 +65,12 @@ def table() -> list[str]:
         r = json.loads(line)
         route = " → ".join(r["path"]) if len(r["path"]) <= 6 else (
             " → ".join(r["path"][:5]) + f" … ({len(r['path'])})")
+        if not r["path"] and r.get("stopped_in"):
+            route = f"(no turn completed; stopped in {r['stopped_in']})"
         how = r["how"] + (f" ({', '.join(sorted(set(r['events'])))})"
                           if r.get("events") else "")
-        rows.append(f"| {r['pattern']} | {r['runtime']} | {how} | {route} | {r['calls']} | "
+        calls = "-" if r.get("calls") is None else r["calls"]
+        rows.append(f"| {r['pattern']} | {r['runtime']} | {how} | {route or '-'} | {calls} | "
                     f"{r['wall_s']} |")
     return rows
 

