@@ -14,7 +14,6 @@ from agentpatterns import (
     InputGuardrailTripwireTriggered,
     Pattern,
     Runner,
-    UnsupportedError,
     dynamic,
     function_tool,
     hierarchical,
@@ -181,8 +180,104 @@ def test_a_thread_keeps_the_conversation_of_a_handoff_to_a_pattern() -> None:
     assert again.path == r.path
 
 
-def test_a_nested_approval_is_refused_on_the_sdk_by_name() -> None:
-    gate = human_approval(_agent("Planner", "Plan it"), _agent("Executor", "Execute it"),
-                          name="Approval")
-    with pytest.raises(UnsupportedError, match="nested pattern 'Approval' \\(human_approval\\)"):
-        run_sdk_sync(sequential([_agent("Scout", "Research"), gate], name="Release"), "ship")
+# ------------------------------------------------------------------ nested approval
+def _gate(name: str = "Approval") -> Pattern:
+    return human_approval(_agent("Planner", "Plan it"), _agent("Executor", "Execute it"),
+                          name=name, description="Plan a release and get it approved")
+
+
+APPROVAL_CASES: dict[str, tuple[Callable[[], Pattern], str]] = {
+    "sequential step (built-in release_gate)": COMPOSITIONS["release_gate"],
+    "three levels": (lambda: sequential([sequential([_agent("A", "Research"), _gate()],
+                                                    name="Mid"), _agent("D", "Summarize")],
+                                        name="Top"), "ship it"),
+    "parallel branch": (lambda: parallel([_gate(), _agent("Analyst", "Analyze the data")],
+                                         _agent("Synth", "Combine research"), name="Par"),
+                        "ship it"),
+    "supervisor worker": (lambda: supervisor(
+        _agent("Supervisor", "Assign tasks, aggregate results"),
+        [_gate(), _agent("Worker 2", "Analyze results")]),
+        "Plan a release and get it approved, then analyze results"),
+    "reflection generator": (lambda: reflection(
+        _gate(), _agent("Critic", "Review content and provide feedback"), iterations=1),
+        "ship it"),
+    "planner and executor patterns": (lambda: human_approval(
+        sequential([_agent("Scout", "Research the topic"), _agent("Planner", "Plan it")],
+                   name="Planning"), research(), name="Gate"), "migrate the database"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(APPROVAL_CASES))
+def test_a_nested_approval_stops_the_whole_sdk_run_and_resumes_like_langgraph(case: str
+                                                                             ) -> None:
+    make, request = APPROVAL_CASES[case]
+    sdk = run_sdk_sync(make(), request, thread_id=f"sdk-gate-{case}")
+    assert sdk.interrupted and sdk.interruption["question"] == "Approve this plan?"
+    assert sdk.interruption["patterns"][-1] in ("Approval", "Gate")
+    for decision in (True, False, {"approved": True, "plan": "do X"}):
+        lg, sdk = assert_same_route(make(), request, decision=decision, strict=True)
+        assert not sdk.interrupted
+    assert sdk.steps == lg.steps or case == "parallel branch"
+
+
+def test_a_rejected_nested_plan_ends_the_whole_run_and_feedback_asks_again() -> None:
+    make, request = COMPOSITIONS["release_gate"]
+    lg, sdk = assert_same_route(make(), request, decision=False, strict=True)
+    assert sdk.final_output == lg.final_output == "Plan rejected"
+    assert "Reporter" not in sdk.path and sdk.values["stopped"]["reason"] == "rejected"
+    _, sdk = assert_same_route(make(), request, decision={"feedback": "add a rollback"},
+                               strict=True)
+    assert sdk.interrupted and "add a rollback" in sdk.interruption["plan"]
+    assert sdk.path == ["Release Researcher", "Release Planner", "Release Planner"]
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync
+
+    done = resume_sdk_sync(make(), thread_id=sdk.thread_id, decision=True)
+    assert done.path[-2:] == ["Release Executor", "Reporter"]
+    assert done.calls["Release Planner"] == 2 and done.calls["Release Researcher"] == 1
+
+
+def test_a_nested_approval_in_a_pattern_tool_resumes_on_the_sdk() -> None:
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync
+
+    p = hierarchical(_agent("Boss", "Coordinate", tools=[_gate().as_tool(
+        tool_name="approve_plan", tool_description="Use to plan and approve")]))
+    waiting = run_sdk_sync(p, "plan and approve the release", thread_id="sdk-gate-tool")
+    assert waiting.interrupted and waiting.path == ["Boss", "Planner"]
+    assert waiting.interruption["patterns"] == ["hierarchical", "Approval"]
+    done = resume_sdk_sync(p, thread_id="sdk-gate-tool", decision=True)
+    lg_wait = Runner.run_sync(p, "plan and approve the release", thread_id="lg-gate-tool")
+    assert lg_wait.interrupted
+    lg = Runner.resume_sync(p, thread_id="lg-gate-tool", decision=True)
+    assert done.path == lg.path == ["Boss", "Planner", "Executor"]
+    assert done.final_output == lg.final_output and done.calls == lg.calls
+
+
+def test_a_nested_approval_resumes_from_another_process_without_repeating_calls(
+        tmp_path: object) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests._compose_sdk_helpers import gated
+
+    base = Path(str(tmp_path))
+    log, store = base / "calls.log", f"sqlite:///{base / 'runs.db'}"
+    waiting = run_sdk_sync(gated(log), "look up facts about the release",
+                           thread_id="sdk-gate-proc", store=store)
+    assert waiting.interrupted and waiting.path == ["Fact Finder", "Planner"]
+    assert waiting.interruption["patterns"] == ["Release", "Approval"]
+    out = subprocess.run([sys.executable, "-m", "tests._compose_sdk_helpers", "resume", store,
+                          "sdk-gate-proc", str(log)], capture_output=True, text=True,
+                         timeout=300, check=True)
+    done = json.loads(out.stdout.strip().splitlines()[-1])
+    assert done["path"] == ["Fact Finder", "Planner", "Executor", "Reporter"]
+    assert done["tool_calls"] == ["lookup"] and not done["interrupted"]
+    assert done["calls"] == {"Fact Finder": 2, "Planner": 1, "Executor": 1, "Reporter": 1}
+    lines = [line.split("\t") for line in log.read_text().splitlines()]
+    starts = [(tag, pid) for event, tag, pid in lines if event == "start"]
+    # every model call and the tool call happened once; the resume made only the new ones
+    assert sorted(t for t, _ in starts) == ["Executor", "Fact Finder", "Fact Finder",
+                                            "Planner", "Reporter"]
+    assert [t for e, t, _ in lines if e == "tool"] == ["lookup"]
+    assert {t for t, pid in starts if pid == str(done["pid"])} == {"Executor", "Reporter"}

@@ -40,8 +40,9 @@ import agents
 from agentpatterns._sync import block_on
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
 from agentpatterns.adapters.openai_agents.build import agent_from_sdk, build_network, sdk_model
-from agentpatterns.adapters.openai_agents.drivers import DRIVERS, MISSING, NETWORK_KINDS, resume
+from agentpatterns.adapters.openai_agents.drivers import MISSING, NETWORK_KINDS, resume
 from agentpatterns.adapters.openai_agents.events import run_sdk_streamed
+from agentpatterns.adapters.openai_agents.nested import drive
 from agentpatterns.adapters.openai_agents.prepare import (
     DEFAULT_MAX_TURNS,
     _guarded,
@@ -247,7 +248,7 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
     if not isinstance(input, str):
         run.items = list(input)
     try:
-        return await DRIVERS[run.pattern.kind](run)
+        return await drive(run)
     except Exception as exc:  # the SDK's tripwires and budget stops become ours
         ours = run.our_error(exc)
         if ours is None:

@@ -26,6 +26,7 @@ from openai.types.responses import (
 from agentpatterns.adapters.openai_agents.bridge import _content_text, _plain
 from agentpatterns.adapters.openai_agents.build import Network, output_text
 from agentpatterns.adapters.openai_agents.nested import in_tool, sdk_agents, step
+from agentpatterns.adapters.openai_agents.replay import Paused
 from agentpatterns.adapters.openai_agents.run import Run
 from agentpatterns.adapters.openai_agents.store import approvals, save
 from agentpatterns.graphs.pattern import Participant, Pattern
@@ -111,7 +112,12 @@ def _approval_question(plan: str, revisions_left: int, call_id: str | None) -> d
 
 async def human_approval(run: Run, *, path: list[str] | None = None, revisions: int = 0,
                          text: str | None = None) -> RunResult:
-    """Planner, then the gate's ``execute_plan`` call waits for approval (interrupted)."""
+    """Planner, then the gate's ``execute_plan`` call waits for approval (interrupted).
+
+    In a composition (``run.guard.journal`` set: see
+    :mod:`~agentpatterns.adapters.openai_agents.replay`) the gate takes the journal's next
+    decision for it, or stops the whole run (:class:`Paused`).
+    """
     planner, _ = _roles(run)
     gate, net = _gate(run)
     planned = await step(run, net, planner, text or run.request)
@@ -122,6 +128,13 @@ async def human_approval(run: Run, *, path: list[str] | None = None, revisions: 
     question = _approval_question(plan, int(run.pattern.options["max_revisions"]) - revisions,
                                   calls[0]["call_id"] if calls else None)
     run.values["plan"] = plan
+    journal = run.guard.journal if run.guard is not None else None
+    if journal is not None:
+        question.update(pattern=run.pattern.name, patterns=list(run.scope))
+        decision = journal.decision_for(run.scope)
+        if decision is None:
+            raise Paused(question, run.scope)
+        return await _decided(run, gate, waiting.to_state(), plan, revisions, path, decision)
     await save(run, {"kind": "human_approval", "status": "waiting", "plan": plan,
                       "revisions": revisions, "state": waiting.to_state().to_json(),
                       "path": path, "interruption": question})
@@ -131,32 +144,41 @@ async def human_approval(run: Run, *, path: list[str] | None = None, revisions: 
 
 async def resume_approval(run: Run, saved: Mapping[str, Any], decision: dict[str, Any]
                            ) -> RunResult:
+    """Answer the saved gate of an approval run (``RunState.from_json``)."""
+    plan, revisions = str(saved.get("plan") or ""), int(saved.get("revisions") or 0)
+    gate, _ = _gate(run)
+    state = await RunState.from_json(gate, dict(saved["state"]), context_override=run.context)
+    result = await _decided(run, gate, state, plan, revisions, list(saved.get("path") or []),
+                            decision)
+    if not result.interrupted:
+        await save(run, {"kind": "human_approval", "status": "done",
+                          "plan": run.values["plan"]})
+    return result
+
+
+async def _decided(run: Run, gate: agents.Agent[Any], state: RunState[Any], plan: str,
+                   revisions: int, path: list[str], decision: dict[str, Any]) -> RunResult:
+    """The gate's answer: revise the plan (feedback), or approve / reject its call."""
     from agentpatterns.graphs.human_approval import REJECTED
 
     planner, executor = _roles(run)
-    plan, revisions = str(saved.get("plan") or ""), int(saved.get("revisions") or 0)
-    path = list(saved.get("path") or [])
     run.values["plan"] = plan
     if decision.get("plan"):
         run.state["edited_plan"] = decision["plan"]
         run.values["plan"] = decision["plan"]
-    gate, _ = _gate(run)
-    state = await RunState.from_json(gate, dict(saved["state"]), context_override=run.context)
-    items = state.get_interruptions()
     max_revisions = int(run.pattern.options["max_revisions"])
     if not decision["approved"] and decision.get("feedback") and revisions < max_revisions:
         text = f"{run.request}\nPrevious plan: {plan}\nFeedback: {decision['feedback']}"
         run.values["decision"] = decision
         return await human_approval(run, path=path, revisions=revisions + 1, text=text)
-    for item in items:
+    for item in state.get_interruptions():
         if decision["approved"]:
             state.approve(item)
         else:
             state.reject(item, rejection_message=REJECTED)
     result = await run.run(gate, state)
-    path = run.log.path_of(result.new_items, start=path)
+    path = run.path = run.log.path_of(result.new_items, start=path)
     run.values["decision"] = decision
-    await save(run, {"kind": "human_approval", "status": "done", "plan": run.values["plan"]})
     if not decision["approved"]:
         run.log.events.append({"type": "rejected", "feedback": decision.get("feedback")})
         run.values["stopped"] = {"reason": "rejected", "feedback": decision.get("feedback")}

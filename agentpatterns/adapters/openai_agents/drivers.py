@@ -33,7 +33,15 @@ from agentpatterns.adapters.openai_agents.guard import (
     conversation,
 )
 from agentpatterns.adapters.openai_agents.guardrails import TAKEOVER
-from agentpatterns.adapters.openai_agents.nested import enter, in_tool, sdk_agents, step
+from agentpatterns.adapters.openai_agents.nested import (
+    Stopped,
+    drive,
+    enter,
+    in_tool,
+    sdk_agents,
+    step,
+)
+from agentpatterns.adapters.openai_agents.replay import Journal, Paused
 from agentpatterns.adapters.openai_agents.run import DRIVERS, NETWORK_KINDS, Run, text_of
 from agentpatterns.adapters.openai_agents.store import MISSING, approvals, load, save
 from agentpatterns.errors import BranchError, ResumeError
@@ -96,11 +104,13 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
                 run.values["input_items"] = turn.items
                 return await _finish(run, turn.final_output, path, turn.last_agent.name)
             input = [] if run.session is not None else turn.items
+            run.values["__output__"] = [turn.final_output, turn.last_agent.name]
             current, same_turn = follow, False
             continue
         # a nested network's entry takes over the conversation: it checks the request
         takeover = TAKEOVER.set(run.request if run.parent is not None and current ==
                                 pattern.entry and not path and not same_turn else None)
+        run.turn = current
         try:
             result = await run.run(net[current], input, session=run.session)
         except EnterPattern as exc:  # a handoff to a nested pattern
@@ -108,7 +118,7 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
             if data is not None:
                 path = run.log.path_of(data.new_items, start=path, same_turn=same_turn)
             input = ([] if run.session is not None or data is None else conversation(data))
-            current, same_turn = exc.pattern, False
+            current, same_turn, run.turn = exc.pattern, False, None
             continue
         except Reroute as exc:
             # the turn failed: its conversation so far goes to the fallback (as on LangGraph)
@@ -127,13 +137,14 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
                                      "reason": f"fallback after {exc.reason.replace('_', ' ')}"
                                                f"{asked}"})
             await run.report_fallback(run.log.handoffs[-1])
-            current, same_turn = exc.to, False
+            current, same_turn, run.turn = exc.to, False, None
             continue
         except BudgetStop as exc:
             await _budget_stop(run, exc, current, path, input, same_turn)
             raise
         finally:
             TAKEOVER.reset(takeover)
+        run.turn = None  # (a run stopped inside the turn keeps it: see Run.progress)
         # a resumed run's new_items repeat the items before the interruption, so the path
         # and handoff log of a Runner.run are always derived from all its items at once
         base, before = path, len(run.log.handoffs)
@@ -163,6 +174,8 @@ async def network(run: Run, *, start: str | None = None, state: Any = None,
             run.values["input_items"] = result.to_input_list()
             return await _finish(run, result.final_output, path, last)
         input = [] if run.session is not None else result.to_input_list()
+        if follow == nxt.get(last):  # a step's output stands until the next one's (LangGraph)
+            run.values["__output__"] = [result.final_output, last]
         current = follow
 
 
@@ -271,12 +284,13 @@ async def parallel(run: Run) -> RunResult:
     results = await asyncio.gather(
         *(step(run, net, pattern.participant(n), run.request) for n in names),
         return_exceptions=True)
-    stop = next((r for r in results if isinstance(r, BudgetStop)), None)
-    if stop is not None:  # the shared ceiling, not a branch's failure
-        raise stop
+    whole = BudgetStop | Paused | Stopped  # the shared ceiling, a stop of the whole run
+    stop = next((r for r in results if isinstance(r, whole)), None)
     branches: dict[str, dict[str, Any]] = {}
     path: list[str] = []
     for name, result in zip(names, results, strict=True):
+        if stop is not None and isinstance(result, BaseException):
+            continue  # the finished branches are the stopped run's
         if isinstance(result, BaseException):
             if policy != "continue" or not isinstance(result, Exception):
                 raise BranchError(f"parallel branch {name!r} failed: {type(result).__name__}: "
@@ -287,6 +301,9 @@ async def parallel(run: Run) -> RunResult:
             continue
         branches[name] = {"status": "ok", "output": result.final_output}
         path = run.path = run.log.path_of(result.new_items, start=path)
+    if stop is not None:
+        run.values["branches"] = branches
+        raise stop
     run.active.clear()  # a failed branch's turns are in no path (as on LangGraph)
     ok = [n for n in names if branches[n]["status"] == "ok"]
     if not ok:
@@ -350,8 +367,9 @@ async def supervisor(run: Run) -> RunResult:
                             on_invoke_tool=assign(worker), is_enabled=open_rounds),
             boss.name, run.guard))
     object.__setattr__(net[boss.name], "tools", tools)
-    run.path = [boss.name]  # while its turn is under way (a stopped run's path)
+    run.turn = boss.name  # while its turn is under way (a stopped run's path)
     result = await run.run(net[boss.name], run.request)
+    run.turn = None
     path = run.log.path_of(result.new_items)
     if len(assignments) >= max_rounds:
         run.log.events.append({"type": "max_rounds", "agent": boss.name,
@@ -434,6 +452,13 @@ async def resume(run: Run, decision: Any = MISSING) -> RunResult:
     decided = normalize_decision(decision) if status == "waiting" else {}
     run.request = str(saved.get("input") or "")
     run.state["input"] = run.request
+    if saved.get("kind") == "replay":  # a composition: replayed with the decision
+        assert run.guard is not None
+        run.guard.journal = Journal.resumed(dict(saved.get("journal") or {}),
+                                            list(saved.get("scope") or []), decided)
+        if run.guard.budget is not None:
+            run.guard.budget.start({})  # the replay spends the whole run's calls again
+        return await drive(run, saved)
     run.values.update(dict(saved.get("values") or {}))
     run.merge_counts(saved)
     if run.guard is not None and run.guard.budget is not None:

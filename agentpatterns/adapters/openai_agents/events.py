@@ -166,7 +166,7 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
             output guardrails).
         BudgetExceeded: As for ``run_sdk``.
     """
-    from agentpatterns.adapters.openai_agents.drivers import DRIVERS
+    from agentpatterns.adapters.openai_agents.nested import drive as drive_run
     from agentpatterns.adapters.openai_agents.prepare import DEFAULT_MAX_TURNS, _prepare
     from agentpatterns.run.plan import input_messages
 
@@ -187,7 +187,7 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
 
     async def drive() -> Any:
         try:
-            return await DRIVERS[run.pattern.kind](run)
+            return await drive_run(run)
         finally:
             await queue.put(_DONE)
 

@@ -38,6 +38,12 @@ from agents.models.interface import Model
 from agents.tool import FunctionTool as SDKFunctionTool
 from openai.types.responses import ResponseFunctionToolCall
 
+from agentpatterns.adapters.openai_agents.replay import (
+    Journal,
+    dump_response,
+    load_response,
+    replay_key,
+)
 from agentpatterns.adapters.openai_agents.tools import ORIGINAL
 from agentpatterns.errors import (
     AgentPatternsError,
@@ -162,6 +168,9 @@ class RunGuard:
     corrections: dict[str, str] = field(default_factory=dict)
     #: ids of tool calls answered with a correction (not run: not in ``tool_calls``)
     refused: set[str] = field(default_factory=set)
+    #: a composition's journal: completed model calls are recorded, and answered from it
+    #: when the run is replayed (see :mod:`~agentpatterns.adapters.openai_agents.replay`)
+    journal: Journal | None = None
 
     def wrap(self, agent: str, model: Model) -> Model:
         """``model`` guarded for ``agent``."""
@@ -335,8 +344,17 @@ class GuardedModel(Model):
                            tools: Any, output_schema: Any, handoffs: Any, tracing: Any,
                            **kwargs: Any) -> ModelResponse:
         """The inner model's response, after the budget check, retried once on failure."""
+        journal = self.guard.journal
+        key = replay_key(self.agent, system_instructions, input) if journal else ""
         for attempt in (1, 2):
             self.guard.before_call(self.agent)
+            recorded = journal.replayed(key) if journal is not None else None
+            if recorded is not None:  # a replay: the call the first run completed
+                response = load_response(recorded)
+                self.guard.charge(response.usage.total_tokens)
+                self.guard.check_names(self.agent, response, tools, handoffs)
+                self.guard.check_handoff_arguments(self.agent, response, handoffs)
+                return response
             try:
                 response = await self.inner.get_response(
                     system_instructions, input, model_settings, tools, output_schema,
@@ -348,6 +366,8 @@ class GuardedModel(Model):
                 continue
             if not response.usage.total_tokens and self._estimates():
                 self._estimate(response, system_instructions, input)
+            if journal is not None:
+                journal.remember(key, dump_response(response))
             self.guard.charge(response.usage.total_tokens)
             self.guard.check_names(self.agent, response, tools, handoffs)
             self.guard.check_handoff_arguments(self.agent, response, handoffs)
@@ -381,6 +401,10 @@ class GuardedModel(Model):
                 self.guard.failed(self.agent, exc, retry=attempt == 1 and not started)
                 continue
             if final is not None:
+                if self.guard.journal is not None:
+                    self.guard.journal.remember(
+                        replay_key(self.agent, system_instructions, input),
+                        dump_response(_Response(final)))
                 usage = getattr(final, "usage", None)
                 self.guard.charge(getattr(usage, "total_tokens", 0))
                 self.guard.check_names(self.agent, _Response(final), tools, handoffs)

@@ -25,6 +25,7 @@ from agents.exceptions import AgentsException
 
 from agentpatterns.adapters.openai_agents.build import Network, build_network, output_text
 from agentpatterns.adapters.openai_agents.guard import BudgetStop, RunGuard, tool_only
+from agentpatterns.adapters.openai_agents.replay import Paused, journaled_tool
 from agentpatterns.adapters.openai_agents.run import (
     DRIVERS,
     NETWORK_KINDS,
@@ -34,14 +35,98 @@ from agentpatterns.adapters.openai_agents.run import (
     _Named,
     text_of,
 )
+from agentpatterns.adapters.openai_agents.store import save
+from agentpatterns.adapters.openai_agents.tools import SOURCE
 from agentpatterns.errors import AgentPatternsError, UnsupportedError
 from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.tools import AgentTool, ToolArgumentsError
+from agentpatterns.nodes.tools import AgentTool, FunctionTool, ToolArgumentsError
+from agentpatterns.run.result import RunResult
 
-__all__ = ["child", "enter", "in_tool", "pattern_tool", "sdk_agents", "step"]
+__all__ = ["Stopped", "child", "drive", "enter", "in_tool", "journaled", "pattern_tool",
+           "sdk_agents", "step"]
 
 T = TypeVar("T")
+
+
+class Stopped(AgentsException):
+    """A nested pattern stopped (a rejected plan): the whole run ends with its result."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(f"stopped: {result.values.get('stopped')}")
+        self.result = result
+
+
+def journaled(pattern: Pattern) -> bool:
+    """True for a composition with a ``human_approval`` in it (the run keeps a journal, to
+    be resumed by a replay: see :mod:`~agentpatterns.adapters.openai_agents.replay`)."""
+    tree = _tree(pattern)
+    return len(tree) > 1 and any(p.kind == "human_approval" for p in tree)
+
+
+def _tree(pattern: Pattern) -> list[Pattern]:
+    """``pattern``, its nested patterns and the patterns its agents use as tools, at any
+    depth."""
+    out: list[Pattern] = []
+    todo = [pattern]
+    while todo:
+        current = todo.pop()
+        if any(p is current for p in out):
+            continue
+        out.append(current)
+        todo += list(current.patterns)
+        for agent in current.agents:
+            for tool in agent.tools:
+                inner = getattr(tool, "agent", None)
+                if isinstance(inner, Pattern):
+                    todo.append(inner)
+    return out
+
+
+async def drive(run: Run, saved: Mapping[str, Any] | None = None) -> RunResult:
+    """Run ``run``'s pattern with its driver; a composition's run that keeps a journal stops
+    as a whole where a nested approval waits (saved under the thread: ``resume_sdk`` replays
+    it), or ends where a nested pattern stopped.
+
+    Args:
+        run: The run (its guard's ``journal`` set for a journaled composition).
+        saved: The stopped run being resumed (its conversation and thread history).
+    """
+    journal = run.guard.journal if run.guard is not None else None
+    if journal is None:
+        return await DRIVERS[run.pattern.kind](run)
+    # the conversation: kept out of the thread's session until the run is done, so that a
+    # replay starts from the very same input
+    session, run.session = run.session, None
+    if saved is not None:
+        run.items, history = saved.get("items"), int(saved.get("history") or 0)
+    elif session is not None:
+        earlier = list(await session.get_items())
+        given = run.items if run.items is not None else [
+            {"role": "user", "content": run.request}]
+        run.items, history = [*earlier, *given], len(earlier)
+    else:
+        history = 0
+    try:
+        result = await DRIVERS[run.pattern.kind](run)
+    except Paused as exc:
+        await save(run, {"kind": "replay", "status": "waiting", "scope": exc.scope,
+                          "journal": journal.saved(), "items": run.items, "history": history,
+                          "interruption": exc.question})
+        # the last finished step's output stands, as in LangGraph's state
+        output, last = run.values.pop("__output__", None) or (None, None)
+        return run.result(output, run.progress(), last, interrupted=True,
+                          interruption=exc.question)
+    except Stopped as exc:
+        run.values["stopped"] = dict(exc.result.values["stopped"])
+        result = run.result(exc.result.final_output, run.progress(), exc.result.last_agent)
+    run.values.pop("__output__", None)
+    if session is not None:
+        done = list(result.values.get("input_items") or [])
+        await session.add_items(done[history:])
+    if saved is not None:
+        await save(run, {"kind": "replay", "status": "done"})
+    return result
 
 
 def sdk_agents(run: Run, roots: Sequence[Any], *, handoffs: bool = True) -> Network:
@@ -54,6 +139,12 @@ def sdk_agents(run: Run, roots: Sequence[Any], *, handoffs: bool = True) -> Netw
                         pattern_tool=lambda tool, caller: pattern_tool(run, tool, caller))
     run.log.skip.update(net.doors)  # a stand-in takes no turn
     run.log.doors.update(net.doors)
+    journal = run.guard.journal if run.guard is not None else None
+    if journal is not None:  # function tools: run once, replayed from the journal
+        for sdk in net.by_name.values():
+            object.__setattr__(sdk, "tools", [
+                journaled_tool(t, journal) if isinstance(getattr(t, SOURCE, None), FunctionTool)
+                else t for t in sdk.tools])
     return net
 
 
@@ -65,11 +156,13 @@ def child(run: Run, pattern: Pattern, request: str, items: list[Any] | None = No
     fallback = pattern.options.get("fallback") if pattern.kind in NETWORK_KINDS else None
     guard = RunGuard(events=run.log.events, budget=run.guard.budget, fallback=fallback,
                      no_fallback=tool_only(pattern.options, fallback),
-                     strikes=run.guard.strikes, corrections=run.guard.corrections)
+                     strikes=run.guard.strikes, corrections=run.guard.corrections,
+                     journal=run.guard.journal)
     state = {**(run.context if isinstance(run.context, Mapping) else {}), "input": request}
     return dataclasses.replace(run, pattern=pattern, request=request, items=items,
                                state=state, values={}, path=[], session=None, guard=guard,
-                               scope=(*run.scope, pattern.name), parent=run, active=[])
+                               scope=(*run.scope, pattern.name), parent=run, active=[],
+                               turn=None)
 
 
 async def step(run: Run, net: Network, participant: Participant, input: Any) -> Any:
@@ -92,11 +185,13 @@ async def enter(run: Run, pattern: Pattern, request: str,
     nested = child(run, pattern, request, items)
     run.active.append(nested)
     result = await DRIVERS[pattern.kind](nested)
-    if result.interrupted:
+    if result.interrupted:  # a made pattern with an approval in it (no journal): see drive()
         raise UnsupportedError(
             f"pattern {run.scope[0]!r}: the nested pattern {pattern.name!r} stopped for a "
-            "human decision, which the SDK runtime cannot resume inside a composition yet; "
-            "run the composition with Runner (LangGraph)")
+            "human decision outside the run's journal; return an Agent from make_specialist, "
+            "or nest the human_approval in the composition itself")
+    if result.values.get("stopped"):  # a rejected plan inside: the whole run ends there
+        raise Stopped(result)
     run.active.remove(nested)
     answer = {"role": "assistant", "content": text_of(result.final_output)}
     conversation = [*(items if items is not None else [{"role": "user", "content": request}]),

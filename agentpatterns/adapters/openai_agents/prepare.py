@@ -11,6 +11,8 @@ from agents import RunConfig
 
 from agentpatterns.adapters.openai_agents.drivers import DRIVERS, NETWORK_KINDS
 from agentpatterns.adapters.openai_agents.guard import RunGuard, make_budget, tool_only
+from agentpatterns.adapters.openai_agents.nested import journaled
+from agentpatterns.adapters.openai_agents.replay import Journal
 from agentpatterns.adapters.openai_agents.run import Run, RunLog
 from agentpatterns.adapters.openai_agents.session import CheckpointSession
 from agentpatterns.errors import InputError, UnsupportedError
@@ -132,12 +134,6 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     pattern = as_pattern(target)
     if pattern.kind not in DRIVERS:
         raise UnsupportedError(f"pattern kind {pattern.kind!r} has no OpenAI Agents SDK driver")
-    gate = next((p for p in pattern.all_patterns()[1:] if p.kind == "human_approval"), None)
-    if gate is not None:
-        raise UnsupportedError(
-            f"pattern {pattern.name!r}: the nested pattern {gate.name!r} (human_approval) "
-            "stops for a human decision, which the SDK runtime cannot resume inside a "
-            "composition yet; run the composition with Runner (LangGraph)")
     sdk_session, thread, store, user_id = _session_of(session, thread_id, checkpointer, store,
                                                       pattern.kind)
     user_id = user_id or (configurable or {}).get("user_id")
@@ -145,6 +141,8 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     guard, config = _guarded(pattern, thread, max_model_calls, max_tokens, log)
     if guard.budget is not None:
         guard.budget.start({})  # a new run: nothing spent yet
+    if journaled(pattern):  # resumed by a replay (see replay.py)
+        guard.journal = Journal()
     if pattern.kind == "memory" and user_id:
         config.call_model_input_filter = _facts_filter(store, str(user_id), request)
     return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,

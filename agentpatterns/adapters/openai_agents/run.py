@@ -239,6 +239,8 @@ class Run:
     active: list[Run] = field(default_factory=list, repr=False)
     #: the caller's ``hooks=`` (``RunHooks``; called after the run's own log)
     hooks: Any = None
+    #: the agent whose ``Runner.run`` is under way (its turn is not in ``path`` yet)
+    turn: str | None = None
 
     def __post_init__(self) -> None:
         if self.guard is None:
@@ -254,6 +256,8 @@ class Run:
         """The turns so far, those of nested patterns under way included (a stopped run's
         path)."""
         path = list(self.path)
+        if self.active and self.turn and (not path or path[-1] != self.turn):
+            path.append(self.turn)  # the caller of a nested pattern that stopped the run
         for child in self.active:
             path += child.progress()
         return path
@@ -282,7 +286,7 @@ class Run:
         """Which model the run used, worded as on LangGraph."""
         from agents.models.interface import Model
 
-        entry = self.pattern.agent_map.get(self.pattern.entry) or self.pattern.agents[0]
+        entry = self.pattern.agent_map.get(self.pattern.entry) or self.pattern.all_agents()[0]
         model = self.run_model if self.run_model is not None else entry.model
         if isinstance(model, Model):
             return f"{type(model).__name__} (agents.Model)"
@@ -293,7 +297,8 @@ class Run:
         """The ``RunResult`` of this run (``runtime="openai-agents"``)."""
         from agentpatterns.run.result import Step
 
-        values = {"input": self.request, **self.values, "final_output": final_output,
+        mine = {k: v for k, v in self.values.items() if not k.startswith("__")}
+        values = {"input": self.request, **mine, "final_output": final_output,
                   "last_agent": last_agent, "path": path}
         steps = () if self.parent is not None else tuple(
             Step(agent=a, patterns=p) for a, p in self.pattern.steps(path, made=self.log.made))
