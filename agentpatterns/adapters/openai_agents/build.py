@@ -227,32 +227,15 @@ def _handoff_description(target: Agent | Pattern) -> str:
     return target.handoff_description or f"Handoff to the {target.name} agent"
 
 
-class _DoorModel(Model):
-    """The "model" of a nested pattern's stand-in agent: it stops the SDK run at once, so
-    that the driver runs the pattern (:class:`EnterPattern`); never a model call."""
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-
-    async def get_response(self, *args: Any, **kwargs: Any) -> Any:
-        from agentpatterns.adapters.openai_agents.guard import EnterPattern
-
-        raise EnterPattern(self.pattern)
-
-    async def stream_response(self, *args: Any, **kwargs: Any) -> Any:
-        from agentpatterns.adapters.openai_agents.guard import EnterPattern
-
-        raise EnterPattern(self.pattern)
-        yield  # pragma: no cover - an async generator that never yields
-
-
 def _door(net: Network, pattern: Pattern) -> agents.Agent[Any]:
     """The stand-in SDK agent a handoff to the nested ``pattern`` goes to."""
+    from agentpatterns.adapters.openai_agents.guard import DoorModel
+
     door = net.doors.get(pattern.name)
     if door is None:
         door = net.doors[pattern.name] = agents.Agent(
             name=pattern.name, handoff_description=pattern.description,
-            model=_DoorModel(pattern.name))
+            model=DoorModel(pattern.name))
     return door
 
 

@@ -57,8 +57,8 @@ from agentpatterns.nodes.runtime import model_error_message
 from agentpatterns.nodes.tools import ToolArgumentsError, read_arguments
 from agentpatterns.redaction import redact
 
-__all__ = ["BudgetStop", "EnterPattern", "GuardedModel", "Reroute", "RunGuard", "SDKBudget",
-           "checked_tool", "make_budget"]
+__all__ = ["BudgetStop", "DoorModel", "EnterPattern", "GuardedModel", "Reroute", "RunGuard",
+           "SDKBudget", "checked_tool", "make_budget"]
 
 
 class Reroute(AgentsException):
@@ -94,6 +94,21 @@ class EnterPattern(AgentsException):
     def __init__(self, pattern: str) -> None:
         super().__init__(f"handing the conversation to nested pattern {pattern!r}")
         self.pattern = pattern
+
+
+class DoorModel(Model):
+    """The "model" of a nested pattern's stand-in agent: it stops the SDK run at once, so
+    that the driver runs the pattern (:class:`EnterPattern`); never a model call."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+        raise EnterPattern(self.pattern)
+
+    async def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        raise EnterPattern(self.pattern)
+        yield  # pragma: no cover - an async generator that never yields
 
 
 class BudgetStop(AgentsException):
