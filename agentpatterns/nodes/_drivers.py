@@ -18,7 +18,7 @@ from langgraph.errors import GraphBubbleUp
 
 from agentpatterns._sync import block_on
 from agentpatterns.errors import AgentPatternsError
-from agentpatterns.nodes.approvals import Approval, ApprovalCheck, Check, ask, needs_approval
+from agentpatterns.nodes.approvals import Approval, ApprovalCheck, ask, needs_approval
 from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.compat import fill_usage
 from agentpatterns.nodes.context import ToolContext, current_context
@@ -153,10 +153,9 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
                 budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
             value = _step(journal, "tool", request.tool.name, partial(_run_tool, request), held)
-        elif isinstance(request, ApprovalCheck | Check):
-            value = needs_approval(request) if isinstance(request, ApprovalCheck) else (
-                request.fn(*request.args))
-            value = bool(block_on(_await(value)) if inspect.isawaitable(value) else value)
+        elif isinstance(request, ApprovalCheck):
+            value = _call(journal, "approval", request.call.tool.name,
+                          partial(_run_call, needs_approval, (request,), bool))
         elif isinstance(request, Approval):
             value = ask(request)
         elif isinstance(request, GuardrailRun):
@@ -166,10 +165,9 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
             value = None
             if emit is not None:
                 emit(request.event)
-        elif isinstance(request, UserCall):
-            value = request.fn(*request.args)
-            if inspect.isawaitable(value):
-                value = block_on(_await(value))
+        elif isinstance(request, UserCall):  # is_enabled, on_handoff, tool_use_behavior, ...
+            value = _call(journal, "call", f"{request.what}:{request.name}",
+                          partial(_run_call, request.fn, request.args))
         elif isinstance(request, Hook):
             value = None
             if request.before:
@@ -236,6 +234,34 @@ def _run_tool(request: ToolRun) -> Any:
     return tool_output_text(value) if function else value
 
 
+def _call(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], Any]) -> Any:
+    # a user callable (is_enabled, needs_approval, on_handoff, ...): journaled, but no
+    # lifecycle hook reports it, so the hooks held for the next model/tool call stay held
+    return run() if journal is None else journal.step(kind, name, run)
+
+
+async def _acall(journal: TurnJournal | None, kind: str, name: str,
+                 run: Callable[[], Awaitable[Any]]) -> Any:
+    return await run() if journal is None else await journal.astep(kind, name, run)
+
+
+def _run_call(fn: Callable[..., Any], args: tuple[Any, ...],
+              then: Callable[[Any], Any] | None = None) -> Any:
+    """A user's callable (sync or async), its result through ``then``."""
+    value = fn(*args)
+    if inspect.isawaitable(value):
+        value = block_on(_await(value))
+    return value if then is None else then(value)
+
+
+async def _arun_call(fn: Callable[..., Any], args: tuple[Any, ...],
+                     then: Callable[[Any], Any] | None = None) -> Any:
+    value = fn(*args)
+    if inspect.isawaitable(value):
+        value = await value
+    return value if then is None else then(value)
+
+
 def _run_guardrail(request: GuardrailRun) -> Any:
     value = request.guardrail(request.context, request.agent, request.value)
     if inspect.isawaitable(value):
@@ -266,10 +292,9 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
         elif isinstance(request, ToolRun):
             value = await _astep(journal, "tool", request.tool.name,
                                  partial(_arun_tool, request), held)
-        elif isinstance(request, ApprovalCheck | Check):
-            value = needs_approval(request) if isinstance(request, ApprovalCheck) else (
-                request.fn(*request.args))
-            value = bool(await value if inspect.isawaitable(value) else value)
+        elif isinstance(request, ApprovalCheck):
+            value = await _acall(journal, "approval", request.call.tool.name,
+                                 partial(_arun_call, needs_approval, (request,), bool))
         elif isinstance(request, Approval):
             value = ask(request)
         elif isinstance(request, GuardrailRun):
@@ -280,9 +305,8 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
             if emit is not None:
                 emit(request.event)
         elif isinstance(request, UserCall):
-            value = request.fn(*request.args)
-            if inspect.isawaitable(value):
-                value = await value
+            value = await _acall(journal, "call", f"{request.what}:{request.name}",
+                                 partial(_arun_call, request.fn, request.args))
         elif isinstance(request, Hook):
             value = None
             if request.before:

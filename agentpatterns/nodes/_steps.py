@@ -105,7 +105,8 @@ def handoff_call(result: TurnResult, target: Any, spec: Handoff | None, call: Ma
                                            tool_call_id=call_id))
         return
     if spec is not None and spec.on_invoke is not None:  # on_handoff(ctx[, input])
-        yield UserCall(spec.on_invoke, (context, arguments_json(call["args"])))
+        yield UserCall(spec.on_invoke, (context, arguments_json(call["args"])), "on_handoff",
+                       target.name)
     result.handoff = target.name
     result.messages.append(ToolMessage(json.dumps({"assistant": target.name}),
                                        tool_call_id=call_id))

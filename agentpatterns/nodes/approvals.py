@@ -35,7 +35,6 @@ __all__ = [
     "REJECTION_MESSAGE",
     "Approval",
     "ApprovalCheck",
-    "Check",
     "PendingCall",
     "ask",
     "gated",
@@ -62,15 +61,6 @@ class PendingCall:
         """The call as the interruption lists it (JSON values only: it is checkpointed)."""
         return {"agent": self.agent, "tool": self.tool.name,
                 "arguments": self.raw or json.dumps(self.args), "call_id": self.call_id}
-
-
-@dataclass(frozen=True)
-class Check:
-    """A turn's request: call ``fn(*args)`` (a user's predicate, maybe async) for a bool -
-    a tool's ``is_enabled``."""
-
-    fn: Any
-    args: tuple[Any, ...]
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,8 @@ def enabled(spec: Handoff, context: Any, agent: Any) -> Any:
 
     if isinstance(spec.is_enabled, bool):
         return spec.is_enabled
-    return bool((yield UserCall(spec.is_enabled, (context, agent))))
+    return bool((yield UserCall(spec.is_enabled, (context, agent), "is_enabled",
+                                spec.agent.name)))
 
 
 def filtered(input_filter: Callable[[Any], Any], history: Any, new: Any) -> Any:
@@ -153,7 +154,8 @@ def filtered(input_filter: Callable[[Any], Any], history: Any, new: Any) -> Any:
     from agentpatterns.nodes.tool_use import UserCall
 
     data = HandoffInputData(input_history=tuple(history), new_items=tuple(new))
-    out = yield UserCall(input_filter, (data,))
+    out = yield UserCall(input_filter, (data,), "input_filter",
+                         getattr(input_filter, "__name__", ""))
     if not isinstance(out, HandoffInputData):
         raise TypeError(f"the handoff input_filter {input_filter!r} returned {out!r}; return "
                         "the HandoffInputData it got (data.clone(...))")

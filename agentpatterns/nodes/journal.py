@@ -34,14 +34,18 @@ from typing import Any, Protocol
 from langchain_core.messages import AIMessage
 
 from agentpatterns.nodes.guardrails import GuardrailFunctionOutput, storable
+from agentpatterns.nodes.handoff import HandoffInputData
 from agentpatterns.nodes.protocol import ModelFailure
+from agentpatterns.nodes.tool_use import ToolsToFinalOutputResult
 from agentpatterns.redaction import redact
 
 __all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "effect_key",
            "idempotency_key", "nested_run", "recording"]
 
-#: What an effect is: ``model`` (a reply or a failure), ``tool`` (its content), ``guardrail``.
-KINDS = ("model", "tool", "guardrail")
+#: What an effect is: ``model`` (a reply or a failure), ``tool`` (its content), ``guardrail``,
+#: ``approval`` (a ``needs_approval`` function's answer) and ``call`` (a user callable of the
+#: turn: ``is_enabled``, ``on_handoff``, ``tool_use_behavior``, ``input_filter``).
+KINDS = ("model", "tool", "guardrail", "approval", "call")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,7 +188,37 @@ def _recorded_error(name: str, message: str) -> RecordedError:
     return cls(message)
 
 
-def _encode(kind: str, value: Any) -> Any:
+def _encode_call(what: str, value: Any) -> Any:
+    # a user callable's result as plain data (the saver's serde stores messages and the
+    # agent's output types; the SDK's result classes are read back as ours)
+    if what == "is_enabled":
+        return bool(value)
+    if what == "on_handoff":
+        return None  # the turn does not use it
+    if what == "tool_use_behavior" and hasattr(value, "is_final_output"):
+        return {"tools_to_final_output": bool(value.is_final_output),
+                "final_output": getattr(value, "final_output", None)}
+    if what == "input_filter" and isinstance(value, HandoffInputData):
+        return {"handoff_input": [list(value.input_history), list(value.pre_handoff_items),
+                                  list(value.new_items)]}
+    return value
+
+
+def _decode_call(what: str, value: Any) -> Any:
+    if what == "tool_use_behavior" and isinstance(value, dict) and (
+            "tools_to_final_output" in value):
+        return ToolsToFinalOutputResult(is_final_output=bool(value["tools_to_final_output"]),
+                                        final_output=value.get("final_output"))
+    if what == "input_filter" and isinstance(value, dict) and "handoff_input" in value:
+        history, pre, new = value["handoff_input"]
+        return HandoffInputData(input_history=tuple(history), pre_handoff_items=tuple(pre),
+                                new_items=tuple(new))
+    return value
+
+
+def _encode(kind: str, value: Any, name: str = "") -> Any:
+    if kind == "call":
+        return _encode_call(name.split(":", 1)[0], value)
     if kind == "model" and isinstance(value, ModelFailure):
         # the journal is stored: a server that echoed the API key must not put it on disk
         return {"model_failure": type(value.error).__name__,
@@ -195,7 +229,9 @@ def _encode(kind: str, value: Any) -> Any:
     return value
 
 
-def _decode(kind: str, value: Any) -> Any:
+def _decode(kind: str, value: Any, name: str = "") -> Any:
+    if kind == "call":
+        return _decode_call(name.split(":", 1)[0], value)
     if kind == "model" and isinstance(value, dict) and "model_failure" in value:
         return ModelFailure(_recorded_error(str(value["model_failure"]),
                                             str(value.get("message", ""))))
@@ -271,14 +307,14 @@ class TurnJournal:
         seq, entry = self._match(kind, name)
         if entry is not None:
             self.replayed += 1
-            return _decode(kind, entry[3])
+            return _decode(kind, entry[3], name)
         self.store.check(self.key)  # a run that lost its thread starts nothing more
         token = _EFFECT_KEY.set(effect_key(self.key, seq))
         try:
             value = run()
         finally:
             _EFFECT_KEY.reset(token)
-        self.store.record(self.key, (seq, kind, name, _encode(kind, value)))
+        self.store.record(self.key, (seq, kind, name, _encode(kind, value, name)))
         self.recorded += 1
         return value
 
@@ -290,13 +326,13 @@ class TurnJournal:
         seq, entry = self._match(kind, name)
         if entry is not None:
             self.replayed += 1
-            return _decode(kind, entry[3])
+            return _decode(kind, entry[3], name)
         await self.store.acheck(self.key)
         token = _EFFECT_KEY.set(effect_key(self.key, seq))
         try:
             value = await run()
         finally:
             _EFFECT_KEY.reset(token)
-        await self.store.arecord(self.key, (seq, kind, name, _encode(kind, value)))
+        await self.store.arecord(self.key, (seq, kind, name, _encode(kind, value, name)))
         self.recorded += 1
         return value

@@ -1,7 +1,7 @@
 """What a turn yields and returns: its requests to a driver, and the :class:`TurnResult`.
 
 A turn (:func:`agentpatterns.nodes.runtime.agent_turn`) is a generator; each value it
-yields is one of the requests here (or an approval/check/user-call request from
+yields is one of the requests here (or an approval or user-call request from
 :mod:`agentpatterns.nodes.approvals` and :mod:`agentpatterns.nodes.tool_use`), executed by a
 driver (:mod:`agentpatterns.nodes._drivers`), which sends the outcome back.
 """
@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, RemoveMessage
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.approvals import Approval, ApprovalCheck, Check
+from agentpatterns.nodes.approvals import Approval, ApprovalCheck
 from agentpatterns.nodes.compat import is_transient
 from agentpatterns.nodes.guardrails import GuardrailContext
 from agentpatterns.nodes.hooks import Hook
@@ -191,4 +191,4 @@ class TurnResult:
 
 
 Request = (ModelCall | ToolRun | SubAgent | GuardrailRun | Notify | Approval | ApprovalCheck
-           | Check | UserCall | Hook)
+           | UserCall | Hook)

@@ -51,7 +51,6 @@ from agentpatterns.nodes.approvals import (
     REJECTION_MESSAGE,
     Approval,
     ApprovalCheck,
-    Check,
     PendingCall,
     gated,
 )
@@ -71,7 +70,7 @@ from agentpatterns.nodes.protocol import (
     ToolRun,
     TurnResult,
 )
-from agentpatterns.nodes.tool_use import FunctionToolResult
+from agentpatterns.nodes.tool_use import FunctionToolResult, UserCall
 from agentpatterns.nodes.tools import AgentTool, FunctionTool, ToolArgumentsError
 from agentpatterns.redaction import redact
 
@@ -225,8 +224,9 @@ def agent_turn(
             lookup = dict(table)
             for name in switchable:
                 setting = table[name].is_enabled
-                if not (setting if isinstance(setting, bool) else (yield Check(
-                        setting, (RunContextWrapper(context=current_context()), agent)))):
+                if not (setting if isinstance(setting, bool) else (yield UserCall(
+                        setting, (RunContextWrapper(context=current_context()), agent),
+                        "is_enabled", name))):
                     del lookup[name]
             schemas = tuple(schema_of(name, entry, options.get(name))
                             for name, entry in lookup.items())

@@ -92,10 +92,27 @@ ToolUseFunction = Callable[[Any, list[FunctionToolResult]], Any]
 
 @dataclass(frozen=True)
 class UserCall:
-    """A request of a turn: call a user's function (sync or async) with ``args``."""
+    """A request of a turn: call a user's function (sync or async) with ``args``.
+
+    Every user callable a turn runs goes through this one request - a tool's or handoff's
+    ``is_enabled``, ``on_handoff``, a ``tool_use_behavior`` function, an ``input_filter`` -
+    so a driver runs it once per turn and the turn journal replays its result when the
+    turn runs again (after a crash, an interrupt inside the turn), instead of calling it
+    again.
+
+    Attributes:
+        fn: The function.
+        args: Its arguments.
+        what: Which callable it is: ``is_enabled``, ``on_handoff``, ``tool_use_behavior``,
+            ``input_filter`` (how its result is recorded: see
+            :mod:`agentpatterns.nodes.journal`).
+        name: The tool, handoff or agent it belongs to.
+    """
 
     fn: Callable[..., Any]
     args: tuple[Any, ...]
+    what: str = "call"
+    name: str = ""
 
 
 def final_from_tools(agent: Any, context: Any, results: list[FunctionToolResult]) -> Any:
@@ -103,8 +120,8 @@ def final_from_tools(agent: Any, context: Any, results: list[FunctionToolResult]
     output (``value`` for its output guardrails, ``stored`` for the state), else ``None``."""
     decision = decide(agent.tool_use_behavior, results)
     if decision is None:
-        decision = checked((yield UserCall(agent.tool_use_behavior, (context, results))),
-                           agent.name)
+        decision = checked((yield UserCall(agent.tool_use_behavior, (context, results),
+                                           "tool_use_behavior", agent.name)), agent.name)
     if not decision.is_final_output:
         return None
     return as_final(agent, decision.final_output)
