@@ -19,6 +19,9 @@ Counted per backend:
 * **steps duplicated**: agent steps in the thread's final ``path`` beyond the expected ones.
 * **model calls repeated** / **tool calls repeated**: completed calls (by agent and reply
   number / by tool and argument) logged more than once across all the trial's processes.
+* **of them with one idempotency key**: repeated tool calls whose every run saw the same
+  ``idempotency_key()`` - a re-run in the window between a tool's effect and its journal
+  record, which a service honouring the key turns into one effect.
 
 Exit code 1 when any of the last four is not zero.
 """
@@ -65,6 +68,7 @@ class Tally:
     duplicated_steps: int = 0
     repeated_models: int = 0
     repeated_tools: int = 0
+    same_key: int = 0
     by_pattern: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
@@ -158,6 +162,7 @@ def trial(tally: Tally, pattern: str, url: str, thread: str, work: Path, rng: ra
     models, tools = _crash.repeats(log)
     tally.repeated_models += models
     tally.repeated_tools += tools
+    tally.same_key += _crash.repeated_with_one_key(log)
     if models or tools or extra:
         tally.problems.append(f"{thread}: repeated {_crash.counts(log)}; extra steps {extra}")
 
@@ -206,11 +211,11 @@ def _postgres(url: str | None) -> Iterator[str | None]:
 
 def table(tallies: list[Tally]) -> str:
     head = ("| backend | trials | kills | runs lost | steps duplicated | model calls repeated "
-            "| tool calls repeated |")
-    rows = [head, "|---|---|---|---|---|---|---|"]
+            "| tool calls repeated | of them with one idempotency key |")
+    rows = [head, "|---|---|---|---|---|---|---|---|"]
     for t in tallies:
         rows.append(f"| {t.backend} | {t.trials} | {t.kills} | {t.lost} | {t.duplicated_steps} "
-                    f"| {t.repeated_models} | {t.repeated_tools} |")
+                    f"| {t.repeated_models} | {t.repeated_tools} | {t.same_key} |")
     return "\n".join(rows)
 
 

@@ -50,6 +50,7 @@ from agentpatterns import (
     function_tool,
     hierarchical,
     human_approval,
+    idempotency_key,
     parallel,
     sequential,
     triage,
@@ -136,7 +137,8 @@ def _tool(name: str, description: str, log: str, latency: float) -> Any:
         _kill_here(f"tool:{name}")
         if latency:
             time.sleep(latency)
-        _append(log, f"tool\t{name}\t{item}\t{os.getpid()}")
+        # the call's idempotency key too: a call re-run in the journal's window has the same
+        _append(log, f"tool\t{name}\t{item}\t{os.getpid()}\t{idempotency_key()}")
         return f"{name} done: {item}"
 
     effect.__name__ = name
@@ -210,9 +212,23 @@ def counts(log: str | Path) -> tuple[Counter[tuple[str, ...]], Counter[tuple[str
     tools: Counter[tuple[str, ...]] = Counter()
     path = Path(log)
     for line in path.read_text().splitlines() if path.exists() else ():
-        kind, name, what, _pid = line.split("\t")
+        kind, name, what = line.split("\t")[:3]
         (models if kind == "model" else tools)[(name, what)] += 1
     return models, tools
+
+
+def repeated_with_one_key(log: str | Path) -> int:
+    """Tool calls made more than once whose runs all had the same idempotency key (a service
+    honouring the key acted once)."""
+    keys: dict[tuple[str, str], set[str]] = {}
+    path = Path(log)
+    for line in path.read_text().splitlines() if path.exists() else ():
+        fields = line.split("\t")
+        if fields[0] == "tool" and len(fields) > 4:
+            keys.setdefault((fields[1], fields[2]), set()).add(fields[4])
+    _, tools = counts(log)
+    return sum(n - 1 for call, n in tools.items()
+               if n > 1 and len(keys.get(call, ())) == 1 and "None" not in keys[call])
 
 
 def repeats(log: str | Path) -> tuple[int, int]:

@@ -77,7 +77,7 @@ def test_a_waiting_turn_keeps_its_rows_and_its_resume_replays_them(checkpointer_
     clerk, model = _clerk(ran, approval=True)
     waiting = Runner.run_sync(clerk, "refund me", thread_id="w", checkpointer=checkpointer_url)
     assert waiting.interrupted
-    assert _rows(checkpointer_url, "w") == 3  # two model replies, the look-up
+    assert _rows(checkpointer_url, "w") == 4  # two model replies, the look-up, the approval check
     done = Runner.resume_sync(clerk, thread_id="w", decision=True,
                               checkpointer=checkpointer_url)
     assert done.final_output == "done"
@@ -92,11 +92,11 @@ def test_delete_thread_deletes_the_journal_rows(checkpointer_url: str) -> None:
     for thread in ("d1", "d2"):
         clerk.model.reset()  # type: ignore[union-attr]
         Runner.run_sync(clerk, "refund me", thread_id=thread, checkpointer=checkpointer_url)
-    assert _rows(checkpointer_url, "d1") == _rows(checkpointer_url, "d2") == 3
+    assert _rows(checkpointer_url, "d1") == _rows(checkpointer_url, "d2") == 4
     with open_checkpointer(checkpointer_url) as saver:
         saver.delete_thread("d1")
     assert _rows(checkpointer_url, "d1") == 0
-    assert _rows(checkpointer_url, "d2") == 3  # other threads keep theirs
+    assert _rows(checkpointer_url, "d2") == 4  # other threads keep theirs
 
 
 @BACKENDS
@@ -104,7 +104,7 @@ async def test_async_delete_thread_deletes_the_journal_rows(checkpointer_url: st
     ran: list[str] = []
     clerk, _ = _clerk(ran, approval=True)
     await Runner.run(clerk, "refund me", thread_id="a1", checkpointer=checkpointer_url)
-    assert _rows(checkpointer_url, "a1") == 3
+    assert _rows(checkpointer_url, "a1") == 4
     async with aopen_checkpointer(checkpointer_url) as saver:
         await saver.adelete_thread("a1")
     assert _rows(checkpointer_url, "a1") == 0
@@ -124,7 +124,7 @@ def test_an_old_journal_table_is_brought_up_to_date(tmp_path: Path) -> None:
     ran: list[str] = []
     clerk, _ = _clerk(ran, approval=True)
     Runner.run_sync(clerk, "refund me", thread_id="n", checkpointer=url)
-    assert _rows(url, "n") == 3
+    assert _rows(url, "n") == 4
     with open_checkpointer(url) as saver:
         assert prune_rows(saver, "old") == 0  # a row without its checkpoint is kept
         saver.delete_thread("old")

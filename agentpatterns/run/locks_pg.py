@@ -140,6 +140,13 @@ def _lock_session_gone(saver: Any, conn: Any, exc: Exception, thread_id: str) ->
         raise _pg_lost(thread_id) from exc
 
 
+def _insert_fence(saver: Any, conn: Any, pid: int, key: str) -> tuple[int, str] | None:
+    # Journal inserts through the lock's own session need no lock check: if that session is
+    # gone, so is the insert. A saver with a pool writes through other sessions; there each
+    # insert is made only while the lock's session still holds the lock (a pg_locks lookup).
+    return None if conn is saver.conn else (pid, key)
+
+
 def pg_fence(saver: Any, conn: Any, thread_id: str, pid: int) -> Fence:
     key = PG_KEY_PREFIX + thread_id
 
@@ -153,7 +160,7 @@ def pg_fence(saver: Any, conn: Any, thread_id: str, pid: int) -> Fence:
         if not _row_value(row, "ok", 0):
             raise _pg_lost(thread_id)
 
-    return Fence(check=check, pg_lock=(pid, key))
+    return Fence(check=check, pg_lock=_insert_fence(saver, conn, pid, key))
 
 
 def apg_fence(saver: Any, conn: Any, thread_id: str, pid: int) -> Fence:
@@ -173,7 +180,7 @@ def apg_fence(saver: Any, conn: Any, thread_id: str, pid: int) -> Fence:
         if not _row_value(row, "ok", 0):
             raise _pg_lost(thread_id)
 
-    return Fence(check=check, acheck=acheck, pg_lock=(pid, key))
+    return Fence(check=check, acheck=acheck, pg_lock=_insert_fence(saver, conn, pid, key))
 
 
 def pg_drop(saver: Any, conn: Any, thread_id: str) -> None:
