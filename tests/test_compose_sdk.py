@@ -88,18 +88,37 @@ def test_same_route_account_and_steps_on_both_runtimes(case: str) -> None:
     assert sdk.tool_calls == lg.tool_calls or case == "pattern as tool"
     if case.startswith("parallel"):  # concurrent branches: the same steps, in any order
         assert sorted(map(repr, sdk.steps)) == sorted(map(repr, lg.steps))
-    elif case != "dynamic factory":
+    else:
         assert sdk.steps == lg.steps
 
 
-def test_the_sdk_steps_name_the_pattern_of_agents_made_at_run_time() -> None:
+def test_steps_name_the_dynamic_pattern_that_made_each_agent() -> None:
     make, request = CASES["dynamic factory"]
-    r = run_sdk_sync(make(), request)
-    assert [(s.agent, s.patterns) for s in r.steps] == [
+    lg, sdk = Runner.run_sync(make(), request), run_sdk_sync(make(), request)
+    assert [(s.agent, s.patterns) for s in sdk.steps] == [
         ("Analyzer", ("Experts",)), ("Tax Law Scout", ("Experts", "Tax Law Team")),
         ("Tax Law Writer", ("Experts", "Tax Law Team")),
         ("Accounting Scout", ("Experts", "Accounting Team")),
         ("Accounting Writer", ("Experts", "Accounting Team"))]
+    assert lg.steps == sdk.steps
+
+    # two dynamic patterns in one composition: each agent is attributed to its maker
+    def tax(domain: str) -> object:
+        return _agent(f"{domain.title()} Adviser", "Advise")
+
+    def legal(domain: str) -> object:
+        return _agent(f"{domain.title()} Counsel", "Counsel")
+
+    both = sequential([
+        dynamic(_agent("Tax Analyzer", "Determine required expertise"), tax, name="Tax Desk"),
+        sequential([dynamic(_agent("Legal Analyzer", "Determine required expertise"), legal,
+                            name="Legal Desk")], name="Legal Floor")], name="Office")
+    request = "I need advice on tax law and accounting"
+    for r in (Runner.run_sync(both, request), run_sdk_sync(both, request)):
+        scopes = {s.agent: s.patterns for s in r.steps}
+        assert scopes["Tax Law Adviser"] == ("Office", "Tax Desk"), r.runtime
+        assert scopes["Accounting Counsel"] == ("Office", "Legal Floor", "Legal Desk"), r.runtime
+        assert scopes["Legal Analyzer"] == ("Office", "Legal Floor", "Legal Desk")
 
 
 def test_a_pattern_tool_call_is_one_tool_call_with_the_patterns_turns_after_it() -> None:

@@ -78,6 +78,7 @@ def child_result(pattern: Pattern, values: Mapping[str, Any],
     extra = {"handoffs": list(values.get("handoffs") or []),
              "results": dict(values.get("results") or {}),
              "last_agent": values.get("last_agent") or "",
+             "made": {a: [pattern.name, *p] for a, p in (values.get("made") or {}).items()},
              "stopped": stop if isinstance(stop, Mapping) else None}
     return res, extra
 
@@ -91,6 +92,8 @@ def _merge(pattern: Pattern, out: Any, res: TurnResult, extra: Mapping[str, Any]
         update["handoffs"] = [*extra["handoffs"], *(update.get("handoffs") or [])]
     if extra["results"]:
         update["results"] = {**extra["results"], **(update.get("results") or {})}
+    if extra["made"]:  # agents a nested dynamic created: their path through this child
+        update["made"] = {**extra["made"], **(update.get("made") or {})}
     if update.get("last_agent") == pattern.name and extra["last_agent"]:
         update["last_agent"] = extra["last_agent"]  # the agent whose output it is
     return out

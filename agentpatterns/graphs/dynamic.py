@@ -192,6 +192,20 @@ def create_specialists(
     return specs, dropped
 
 
+def _made(specs: list[dict[str, Any]], make_specialist: Callable[[str], Any]
+          ) -> dict[str, list[str]]:
+    """The agents created at run time -> their pattern path below the dynamic pattern (a
+    created pattern's agents are in it)."""
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        made = rebuild(spec, make_specialist) if spec.get("pattern") else None
+        if isinstance(made, Pattern):
+            out.update({a: list(path) for a, path in made.scopes().items()})
+        else:
+            out[spec["name"]] = []
+    return out
+
+
 def _build(pattern: Pattern) -> StateGraph[Any]:
     analyzer = pattern.agents[0]
     make_specialist = pattern.options["make_specialist"]
@@ -232,6 +246,7 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
             ]
         update["domains"] = [s["domain"] for s in specs]
         update["specialists"] = specs
+        update["made"] = _made(specs, make_specialist)
         request = request_of(state)
         return Command(
             goto=[Send(SPECIALISTS, {"spec": s, "input": request}) for s in specs], update=update

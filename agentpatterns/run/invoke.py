@@ -67,7 +67,8 @@ def _result(plan: Plan, snapshot: Any) -> RunResult:
         thread_id=plan.thread_id,
         interrupted=bool(interrupts),
         interruption=_interruption(pattern, interrupts[0].value) if interrupts else None,
-        steps=tuple(Step(agent=a, patterns=p) for a, p in pattern.steps(path)),
+        steps=tuple(Step(agent=a, patterns=p) for a, p in pattern.steps(path, made={
+            a: (pattern.name, *made) for a, made in (values.get("made") or {}).items()})),
         model=describe_model(resolve_model(plan.model, entry_agent.model)),
         calls={a: int(u["calls"]) for a, u in usage.items() if u.get("calls")},
         usage={a: {k: v for k, v in u.items() if k != "calls"} for a, u in usage.items()},

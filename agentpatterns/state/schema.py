@@ -109,6 +109,8 @@ class PatternState(TypedDict, total=False):
         branches: Parallel and dynamic: per-branch ``{"status", "output", "error"}``.
         domains: Dynamic: the domains the analyzer named (after the cap).
         specialists: Dynamic: the specs of the agents created at run time.
+        made: Agents created at run time (by a ``dynamic`` pattern, here or nested) -> the
+            pattern path below this pattern they are in (``RunResult.steps`` names it).
         plan: Human approval: the plan awaiting or given approval.
         decision: Human approval: the decision that was taken.
         turns: Model calls of the run's own turns (agents used as tools excluded), written
@@ -141,6 +143,7 @@ class PatternState(TypedDict, total=False):
     branches: Annotated[dict[str, dict[str, Any]], merge]
     domains: list[str]
     specialists: list[dict[str, Any]]
+    made: Annotated[dict[str, list[str]], merge]
     plan: str
     decision: dict[str, Any]
     stopped: dict[str, Any] | None
@@ -159,6 +162,7 @@ _PER_RUN_APPEND = (
     "assignments",
     "reports",
     "branches",
+    "made",
 )
 
 
