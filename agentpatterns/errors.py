@@ -20,7 +20,7 @@ __all__ = [
     "PatternError",
     "ResumeError",
     "ThreadBusyError",
-    "ToolHookError",
+    "ToolRunError",
     "RunError",
     "StorageError",
     "UnsupportedError",
@@ -102,10 +102,11 @@ class MaxTurnsExceeded(_SDKCompatible, RunError):
         self.message = message
 
 
-class ToolHookError(_SDKCompatible, RunError):
-    """An ``on_tool_start``/``on_tool_end`` hook raised: the run stops, worded as the SDK's
-    ``UserError("Error running tool <name>: ...")`` (and also one once the SDK is imported);
-    the hook's exception is ``__cause__``. Other hooks' exceptions propagate unchanged."""
+class ToolRunError(_SDKCompatible, RunError):
+    """A tool failed for good: its ``failure_error_function`` is ``None``, or an
+    ``on_tool_start``/``on_tool_end`` hook raised. Worded as the SDK's ``UserError("Error
+    running tool <name>: ...")`` (and also one once the SDK is imported); the original
+    exception is ``__cause__``. Other hooks' exceptions propagate unchanged."""
 
     _sdk_name = "UserError"
 

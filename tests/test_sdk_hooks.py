@@ -239,7 +239,7 @@ def _raising(method: str) -> Any:
 def test_a_hook_that_raises_ends_the_run_as_in_the_sdk(method: str) -> None:
     """The SDK stops the run with the hook's own exception - except tool hooks, which it
     wraps as ``UserError("Error running tool <name>: ...")``; both our runtimes do the same
-    (ours is a ``ToolHookError``, also an ``agents.UserError``)."""
+    (ours is a ``ToolRunError``, also an ``agents.UserError``)."""
     ran: list[str] = []
 
     @agents.function_tool

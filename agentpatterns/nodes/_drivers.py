@@ -17,7 +17,7 @@ from typing import Any, cast
 from langgraph.errors import GraphBubbleUp
 
 from agentpatterns._sync import block_on
-from agentpatterns.errors import AgentPatternsError
+from agentpatterns.errors import AgentPatternsError, BudgetExceeded, StorageError, ThreadBusyError
 from agentpatterns.nodes.approvals import Approval, ApprovalCheck, ask, needs_approval
 from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.compat import fill_usage
@@ -33,12 +33,13 @@ from agentpatterns.nodes.protocol import (
     ModelFailure,
     Notify,
     Request,
+    SubFailure,
     ToolRun,
     TurnResult,
 )
 from agentpatterns.nodes.runtime import AGENT_KEY, sub_turn
 from agentpatterns.nodes.tool_use import UserCall
-from agentpatterns.nodes.tools import FunctionTool, tool_output_text
+from agentpatterns.nodes.tools import FunctionTool, failure_message, tool_output_text
 
 __all__ = ["adrive", "drive"]
 
@@ -71,16 +72,16 @@ def _bound(model: Any, request: ModelCall) -> Any:
     return runnable
 
 
-def _tool_error(tool: FunctionTool, exc: BaseException) -> str:
-    return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
+def _tool_context(request: ToolRun) -> ToolContext[Any]:
+    """The ``ToolContext`` of the call in ``request``."""
+    return ToolContext(context=current_context(), tool_name=request.tool.name,
+                       tool_call_id=request.call_id, tool_arguments=request.raw,
+                       agent=request.agent, idempotency_key=idempotency_key())
 
 
-def _start_tool(request: ToolRun) -> Any:
-    """Call the tool of ``request`` with its ``ToolContext`` (the result may be awaitable)."""
-    ctx = ToolContext(context=current_context(), tool_name=request.tool.name,
-                      tool_call_id=request.call_id, tool_arguments=request.raw,
-                      agent=request.agent, idempotency_key=idempotency_key())
-    return request.tool.invoke(ctx, request.args, request.raw)
+#: errors of a nested agent's run that stop the whole run, whatever its tool's
+#: failure_error_function (an interrupt, a budget stop, storage trouble)
+_STOPS = (GraphBubbleUp, BudgetExceeded, StorageError, ThreadBusyError)
 
 
 class _Hooks:
@@ -175,8 +176,13 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
             elif held.live:
                 _fire(request)
         else:
-            value = drive(sub_turn(request), run_model, emit=emit, budget=budget,
-                          journal=journal, hooks=held)
+            try:
+                value = drive(sub_turn(request), run_model, emit=emit, budget=budget,
+                              journal=journal, hooks=held)
+            except _STOPS:
+                raise
+            except Exception as exc:  # the calling turn applies failure_error_function
+                value = SubFailure(exc)
 
 
 def _step(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], Any],
@@ -222,15 +228,18 @@ def _run_tool(request: ToolRun) -> Any:
     # a function tool's journaled result is the text the model gets, so a replay gives the
     # turn exactly that; a pattern used as a tool runs a graph of its own (journaled whole)
     function = isinstance(request.tool, FunctionTool)
+    ctx = _tool_context(request)
     try:
         with nullcontext() if function else nested_run():
-            value = _start_tool(request)
+            value = request.tool.invoke(ctx, request.args, request.raw)
             if inspect.isawaitable(value):
                 value = block_on(_await(value))
     except (AgentPatternsError, GraphBubbleUp):  # a budget stop, an interrupt: the run's
         raise
-    except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
-        return _tool_error(request.tool, exc)
+    except Exception as exc:  # reported to the model, as the SDK (failure_error_function)
+        message = failure_message(request.tool, ctx, exc)
+        return tool_output_text(block_on(_await(message)) if inspect.isawaitable(message)
+                                else message)
     return tool_output_text(value) if function else value
 
 
@@ -314,8 +323,13 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
             elif held.live:
                 await _afire(request)
         else:
-            value = await adrive(sub_turn(request), run_model, emit=emit, budget=budget,
-                                 journal=journal, hooks=held)
+            try:
+                value = await adrive(sub_turn(request), run_model, emit=emit, budget=budget,
+                                     journal=journal, hooks=held)
+            except _STOPS:
+                raise
+            except Exception as exc:
+                value = SubFailure(exc)
 
 
 async def _astep(journal: TurnJournal | None, kind: str, name: str,
@@ -352,15 +366,17 @@ async def _acall_model(request: ModelCall, run_model: Any, budget: Budget | None
 
 async def _arun_tool(request: ToolRun) -> Any:
     function = isinstance(request.tool, FunctionTool)
+    ctx = _tool_context(request)
     try:
         with nullcontext() if function else nested_run():
-            value = _start_tool(request)
+            value = request.tool.invoke(ctx, request.args, request.raw)
             if inspect.isawaitable(value):
                 value = await value
     except (AgentPatternsError, GraphBubbleUp):
         raise
     except Exception as exc:
-        return _tool_error(request.tool, exc)
+        message = failure_message(request.tool, ctx, exc)
+        return tool_output_text(await message if inspect.isawaitable(message) else message)
     return tool_output_text(value) if function else value
 
 

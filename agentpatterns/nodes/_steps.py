@@ -26,11 +26,12 @@ from agentpatterns.nodes.protocol import (
     Notify,
     Request,
     SubAgent,
+    SubFailure,
     ToolRun,
     TurnResult,
 )
 from agentpatterns.nodes.tool_use import FunctionToolResult, UserCall, final_from_tools
-from agentpatterns.nodes.tools import AgentTool, tool_output_text
+from agentpatterns.nodes.tools import AgentTool, failure_message, tool_output_text
 
 __all__ = [
     "call_tool",
@@ -150,18 +151,35 @@ def call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any]
     name = entry.name
     yield Notify({"type": "tool_called", "agent": agent.name, "tool": name,
                   "args": args, "call_id": call_id})
-    tool_ctx = None
+    tool_ctx = ToolContext(context=current_context(), tool_name=name, tool_call_id=call_id,
+                           tool_arguments=raw, agent=agent.name)
     if hooks is not None:
-        tool_ctx = ToolContext(context=current_context(), tool_name=name, tool_call_id=call_id,
-                               tool_arguments=raw, agent=agent.name)
         yield hooks.tool_start(tool_ctx, agent, entry)
     if isinstance(entry, AgentTool):
-        sub: TurnResult = yield SubAgent(entry, entry.task_of(args))
-        result.absorb(sub)
-        if sub.tripwire is not None:
-            return True
-        output = sub.output if sub.output is not None else sub.text
-        content = value = output if isinstance(output, str) else json.dumps(output)
+        sub: TurnResult | SubFailure = yield SubAgent(entry, entry.task_of(args))
+        failure = None
+        if isinstance(sub, SubFailure):
+            failure = sub.error
+        else:
+            if sub.tripwire is not None and callable(entry.failure_error_function):
+                # as the SDK, where a nested run's tripwire is an error its tool handles
+                failure, sub.tripwire = tripwire_error(sub.tripwire), None
+            result.absorb(sub)
+            if sub.tripwire is not None:
+                return True
+        if failure is not None:
+            result.events.append({"type": "tool_failed", "agent": agent.name, "tool": name,
+                                  "error": f"{type(failure).__name__}: {failure}"})
+            if callable(entry.failure_error_function):  # the user's: (ctx, error) -> str
+                message = yield UserCall(entry.failure_error_function, (tool_ctx, failure),
+                                         "failure_error_function", name)
+            else:
+                message = failure_message(entry, tool_ctx, failure)  # None: raises
+            content = value = tool_output_text(message)
+        else:
+            assert isinstance(sub, TurnResult)
+            output = sub.output if sub.output is not None else sub.text
+            content = value = output if isinstance(output, str) else json.dumps(output)
     else:
         value = yield ToolRun(entry, args, call_id, agent.name, raw)
         content = tool_output_text(value)
@@ -176,6 +194,20 @@ def call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any]
     results.append(FunctionToolResult(tool=entry, output=value, arguments=args,
                                       call_id=call_id))
     return False
+
+
+def tripwire_error(tripwire: Mapping[str, Any]) -> Exception:
+    """A guardrail trip inside an agent used as a tool, as the error the SDK raises."""
+    from agentpatterns.errors import (
+        InputGuardrailTripwireTriggered,
+        OutputGuardrailTripwireTriggered,
+    )
+
+    cls = (OutputGuardrailTripwireTriggered if tripwire["kind"] == "output"
+           else InputGuardrailTripwireTriggered)
+    return cls(f"guardrail {tripwire['guardrail']!r} of agent {tripwire['agent']!r} tripped",
+               agent=tripwire["agent"], guardrail=tripwire["guardrail"],
+               info=tripwire.get("info"))
 
 
 def model_error_message(agent: str, error: str, transient: bool) -> str:

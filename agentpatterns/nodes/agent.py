@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool, Tool
+from agentpatterns.nodes.tools import DEFAULT_FAILURE, AgentTool, FunctionTool, HostedTool, Tool
 
 if TYPE_CHECKING:
     from agentpatterns.nodes.guardrails import InputGuardrail, OutputGuardrail
@@ -158,6 +158,7 @@ class Agent:
     def as_tool(
         self, *, tool_name: str | None = None, tool_description: str | None = None,
         needs_approval: Any = False, is_enabled: Any = True, max_turns: int | None = None,
+        failure_error_function: Any = DEFAULT_FAILURE,
     ) -> AgentTool:
         """This agent as a tool another agent can call (agents-as-tools / hierarchical).
 
@@ -168,6 +169,11 @@ class Agent:
                 each call before the agent runs (see ``function_tool``).
             is_enabled: ``False`` or ``(ctx, agent) -> bool``: hide the tool from the model.
             max_turns: Bound on the wrapped agent's model calls per call.
+            failure_error_function: When the agent's run fails (``MaxTurnsExceeded``, a
+                model error...), as in the SDK: left out, the model gets ``"An error
+                occurred while running the tool. Please try again."``; a function
+                ``(ctx, error) -> str`` gives the message (it also gets a guardrail's trip
+                inside the agent, which otherwise stops the run); ``None`` stops the run.
         """
         from agentpatterns.nodes._text import snake
 
@@ -176,6 +182,7 @@ class Agent:
             name=tool_name or snake(self.name),
             description=tool_description or self.handoff_description or self.name,
             needs_approval=needs_approval, is_enabled=is_enabled, max_turns=max_turns,
+            failure_error_function=failure_error_function,
         )
 
     def clone(self, **changes: Any) -> Agent:

@@ -178,16 +178,16 @@ class Hook:
 
     calls: tuple[tuple[Any, str, tuple[Any, ...], dict[str, Any]], ...]
     before: bool = False
-    #: the tool a tool hook reports: its exception stops the run as ``ToolHookError``
+    #: the tool a tool hook reports: its exception stops the run as ``ToolRunError``
     tool: str | None = None
 
     def failed(self, exc: Exception) -> Exception:
         """What the run raises when a method raised ``exc`` (the SDK wraps tool hooks')."""
-        from agentpatterns.errors import AgentPatternsError, ToolHookError
+        from agentpatterns.errors import AgentPatternsError, ToolRunError
 
         if self.tool is None or isinstance(exc, AgentPatternsError):
             return exc
-        return ToolHookError(f"Error running tool {self.tool}: {exc}")
+        return ToolRunError(f"Error running tool {self.tool}: {exc}")
 
     def invocations(self) -> Iterator[Any]:
         """Call each method (views applied); yields what each returned (maybe awaitable)."""

@@ -33,6 +33,7 @@ __all__ = [
     "Notify",
     "Request",
     "SubAgent",
+    "SubFailure",
     "ToolRun",
     "TurnResult",
 ]
@@ -89,6 +90,14 @@ class ToolRun:
 class SubAgent:
     tool: AgentTool
     input: str
+
+
+@dataclass(frozen=True)
+class SubFailure:
+    """Sent into a turn by the drivers when the run of an agent used as a tool raised (the
+    turn applies the tool's ``failure_error_function``)."""
+
+    error: Exception
 
 
 @dataclass(frozen=True)

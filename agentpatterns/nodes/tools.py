@@ -15,12 +15,15 @@ if TYPE_CHECKING:
     from agentpatterns.nodes.agent import Agent
 
 __all__ = [
+    "DEFAULT_FAILURE",
+    "SDK_TOOL_ERROR",
     "AgentTool",
     "ApprovalSetting",
     "FunctionTool",
     "HostedTool",
     "Tool",
     "ToolArgumentsError",
+    "failure_message",
     "function_tool",
     "read_arguments",
     "tool_output_text",
@@ -31,6 +34,43 @@ ApprovalSetting = bool | Callable[..., Any]
 #: names of the annotations that mark a tool's first parameter as the run context (ours or
 #: the SDK's classes of the same names)
 _CONTEXT_TYPES = frozenset({"RunContextWrapper", "ToolContext"})
+
+
+class _DefaultFailure:
+    def __repr__(self) -> str:
+        return "DEFAULT_FAILURE"
+
+
+#: ``failure_error_function=`` left as it is: a failing tool (or agent used as a tool)
+#: becomes an error message for the model, as the SDK's default does (worded
+#: ``Error running tool 'name': Type: message``)
+DEFAULT_FAILURE: Any = _DefaultFailure()
+#: what the model gets when an agent used as a tool fails and its tool keeps the default
+#: (the SDK's ``default_tool_error_function``, word for word)
+SDK_TOOL_ERROR = "An error occurred while running the tool. Please try again."
+
+
+def failure_message(tool: Any, ctx: Any, exc: Exception) -> Any:
+    """What the model gets when ``tool`` raised ``exc`` - the SDK's ``failure_error_function``
+    rule: the default message, a function's ``(ctx, error)`` answer (maybe awaitable), or,
+    for ``None``, the run stops: our errors and the SDK's as raised, anything else as
+    ``ToolRunError("Error running tool <name>: ...")`` (an ``agents.UserError``, as the SDK).
+
+    Raises:
+        ToolRunError: ``failure_error_function=None``.
+    """
+    policy = getattr(tool, "failure_error_function", DEFAULT_FAILURE)
+    if policy is DEFAULT_FAILURE:
+        if isinstance(tool, AgentTool):
+            return SDK_TOOL_ERROR
+        return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
+    if policy is None:
+        from agentpatterns.errors import AgentPatternsError, ToolRunError
+
+        if isinstance(exc, AgentPatternsError) or type(exc).__module__.startswith("agents."):
+            raise exc
+        raise ToolRunError(f"Error running tool {tool.name}: {exc}") from exc
+    return policy(ctx, exc)
 
 
 def tool_output_text(value: Any) -> str:
@@ -44,6 +84,13 @@ def _check_approval(value: Any, where: str) -> None:
         return
     raise TypeError(f"{where}: needs_approval={value!r}; pass True, False or a function "
                     "(ctx, params, call_id) -> bool")
+
+
+def _check_failure(value: Any, where: str) -> None:
+    if value is None or value is DEFAULT_FAILURE or callable(value):
+        return
+    raise TypeError(f"{where}: failure_error_function={value!r}; pass a function "
+                    "(ctx, error) -> str, or None to let the run fail")
 
 
 class ToolArgumentsError(ValueError):
@@ -102,9 +149,14 @@ class FunctionTool:
     #: offered to the model: ``True``/``False``, or the SDK's ``(ctx, agent) -> bool`` asked
     #: before every model call (a disabled tool is hidden, as in the SDK)
     is_enabled: bool | Callable[..., Any] = True
+    #: when the tool raises: :data:`DEFAULT_FAILURE` (an error message for the model), a
+    #: function ``(ctx, error) -> str`` (its message) or ``None`` (the run stops); see
+    #: :func:`failure_message`. Imported SDK tools apply their own inside their invoker.
+    failure_error_function: Any = field(default=DEFAULT_FAILURE, repr=False)
 
     def __post_init__(self) -> None:
         _check_approval(self.needs_approval, f"function_tool {self.name!r}")
+        _check_failure(self.failure_error_function, f"function_tool {self.name!r}")
 
     def invoke(self, ctx: Any, args: dict[str, Any], raw: str) -> Any:
         """Call the tool (the result may be awaitable).
@@ -172,9 +224,14 @@ class AgentTool:
     make_input: Callable[[dict[str, Any]], str] | None = field(default=None, repr=False)
     #: the object this tool was made from (an SDK agent tool when imported)
     source: Any = field(default=None, repr=False, compare=False)
+    #: when the agent's run fails (an error of its turn): as ``FunctionTool``'s; a guardrail
+    #: that trips inside it stops the run unless a function is given (then, as in the SDK,
+    #: the function gets the tripwire error and its message goes to the model)
+    failure_error_function: Any = field(default=DEFAULT_FAILURE, repr=False)
 
     def __post_init__(self) -> None:
         _check_approval(self.needs_approval, f"agent tool {self.name!r}")
+        _check_failure(self.failure_error_function, f"agent tool {self.name!r}")
 
     def task_of(self, args: dict[str, Any]) -> str:
         """The task text the wrapped agent starts on, for validated arguments."""
@@ -325,6 +382,7 @@ def function_tool(
     name_override: str | None = None,
     description_override: str | None = None,
     needs_approval: ApprovalSetting = False,
+    failure_error_function: Any = DEFAULT_FAILURE,
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
@@ -335,6 +393,7 @@ def function_tool(
     name_override: str | None = None,
     description_override: str | None = None,
     needs_approval: ApprovalSetting = False,
+    failure_error_function: Any = DEFAULT_FAILURE,
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Turn a typed Python function into a tool; the JSON schema comes from its type hints.
 
@@ -349,6 +408,10 @@ def function_tool(
             ``(ctx, params, call_id) -> bool`` (sync or async), as in the SDK. On both
             runtimes the run stops with the pending calls in ``RunResult.interruption``;
             ``Runner.resume(..., decision=True/False)`` approves or rejects them.
+        failure_error_function: When the function raises, as in the SDK: left out, the
+            model gets an error message (``Error running tool 'name': Type: message``); a
+            function ``(ctx, error) -> str`` (sync or async) gives the message; ``None``
+            stops the run (``ToolRunError``, an ``agents.UserError``). Both runtimes.
 
     A first parameter annotated ``RunContextWrapper`` or ``ToolContext`` (ours from
     :mod:`agentpatterns.nodes.context`, or the SDK's) is not a tool argument: it receives the
@@ -379,6 +442,7 @@ def function_tool(
             args_model=model,
             needs_approval=needs_approval,
             takes_context=_takes_context(func),
+            failure_error_function=failure_error_function,
         )
 
     if fn is not None:

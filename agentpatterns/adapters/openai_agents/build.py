@@ -36,6 +36,7 @@ from agentpatterns.adapters.openai_agents.behavior import (
     sdk_tool_use,
 )
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
+from agentpatterns.adapters.openai_agents.failures import failure_back, sdk_failure
 from agentpatterns.adapters.openai_agents.handoffs import (
     default_handoff,
     our_handoff,
@@ -307,7 +308,7 @@ def build_network(
                 # a tool fails the run, as on LangGraph, instead of becoming a tool message
                 sdk_tool = target.as_tool(tool_name=tool.name, tool_description=tool.description,
                                           custom_output_extractor=extract, hooks=hooks,
-                                          failure_error_function=None,
+                                          failure_error_function=sdk_failure(tool),
                                           needs_approval=tool.needs_approval,
                                           is_enabled=tool.is_enabled, max_turns=tool.max_turns,
                                           **structured_parameters(tool))
@@ -482,6 +483,7 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
                                        description=tool.description,
                                        needs_approval=sdk_approval(tool.needs_approval),
                                        is_enabled=sdk_enabled(tool.is_enabled, sdk),
+                                       failure_error_function=failure_back(tool),
                                        **agent_tool_options(sdk, tool)))
             else:
                 tools.append(function_tool_back(sdk, tool))

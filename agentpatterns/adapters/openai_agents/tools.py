@@ -27,9 +27,14 @@ from agents.tool_context import ToolContext as SDKToolContext
 from agents.tool_guardrails import ToolInputGuardrailData, ToolOutputGuardrailData
 from pydantic import BaseModel, ConfigDict, create_model
 
-from agentpatterns.errors import RunError, UnsupportedError
+from agentpatterns.errors import AgentPatternsError, RunError, UnsupportedError
 from agentpatterns.nodes.context import ToolContext, current_context
-from agentpatterns.nodes.tools import FunctionTool, ToolArgumentsError, tool_output_text
+from agentpatterns.nodes.tools import (
+    FunctionTool,
+    ToolArgumentsError,
+    failure_message,
+    tool_output_text,
+)
 
 __all__ = [
     "ORIGINAL",
@@ -95,8 +100,12 @@ def sdk_function_tool(tool: FunctionTool) -> SDKFunctionTool:
             value = tool.invoke(ours, kwargs, raw)
             if inspect.isawaitable(value):
                 value = await value
-        except Exception as exc:  # a tool's failure is reported to the model, as in the SDK
-            return f"Error running tool {tool.name!r}: {type(exc).__name__}: {exc}"
+        except AgentPatternsError:
+            raise
+        except Exception as exc:  # as on LangGraph: the tool's failure_error_function
+            value = failure_message(tool, ours, exc)  # None: raises ToolRunError
+            if inspect.isawaitable(value):
+                value = await value
         return tool_output_text(value)
 
     schema = copy.deepcopy(tool.params_json_schema)
@@ -263,4 +272,7 @@ def function_tool_back(agent: agents.Agent[Any], tool: SDKFunctionTool) -> Funct
                         params_json_schema=copy.deepcopy(tool.params_json_schema), fn=call,
                         args_model=_args_model(tool),
                         needs_approval=sdk_approval(tool.needs_approval), on_invoke=invoke,
-                        is_enabled=sdk_enabled(tool.is_enabled, agent), source=tool)
+                        is_enabled=sdk_enabled(tool.is_enabled, agent), source=tool,
+                        # the SDK tool's invoker applies its own failure_error_function: what
+                        # escapes it (its policy is None) stops the run, as in the SDK
+                        failure_error_function=None)
