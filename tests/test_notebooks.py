@@ -143,11 +143,18 @@ def test_quickstart_shows_progress_results_drawings_and_plain_cli_output(
             for o in c.outputs if "image/svg+xml" in o.get("data", {})]
     assert any(">waiting<" in s for s in svgs) and any(">rejected<" in s for s in svgs)
     assert any(">called<" in s for s in svgs)  # the tool the run called
-    # the SDK runtime inside the kernel's running event loop
-    sdk = _texts(outputs("from agentpatterns.adapters.openai_agents")[0])
-    assert "Orders Agent" in sdk and "track_order" in sdk
+    # history and fork through the Python API: the fork is a new thread, waiting again
+    steps = _texts(outputs('history = Runner.history("h1"')[0])
+    assert "'Planner'" in steps and "asked for approval" in steps and "'Executor'" in steps
+    assert "h1-fork" in _texts(outputs("at_approval = next(")[0])
+    # the SDK runtime inside the kernel's running event loop, with the same live progress
+    sdk_cell = outputs("from agentpatterns.adapters.openai_agents")
+    sdk = "".join(_texts(o) for o in sdk_cell)
+    assert "Front Desk" in sdk and "handoff" in sdk and "Orders Agent" in sdk
+    assert "track_order" in sdk and "A1001" in sdk
+    assert len(sdk_cell) > 2  # the progress lines, displayed one by one, then the value
     # `!python -m agentpatterns` in a cell: plain lines, no spinner escape codes
-    cli = "".join(_texts(o) for o in outputs("!{python} -m agentpatterns threads"))
+    cli = "".join(_texts(o) for o in outputs("import sys"))
     assert "h1-fork" in cli and "q1" in cli
     assert "\x1b[?25l" not in cli and "\x1b[2K" not in cli
 

@@ -244,11 +244,9 @@ def printed(plan: Plan, graph: Any, payload: Any, show: Callable[[Any], None]) -
 def run_blocking(plan: Plan) -> RunResult:
     """``run_sync`` / ``resume_sync``: ``invoke``, or - with progress shown - ``stream``
     with each event printed (:mod:`agentpatterns.run.progress`)."""
-    from agentpatterns.run.progress import in_notebook
-
     with opened(plan) as graph:
         payload = _begin(plan, graph)
-        if not (in_notebook() if plan.progress is None else plan.progress):
+        if not plan.progress:
             return _invoke(plan, graph, payload)
         from agentpatterns.run.progress import ProgressPrinter, progress_console
 
@@ -256,9 +254,20 @@ def run_blocking(plan: Plan) -> RunResult:
 
 
 async def arun(plan: Plan) -> RunResult:
-    """``run`` / ``resume``."""
+    """``run`` / ``resume``: ``ainvoke``, or ``astream`` with each event printed."""
     async with aopened(plan) as graph:
-        return await _ainvoke(plan, graph, await _abegin(plan, graph))
+        payload = await _abegin(plan, graph)
+        if not plan.progress:
+            return await _ainvoke(plan, graph, payload)
+        from agentpatterns.events import RunFinished
+        from agentpatterns.run.progress import ProgressPrinter, progress_console
+
+        show = ProgressPrinter(progress_console())
+        async for event in _astream_events(plan, graph, payload):
+            if isinstance(event, RunFinished):
+                return event.result
+            show(event)
+        raise AssertionError("a stream that ends normally ends with RunFinished")
 
 
 async def aevents(plan: Plan) -> AsyncIterator[Event]:

@@ -183,7 +183,7 @@ class Plan:
         payload: A run's graph input (``None`` for a resume).
         resume: Whether this continues the thread (``decision`` answers its interrupt).
         decision: The resume's decision (``MISSING`` when none was given).
-        progress: Show live progress (``None``: in a Jupyter notebook only).
+        progress: Show live progress (``progress=None`` resolved: on in a notebook).
     """
 
     pattern: Pattern
@@ -196,7 +196,7 @@ class Plan:
     payload: Any = None
     resume: bool = False
     decision: Any = MISSING
-    progress: bool | None = None
+    progress: bool = False
 
     def begin(self, snapshot: Any) -> Any:
         """The graph input, with the budget started: a run's ``payload``, or the resume
@@ -225,10 +225,13 @@ def prepare(target: Pattern | Agent, input: Any = None, *, resume: bool = False,
 
     Raises:
         InputError: Bad input, ``session=`` with another ``thread_id=``, a budget limit that
-            is not a whole number >= 1.
+            is not a whole number >= 1, a ``progress=`` that is not a bool or ``None``.
         ModelError: A model that cannot be used (e.g. no API key).
     """
+    from agentpatterns.run.progress import shown
+
     pattern = as_pattern(target)
+    show = shown(progress)
     payload = None
     if not resume:
         thread_id, checkpointer, store = _session_args(session, thread_id, checkpointer, store)
@@ -243,7 +246,7 @@ def prepare(target: Pattern | Agent, input: Any = None, *, resume: bool = False,
                      context=context, hooks=hooks, max_turns=max_turns)
     return Plan(pattern=pattern, thread_id=thread_id, config=config, checkpointer=checkpointer,
                 store=store, model=model, budget=budget, payload=payload, resume=resume,
-                decision=decision, progress=progress)
+                decision=decision, progress=show)
 
 
 @contextmanager

@@ -1,9 +1,11 @@
 """Live progress of a run: one line per agent turn, handoff, assignment and tool call.
 
 The command line prints it in a terminal (with a spinner while the model works); in a
-Jupyter notebook ``Runner.run_sync`` / ``resume_sync`` show the same lines as the run goes,
-through rich's Jupyter support (each line is displayed as it happens). ``progress=False``
-turns it off; ``progress=True`` turns it on outside notebooks too.
+Jupyter notebook every run that returns a result shows the same lines as it goes, through
+rich's Jupyter support (each line is displayed as it happens): ``Runner.run`` / ``run_sync``
+/ ``resume`` / ``resume_sync`` and, on the SDK runtime, ``run_sdk`` / ``run_sdk_sync`` /
+``resume_sdk`` / ``resume_sdk_sync``. Their ``progress=False`` turns it off;
+``progress=True`` turns it on outside notebooks too (a terminal, a script).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["ProgressPrinter", "in_notebook", "live_terminal", "progress_console"]
+__all__ = ["ProgressPrinter", "in_notebook", "live_terminal", "progress_console", "shown"]
 
 
 def in_notebook() -> bool:
@@ -25,6 +27,22 @@ def in_notebook() -> bool:
         return False
     shell = ipython.get_ipython()
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def shown(progress: Any) -> bool:
+    """Whether a run given ``progress=`` shows its progress (``None``: in a notebook only).
+
+    Raises:
+        InputError: ``progress`` is not ``None``, ``True`` or ``False``.
+    """
+    if progress is None:
+        return in_notebook()
+    if not isinstance(progress, bool):
+        from agentpatterns.errors import InputError
+
+        raise InputError(f"progress={progress!r}; pass True (show it), False (never) or None "
+                         "(in a Jupyter notebook only)")
+    return progress
 
 
 def live_terminal(console: Any) -> bool:

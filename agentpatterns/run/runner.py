@@ -55,7 +55,8 @@ class Runner:
                   hooks: Any = None,
                   max_turns: int | None = None,
                   max_model_calls: int | None = None,
-                  max_tokens: int | None = None) -> RunResult:
+                  max_tokens: int | None = None,
+                  progress: bool | None = None) -> RunResult:
         """Run to the end (or to an interrupt) and return the result.
 
         Args:
@@ -92,6 +93,10 @@ class Runner:
                 turns may make, all agents and resumes together (an agent used as a tool
                 has its own bound); one more raises ``MaxTurnsExceeded``. Default: no run
                 bound (each agent turn is bounded to 10 model calls).
+            progress: Show each agent turn, handoff and tool call as it happens
+                (:mod:`agentpatterns.run.progress`; the run streams then). ``None``
+                (default) shows it in a Jupyter notebook only, ``False`` never, ``True``
+                everywhere.
 
         Raises:
             MaxTurnsExceeded: ``max_turns`` model calls were made and the run goes on.
@@ -116,9 +121,7 @@ class Runner:
                  progress: bool | None = None) -> RunResult:
         """Blocking ``run`` (uses LangGraph's ``invoke``; no event loop needed).
 
-        ``progress``: show each agent turn, handoff and tool call as it happens
-        (:mod:`agentpatterns.run.progress`); ``None`` (default) shows it in a Jupyter
-        notebook only, ``False`` never.
+        The options are those of :meth:`run`, ``progress`` included.
         """
         return run_blocking(prepare(**locals()))
 
@@ -131,11 +134,13 @@ class Runner:
                      hooks: Any = None,
                      max_turns: int | None = None,
                      max_model_calls: int | None = None,
-                     max_tokens: int | None = None) -> RunResult:
+                     max_tokens: int | None = None,
+                     progress: bool | None = None) -> RunResult:
         """Continue a thread: answer its pending decision, or finish a run that was cut off.
 
         ``max_model_calls`` / ``max_tokens`` bound the whole run, what it spent before this
         resume included: a run stopped by its budget continues with a larger one.
+        ``progress`` as for :meth:`run`.
 
         Raises:
             ResumeError: Unknown thread, a finished thread, a decision where none is awaited
@@ -156,7 +161,7 @@ class Runner:
                     max_model_calls: int | None = None,
                     max_tokens: int | None = None,
                     progress: bool | None = None) -> RunResult:
-        """Blocking ``resume``; ``progress`` as for :meth:`run_sync`."""
+        """Blocking ``resume``; ``progress`` as for :meth:`run`."""
         return run_blocking(prepare(resume=True, **locals()))
 
     # durable threads, for notebooks: what `agentpatterns threads / history / fork` show

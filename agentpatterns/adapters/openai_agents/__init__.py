@@ -41,7 +41,7 @@ from agentpatterns._sync import block_on
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
 from agentpatterns.adapters.openai_agents.build import agent_from_sdk, build_network, sdk_model
 from agentpatterns.adapters.openai_agents.drivers import MISSING, NETWORK_KINDS, resume
-from agentpatterns.adapters.openai_agents.events import run_sdk_streamed
+from agentpatterns.adapters.openai_agents.events import printing, run_sdk_streamed
 from agentpatterns.adapters.openai_agents.nested import drive
 from agentpatterns.adapters.openai_agents.prepare import (
     DEFAULT_MAX_TURNS,
@@ -189,7 +189,8 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
                   context: Any = None,
                   configurable: Mapping[str, Any] | None = None,
                   max_model_calls: int | None = None,
-                  max_tokens: int | None = None, hooks: Any = None) -> RunResult:
+                  max_tokens: int | None = None, hooks: Any = None,
+                  progress: bool | None = None) -> RunResult:
     """Run a pattern (or agent) with ``agents.Runner``; the same ``RunResult`` as LangGraph.
 
     A misbehaving model is handled as on LangGraph (see
@@ -226,9 +227,13 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
         hooks: ``RunHooks`` (the SDK's or :class:`agentpatterns.RunHooks`): the run's
             lifecycle events, as ``agents.Runner.run(hooks=)`` reports them (not those of
             the nested runs of agents used as tools; see :mod:`agentpatterns.nodes.hooks`).
+        progress: Show each agent turn, handoff and tool call as it happens, as
+            ``Runner.run(progress=)`` does (every ``Runner.run`` streams then). ``None``
+            (default) shows it in a Jupyter notebook only, ``False`` never, ``True``
+            everywhere.
 
     Raises:
-        InputError: An empty request, conflicting options or a bad budget.
+        InputError: An empty request, conflicting options, a bad budget or ``progress``.
         UnsupportedError: Something with no SDK form, naming it.
         BudgetExceeded: The next model call would exceed the budget; ``exc.result`` is the
             run so far. Handoff networks are saved (``store``) and :func:`resume_sdk` with a
@@ -239,14 +244,17 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
         OutputGuardrailTripwireTriggered: An output guardrail tripped (``exc.result`` set).
     """
     from agentpatterns.run.plan import input_messages
+    from agentpatterns.run.progress import shown
 
     _, request = input_messages(input)  # a string, or SDK input items (checked here)
+    show = shown(progress)
     run = _prepare(target, model=model, thread_id=thread_id, session=session,
                    checkpointer=checkpointer, store=store, max_turns=max_turns, context=context,
                    configurable=configurable, request=request, max_model_calls=max_model_calls,
                    max_tokens=max_tokens, hooks=hooks)
     if not isinstance(input, str):
         run.items = list(input)
+    run = printing(run, show)
     try:
         return await drive(run)
     except Exception as exc:  # the SDK's tripwires and budget stops become ours
@@ -258,7 +266,8 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
 
 def run_sdk_sync(target: Pattern | Agent, input: str | list[Any], **kwargs: Any) -> RunResult:
     """Blocking :func:`run_sdk`; works inside a running event loop too (a notebook, an
-    async app), like every ``*_sync`` entry point (see ``agentpatterns._sync.block_on``)."""
+    async app), like every ``*_sync`` entry point (see ``agentpatterns._sync.block_on``).
+    ``progress=`` as for :func:`run_sdk`: in a notebook each step is shown as it happens."""
     return block_on(run_sdk(target, input, **kwargs))
 
 
@@ -267,7 +276,8 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
                      max_turns: int = DEFAULT_MAX_TURNS,
                      context: Any = None,
                      max_model_calls: int | None = None,
-                     max_tokens: int | None = None, hooks: Any = None) -> RunResult:
+                     max_tokens: int | None = None, hooks: Any = None,
+                     progress: bool | None = None) -> RunResult:
     """Answer the pending approval of an SDK run (``RunState.from_json`` + approve/reject),
     or - without a decision - continue a handoff-network run that its budget cut off.
 
@@ -285,6 +295,7 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
         model, store, checkpointer, max_turns, context, hooks: As for :func:`run_sdk`.
         max_model_calls, max_tokens: The budget of the whole run (what it spent before this
             resume included), as for :func:`run_sdk`.
+        progress: As for :func:`run_sdk`.
 
     Raises:
         ResumeError: The thread has no waiting SDK run in this store, it finished, or a
@@ -292,6 +303,9 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
         InputError: A decision in a form that is not understood, or a bad budget.
         BudgetExceeded: Still no room in the budget.
     """
+    from agentpatterns.run.progress import shown
+
+    show = shown(progress)
     pattern = as_pattern(target)
     if store is None and isinstance(checkpointer, str):
         store = checkpointer
@@ -302,6 +316,7 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
     run = Run(pattern=pattern, request="", thread_id=thread_id, run_model=model,
               max_turns=max_turns, context=context, state=run_state(context, ""), log=log,
               session=session, store=store, config=config, guard=guard, hooks=hooks)
+    run = printing(run, show)
     try:
         return await resume(run, decision)
     except Exception as exc:
@@ -312,5 +327,5 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
 
 
 def resume_sdk_sync(target: Pattern | Agent, **kwargs: Any) -> RunResult:
-    """Blocking :func:`resume_sdk`."""
+    """Blocking :func:`resume_sdk` (``progress=`` as for :func:`run_sdk`)."""
     return block_on(resume_sdk(target, **kwargs))

@@ -67,8 +67,17 @@ class _GateModel(Model):
             arguments=json.dumps({"plan": plan}))
         return ModelResponse(output=[call], usage=Usage(), response_id=None)
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
-        raise NotImplementedError("the approval gate is not streamed")
+    async def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        """The same answer as one ``response.completed`` event (a streamed run: progress,
+        ``run_sdk_streamed``)."""
+        from openai.types.responses import ResponseCompletedEvent
+
+        from agentpatterns.adapters.openai_agents.bridge import _response
+
+        answer = await self.get_response(*args, **kwargs)
+        yield ResponseCompletedEvent(type="response.completed", sequence_number=0,
+                                     response=_response("gate", answer.output, Usage(),
+                                                        "completed"))
 
 
 def _gate(run: Run) -> tuple[agents.Agent[Any], Network]:

@@ -244,6 +244,7 @@ def build_network(
     roots: Iterable[Agent], *, run_model: Any = None, handoffs: bool = True,
     hooks: Any = None, extract: Callable[[Any], Any] | None = None, guard: Any = None,
     pattern_tool: Callable[[AgentTool, str], Any] | None = None,
+    on_stream: Callable[[Any], Any] | None = None,
 ) -> Network:
     """Fresh SDK agents for ``roots`` and every agent they reach (handoffs, agents-as-tools).
 
@@ -258,6 +259,8 @@ def build_network(
             is wrapped by ``guard.wrap(name, model)``.
         pattern_tool: ``pattern_tool(tool, caller)``: the SDK tool for a pattern used as a
             tool (``pattern.as_tool``) by agent ``caller``; without it such a tool is refused.
+        on_stream: ``as_tool(on_stream=)`` of every agent used as a tool: its run is
+            streamed to it (a streamed run reports the inner agent's turn and calls).
 
     Raises:
         UnsupportedError: A pattern used as a tool and no ``pattern_tool``.
@@ -311,6 +314,7 @@ def build_network(
                                           failure_error_function=sdk_failure(tool),
                                           needs_approval=tool.needs_approval,
                                           is_enabled=tool.is_enabled, max_turns=tool.max_turns,
+                                          on_stream=on_stream,
                                           **structured_parameters(tool))
                 object.__setattr__(sdk_tool, SOURCE, tool)
                 clone.tools.append(sdk_tool)

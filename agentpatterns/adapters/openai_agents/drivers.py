@@ -45,6 +45,7 @@ from agentpatterns.adapters.openai_agents.replay import Journal, Paused
 from agentpatterns.adapters.openai_agents.run import DRIVERS, NETWORK_KINDS, Run, text_of
 from agentpatterns.adapters.openai_agents.store import MISSING, approvals, load, save
 from agentpatterns.errors import BranchError, ResumeError
+from agentpatterns.events import AgentStarted, Handoff
 from agentpatterns.graphs.human_approval import normalize_decision
 from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.nodes.approvals import PendingCall, verdicts_of
@@ -344,11 +345,15 @@ async def supervisor(run: Run) -> RunResult:
             task = str(args.get("task") or run.request)
             assignments.append({"worker": worker.name, "task": task,
                                 "round": len(assignments) + 1, "call_id": ctx.tool_call_id})
+            # streamed, the assignment and the boss's next turn read as on LangGraph
+            await run.report(Handoff(source=boss.name, target=worker.name, reason=task,
+                                     kind="assign"))
             result = await in_tool(step(run, net, worker, task))
             run.log.record(ctx.tool_call_id, result, turn_break=True)
             report = text_of(result.final_output)
             reports.append({"worker": worker.name, "report": report,
                             "round": len(assignments)})
+            await run.report(AgentStarted(agent=boss.name, patterns=run.scope[1:]))
             return report
 
         return invoke

@@ -14,8 +14,15 @@ translated into :mod:`agentpatterns.events` as they arrive:
 * incidents the run logs (``RunResult.events``: retries, fallbacks...) -> ``Recorded``, as
   they happen; a fallback is followed by ``Handoff(kind="fallback")``.
 
-Runs of agents used as tools happen inside the SDK's tool call and are not streamed by it;
-their tool call and result are.
+* an agent used as a tool streams its own run (``as_tool(on_stream=)``): its start, its
+  tool calls and results, as on LangGraph;
+* a supervisor's ``assign_to_*`` call -> ``Handoff(kind="assign")``, and the boss's next
+  turn -> ``AgentStarted`` (the driver reports them; its own tools are not ``ToolCalled``);
+  the approval gate's turn and its ``execute_plan`` call are not reported.
+
+``run_sdk`` / ``resume_sdk`` with progress shown (``progress=``, on by default in a Jupyter
+notebook) run the same way, each event handed to the LangGraph ``Runner``'s
+``ProgressPrinter`` (:func:`printing`) instead of being yielded.
 
 Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
 """
@@ -25,12 +32,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import agents
-from agents.items import HandoffOutputItem, ToolCallItem, ToolCallOutputItem
+from agents.items import HandoffOutputItem, MessageOutputItem, ToolCallItem, ToolCallOutputItem
 
 from agentpatterns.adapters.openai_agents.bridge import _plain
 from agentpatterns.adapters.openai_agents.run import Run
@@ -54,7 +61,7 @@ from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.context import using_context
 
-__all__ = ["SDKEvents", "run_sdk_streamed"]
+__all__ = ["SDKEvents", "printing", "run_sdk_streamed"]
 
 _DONE = object()
 
@@ -67,14 +74,20 @@ class SDKEvents:
     tools: dict[str, str] = field(default_factory=dict)  # call id -> tool name
     #: the nested patterns the run's agents are in, outermost first (``()`` at the top)
     patterns: tuple[str, ...] = ()
-    #: stand-in agents of handoffs to nested patterns (they take no turn)
+    #: agents that take no turn of the pattern's: stand-ins of handoffs to nested patterns,
+    #: the approval gate (neither they nor their tool calls are reported)
     hidden: frozenset[str] | set[str] = frozenset()
+    #: the pattern's own tools (``None``: all); the drivers' own (a supervisor's
+    #: ``assign_to_*``) are reported by the driver, as the assignments they are
+    shown_tools: set[str] | None = None
+    #: what the current agent said in its turn: a handoff's reason, as ``RunResult.handoffs``
+    said: str = ""
 
     def feed(self, event: Any) -> list[Event]:
         """The typed events of one SDK stream event."""
         kind = getattr(event, "type", "")
         if kind == "agent_updated_stream_event":
-            self.agent = event.new_agent.name
+            self.agent, self.said = event.new_agent.name, ""
             if self.agent in self.hidden:
                 return []
             return [AgentStarted(agent=self.agent, patterns=self.patterns)]
@@ -86,13 +99,21 @@ class SDKEvents:
         if kind != "run_item_stream_event":
             return []
         item = event.item
+        if isinstance(item, MessageOutputItem):
+            self.said = agents.ItemHelpers.text_message_output(item)
+            return []
         if isinstance(item, HandoffOutputItem):
             target = item.target_agent
             return [Handoff(source=item.source_agent.name, target=target.name,
-                            reason=target.handoff_description or f"handoff to {target.name}")]
+                            reason=self.said or target.handoff_description
+                            or f"handoff to {target.name}")]
+        if isinstance(item, ToolCallItem | ToolCallOutputItem) and item.agent.name in self.hidden:
+            return []  # the approval gate's execute_plan: the executor's turns are reported
         if isinstance(item, ToolCallItem):
             raw = _plain(item.raw_item)
             name, call_id = str(raw.get("name") or ""), str(raw.get("call_id") or "")
+            if self.shown_tools is not None and name not in self.shown_tools:
+                return []
             self.tools[call_id] = name
             try:
                 args = json.loads(raw.get("arguments") or "{}")
@@ -102,6 +123,8 @@ class SDKEvents:
                                args=args if isinstance(args, dict) else {}, call_id=call_id)]
         if isinstance(item, ToolCallOutputItem):
             call_id = str(_plain(item.raw_item).get("call_id") or "")
+            if call_id not in self.tools and self.shown_tools is not None:
+                return []  # the result of a call not reported (a driver's own tool)
             output = item.output if isinstance(item.output, str) else json.dumps(
                 item.output, default=str)
             return [ToolResult(agent=item.agent.name, tool=self.tools.get(call_id, ""),
@@ -111,9 +134,11 @@ class SDKEvents:
 
 @dataclass
 class _StreamingRun(Run):
-    """A ``Run`` whose ``Runner.run`` calls are streamed into ``queue``."""
+    """A ``Run`` whose ``Runner.run`` calls are streamed into ``queue`` (or to ``emit``)."""
 
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    #: where the events go instead of the queue (a progress printer)
+    emit: Callable[[Event], Awaitable[None]] | None = None
     #: how many of the log's incidents are streamed already (shared with nested runs)
     reported: list[int] = field(default_factory=lambda: [0])
 
@@ -124,12 +149,13 @@ class _StreamingRun(Run):
                                                   hooks=self.run_hooks(),
                                                   max_turns=self.max_turns,
                                                   run_config=self.config, **kwargs)
-        translate = SDKEvents(patterns=self.scope[1:], hidden=self.log.doors)
+        translate = SDKEvents(patterns=self.scope[1:], hidden=self.log.doors | self.log.skip,
+                              shown_tools=self.log.tools)
         try:
             async for event in streamed.stream_events():
                 for ours in translate.feed(event):
                     await self._incidents()
-                    await self.queue.put(ours)
+                    await self._put(ours)
         finally:
             await self._incidents()
         return streamed
@@ -141,15 +167,61 @@ class _StreamingRun(Run):
             entry = events[self.reported[0]]
             self.reported[0] += 1
             if entry.get("type") != "guardrail":  # a trip is reported as GuardrailTripped
-                await self.queue.put(Recorded(kind=str(entry.get("type")),
+                await self._put(Recorded(kind=str(entry.get("type")),
                                               agent=str(entry.get("agent") or ""),
                                               detail=dict(entry)))
 
     async def report_fallback(self, handoff: Mapping[str, Any]) -> None:
         """The incidents so far, then ``Handoff(kind="fallback")``, as on LangGraph."""
+        await self.report(Handoff(source=str(handoff["from"]), target=str(handoff["to"]),
+                                  reason=str(handoff.get("reason") or ""), kind="fallback"))
+
+    async def report(self, event: Event) -> None:
+        """The incidents so far, then ``event`` (one a driver makes, not the SDK)."""
         await self._incidents()
-        await self.queue.put(Handoff(source=str(handoff["from"]), target=str(handoff["to"]),
-                                     reason=str(handoff.get("reason") or ""), kind="fallback"))
+        await self._put(event)
+
+    def tool_stream(self) -> Callable[[Any], Awaitable[None]]:
+        """``as_tool(on_stream=)``: an agent used as a tool reports its turn and its own
+        tool calls, as on LangGraph (one translator per tool call)."""
+        translators: dict[str, SDKEvents] = {}
+
+        async def on_stream(event: Mapping[str, Any]) -> None:
+            call_id = str(event.get("tool_call_id")
+                          or getattr(event.get("tool_call"), "call_id", "") or "")
+            translate = translators.setdefault(call_id, SDKEvents(
+                patterns=self.scope[1:], hidden=self.log.doors | self.log.skip,
+                shown_tools=self.log.tools))
+            for ours in translate.feed(event["event"]):
+                await self.report(ours)
+
+        return on_stream
+
+    async def _put(self, event: Event) -> None:
+        await (self.emit or self.queue.put)(event)
+
+
+def _streaming(base: Run, emit: Callable[[Event], Awaitable[None]] | None = None
+               ) -> _StreamingRun:
+    """``base`` as a run whose ``Runner.run`` calls are streamed."""
+    return _StreamingRun(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)},
+                         emit=emit)
+
+
+def printing(run: Run, progress: bool) -> Run:
+    """``run``, or - with ``progress`` - the same run with each event printed as it happens
+    (the LangGraph ``Runner``'s ``ProgressPrinter``; in a notebook, one displayed line each).
+    """
+    if not progress:
+        return run
+    from agentpatterns.run.progress import ProgressPrinter, progress_console
+
+    show = ProgressPrinter(progress_console())
+
+    async def emit(event: Event) -> None:
+        show(event)
+
+    return _streaming(run, emit)
 
 
 async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
@@ -182,7 +254,7 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
     base = _prepare(target, request=request, **options)
     if not isinstance(input, str):
         base.items = list(input)
-    run = _StreamingRun(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)})
+    run = _streaming(base)
     queue = run.queue
 
     async def drive() -> Any:

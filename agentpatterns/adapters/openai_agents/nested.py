@@ -136,7 +136,8 @@ def sdk_agents(run: Run, roots: Sequence[Any], *, handoffs: bool = True) -> Netw
     net = build_network([r for r in roots if isinstance(r, Agent)],
                         run_model=run.run_model, handoffs=handoffs, hooks=run.log,
                         extract=run.log.extractor(), guard=run.guard,
-                        pattern_tool=lambda tool, caller: pattern_tool(run, tool, caller))
+                        pattern_tool=lambda tool, caller: pattern_tool(run, tool, caller),
+                        on_stream=run.tool_stream())
     run.log.skip.update(net.doors)  # a stand-in takes no turn
     run.log.doors.update(net.doors)
     journal = run.guard.journal if run.guard is not None else None

@@ -282,6 +282,14 @@ class Run:
     async def report_fallback(self, handoff: Mapping[str, Any]) -> None:
         """A streamed run reports the incidents and the handoff to the fallback (no-op here)."""
 
+    async def report(self, event: Any) -> None:
+        """A streamed run reports ``event``, one its driver makes (no-op here)."""
+
+    def tool_stream(self) -> Callable[[Any], Awaitable[None]] | None:
+        """Where the runs of agents used as tools stream to: ``None``, not streamed (a
+        streamed run reports their turns and calls)."""
+        return None
+
     def model_label(self) -> str:
         """Which model the run used, worded as on LangGraph."""
         from agents.models.interface import Model
