@@ -74,8 +74,13 @@ def install() -> tuple[Path, Path]:
         _log(f"installing {LLAMA_CPP} into {root / 'venv'} (first time: compiles llama.cpp, "
              "~14 min on 2 cores; pip's wheel cache makes later installs take seconds)")
         started = time.monotonic()
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *extra, LLAMA_CPP],
-                       check=True, env=env)
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", *extra, LLAMA_CPP],
+                              env=env)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"pip could not install {LLAMA_CPP} (exit {done.returncode}, see above); "
+                "building it needs a C/C++ compiler and cmake (Debian/Ubuntu: apt-get install "
+                "build-essential cmake), or give LLAMA_CPP_WHEELS=DIR with a built wheel")
         _log(f"installed in {time.monotonic() - started:.0f} s")
         marker.touch()
     gguf = root / Path(GGUF).name

@@ -47,6 +47,10 @@ pytestmark = pytest.mark.realmodel
 
 #: per run: the most model calls, and the most tokens one reply may have
 MAX_CALLS = 12
+#: per pattern, where the 135M model never finishes: the Orchestrator keeps calling its
+#: experts until the budget stops it, and its growing prompt made each call ~15-23 s at load
+#: 5-7 (12 calls: 178 s on LangGraph, 275 s on the SDK); 8 calls show the same bounded stop
+CALLS = {"hierarchical": 8}
 REPLY_TOKENS = 64
 #: a guard against a hung run, not a speed test (the goal, <= 120 s a run on an idle 2-core
 #: machine, is measured in the table): a run is bounded by MAX_CALLS x OPENAI_TIMEOUT anyway,
@@ -79,6 +83,10 @@ def _record(row: dict[str, Any]) -> None:
         out.write(json.dumps(row) + "\n")
 
 
+def _calls(name: str) -> int:
+    return CALLS.get(name, MAX_CALLS)
+
+
 def _check(name: str, runtime: str, run: Any) -> Any:
     """Run, classify how it ended, assert the invariants, record the row."""
     started = time.monotonic()
@@ -106,10 +114,10 @@ def _check(name: str, runtime: str, run: Any) -> Any:
     if error is not None:
         assert "'" in str(error), f"the stop names no agent: {error}"  # our named errors
         if isinstance(error, BudgetExceeded):
-            assert error.limit == MAX_CALLS or error.budget == "max_tokens"
+            assert error.limit == _calls(name) or error.budget == "max_tokens"
     if result is not None:
         assert "SmolLM2" in result.model and "llama.cpp server" in result.model, result.model
-        assert sum(calls.values()) <= MAX_CALLS
+        assert sum(calls.values()) <= _calls(name)
         assert {e.get("type") for e in events} <= KNOWN_EVENTS, events
         for handoff in result.handoffs:  # a handoff the model made is in the route
             assert handoff["to"] in path, (handoff, path)
@@ -119,7 +127,7 @@ def _check(name: str, runtime: str, run: Any) -> Any:
 def _sync(runtime: str, name: str, request: str | None = None, **kwargs: Any) -> Any:
     request = request or EXAMPLES[name][1]
     run = Runner.run_sync if runtime == "langgraph" else run_sdk_sync
-    return lambda: run(example(name), request, max_model_calls=MAX_CALLS, **kwargs)
+    return lambda: run(example(name), request, max_model_calls=_calls(name), **kwargs)
 
 
 @pytest.mark.parametrize("runtime", ["langgraph", "sdk"])
