@@ -131,3 +131,57 @@ def test_on_handoff_and_is_enabled_see_the_runs_context_object_on_langgraph() ->
                              model=ScriptedModel(list(script)))
     assert result.path == ["Desk", "Manager"]
     assert plain.log == ours.log == ["handed"]  # the user's object, mutated in place
+
+
+def test_input_filter_gets_the_sdks_split_and_the_runs_context() -> None:
+    """``input_history`` (the run's input), ``pre_handoff_items`` (the run's earlier turns,
+    another agent's included) and ``new_items`` (the handoff turn), and ``run_context`` with
+    the run's context= object - as plain agents.Runner gives them, on both runtimes."""
+    seen: list[Any] = []
+
+    def record(data: Any) -> Any:
+        history = data.input_history
+        seen.append((1 if isinstance(history, str) else len(history),
+                     [type(i).__name__ for i in data.pre_handoff_items],
+                     [type(i).__name__ for i in data.new_items],
+                     data.run_context.context))
+        return data
+
+    manager = agents.Agent(name="Manager", instructions="Handle escalations")
+    desk = agents.Agent(name="Desk", instructions="Help", tools=[order_status],
+                        handoffs=[agents.handoff(manager, input_filter=record)])
+    front = agents.Agent(name="Front", instructions="Route", tools=[order_status],
+                         handoffs=[desk])
+    script = [tool_call("order_status", order="A1"), tool_call("transfer_to_desk"),
+              tool_call("order_status", order="A1"), tool_call("transfer_to_manager"),
+              text("Manager: refund issued.")]
+    state = {"user": "ada"}
+    three = three_ways(front, "where is order A1?", script, before=_reset, context=state)
+    assert_agree(three)
+    assert len(seen) == 3
+    assert seen[0] == (1, ["ToolCallItem", "ToolCallOutputItem", "HandoffCallItem",
+                           "HandoffOutputItem", "ToolCallItem", "ToolCallOutputItem"],
+                       ["HandoffCallItem", "HandoffOutputItem"], state)
+    assert seen[1] == seen[0] and seen[2] == seen[0]
+
+
+def test_our_filter_gets_the_split_on_both_runtimes() -> None:
+    seen: list[Any] = []
+
+    def record(data: HandoffInputData) -> HandoffInputData:
+        seen.append(([m.type for m in data.input_history],
+                     [m.type for m in data.pre_handoff_items],
+                     [m.type for m in data.new_items], data.run_context.context))
+        return data
+
+    manager = Agent(name="Manager", instructions="Handle escalations")
+    desk = Agent(name="Desk", instructions="Route",
+                 handoffs=[handoff(manager, input_filter=record)])
+    front = Agent(name="Front", instructions="Route", handoffs=[desk])
+    for run in (Runner.run_sync, run_sdk_sync):
+        model = ScriptedModel([tool_call("transfer_to_desk"), tool_call("transfer_to_manager"),
+                               text("Manager here.")])
+        result = run(front, "I want a manager", model=model, context="ctx")
+        assert result.path == ["Front", "Desk", "Manager"]
+    assert seen[0] == (["human"], ["ai", "tool"], ["ai", "tool"], "ctx")
+    assert seen[1] == seen[0]

@@ -9,9 +9,12 @@
   tool's parameters are its JSON schema); a payload that does not validate raises
   ``ModelBehaviorError`` (the SDK's behaviour);
 * ``input_filter(data) -> data``: what the next agent sees. ``data`` is a
-  :class:`HandoffInputData` of LangChain messages (``input_history``: the conversation
-  before the agent's turn, ``pre_handoff_items`` (empty), ``new_items``: the turn, the
-  handoff call and its result included); the filtered conversation replaces the thread's;
+  :class:`HandoffInputData` of LangChain messages split as the SDK splits a run
+  (``input_history``: the run's input - the conversation up to its last user message;
+  ``pre_handoff_items``: the run's earlier turns, other agents' included; ``new_items``: this
+  turn, the handoff call and its result included; ``run_context``: a
+  ``RunContextWrapper`` of the run's ``context=``); the filtered conversation replaces the
+  thread's;
 * ``is_enabled``: a bool, or ``(context, agent) -> bool`` (sync or async) asked at the
   start of each turn; a disabled handoff is not offered.
 
@@ -30,6 +33,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.messages import AIMessage, HumanMessage
+
 if TYPE_CHECKING:
     from agentpatterns.nodes.agent import Agent
 
@@ -43,6 +48,8 @@ class HandoffInputData:
     input_history: tuple[Any, ...]
     pre_handoff_items: tuple[Any, ...] = ()
     new_items: tuple[Any, ...] = ()
+    #: the run's context (a ``RunContextWrapper`` whose ``context`` is the run's ``context=``)
+    run_context: Any = field(default=None, compare=False)
 
     def clone(self, **changes: Any) -> HandoffInputData:
         """A copy with some fields changed (as the SDK's ``clone``)."""
@@ -151,9 +158,19 @@ def enabled(spec: Handoff, context: Any, agent: Any) -> Any:
 
 def filtered(input_filter: Callable[[Any], Any], history: Any, new: Any) -> Any:
     """Generator (of a turn): the conversation the next agent gets from ``input_filter``."""
+    from agentpatterns.nodes.context import RunContextWrapper, current_context
     from agentpatterns.nodes.tool_use import UserCall
 
-    data = HandoffInputData(input_history=tuple(history), new_items=tuple(new))
+    # as the SDK splits a run: its input (up to the last user message), the items of the
+    # run's earlier turns, and this turn's (the handoff call included)
+    # (an SDK turn is one model call: this agent's earlier round trips are "pre" items)
+    start = next((i + 1 for i in range(len(history) - 1, -1, -1)
+                  if isinstance(history[i], HumanMessage)), 0)
+    cut = next((i for i in range(len(new) - 1, -1, -1) if isinstance(new[i], AIMessage)), 0)
+    data = HandoffInputData(input_history=tuple(history[:start]),
+                            pre_handoff_items=(*history[start:], *new[:cut]),
+                            new_items=tuple(new[cut:]),
+                            run_context=RunContextWrapper(context=current_context()))
     out = yield UserCall(input_filter, (data,), "input_filter",
                          getattr(input_filter, "__name__", ""))
     if not isinstance(out, HandoffInputData):

@@ -39,6 +39,7 @@ from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessa
 from agentpatterns.adapters.openai_agents.tools import sdk_context
 from agentpatterns.errors import UnsupportedError
 from agentpatterns.nodes.agent import Agent
+from agentpatterns.nodes.context import RunContextWrapper as OurRunContextWrapper
 from agentpatterns.nodes.guardrails import GuardrailContext
 from agentpatterns.nodes.handoff import Handoff, HandoffInputData
 from agentpatterns.nodes.items import items_to_messages, messages_to_items
@@ -64,13 +65,17 @@ def _run_items(messages: Sequence[Any], source: agents.Agent[Any], target: agent
     """One turn's messages as SDK run items (``None`` when one has no run-item form)."""
     out: list[Any] = []
     handoff_calls: set[str] = set()
-    for item in messages_to_items(messages):
+    items = messages_to_items(messages)
+    # an earlier agent's handoff (pre-handoff items): its result names the next agent
+    taken = {i.get("call_id") for i in items if i.get("type") == "function_call_output"
+             and _handed_to(i.get("output"))}
+    for item in items:
         kind, role = item.get("type"), item.get("role")
         if kind == "message" and role == "assistant":
             out.append(MessageOutputItem(agent=source, raw_item=ResponseOutputMessage(**item)))
         elif kind == "function_call":
             call = ResponseFunctionToolCall(**item)
-            if call.name in handoff_names:
+            if call.name in handoff_names or call.call_id in taken:
                 handoff_calls.add(call.call_id)
                 out.append(HandoffCallItem(agent=source, raw_item=call))
             else:
@@ -85,6 +90,15 @@ def _run_items(messages: Sequence[Any], source: agents.Agent[Any], target: agent
         else:
             return None
     return tuple(out)
+
+
+def _handed_to(output: Any) -> bool:
+    """A handoff's tool result as LangGraph writes it (``{"assistant": <agent>}``)."""
+    try:
+        value = json.loads(output) if isinstance(output, str) else None
+    except ValueError:
+        return False
+    return isinstance(value, dict) and list(value) == ["assistant"]
 
 
 def _to_input(value: Any) -> list[Any]:
@@ -128,12 +142,18 @@ def our_handoff(owner: agents.Agent[Any], item: Any) -> Handoff | None:
         sdk_filter = item.input_filter
 
         async def apply(data: HandoffInputData) -> HandoffInputData:
+            # the SDK's split: the run's input, its earlier turns' run items, this turn's
             new = _run_items(data.new_items, owner, target, names)
+            pre = _run_items(data.pre_handoff_items, owner, target, names)
             history: Any = tuple(messages_to_items(data.input_history))
-            sdk_data = (SDKData(input_history=history, pre_handoff_items=(), new_items=new,
-                                run_context=_ctx(None)) if new is not None else
-                        SDKData(input_history=history + tuple(messages_to_items(data.new_items)),
-                                pre_handoff_items=(), new_items=(), run_context=_ctx(None)))
+            if pre is None:  # an item with no run-item form: kept as input history
+                history, pre = history + tuple(messages_to_items(data.pre_handoff_items)), ()
+            context = _ctx(data.run_context)
+            sdk_data = (SDKData(input_history=history, pre_handoff_items=pre, new_items=new,
+                                run_context=context) if new is not None else
+                        SDKData(input_history=history + tuple(messages_to_items(
+                            [*data.pre_handoff_items, *data.new_items])),
+                                pre_handoff_items=(), new_items=(), run_context=context))
             out = await _maybe(sdk_filter(sdk_data))
             items = [*_to_input(out.input_history), *_to_input(out.pre_handoff_items),
                      *_to_input(out.input_items if out.input_items is not None
@@ -244,10 +264,12 @@ def _sdk_filter(input_filter: Callable[[Any], Any] | None) -> Any:
 
     async def apply(data: SDKData) -> SDKData:
         history = items_to_messages(None, _to_input(data.input_history))
-        new = items_to_messages(None, [*_to_input(data.pre_handoff_items),
-                                       *_to_input(data.new_items)])
-        out = await _maybe(input_filter(HandoffInputData(input_history=tuple(history),
-                                                         new_items=tuple(new))))
+        pre = items_to_messages(None, _to_input(data.pre_handoff_items))
+        new = items_to_messages(None, _to_input(data.new_items))
+        context = getattr(data.run_context, "context", None)
+        out = await _maybe(input_filter(HandoffInputData(
+            input_history=tuple(history), pre_handoff_items=tuple(pre), new_items=tuple(new),
+            run_context=OurRunContextWrapper(context=context))))
         kept = [*out.input_history, *out.pre_handoff_items, *out.new_items]
         # the next agent's model sees what was kept; the turn's items stay in the run's
         # history (``input_items`` is the SDK's way to say so), so its path shows the turn
