@@ -116,3 +116,43 @@ def test_drawing_a_run_waiting_inside_a_nested_pattern_lights_its_agents(tmp_pat
     assert {"Release_Executor", "Reporter"} <= classes["dimmed"]
     edges = gate.to_networkx().edges
     assert edges["Approval:__end__", "__end__"]["label"] == "stopped"
+
+
+def test_a_nested_pattern_saves_inline_and_starts_no_threads_of_its_own() -> None:
+    """A child graph's saves run in its loop's thread and its tasks on one shared pool, so
+    nesting adds no thread starts (the cost measured in bench/README.md)."""
+    import threading
+
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from agentpatterns import Agent, sequential
+
+    def three(prefix: str) -> list[Agent]:
+        return [Agent(name=f"{prefix}{n}", instructions="Research the topic thoroughly")
+                for n in ("A", "B", "C")]
+
+    flat = sequential(three("F"))
+    nested = sequential([sequential([a], name=f"{a.name} step") for a in three("N")],
+                        name="Nested")
+    started: list[str] = []
+    original = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        started.append(self.name)
+        original(self)
+
+    saver = InMemorySaver()
+    threading.Thread.start = start  # type: ignore[method-assign]
+    try:
+        for pattern in (flat, nested, flat, nested):
+            Runner.run_sync(pattern, "tides", checkpointer=saver)
+        started.clear()
+        Runner.run_sync(flat, "tides", checkpointer=saver)
+        flat_threads = len(started)
+        started.clear()
+        r = Runner.run_sync(nested, "tides", checkpointer=saver)
+        nested_threads = len(started)
+    finally:
+        threading.Thread.start = original  # type: ignore[method-assign]
+    assert r.path == ["NA", "NB", "NC"]
+    assert nested_threads <= flat_threads  # the three children start none

@@ -24,6 +24,7 @@ from langgraph.types import Command
 
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import SubRun
+from agentpatterns.graphs._executor import NESTED, install
 from agentpatterns.graphs._nodes import agent_node, tripped
 from agentpatterns.graphs.pattern import _TOOL_TURN, Participant, Pattern
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
@@ -33,6 +34,15 @@ __all__ = ["child_result", "members", "node_kind", "participant_node", "pattern_
            "tool_turn"]
 
 Finish = Callable[[Mapping[str, Any], TurnResult], Any]
+
+
+def nested_config(config: RunnableConfig) -> RunnableConfig:
+    """The config a child graph is invoked with: the node's, marked so that the child's
+    loop saves inline and shares one thread pool (see ``graphs/_executor.py``)."""
+    configurable = config.get("configurable") or {}
+    if configurable.get(NESTED):
+        return config
+    return {**config, "configurable": {**configurable, NESTED: True}}
 
 
 def subgraph(pattern: Pattern, *, checkpointed: bool = True) -> Any:
@@ -121,10 +131,11 @@ def pattern_node(pattern: Pattern, make_turn: Callable[[Mapping[str, Any]], SubR
     """The node of a nested ``pattern``: ``make_turn(state)`` says what it works on;
     ``finish(state, turn)`` turns its result into the parent's update, as for an agent."""
     sub = subgraph(pattern)
+    install()
 
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         turn = make_turn(state)
-        values = sub.invoke(child_input(turn), config)
+        values = sub.invoke(child_input(turn), nested_config(config))
         return _settle(pattern, finish, state, values, len(turn.messages))
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
@@ -177,6 +188,7 @@ class _PatternTool:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
+            config = nested_config(config)
             if not isinstance(budget, Budget):
                 return sub.invoke(payload, config)
             with budget.handed_on():
