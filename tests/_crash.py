@@ -217,6 +217,27 @@ def counts(log: str | Path) -> tuple[Counter[tuple[str, ...]], Counter[tuple[str
     return models, tools
 
 
+def in_window(log: str | Path, killed: set[str]) -> tuple[int, int]:
+    """``(model, tool)`` repeats whose earlier run was the *last* call a killed worker
+    completed: killed after the call returned, before its journal record was committed
+    (the effect-to-record window). A replay that failed would repeat earlier calls too."""
+    path = Path(log)
+    lines = [line.split("\t") for line in (path.read_text().splitlines()
+                                            if path.exists() else ())]
+    last = {fields[3]: i for i, fields in enumerate(lines)}
+    seen: dict[tuple[str, str, str], int] = {}
+    models = tools = 0
+    for i, fields in enumerate(lines):
+        call = (fields[0], fields[1], fields[2])
+        if call in seen:
+            earlier = lines[seen[call]]
+            if earlier[3] in killed and last[earlier[3]] == seen[call]:
+                models += call[0] == "model"
+                tools += call[0] == "tool"
+        seen[call] = i
+    return models, tools
+
+
 def repeated_with_one_key(log: str | Path) -> int:
     """Tool calls made more than once whose runs all had the same idempotency key (a service
     honouring the key acted once)."""
