@@ -15,6 +15,7 @@ from agentpatterns.errors import PatternError, RunError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
 from agentpatterns.graphs._nested import pattern_node
 from agentpatterns.graphs._nodes import agent_node, stopped
+from agentpatterns.graphs._tools import inner_tools_meta, participant_tools
 from agentpatterns.graphs.pattern import (
     END_ID,
     START_ID,
@@ -96,11 +97,12 @@ def dynamic(
         Edge(source=SPECIALISTS, target=JOIN, kind="join"),
         Edge(source=JOIN, target=END_ID, kind="route", label="combined"),
     )
+    tool_nodes, tool_edges = participant_tools([analyzer])
     return Pattern(
         kind="dynamic",
         agents=(analyzer,),
         entry=analyzer.name,
-        edges=edges,
+        edges=(*edges, *tool_edges),
         nodes=(
             Node(
                 id=SPECIALISTS,
@@ -109,6 +111,7 @@ def dynamic(
                 description="agents created at run time, one per domain",
             ),
             Node(id=JOIN, kind="join", label="combine"),
+            *tool_nodes,
         ),
         options={"make_specialist": make_specialist, "max_specialists": max_specialists},
         name=name or "dynamic",
@@ -289,7 +292,7 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
         analyzer.name,
         agent_node(analyzer.name, analyze_turn, analyze_finish),
         destinations=(SPECIALISTS, END),
-        metadata={"agentpatterns": {"kind": "agent"}},
+        metadata={"agentpatterns": inner_tools_meta(analyzer)},
     )
     agents_node = agent_node(SPECIALISTS, specialist_turn, specialist_finish)
 

@@ -18,6 +18,7 @@ from agentpatterns.errors import InputError, PatternError
 from agentpatterns.graphs._common import SubRun, output_of, public_update, request_of
 from agentpatterns.graphs._nested import pattern_node
 from agentpatterns.graphs._nodes import add_step, agent_node
+from agentpatterns.graphs._tools import inner_tools, tool_nodes_and_edges
 from agentpatterns.graphs.pattern import (
     END_ID,
     START_ID,
@@ -27,7 +28,6 @@ from agentpatterns.graphs.pattern import (
     collect_agents,
     may_stop,
     register,
-    tool_nodes_and_edges,
 )
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.guardrails import can_trip
@@ -217,7 +217,7 @@ def build_network(pattern: Pattern) -> StateGraph[Any]:
         graph.add_node(agent.name, node, destinations=tuple(destinations),
                        metadata={"agentpatterns": {"kind": "agent",
                                                    "tools": [t.name for t in agent.tools],
-                                                   "inner": _inner_tools(agent)}})
+                                                   "inner": inner_tools(agent)}})
         if sequence_next is not None:
             add_step(graph, agent.name, sequence_next, guarded=can_trip(agent))
     for child in pattern.patterns:
@@ -251,31 +251,6 @@ def _add_pattern_node(graph: StateGraph[Any], pattern: Pattern, child: Pattern) 
                    metadata={"agentpatterns": {"kind": "pattern"}})
     if sequence_next is not None:
         add_step(graph, child.name, sequence_next, guarded=stops)
-
-
-def _inner_tools(agent: Agent) -> list[dict[str, str]]:
-    """The tool edges that run inside ``agent``'s node, through agents used as tools too.
-
-    Drawn from the compiled graph (``to_networkx``) they restore the tool nodes and the
-    tool-only agents, which have no LangGraph node of their own.
-    """
-    out: list[dict[str, str]] = []
-    seen, todo = {agent.name}, [agent]
-    while todo:
-        current = todo.pop(0)
-        nodes, edges = tool_nodes_and_edges([current])
-        kinds: dict[str, str] = {n.id: n.kind for n in nodes}
-        for t in current.tools:
-            if isinstance(t, AgentTool) and isinstance(t.agent, Pattern):
-                kinds[t.agent.name] = "pattern"
-        out += [{"source": e.source, "target": e.target, "label": e.label,
-                 "target_kind": kinds.get(e.target, "agent")} for e in edges]
-        for t in current.tools:
-            sub = getattr(t, "agent", None)
-            if isinstance(sub, Agent) and sub.name not in seen:
-                seen.add(sub.name)
-                todo.append(sub)
-    return out
 
 
 def _make_turn(agent: Agent, fallback: str | None, entry: bool) -> Any:

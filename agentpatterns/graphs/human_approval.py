@@ -12,6 +12,7 @@ from agentpatterns.errors import InputError, PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, public_update, request_of
 from agentpatterns.graphs._nested import members, node_kind, participant_node
 from agentpatterns.graphs._nodes import add_step
+from agentpatterns.graphs._tools import inner_tools_meta, participant_tools
 from agentpatterns.graphs.pattern import (
     END_ID,
     START_ID,
@@ -73,11 +74,12 @@ def human_approval(planner: Participant, executor: Participant, *, max_revisions
     if max_revisions:
         edges.append(Edge(source=APPROVAL, target=planner.name, kind="loop",
                           label=f"feedback (≤ {max_revisions})", bound=max_revisions))
+    tool_nodes, tool_edges = participant_tools([planner, executor])
     return Pattern(kind="human_approval", **members(planner, executor), entry=planner.name,
                    description=description,
-                   edges=tuple(edges),
+                   edges=(*edges, *tool_edges),
                    nodes=(Node(id=APPROVAL, kind="interrupt", label="human approval",
-                               description="waits for a person's decision"),),
+                               description="waits for a person's decision"), *tool_nodes),
                    options={"max_revisions": max_revisions, "planner": planner.name,
                             "executor": executor.name}, name=name or "human_approval")
 
@@ -136,12 +138,12 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
 
     graph.add_node(planner.name, participant_node(planner, plan_turn, plan_finish),
                    destinations=(END,) if may_stop(planner) else (),
-                   metadata={"agentpatterns": {"kind": node_kind(planner)}})
+                   metadata={"agentpatterns": inner_tools_meta(planner, node_kind(planner))})
     destinations = (executor.name, END, planner.name) if max_revisions else (executor.name, END)
     graph.add_node(APPROVAL, approval, destinations=destinations,
                    metadata={"agentpatterns": {"kind": "interrupt"}})
     graph.add_node(executor.name, participant_node(executor, exec_turn, exec_finish),
-                   metadata={"agentpatterns": {"kind": node_kind(executor)}})
+                   metadata={"agentpatterns": inner_tools_meta(executor, node_kind(executor))})
     graph.add_edge(START, planner.name)
     add_step(graph, planner.name, APPROVAL, guarded=may_stop(planner))
     graph.add_edge(executor.name, END)

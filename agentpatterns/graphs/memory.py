@@ -13,6 +13,7 @@ from langgraph.graph import END, START, StateGraph
 
 from agentpatterns.graphs._common import output_of, request_of
 from agentpatterns.graphs._nodes import agent_node
+from agentpatterns.graphs._tools import inner_tools_meta, participant_tools
 from agentpatterns.graphs.pattern import END_ID, START_ID, Edge, Pattern, register
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.runtime import TurnResult, agent_turn
@@ -45,8 +46,9 @@ def memory(agent: Agent, *, name: str = "") -> Pattern:
     """
     edges = (Edge(source=START_ID, target=agent.name, kind="route", label="entry"),
              Edge(source=agent.name, target=END_ID, kind="route", label="answer"))
-    return Pattern(kind="memory", agents=(agent,), entry=agent.name, edges=edges,
-                   name=name or "memory")
+    tool_nodes, tool_edges = participant_tools([agent])
+    return Pattern(kind="memory", agents=(agent,), entry=agent.name,
+                   edges=(*edges, *tool_edges), nodes=tuple(tool_nodes), name=name or "memory")
 
 
 def _user(config: RunnableConfig | None) -> str | None:
@@ -110,7 +112,7 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
         return await inner.ainvoke(with_facts(state, config), config)
 
     graph.add_node(agent.name, RunnableCallable(run, arun, name=agent.name),
-                   metadata={"agentpatterns": {"kind": "agent"}})
+                   metadata={"agentpatterns": inner_tools_meta(agent)})
     graph.add_edge(START, agent.name)
     graph.add_edge(agent.name, END)
     return graph

@@ -12,6 +12,7 @@ from agentpatterns.graphs._common import fresh_turn, output_of, public_update, r
 from agentpatterns.graphs._nested import node_kind as _kind
 from agentpatterns.graphs._nested import participant_node
 from agentpatterns.graphs._nodes import add_step, stopped
+from agentpatterns.graphs._tools import inner_tools_meta, participant_tools
 from agentpatterns.graphs.pattern import (
     END_ID,
     START_ID,
@@ -19,8 +20,6 @@ from agentpatterns.graphs.pattern import (
     Node,
     Participant,
     Pattern,
-    function_tool_parts,
-    inner_tools_meta,
     may_stop,
     register,
 )
@@ -72,7 +71,7 @@ def parallel(agents: Sequence[Participant], synthesizer: Participant, *,
     edges += [Edge(source=JOIN, target=synthesizer.name, kind="sequence"),
               Edge(source=synthesizer.name, target=END_ID, kind="route", label="done")]
     members = [*agents, synthesizer]
-    tool_nodes, tool_edges = function_tool_parts(members)
+    tool_nodes, tool_edges = participant_tools(members)
     return Pattern(kind="parallel", agents=tuple(a for a in members if isinstance(a, Agent)),
                    patterns=tuple(p for p in members if isinstance(p, Pattern)),
                    description=description, entry=START_ID,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from agentpatterns.errors import PatternError, UnsupportedError
 from agentpatterns.nodes.agent import Agent
-from agentpatterns.nodes.tools import AgentTool, FunctionTool, HostedTool
+from agentpatterns.nodes.tools import AgentTool, HostedTool
 
 if TYPE_CHECKING:
     from langgraph.graph import StateGraph
@@ -527,39 +527,3 @@ def _refuse_sdk_only(agents: Sequence[Agent]) -> None:
                 f"agent {a.name!r}: MCP servers ({names}) run only on the OpenAI Agents SDK "
                 "runtime; run the pattern with run_sdk(...), or expose their tools as "
                 "function tools")
-
-
-def tool_nodes_and_edges(agents: Sequence[Agent]) -> tuple[list[Node], list[Edge]]:
-    """``tool`` nodes for function tools and ``tool`` edges for tools and agents-as-tools."""
-    nodes: list[Node] = []
-    edges: list[Edge] = []
-    for a in agents:
-        for t in a.tools:
-            if isinstance(t, AgentTool):
-                edges.append(Edge(source=a.name, target=t.agent.name, kind="tool", label=t.name))
-            elif isinstance(t, FunctionTool | HostedTool):
-                node_id = f"{a.name}:{t.name}"
-                description = (t.description if isinstance(t, FunctionTool)
-                               else f"hosted {t.kind} (OpenAI Agents SDK runtime only)")
-                nodes.append(Node(id=node_id, kind="tool", label=t.name, description=description))
-                edges.append(Edge(source=a.name, target=node_id, kind="tool", label=t.name))
-    return nodes, edges
-
-
-def function_tool_parts(participants: Sequence[Any]) -> tuple[list[Node], list[Edge]]:
-    """The ``tool`` nodes and edges of the agents' function tools, for patterns that are not
-    handoff networks (supervisor, parallel): each agent's tools are drawn beside it (a
-    participant that is a pattern draws its own)."""
-    nodes, edges = tool_nodes_and_edges([p for p in participants if isinstance(p, Agent)])
-    ids = {n.id for n in nodes}
-    return nodes, [e for e in edges if e.target in ids]
-
-
-def inner_tools_meta(participant: Any, kind: str = "agent") -> dict[str, Any]:
-    """Node metadata that folds an agent's function tools back into the compiled view."""
-    _, edges = function_tool_parts([participant])
-    meta: dict[str, Any] = {"kind": kind}
-    if edges:
-        meta["inner"] = [{"source": e.source, "target": e.target, "label": e.label,
-                          "target_kind": "tool"} for e in edges]
-    return meta

@@ -13,6 +13,7 @@ from agentpatterns.graphs._common import fresh_turn, output_of, public_update, r
 from agentpatterns.graphs._nested import node_kind as _kind
 from agentpatterns.graphs._nested import participant_node
 from agentpatterns.graphs._nodes import add_step
+from agentpatterns.graphs._tools import inner_tools_meta, participant_tools
 from agentpatterns.graphs.pattern import (
     END_ID,
     START_ID,
@@ -85,12 +86,14 @@ def reflection(
         ),
     )
     members = (generator, critic)
+    tool_nodes, tool_edges = participant_tools(members)
     return Pattern(
         kind="reflection",
         agents=tuple(a for a in members if isinstance(a, Agent)),
         patterns=tuple(p for p in members if isinstance(p, Pattern)),
         entry=generator.name,
-        edges=edges,
+        edges=(*edges, *tool_edges),
+        nodes=tuple(tool_nodes),
         options={"iterations": iterations, "stop_when": stop_when,
                  "generator": generator.name, "critic": critic.name},
         name=name or "reflection",
@@ -145,13 +148,13 @@ def _build(pattern: Pattern) -> StateGraph[Any]:
     graph.add_node(
         generator.name,
         participant_node(generator, gen_turn, gen_finish),
-        metadata={"agentpatterns": {"kind": _kind(generator)}},
+        metadata={"agentpatterns": inner_tools_meta(generator, _kind(generator))},
     )
     graph.add_node(
         critic.name,
         participant_node(critic, critic_turn, critic_finish),
         destinations=(generator.name, END),
-        metadata={"agentpatterns": {"kind": _kind(critic)}},
+        metadata={"agentpatterns": inner_tools_meta(critic, _kind(critic))},
     )
     graph.add_edge(START, generator.name)
     add_step(graph, generator.name, critic.name, guarded=may_stop(generator))

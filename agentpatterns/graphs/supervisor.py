@@ -13,14 +13,13 @@ from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import fresh_turn, output_of, request_of
 from agentpatterns.graphs._nested import members, node_kind, participant_node
 from agentpatterns.graphs._nodes import add_step, agent_node
+from agentpatterns.graphs._tools import inner_tools_meta, participant_tools
 from agentpatterns.graphs.pattern import (
     END_ID,
     START_ID,
     Edge,
     Participant,
     Pattern,
-    function_tool_parts,
-    inner_tools_meta,
     may_stop,
     register,
 )
@@ -89,7 +88,7 @@ def supervisor(
                 bound=max_rounds,
             )
         )
-    tool_nodes, tool_edges = function_tool_parts([boss, *workers])
+    tool_nodes, tool_edges = participant_tools([boss, *workers])
     return Pattern(
         kind="supervisor",
         **members(boss, *workers),

@@ -220,6 +220,31 @@ class _Overlay:
         return self.colors.get(n, _PATH_COLOR)
 
 
+def _is_tool_edge(g: nx.DiGraph, u: Hashable, v: Hashable) -> bool:
+    data = g.edges[u, v]
+    return "tool" in (data.get("kinds") or [data.get("kind")])
+
+
+def _steps_taken(g: nx.DiGraph, resolved: Sequence[Hashable]
+                 ) -> tuple[set[tuple[Hashable, Hashable]], Hashable | None]:
+    """The edges between consecutive steps, and the agent whose turn was the last. An agent
+    used as a tool runs inside its caller's turn, which goes on after it: the step after it
+    continues from the caller (and a run that ends there ends with the caller's answer)."""
+    edges: set[tuple[Hashable, Hashable]] = set()
+    callers: list[Hashable] = []  # whose turns go on under agents used as tools
+    for a, b in pairwise(resolved):
+        if g.has_edge(a, b):
+            edges.add((a, b))
+            callers = [*callers, a] if _is_tool_edge(g, a, b) else []
+            continue
+        caller = next((c for c in reversed(callers) if g.has_edge(c, b)), None)
+        if caller is not None:
+            edges.add((caller, b))
+        callers = []
+    last = callers[0] if callers else (resolved[-1] if resolved else None)
+    return edges, last
+
+
 def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | RunOverlay | None
                      ) -> _Overlay | None:
     """Match a run to nodes and edges (a plain sequence is a run path).
@@ -254,7 +279,7 @@ def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | RunOverlay | None
         if node is not None:
             steps.setdefault(node, []).append(i)
             resolved.append(node)
-    edges = {(a, b) for a, b in pairwise(resolved) if g.has_edge(a, b)}
+    edges, last = _steps_taken(g, resolved)
     if not isinstance(overlay, RunOverlay):
         return _Overlay(steps, edges)
     notes: dict[Hashable, str] = {}
@@ -288,16 +313,20 @@ def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | RunOverlay | None
             for e in g.successors(x):
                 if kinds[e] == "end":
                     light(x, e)
-    if run.finished and resolved and run.approval != "rejected":
-        for e in g.successors(resolved[-1]):
+    if run.finished and last is not None and run.approval != "rejected":
+        for e in g.successors(last):
             if kinds[e] == "end":
-                light(resolved[-1], e)
+                light(last, e)
     called: dict[Hashable, int] = {}
     for agent, tool in run.tools:
         target = f"{agent}:{tool}"
         if target in g and g.has_edge(agent, target):
             light(agent, target)
             called[target] = called.get(target, 0) + 1
+        elif agent in g:  # an agent (or pattern) used as a tool: its edge is lit
+            for v in g.successors(agent):
+                if _is_tool_edge(g, agent, v) and g.edges[agent, v].get("label") == tool:
+                    light(agent, v)
     for node, times in called.items():
         notes[node] = "called" if times == 1 else f"called {times}×"
     return _Overlay(steps, edges, notes, colors)
