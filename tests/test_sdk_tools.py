@@ -199,7 +199,8 @@ def test_function_tool_fields_applied_by_the_sdk_runner_are_refused_by_name(
 
 
 @pytest.mark.parametrize("option", [
-    {"custom_output_extractor": lambda result: "x"}, {"run_config": agents.RunConfig()},
+    {"run_config": agents.RunConfig(model="gpt-4.1")},
+    {"run_config": agents.RunConfig(handoff_input_filter=lambda data: data)},
     {"input_builder": lambda options: "x"}])
 def test_as_tool_options_that_cannot_be_honoured_are_refused_by_name(option: Any) -> None:
     helper = agents.Agent(name="Helper", instructions="Help")
@@ -208,6 +209,16 @@ def test_as_tool_options_that_cannot_be_honoured_are_refused_by_name(option: Any
     key = next(iter(option))
     with pytest.raises(UnsupportedError, match=f"'Boss'.*'ask_helper'.*{key}"):
         from_sdk_agent(boss)
+
+
+def test_as_tool_run_config_with_tracing_settings_only_is_honoured() -> None:
+    helper = agents.Agent(name="Helper", instructions="Help")
+    config = agents.RunConfig(tracing_disabled=True, workflow_name="helper")
+    boss = agents.Agent(name="Boss", instructions="Decide", tools=[
+        helper.as_tool(tool_name="ask_helper", tool_description="Ask", run_config=config)])
+    pattern = from_sdk_agent(boss)  # neither runtime traces: nothing to refuse
+    model = ScriptedModel([tool_call("ask_helper", input="hi"), text("helped"), text("ok")])
+    assert Runner.run_sync(pattern, "go", model=model).final_output == "ok"
 
 
 class Query(pydantic.BaseModel):

@@ -31,7 +31,7 @@ from agentpatterns.nodes.protocol import (
     TurnResult,
 )
 from agentpatterns.nodes.tool_use import FunctionToolResult, UserCall, final_from_tools
-from agentpatterns.nodes.tools import AgentTool, failure_message, tool_output_text
+from agentpatterns.nodes.tools import AgentTool, AgentToolRun, failure_message, tool_output_text
 
 __all__ = [
     "call_tool",
@@ -156,7 +156,8 @@ def call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any]
     if hooks is not None:
         yield hooks.tool_start(tool_ctx, agent, entry)
     if isinstance(entry, AgentTool):
-        sub: TurnResult | SubFailure = yield SubAgent(entry, entry.task_of(args))
+        task = entry.task_of(args)
+        sub: TurnResult | SubFailure = yield SubAgent(entry, task)
         failure = None
         if isinstance(sub, SubFailure):
             failure = sub.error
@@ -180,6 +181,12 @@ def call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any]
             assert isinstance(sub, TurnResult)
             output = sub.output if sub.output is not None else sub.text
             content = value = output if isinstance(output, str) else json.dumps(output)
+            if entry.custom_output_extractor is not None:
+                run = AgentToolRun(input=task, final_output=_typed(entry.agent, sub),
+                                   last_agent=entry.agent, new_messages=list(sub.messages),
+                                   tool_name=name, tool_call_id=call_id, tool_arguments=raw)
+                content = value = tool_output_text((yield UserCall(
+                    entry.custom_output_extractor, (run,), "custom_output_extractor", name)))
     else:
         value = yield ToolRun(entry, args, call_id, agent.name, raw)
         content = tool_output_text(value)
@@ -194,6 +201,14 @@ def call_tool(result: TurnResult, agent: Agent, entry: Any, args: dict[str, Any]
     results.append(FunctionToolResult(tool=entry, output=value, arguments=args,
                                       call_id=call_id))
     return False
+
+
+def _typed(agent: Any, sub: TurnResult) -> Any:
+    """A nested turn's final output as its agent's ``output_type``."""
+    schema = output_schema(getattr(agent, "output_type", None))
+    if schema is None or sub.output is None:
+        return sub.text
+    return schema.restore(sub.output)
 
 
 def tripwire_error(tripwire: Mapping[str, Any]) -> Exception:

@@ -159,6 +159,7 @@ class Agent:
         self, *, tool_name: str | None = None, tool_description: str | None = None,
         needs_approval: Any = False, is_enabled: Any = True, max_turns: int | None = None,
         failure_error_function: Any = DEFAULT_FAILURE,
+        custom_output_extractor: Any = None,
     ) -> AgentTool:
         """This agent as a tool another agent can call (agents-as-tools / hierarchical).
 
@@ -174,6 +175,9 @@ class Agent:
                 occurred while running the tool. Please try again."``; a function
                 ``(ctx, error) -> str`` gives the message (it also gets a guardrail's trip
                 inside the agent, which otherwise stops the run); ``None`` stops the run.
+            custom_output_extractor: ``(run) -> str`` (sync or async): the tool's output
+                made from the nested run (an :class:`~agentpatterns.nodes.tools.AgentToolRun`:
+                ``final_output``, ``new_items``, ``last_agent``...), as in the SDK.
         """
         from agentpatterns.nodes._text import snake
 
@@ -183,6 +187,7 @@ class Agent:
             description=tool_description or self.handoff_description or self.name,
             needs_approval=needs_approval, is_enabled=is_enabled, max_turns=max_turns,
             failure_error_function=failure_error_function,
+            custom_output_extractor=custom_output_extractor,
         )
 
     def clone(self, **changes: Any) -> Agent:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_FAILURE",
+    "AgentToolRun",
     "SDK_TOOL_ERROR",
     "AgentTool",
     "ApprovalSetting",
@@ -203,6 +204,39 @@ class FunctionTool:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AgentToolRun:
+    """What an agent tool's ``custom_output_extractor`` gets: the nested run, under the
+    SDK's ``RunResult`` names.
+
+    Attributes:
+        input: The task the agent was given.
+        final_output: Its final output (typed, as its ``output_type``).
+        last_agent: The agent.
+        new_messages: Its turn's messages (model replies, tool calls and results).
+        tool_name: The tool that ran it; ``tool_call_id``, ``tool_arguments``: the call.
+    """
+
+    input: str
+    final_output: Any
+    last_agent: Any
+    new_messages: list[Any] = field(default_factory=list)
+    tool_name: str = ""
+    tool_call_id: str = ""
+    tool_arguments: str = ""
+
+    @property
+    def new_items(self) -> list[dict[str, Any]]:
+        """The turn as SDK input items."""
+        from agentpatterns.nodes.items import messages_to_items
+
+        return messages_to_items(self.new_messages)
+
+    def to_input_list(self) -> list[dict[str, Any]]:
+        """The task and the turn as SDK input items (the SDK's ``to_input_list()``)."""
+        return [{"role": "user", "content": self.input}, *self.new_items]
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentTool:
     """An agent used as a tool by another agent (``agent.as_tool(...)``).
 
@@ -228,6 +262,9 @@ class AgentTool:
     #: that trips inside it stops the run unless a function is given (then, as in the SDK,
     #: the function gets the tripwire error and its message goes to the model)
     failure_error_function: Any = field(default=DEFAULT_FAILURE, repr=False)
+    #: ``(run: AgentToolRun) -> str`` (sync or async): the tool's output made from the
+    #: nested run, as the SDK's ``as_tool(custom_output_extractor=)`` (default: its output)
+    custom_output_extractor: Callable[[Any], Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _check_approval(self.needs_approval, f"agent tool {self.name!r}")

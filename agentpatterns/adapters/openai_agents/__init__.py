@@ -159,9 +159,9 @@ def from_sdk_agent(sdk_agent: agents.Agent[Any], *, name: str = "") -> Pattern:
     :func:`to_sdk_agent` convert back to the very same ``Agent`` objects.
 
     Raises:
-        UnsupportedError: Prompt templates, agent hooks, ``as_tool`` options it cannot
-            honour (``custom_output_extractor``, ``run_config``, ``hooks``, ``input_builder``,
-            ...), tool fields the SDK's runner applies (``timeout_seconds``...), and the
+        UnsupportedError: Prompt templates, ``as_tool`` options it cannot honour
+            (``hooks``, ``input_builder``, ``session``, a ``run_config`` field other than
+            tracing, ...), tool fields the SDK's runner applies (``timeout_seconds``...), and the
             constructs listed in the construct table as refused - naming the agent and the
             construct.
 

@@ -36,6 +36,7 @@ from agentpatterns.adapters.openai_agents.behavior import (
     sdk_tool_use,
 )
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
+from agentpatterns.adapters.openai_agents.extract import extractor_back, sdk_extractor
 from agentpatterns.adapters.openai_agents.failures import failure_back, sdk_failure
 from agentpatterns.adapters.openai_agents.handoffs import (
     default_handoff,
@@ -310,7 +311,8 @@ def build_network(
                 # failure_error_function=None: a failing (or guardrail-stopped) agent used as
                 # a tool fails the run, as on LangGraph, instead of becoming a tool message
                 sdk_tool = target.as_tool(tool_name=tool.name, tool_description=tool.description,
-                                          custom_output_extractor=extract, hooks=hooks,
+                                          custom_output_extractor=sdk_extractor(tool, extract),
+                                          hooks=hooks,
                                           failure_error_function=sdk_failure(tool),
                                           needs_approval=tool.needs_approval,
                                           is_enabled=tool.is_enabled, max_turns=tool.max_turns,
@@ -433,6 +435,14 @@ def _guardrails_back(sdk: agents.Agent[Any], kind: str) -> list[Any]:
     return list(getattr(sdk, kind))
 
 
+def _tool_options(sdk: agents.Agent[Any], tool: SDKFunctionTool) -> dict[str, Any]:
+    """The as_tool options of an imported agent tool (its extractor made ours)."""
+    options = agent_tool_options(sdk, tool)
+    options["custom_output_extractor"] = extractor_back(
+        tool._agent_instance, options.get("custom_output_extractor"))
+    return options
+
+
 def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
     """Our ``Agent`` network for an SDK agent network (handoffs, agents-as-tools, tools).
 
@@ -488,7 +498,7 @@ def agent_from_sdk(entry: agents.Agent[Any]) -> Agent:
                                        needs_approval=sdk_approval(tool.needs_approval),
                                        is_enabled=sdk_enabled(tool.is_enabled, sdk),
                                        failure_error_function=failure_back(tool),
-                                       **agent_tool_options(sdk, tool)))
+                                       **_tool_options(sdk, tool)))
             else:
                 tools.append(function_tool_back(sdk, tool))
         specs = [resolve(our_handoff(sdk, h) or default_handoff(_handoff_target(sdk, h)), ours)

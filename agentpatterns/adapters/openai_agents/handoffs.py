@@ -45,7 +45,7 @@ from agentpatterns.nodes.handoff import Handoff, HandoffInputData
 from agentpatterns.nodes.items import items_to_messages, messages_to_items
 from agentpatterns.nodes.tools import ToolArgumentsError, read_arguments
 
-__all__ = ["our_handoff", "sdk_handoff"]
+__all__ = ["our_handoff", "run_items", "sdk_handoff"]
 
 #: attribute of our Handoff made from an SDK one: the SDK object
 SOURCE = "_agentpatterns_sdk_handoff"
@@ -60,7 +60,7 @@ def _ctx(context: Any) -> RunContextWrapper[Any]:
     return sdk_context(getattr(context, "context", None))
 
 
-def _run_items(messages: Sequence[Any], source: agents.Agent[Any], target: agents.Agent[Any],
+def run_items(messages: Sequence[Any], source: agents.Agent[Any], target: agents.Agent[Any],
                handoff_names: set[str]) -> tuple[Any, ...] | None:
     """One turn's messages as SDK run items (``None`` when one has no run-item form)."""
     out: list[Any] = []
@@ -143,8 +143,8 @@ def our_handoff(owner: agents.Agent[Any], item: Any) -> Handoff | None:
 
         async def apply(data: HandoffInputData) -> HandoffInputData:
             # the SDK's split: the run's input, its earlier turns' run items, this turn's
-            new = _run_items(data.new_items, owner, target, names)
-            pre = _run_items(data.pre_handoff_items, owner, target, names)
+            new = run_items(data.new_items, owner, target, names)
+            pre = run_items(data.pre_handoff_items, owner, target, names)
             history: Any = tuple(messages_to_items(data.input_history))
             if pre is None:  # an item with no run-item form: kept as input history
                 history, pre = history + tuple(messages_to_items(data.pre_handoff_items)), ()

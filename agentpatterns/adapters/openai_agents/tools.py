@@ -15,6 +15,7 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import json
 from typing import Any
@@ -124,22 +125,23 @@ def _args_model(tool: SDKFunctionTool) -> type[BaseModel]:
 
 
 #: ``as_tool`` options the LangGraph runtime cannot honour for an imported agent tool
-_AS_TOOL_REFUSED = ("custom_output_extractor", "run_config", "hooks", "session",
+_AS_TOOL_REFUSED = ("hooks", "session",
                     "previous_response_id", "conversation_id", "on_stream", "input_builder")
 
 
 def agent_tool_options(agent: agents.Agent[Any], tool: SDKFunctionTool) -> dict[str, Any]:
-    """The ``Agent.as_tool`` options of an SDK agent tool that we honour: ``max_turns``
-    and structured input (``parameters``, ``include_input_schema``: the SDK's schema, and
-    the task text made by the SDK's own default builder).
+    """The ``Agent.as_tool`` options of an SDK agent tool that we honour: ``max_turns``,
+    ``custom_output_extractor`` (the SDK function; made ours by the caller), ``run_config``
+    (tracing settings only) and structured input (``parameters``, ``include_input_schema``:
+    the SDK's schema, and the task text made by the SDK's own default builder).
 
     The SDK keeps them in the tool's invoker (a closure), read here by name; this is tested
     against the SDK versions we support.
 
     Raises:
-        UnsupportedError: An option the LangGraph runtime cannot honour
-            (``custom_output_extractor``, ``run_config``, ``hooks``, ``session``,
-            ``input_builder``, ...), or an SDK whose agent tools cannot be read - naming it.
+        UnsupportedError: An option the LangGraph runtime cannot honour (``hooks``,
+            ``session``, ``input_builder``, a ``run_config`` field other than tracing, ...),
+            or an SDK whose agent tools cannot be read - naming it.
     """
     impl = getattr(tool.on_invoke_tool, "_invoke_tool_impl", tool.on_invoke_tool)
     code, cells = getattr(impl, "__code__", None), getattr(impl, "__closure__", None)
@@ -153,12 +155,44 @@ def agent_tool_options(agent: agents.Agent[Any], tool: SDKFunctionTool) -> dict[
             raise UnsupportedError(f"{where}: as_tool({key}=...) cannot be mapped to an "
                                    "agentpatterns agent tool; remove it, or run the SDK agent "
                                    "with agents.Runner")
-    out: dict[str, Any] = {"max_turns": options.get("max_turns"), "source": tool}
+    _check_run_config(where, options.get("run_config"))
+    out: dict[str, Any] = {"max_turns": options.get("max_turns"), "source": tool,
+                           "custom_output_extractor": options.get("custom_output_extractor")}
     if options.get("should_capture_tool_input"):
         out["input_schema"] = copy.deepcopy(tool.params_json_schema)
         out["make_input"] = _structured_input(options["params_adapter"],
                                               options.get("schema_info"))
     return out
+
+
+#: RunConfig fields an agent tool's nested run may set: tracing only (neither runtime traces)
+_RUN_CONFIG_TRACING = frozenset({"tracing_disabled", "tracing", "trace_include_sensitive_data",
+                                 "workflow_name", "trace_id", "group_id", "trace_metadata"})
+
+
+def _check_run_config(where: str, config: Any) -> None:
+    """``as_tool(run_config=)``: its tracing settings are honoured (both runtimes run the
+    nested agent untraced); any other field set is refused by name.
+
+    Raises:
+        UnsupportedError: A field other than tracing differs from ``RunConfig()``'s.
+    """
+    if config is None:
+        return
+    default = agents.RunConfig()
+    for f in dataclasses.fields(config):
+        if f.name.startswith("_") or f.name in _RUN_CONFIG_TRACING:
+            continue
+        value, usual = getattr(config, f.name), getattr(default, f.name)
+        if value is usual or value == usual or (
+                f.default is dataclasses.MISSING and type(value) is type(usual)
+                and not isinstance(value, list | dict | set | tuple)):
+            continue  # as RunConfig() has it (a factory-made default, e.g. the provider)
+        raise UnsupportedError(
+            f"{where}: as_tool(run_config=RunConfig({f.name}=...)) cannot be mapped to an "
+            "agentpatterns agent tool (only tracing settings can); set it on the nested "
+            "agent instead (its model, model_settings, guardrails), or run the SDK agent "
+            "with agents.Runner")
 
 
 def _structured_input(adapter: Any, info: Any) -> Any:
