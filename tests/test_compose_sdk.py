@@ -300,3 +300,27 @@ def test_a_nested_approval_resumes_from_another_process_without_repeating_calls(
                                             "Planner", "Reporter"]
     assert [t for e, t, _ in lines if e == "tool"] == ["lookup"]
     assert {t for t, pid in starts if pid == str(done["pid"])} == {"Executor", "Reporter"}
+
+
+def test_a_nested_memory_pattern_sees_the_users_facts_on_both_runtimes() -> None:
+    from agentpatterns import memory
+
+    def office() -> Pattern:
+        expert = memory(_agent("Expert", "You are an expert that learns from past "
+                                         "conversations"), name="Recall",
+                        description="Answers from what it knows about the user")
+        return sequential([_agent("Greeter", "Greet the user"), expert], name="Office")
+
+    store = "memory://compose-sdk-facts"
+    for user in ("u-lg", "u-sdk"):
+        Runner.run_sync(memory(_agent("Expert", "You are an expert that learns from past "
+                                                "conversations")),
+                        "My favourite colour is teal.", configurable={"user_id": user},
+                        store=store)
+    lg = Runner.run_sync(office(), "What is my favourite colour?",
+                         configurable={"user_id": "u-lg"}, store=store)
+    sdk = run_sdk_sync(office(), "What is my favourite colour?",
+                       configurable={"user_id": "u-sdk"}, store=store)
+    assert lg.path == sdk.path == ["Greeter", "Expert"]
+    assert "teal" in lg.final_output and "teal" in sdk.final_output
+    assert office().patterns[0].description == "Answers from what it knows about the user"

@@ -11,7 +11,7 @@ from agentpatterns.nodes.tools import AgentTool
 __all__ = ["hierarchical"]
 
 
-def hierarchical(orchestrator: Agent, *, name: str = "") -> Pattern:
+def hierarchical(orchestrator: Agent, *, name: str = "", description: str = "") -> Pattern:
     """Agents as tools: the orchestrator calls specialists and gets their output back.
 
     Each specialist runs inside the orchestrator's node (its own instructions, its own
@@ -36,7 +36,8 @@ def hierarchical(orchestrator: Agent, *, name: str = "") -> Pattern:
         raise PatternError(
             f"hierarchical orchestrator {orchestrator.name!r} has no agents as tools; add "
             "tools=[specialist.as_tool(tool_name=..., tool_description=...)]")
-    return _network("hierarchical", orchestrator, name=name, fallback=None)
+    return _network("hierarchical", orchestrator, name=name, fallback=None,
+                    description=description)
 
 
 register("hierarchical")(build_network)

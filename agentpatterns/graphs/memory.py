@@ -25,7 +25,7 @@ FACTS_NAMESPACE = ("agentpatterns", "facts")
 _FACT = re.compile(r"^\s*(my |i am |i'm |i live |i work |i like |i prefer |call me )", re.I)
 
 
-def memory(agent: Agent, *, name: str = "") -> Pattern:
+def memory(agent: Agent, *, name: str = "", description: str = "") -> Pattern:
     """Memory-enhanced agent: earlier conversation and long-term facts are in its context.
 
     * **Session memory** is the thread: run with ``session=SQLiteSession(id, db)`` (or the
@@ -48,7 +48,8 @@ def memory(agent: Agent, *, name: str = "") -> Pattern:
              Edge(source=agent.name, target=END_ID, kind="route", label="answer"))
     tool_nodes, tool_edges = participant_tools([agent])
     return Pattern(kind="memory", agents=(agent,), entry=agent.name,
-                   edges=(*edges, *tool_edges), nodes=tuple(tool_nodes), name=name or "memory")
+                   edges=(*edges, *tool_edges), nodes=tuple(tool_nodes), name=name or "memory",
+                   description=description)
 
 
 def _user(config: RunnableConfig | None) -> str | None:

@@ -35,6 +35,7 @@ from agentpatterns.adapters.openai_agents.run import (
     _Named,
     text_of,
 )
+from agentpatterns.adapters.openai_agents.session import facts_filter
 from agentpatterns.adapters.openai_agents.store import save
 from agentpatterns.adapters.openai_agents.tools import SOURCE
 from agentpatterns.errors import AgentPatternsError, UnsupportedError
@@ -160,8 +161,13 @@ def child(run: Run, pattern: Pattern, request: str, items: list[Any] | None = No
                      strikes=run.guard.strikes, corrections=run.guard.corrections,
                      journal=run.guard.journal)
     state = {**(run.context if isinstance(run.context, Mapping) else {}), "input": request}
+    config = run.config
+    if pattern.kind == "memory" and run.user_id:  # the user's facts, as on LangGraph
+        config = dataclasses.replace(config, call_model_input_filter=facts_filter(
+            run.store, str(run.user_id), request))
     return dataclasses.replace(run, pattern=pattern, request=request, items=items,
                                state=state, values={}, path=[], session=None, guard=guard,
+                               config=config,
                                scope=(*run.scope, pattern.name), parent=run, active=[],
                                turn=None)
 

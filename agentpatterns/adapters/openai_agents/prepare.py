@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +13,7 @@ from agentpatterns.adapters.openai_agents.guard import RunGuard, make_budget, to
 from agentpatterns.adapters.openai_agents.nested import journaled
 from agentpatterns.adapters.openai_agents.replay import Journal
 from agentpatterns.adapters.openai_agents.run import Run, RunLog
-from agentpatterns.adapters.openai_agents.session import CheckpointSession
+from agentpatterns.adapters.openai_agents.session import CheckpointSession, facts_filter
 from agentpatterns.errors import InputError, UnsupportedError
 from agentpatterns.graphs.handoffs import as_pattern
 from agentpatterns.graphs.pattern import Pattern
@@ -46,38 +45,6 @@ def _session_of(session: Any, thread_id: str | None, checkpointer: Any, store: A
         # a thread is a conversation on both runtimes: the SDK run reads and extends it
         return CheckpointSession(thread_id, checkpointer), thread_id, store, user_id
     return None, thread_id or uuid.uuid4().hex, store, user_id
-
-
-def _facts_filter(store_spec: Any, user_id: str, request: str) -> Any:
-    """A ``call_model_input_filter`` that puts the user's facts in front, as on LangGraph."""
-    from agents.run_config import ModelInputData
-
-    from agentpatterns.graphs.memory import _FACT, FACTS_NAMESPACE
-    from agentpatterns.storage import aopen_store
-
-    state: dict[str, list[str] | None] = {"facts": None}
-
-    async def load() -> list[str]:
-        async with aopen_store(store_spec) as store:
-            namespace = (*FACTS_NAMESPACE, user_id)
-            if "?" not in request and _FACT.match(request):
-                key = hashlib.sha256(request.strip().lower().encode()).hexdigest()[:16]
-                await store.aput(namespace, key, {"text": request.strip()})
-            items = await store.asearch(namespace, limit=100)
-        return [i.value["text"] for i in sorted(items, key=lambda i: i.created_at)]
-
-    async def add_facts(data: Any) -> ModelInputData:
-        if state["facts"] is None:
-            state["facts"] = await load()
-        facts = state["facts"]
-        if not facts:
-            return data.model_data  # type: ignore[no-any-return]
-        note = "Known facts about the user:\n" + "\n".join(f"- {f}" for f in facts)
-        return ModelInputData(input=[{"role": "system", "content": note},
-                                     *data.model_data.input],
-                              instructions=data.model_data.instructions)
-
-    return add_facts
 
 
 def _guarded(pattern: Pattern, thread_id: str, max_model_calls: Any, max_tokens: Any,
@@ -144,7 +111,7 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     if journaled(pattern):  # resumed by a replay (see replay.py)
         guard.journal = Journal()
     if pattern.kind == "memory" and user_id:
-        config.call_model_input_filter = _facts_filter(store, str(user_id), request)
+        config.call_model_input_filter = facts_filter(store, str(user_id), request)
     return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,
                max_turns=max_turns, context=context, state=run_state(context, request),
                log=log, session=sdk_session, store=store, user_id=user_id, config=config,

@@ -16,6 +16,7 @@ Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agen
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -129,3 +130,35 @@ class CheckpointSession:
     async def clear_session(self) -> None:
         """Forget the thread's conversation."""
         await self._write([RemoveMessage(id=REMOVE_ALL_MESSAGES)])
+
+
+def facts_filter(store_spec: Any, user_id: str, request: str) -> Any:
+    """A ``call_model_input_filter`` that puts the user's facts in front, as on LangGraph."""
+    from agents.run_config import ModelInputData
+
+    from agentpatterns.graphs.memory import _FACT, FACTS_NAMESPACE
+    from agentpatterns.storage import aopen_store
+
+    state: dict[str, list[str] | None] = {"facts": None}
+
+    async def load() -> list[str]:
+        async with aopen_store(store_spec) as store:
+            namespace = (*FACTS_NAMESPACE, user_id)
+            if "?" not in request and _FACT.match(request):
+                key = hashlib.sha256(request.strip().lower().encode()).hexdigest()[:16]
+                await store.aput(namespace, key, {"text": request.strip()})
+            items = await store.asearch(namespace, limit=100)
+        return [i.value["text"] for i in sorted(items, key=lambda i: i.created_at)]
+
+    async def add_facts(data: Any) -> ModelInputData:
+        if state["facts"] is None:
+            state["facts"] = await load()
+        facts = state["facts"]
+        if not facts:
+            return data.model_data  # type: ignore[no-any-return]
+        note = "Known facts about the user:\n" + "\n".join(f"- {f}" for f in facts)
+        return ModelInputData(input=[{"role": "system", "content": note},
+                                     *data.model_data.input],
+                              instructions=data.model_data.instructions)
+
+    return add_facts
