@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from agentpatterns import (
+    Agent,
     BudgetExceeded,
     GuardrailFunctionOutput,
     InputGuardrailTripwireTriggered,
@@ -324,3 +325,25 @@ def test_a_nested_memory_pattern_sees_the_users_facts_on_both_runtimes() -> None
     assert lg.path == sdk.path == ["Greeter", "Expert"]
     assert "teal" in lg.final_output and "teal" in sdk.final_output
     assert office().patterns[0].description == "Answers from what it knows about the user"
+
+
+def test_a_nested_networks_fallback_takes_a_hallucinated_handoff_on_both_runtimes() -> None:
+    from agentpatterns.testing import ScriptedModel, handoff
+
+    def desk() -> Pattern:
+        helper = _agent("Helper", "Help with anything")
+        billing = _agent("Billing", "Answer billing questions",
+                         handoff_description="Billing questions")
+        router = Agent(name="Router", instructions="Route users", handoffs=[billing],
+                       model=ScriptedModel([handoff("Refunds Desk")]))
+        return sequential([_agent("Greeter", "Greet the user"),
+                           triage(router, fallback=helper, name="Desk")], name="Front")
+
+    lg = Runner.run_sync(desk(), "I want a refund")
+    sdk = run_sdk_sync(desk(), "I want a refund")
+    assert lg.path == sdk.path == ["Greeter", "Router", "Helper"]
+    assert lg.final_output == sdk.final_output and lg.last_agent == sdk.last_agent == "Helper"
+    for r in (lg, sdk):
+        assert [(e["type"], e.get("asked_for")) for e in r.events if e["type"] == "fallback"
+                ] == [("fallback", "transfer_to_refunds_desk")], r.runtime
+    assert [h["to"] for h in sdk.handoffs] == [h["to"] for h in lg.handoffs] == ["Helper"]
