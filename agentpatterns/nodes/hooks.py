@@ -32,6 +32,10 @@ tool calls from the turn journal (:mod:`agentpatterns.nodes.journal`); the hooks
 them are *not* called again (as the SDK does not replay start hooks on resume): a hook that
 reports an effect (``on_agent_start``/``on_llm_start``/``on_tool_start``) fires just before
 that effect runs, and the others only when the effect before them ran in this execution.
+So a process killed between a start hook and its effect calls that hook again (at least
+once), and one killed between an effect and its end hook does not call it (at most once).
+After an approval decision the turn calls ``on_agent_start`` again before its next model
+call, as ``agents.Runner`` does when a ``RunState`` is resumed.
 """
 
 from __future__ import annotations
