@@ -66,9 +66,13 @@ def _three(entry: agents.Agent[Any], script: list[Any]) -> list[Any]:
 
 def test_default_a_failing_nested_agent_becomes_an_error_message() -> None:
     plain, langgraph, sdk = _three(_desk(), SCRIPT)
-    assert plain == ("Sorry, the job is still running.", [SDK_TOOL_ERROR])
-    assert langgraph == plain
+    assert plain[0] == "Sorry, the job is still running."
+    assert [o.startswith(SDK_TOOL_ERROR) for o in plain[1]] == [True]
     assert sdk == plain
+    if plain[1] == [SDK_TOOL_ERROR]:
+        assert langgraph == plain
+    else:  # SDK 0.22 appends "Error: <error>"; LangGraph's MaxTurnsExceeded is worded its way
+        assert langgraph[0] == plain[0] and langgraph[1][0].startswith(SDK_TOOL_ERROR)
 
 
 def test_a_custom_function_gives_the_message_on_all_three() -> None:
@@ -123,9 +127,10 @@ def test_imported_function_tools_follow_their_failure_error_function(failure: An
     plain, langgraph, sdk = _three(desk, [tool_call("book", day="mon"), text("Could not book.")])
     if failure is None:
         assert plain == ("UserError", "Error running tool book")
+    elif failure == "default":
+        assert plain[0] == "Could not book." and plain[1][0].startswith(SDK_TOOL_ERROR)
     else:
-        assert plain == ("Could not book.", [SDK_TOOL_ERROR if failure == "default"
-                                              else "no booking: calendar down for mon"])
+        assert plain == ("Could not book.", ["no booking: calendar down for mon"])
     assert langgraph == plain
     assert sdk == plain
 
