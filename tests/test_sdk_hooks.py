@@ -301,3 +301,23 @@ def test_a_resumed_approval_does_not_fire_the_hooks_of_replayed_calls(runtime: s
     # the replayed model call's on_llm_start/on_llm_end are not called again
     assert [e[0] for e in expected].count("run.agent_start") == 2
     assert [e[0] for e in expected].count("run.llm_start") == 2
+
+
+def test_streamed_runs_call_the_same_hooks() -> None:
+    import asyncio
+
+    from agentpatterns.adapters.openai_agents import run_sdk_streamed
+
+    expected = _three(_network(), SCRIPT, SDKRun())["plain"]
+    pattern = from_sdk_agent(_network())
+
+    async def drain(stream: Any) -> list[Any]:
+        EVENTS.clear()
+        async for _ in stream:
+            pass
+        return list(EVENTS)
+
+    for stream in (Runner.run_streamed, run_sdk_streamed):
+        got = asyncio.run(drain(stream(pattern, "refund?", model=ScriptedModel(list(SCRIPT)),
+                                       hooks=SDKRun())))
+        assert got == expected, stream.__name__
