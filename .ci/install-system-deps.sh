@@ -2,6 +2,7 @@
 # Install the system packages the test suite needs, only if they are missing:
 #   postgresql  (initdb/pg_ctl for the throwaway server in tests/_postgres.py)
 #   graphviz    (dot, for drawing patterns offline)
+#   g++, cmake  (the real-model tier compiles llama-cpp-python's server once; tests/_llama_server.py)
 # Idempotent and quiet: a machine that already has both runs no apt command at all.
 set -euo pipefail
 
@@ -21,6 +22,8 @@ have_dot() {
 missing=()
 have_initdb || missing+=(postgresql)
 have_dot || missing+=(graphviz)
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
