@@ -285,7 +285,6 @@ def test_cli_runs_route_and_approve_against_the_real_server(llama_server: LlamaS
 
 
 def test_composition_on_the_real_server(real_env: LlamaServer) -> None:
-    from agentpatterns.errors import UnsupportedError
     from agentpatterns.examples import COMPOSITIONS
 
     name = "research_pipeline"  # parallel research nested in a sequence (#14)
@@ -294,10 +293,7 @@ def test_composition_on_the_real_server(real_env: LlamaServer) -> None:
         example(name), request, max_model_calls=MAX_CALLS))
     if how == "done":
         assert len(result.path) >= 3  # the nested pattern's agents and the outer steps
-    try:
-        _check(name, "sdk", lambda: run_sdk_sync(example(name), request,
-                                                 max_model_calls=MAX_CALLS))
-    except UnsupportedError as exc:  # #14: the SDK runtime refuses compositions by name
-        _record({"pattern": name, "runtime": "sdk", "how": "refused (UnsupportedError)",
-                 "path": [], "calls": 0, "wall_s": 0.0, "error": str(exc)[:160]})
-        pytest.skip(f"compositions do not run on the SDK runtime yet (#14): {exc}")
+    how, result = _check(name, "sdk", lambda: run_sdk_sync(example(name), request,
+                                                           max_model_calls=MAX_CALLS))
+    if how == "done":
+        assert len(result.path) >= 3
