@@ -182,13 +182,9 @@ def create_table(saver: Any) -> None:
     kind = saver_kind(saver)
     if saver in _ready or kind not in ("sqlite", "postgres"):
         return
-    if kind == "sqlite":
-        with saver.cursor() as cur:
-            sqlite_setup(cur)
-    else:
-        with saver._cursor() as cur:
-            pg_setup(cur)
-    _ready.add(saver)
+    journal = (_SqliteJournal if kind == "sqlite" else _PostgresJournal)(saver)
+    with journal._cursor() as cur:
+        journal._setup(cur)
 
 
 async def acreate_table(saver: Any) -> None:
@@ -244,13 +240,25 @@ class _SyncJournal(_Fenced):
         await asyncio.to_thread(self.record, key, entry)
 
 
-class _SqliteJournal(_SyncJournal):
+class _SqlJournal(_SyncJournal):
+    """A blocking SQL backend: wait (if asked) for the task's checkpoint, then read its rows.
+    Subclasses name their cursor, table setup and statements."""
+
+    _saved_sql: str
+    _select_sql: str
+
     def __init__(self, saver: Any) -> None:
         self.saver = saver
 
+    def _cursor(self) -> Any:
+        raise NotImplementedError
+
+    def _create(self, cur: Any) -> None:
+        raise NotImplementedError
+
     def _setup(self, cur: Any) -> None:
         if self.saver not in _ready:
-            sqlite_setup(cur)
+            self._create(cur)
             _ready.add(self.saver)
 
     def load(self, key: TaskKey, *, wait: bool = False) -> list[Entry]:
@@ -258,14 +266,25 @@ class _SqliteJournal(_SyncJournal):
         attempt = -1
         while True:
             attempt += 1
-            with self.saver.cursor() as cur:
+            with self._cursor() as cur:
                 self._setup(cur)
                 saved = deadline is None or bool(
-                    cur.execute(_SQLITE_SAVED, _saved_params(key)).fetchall())
+                    cur.execute(self._saved_sql, _saved_params(key)).fetchall())
                 if not _waiting(deadline, saved):
-                    rows = cur.execute(_SQLITE_SELECT, _params(key)).fetchall()
+                    rows = cur.execute(self._select_sql, _params(key)).fetchall()
                     return _entries(rows, self.saver.serde)
             time.sleep(_poll(attempt))  # the saver's lock is free meanwhile: its put goes on
+
+
+class _SqliteJournal(_SqlJournal):
+    _saved_sql = _SQLITE_SAVED
+    _select_sql = _SQLITE_SELECT
+
+    def _cursor(self) -> Any:
+        return self.saver.cursor()
+
+    def _create(self, cur: Any) -> None:
+        sqlite_setup(cur)
 
     def record(self, key: TaskKey, entry: Entry) -> None:
         row = _row(key, entry, self.saver.serde)
@@ -319,28 +338,15 @@ class _AsyncSqliteJournal(_Fenced):
             await self.saver.conn.commit()
 
 
-class _PostgresJournal(_SyncJournal):
-    def __init__(self, saver: Any) -> None:
-        self.saver = saver
+class _PostgresJournal(_SqlJournal):
+    _saved_sql = _PG_SAVED
+    _select_sql = _PG_SELECT
 
-    def _setup(self, cur: Any) -> None:
-        if self.saver not in _ready:
-            pg_setup(cur)
-            _ready.add(self.saver)
+    def _cursor(self) -> Any:
+        return self.saver._cursor()
 
-    def load(self, key: TaskKey, *, wait: bool = False) -> list[Entry]:
-        deadline = _deadline(key, wait)
-        attempt = -1
-        while True:
-            attempt += 1
-            with self.saver._cursor() as cur:
-                self._setup(cur)
-                saved = deadline is None or bool(
-                    cur.execute(_PG_SAVED, _saved_params(key)).fetchall())
-                if not _waiting(deadline, saved):
-                    rows = cur.execute(_PG_SELECT, _params(key)).fetchall()
-                    return _entries(rows, self.saver.serde)
-            time.sleep(_poll(attempt))
+    def _create(self, cur: Any) -> None:
+        pg_setup(cur)
 
     def record(self, key: TaskKey, entry: Entry) -> None:
         sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde))
