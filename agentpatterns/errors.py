@@ -75,6 +75,10 @@ class _SDKCompatible(Exception):
     def __new__(cls, *args: object, **kwargs: object) -> Any:
         return super().__new__(_compatible(cls), *args)
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message  # the SDK's exceptions carry it
+
 
 class ModelBehaviorError(_SDKCompatible, RunError):
     """The model asked for something that does not exist or sent malformed arguments, twice.
@@ -84,22 +88,15 @@ class ModelBehaviorError(_SDKCompatible, RunError):
 
     _sdk_name = "ModelBehaviorError"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
 
 class MaxTurnsExceeded(_SDKCompatible, RunError):
-    """An agent made ``max_turns`` model calls in one turn without finishing.
+    """``max_turns`` model calls were made without finishing: in one agent's turn, or in the
+    whole run when ``Runner.run*(max_turns=)`` / ``run_sdk(max_turns=)`` is given.
 
     Also an ``agents.MaxTurnsExceeded`` once the SDK is imported (``message`` as there).
     """
 
     _sdk_name = "MaxTurnsExceeded"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ToolRunError(_SDKCompatible, RunError):
@@ -109,10 +106,6 @@ class ToolRunError(_SDKCompatible, RunError):
     exception is ``__cause__``. Other hooks' exceptions propagate unchanged."""
 
     _sdk_name = "UserError"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ModelCallError(RunError):
