@@ -28,13 +28,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agentpatterns import Agent, OfflineModel, Pattern, Runner, parallel, sequential, triage
+from agentpatterns import (
+    Agent,
+    OfflineModel,
+    Pattern,
+    Runner,
+    function_tool,
+    parallel,
+    sequential,
+    triage,
+)
+from agentpatterns.testing import ScriptedModel, text, tool_call
 
 __all__ = [
     "PARALLEL_LATENCY",
     "SEQUENTIAL_LATENCY",
     "CountingModel",
     "calls",
+    "clerk_with_refund",
     "slow_parallel",
     "slow_sequential",
     "slow_sequential_from_env",
@@ -195,3 +206,31 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def clerk_with_refund(ran: list[str], *, approval: bool) -> tuple[Agent, ScriptedModel]:
+    """A clerk that looks an order up, then refunds (with ``approval``: after a human says
+    yes); each tool call is appended to ``ran``."""
+    @function_tool
+    def look_up(item: str) -> str:
+        """Look an order up.
+
+        Args:
+            item: What to look up.
+        """
+        ran.append(f"look {item}")
+        return "found"
+
+    @function_tool(needs_approval=approval)
+    def refund(amount: int) -> str:
+        """Refund money.
+
+        Args:
+            amount: How much.
+        """
+        ran.append(f"refund {amount}")
+        return "refunded"
+
+    model = ScriptedModel([tool_call("look_up", item="order"), tool_call("refund", amount=5),
+                           text("done")])
+    return Agent(name="Clerk", instructions="Help", tools=[look_up, refund], model=model), model

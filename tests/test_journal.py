@@ -30,6 +30,7 @@ from agentpatterns.run.threads import CUT_OFF, WAITING, list_threads, snapshot_s
 from agentpatterns.storage import open_checkpointer
 from agentpatterns.testing import ScriptedModel, text, tool_call
 from tests._crash import PATTERNS, build, counts, finish, repeats
+from tests._durable_helpers import clerk_with_refund
 
 ROOT = Path(__file__).resolve().parents[1]
 CROSS_PROCESS = pytest.mark.parametrize("checkpointer_url", ["sqlite", "postgres"],
@@ -243,30 +244,7 @@ def test_the_full_crash_campaign_loses_and_repeats_nothing(checkpointer_url):
 
 def test_a_tool_approval_inside_a_turn_replays_the_calls_before_it(checkpointer_url):
     ran: list[str] = []
-
-    @function_tool
-    def look_up(item: str) -> str:
-        """Look an order up.
-
-        Args:
-            item: What to look up.
-        """
-        ran.append(f"look {item}")
-        return "found"
-
-    @function_tool(needs_approval=True)
-    def refund(amount: int) -> str:
-        """Refund money.
-
-        Args:
-            amount: How much.
-        """
-        ran.append(f"refund {amount}")
-        return "refunded"
-
-    model = ScriptedModel([tool_call("look_up", item="order"), tool_call("refund", amount=5),
-                           text("done")])
-    clerk = Agent(name="Clerk", instructions="Help", tools=[look_up, refund], model=model)
+    clerk, model = clerk_with_refund(ran, approval=True)
     waiting = Runner.run_sync(clerk, "refund me", thread_id="ap1", checkpointer=checkpointer_url)
     assert waiting.interrupted and ran == ["look order"]
     done = Runner.resume_sync(clerk, thread_id="ap1", decision=True,

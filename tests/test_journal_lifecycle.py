@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from agentpatterns import Agent, Runner, function_tool
+from agentpatterns import Runner
 from agentpatterns.storage import aopen_checkpointer, open_checkpointer
 from agentpatterns.storage.journal_sql import JOURNAL_TABLE, prune_rows
-from agentpatterns.testing import ScriptedModel, text, tool_call
+from tests._durable_helpers import clerk_with_refund as _clerk
 
 BACKENDS = pytest.mark.parametrize("checkpointer_url", ["sqlite", "postgres"], indirect=True)
 
@@ -33,32 +33,6 @@ def _rows(url: str, thread_id: str) -> int:
         with saver._cursor() as cur:  # type: ignore[attr-defined]
             return int(cur.execute(f"SELECT count(*) AS n FROM {JOURNAL_TABLE} WHERE "
                                    "thread_id = %s", (thread_id,)).fetchone()["n"])
-
-
-def _clerk(ran: list[str], *, approval: bool) -> tuple[Agent, ScriptedModel]:
-    @function_tool
-    def look_up(item: str) -> str:
-        """Look an order up.
-
-        Args:
-            item: What to look up.
-        """
-        ran.append(f"look {item}")
-        return "found"
-
-    @function_tool(needs_approval=approval)
-    def refund(amount: int) -> str:
-        """Refund money.
-
-        Args:
-            amount: How much.
-        """
-        ran.append(f"refund {amount}")
-        return "refunded"
-
-    model = ScriptedModel([tool_call("look_up", item="order"), tool_call("refund", amount=5),
-                           text("done")])
-    return Agent(name="Clerk", instructions="Help", tools=[look_up, refund], model=model), model
 
 
 @BACKENDS
