@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 # (langchain_core is loaded by ``import agentpatterns`` already; ScriptedModel subclasses it)
@@ -68,7 +68,44 @@ def _diff_text(a: Any, b: Any) -> str:
     return "\n".join(lines)
 
 
-def _differences(lg: RunResult, sdk: RunResult, parallel: bool, strict: bool,
+def _parallel_scopes(pattern: Pattern) -> dict[tuple[str, ...], str]:
+    """Each ``parallel`` pattern of the tree, by its pattern path -> its synthesizer."""
+    return {pattern.pattern_path(p.name): str(p.options["synthesizer"])
+            for p in pattern.all_patterns() if p.kind == "parallel"}
+
+
+def _canonical(steps: Sequence[tuple[str, Sequence[str]]], scopes: Mapping[tuple[str, ...], str],
+               depth: int = 0) -> list[tuple[str, tuple[str, ...]]]:
+    """A run's steps with every parallel section's branches in one fixed order.
+
+    Branches run concurrently, so their turns may interleave in any order; within a branch
+    (an agent's turns, or a nested pattern's) the order is the run's. A section's turns are
+    grouped by branch (sorted by name) and put before its synthesizer's.
+    """
+    out: list[tuple[str, tuple[str, ...]]] = []
+    items = [(a, tuple(where)) for a, where in steps]
+    i = 0
+    while i < len(items):
+        where = items[i][1]
+        k = next((k for k in range(depth + 1, len(where) + 1) if where[:k] in scopes), 0)
+        if not k:
+            out.append(items[i])
+            i += 1
+            continue
+        scope, j = where[:k], i
+        while j < len(items) and items[j][1][:k] == scope:
+            j += 1
+        groups: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for a, w in items[i:j]:
+            groups.setdefault(w[k] if len(w) > k else a, []).append((a, w))
+        synthesizer = scopes[scope]
+        for key in [*sorted(g for g in groups if g != synthesizer), synthesizer]:
+            out += _canonical(groups.get(key, []), scopes, k)
+        i = j
+    return out
+
+
+def _differences(pattern: Pattern, lg: RunResult, sdk: RunResult, strict: bool,
                  label: str) -> list[str]:
     problems: list[str] = []
 
@@ -80,15 +117,24 @@ def _differences(lg: RunResult, sdk: RunResult, parallel: bool, strict: bool,
             if extra:
                 problems.append(extra)
 
-    if parallel:
-        # branches run concurrently: compare them as a set, then the synthesizer's turn
-        field("branches (as a set)", sorted(lg.path[:-1]), sorted(sdk.path[:-1]))
-        field("synthesizer", lg.path[-1:], sdk.path[-1:])
+    scopes = _parallel_scopes(pattern)
+    if scopes:
+        # branches run concurrently, at any depth: compare each branch's own turns in order
+        lg_steps = _canonical([(s.agent, s.patterns) for s in lg.steps], scopes)
+        sdk_steps = _canonical([(s.agent, s.patterns) for s in sdk.steps], scopes)
+        field("path (parallel branches in name order)", [a for a, _ in lg_steps],
+              [a for a, _ in sdk_steps])
+        if strict:
+            field("steps (parallel branches in name order)", lg_steps, sdk_steps)
+    else:
+        field("path", lg.path, sdk.path)
+        if strict:
+            field("steps", [(s.agent, s.patterns) for s in lg.steps],
+                  [(s.agent, s.patterns) for s in sdk.steps])
+    if pattern.kind == "parallel":
         lg_out = {k: v.get("output") for k, v in (lg.values.get("branches") or {}).items()}
         sdk_out = {k: v.get("output") for k, v in (sdk.values.get("branches") or {}).items()}
         field("branch outputs", lg_out, sdk_out)
-    else:
-        field("path", lg.path, sdk.path)
     field("final_output", lg.final_output, sdk.final_output)
     field("last_agent", lg.last_agent, sdk.last_agent)
     field("interrupted", lg.interrupted, sdk.interrupted)
@@ -110,10 +156,11 @@ def assert_same_route(target: Pattern | Agent, input: str, *, decision: Any = _M
     """Run ``target`` on both runtimes, offline, and assert they took the same route.
 
     LangGraph (``Runner.run_sync``) and the OpenAI Agents SDK (``run_sdk_sync``) must give
-    the same ``path``, ``final_output``, ``last_agent`` and ``interrupted``. For a
-    ``parallel`` pattern the branches are compared as a set (they run concurrently), with
-    the same outputs per branch and the same synthesizer result. Both runs use the offline
-    model unless ``model=`` names another (it is given to both).
+    the same ``path``, ``final_output``, ``last_agent`` and ``interrupted``. Wherever the
+    composition has a ``parallel`` pattern (at any depth) its branches run concurrently, so
+    each branch's turns are compared in order and the branches in name order, then the
+    synthesizer's; a top-level ``parallel`` also gives the same output per branch. Both
+    runs use the offline model unless ``model=`` names another (it is given to both).
 
     Args:
         target: A ``Pattern`` or an ``Agent``.
@@ -122,7 +169,8 @@ def assert_same_route(target: Pattern | Agent, input: str, *, decision: Any = _M
             (``True``, ``False`` or a dict) and compare again.
         model: The model for both runtimes (default: a fresh ``OfflineModel()``).
         strict: Also compare model calls and token usage per agent (equal usage means the
-            model was shown the same messages on both runtimes) and the handoff log.
+            model was shown the same messages on both runtimes), the handoff log and the
+            ``steps`` (each turn's pattern path).
         **kwargs: Passed to both runs (``checkpointer=``, ``configurable=``...).
 
     Returns:
@@ -148,8 +196,7 @@ def assert_same_route(target: Pattern | Agent, input: str, *, decision: Any = _M
                "sdk": f"parity-sdk-{uuid.uuid4().hex[:12]}"}
     lg = Runner.run_sync(pattern, input, model=model, thread_id=threads["lg"], **kwargs)
     sdk = run_sdk_sync(pattern, input, model=model, thread_id=threads["sdk"], **kwargs)
-    parallel = pattern.kind == "parallel"
-    problems = _differences(lg, sdk, parallel, strict, "")
+    problems = _differences(pattern, lg, sdk, strict, "")
     if decision is not _MISSING and not problems:
         if not (lg.interrupted and sdk.interrupted):
             problems.append("  decision= was given but the runs did not stop for approval "
@@ -160,7 +207,7 @@ def assert_same_route(target: Pattern | Agent, input: str, *, decision: Any = _M
                                     model=model, **store)
             sdk = resume_sdk_sync(pattern, thread_id=threads["sdk"], decision=decision,
                                   model=model, **store)
-            problems = _differences(lg, sdk, parallel, strict, "after the decision: ")
+            problems = _differences(pattern, lg, sdk, strict, "after the decision: ")
     if problems:
         raise AssertionError(f"the runtimes disagree on pattern {pattern.name!r} for input "
                              f"{input!r}:\n" + "\n".join(problems))

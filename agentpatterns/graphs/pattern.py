@@ -318,15 +318,23 @@ class Pattern:
             inner = [p.name for p in child.all_patterns()]
             if self.name in inner:
                 raise PatternError(
-                    f"pattern {self.name!r} contains itself (through {child.name!r}); a "
-                    "pattern cannot nest itself - give distinct patterns distinct names "
-                    "(name=...)")
-        names = [p.name for p in self.patterns]
-        for n in names:
-            if names.count(n) > 1:
+                    f"pattern {self.name!r} contains itself (a pattern named {self.name!r} "
+                    f"is nested in it, through {child.name!r}); a pattern cannot nest itself "
+                    "- if they are different patterns, give each its own name (name=...)"
+                    f"{_default_name_hint(self.name)}")
+        # names identify nested patterns (steps, interruptions, drawings): unique tree-wide
+        where: dict[str, str] = {}
+        todo = [(self.name, c) for c in self.patterns]
+        while todo:
+            parent, p = todo.pop(0)
+            todo += [(p.name, c) for c in p.patterns]
+            if p.name in where:
                 raise PatternError(
-                    f"two nested patterns are named {n!r} in pattern {self.name!r}; give "
-                    "each its own name (name=...)")
+                    f"two nested patterns are named {p.name!r} in pattern {self.name!r} "
+                    f"(in {where[p.name]!r} and in {parent!r}); pattern paths and drawings "
+                    "name patterns, so give each its own name (name=...)"
+                    f"{_default_name_hint(p.name)}")
+            where[p.name] = parent
         owner: dict[str, str] = {a.name: self.name for a in self.agents}
         for child in self.patterns:
             for a in child.all_agents():
@@ -483,6 +491,13 @@ def may_stop(participant: Agent | Pattern) -> bool:
         return can_trip(participant)
     return any(p.kind == "human_approval" for p in participant.all_patterns()) or any(
         can_trip(a) for a in participant.all_agents())
+
+
+def _default_name_hint(name: str) -> str:
+    """Say so when a clashing name is a builder's default (its kind)."""
+    if name in _BUILDERS:
+        return f" ({name!r} is the default name of a {name} pattern)"
+    return ""
 
 
 def _first_line(agent: Agent) -> str:
