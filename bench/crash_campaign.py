@@ -19,13 +19,17 @@ Counted per backend:
 * **steps duplicated**: agent steps in the thread's final ``path`` beyond the expected ones.
 * **model calls repeated** / **tool calls repeated**: completed calls (by agent and reply
   number / by tool and argument) logged more than once across all the trial's processes.
-* **repeats in the window**: repeats whose earlier run was the last call its (killed) worker
-  completed - killed after the call returned and before its journal record was committed,
-  the window no journal can close (a replay that failed would repeat earlier calls too).
+* **repeats in the window**: repeats whose earlier run's worker was killed after the call
+  returned and before its journal record's insert returned (``tests._crash.classify``: the
+  earlier run's record is not logged as inserted, both runs had the same effect key and the
+  re-running worker read back no entry for it). Every other repeat is a journal failure.
+* **window**: how long that window is open, measured on every call of the campaign (from
+  the call completing to its record's insert returning; median, 99th percentile, max).
 * **tool repeats with one key**: repeated tool calls whose every run saw the same
   ``idempotency_key()``, which a service honouring the key turns into one effect.
 
-Exit code 1 when a run is lost, a step duplicated, or a call repeated outside the window.
+Exit code 1 when a run is lost, a step duplicated, or a call repeated outside the window. A
+trial with any repeat prints its call log (every call, read-back and record, by worker).
 """
 
 from __future__ import annotations
@@ -72,14 +76,15 @@ class Tally:
     repeated_tools: int = 0
     same_key: int = 0
     window: int = 0
+    other: int = 0
+    spans: dict[str, list[float]] = field(default_factory=dict)
     by_pattern: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
     def clean(self) -> bool:
         # a repeat in the effect-to-record window is reported, not a failure (no journal can
         # close it; tools get an idempotency key for it)
-        return not (self.lost or self.duplicated_steps
-                    or self.repeated_models + self.repeated_tools > self.window)
+        return not (self.lost or self.duplicated_steps or self.other)
 
 
 def _fork(fn: Any, out: Path) -> int:
@@ -170,9 +175,16 @@ def trial(tally: Tally, pattern: str, url: str, thread: str, work: Path, rng: ra
     tally.repeated_models += models
     tally.repeated_tools += tools
     tally.same_key += _crash.repeated_with_one_key(log)
-    tally.window += sum(_crash.in_window(log, killed))
+    found = _crash.classify(log, killed)
+    tally.window += sum(found.window)
+    tally.other += len(found.other)
+    for kind, spans in found.spans.items():
+        tally.spans.setdefault(kind, []).extend(spans)
     if models or tools or extra:
-        tally.problems.append(f"{thread}: repeated {_crash.counts(log)}; extra steps {extra}")
+        tally.problems.append(
+            f"{thread}: repeated {_crash.counts(log)}; extra steps {extra}; in the window "
+            f"{found.window}; other {found.other}; killed workers {sorted(killed)}; log:\n"
+            + Path(log).read_text())
 
 
 def campaign(backend: str, url: str, kills: int, *, seed: int, work: Path,
@@ -228,6 +240,18 @@ def table(tallies: list[Tally]) -> str:
     return "\n".join(rows)
 
 
+def spans(tally: Tally) -> str:
+    """The effect-to-record window per kind: median / 99th percentile / max, in ms."""
+    out = []
+    for kind in ("model", "tool"):
+        values = sorted(tally.spans.get(kind, ()))
+        if values:
+            p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+            out.append(f"{kind} {values[len(values) // 2] * 1000:.2f} / {p99 * 1000:.2f} / "
+                       f"{values[-1] * 1000:.2f} ms ({len(values)} calls)")
+    return "; ".join(out) or "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sqlite-kills", type=int, default=100)
@@ -251,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(tallies))
     for t in tallies:
         print(f"{t.backend}: kills per pattern {dict(t.by_pattern)}, {t.phases} worker "
-              "processes")
+              "processes; window " + spans(t))
         for problem in t.problems[:20]:
             print(f"  {problem}")
     return 0 if all(t.clean() for t in tallies) else 1

@@ -3,7 +3,11 @@ and ways to SIGKILL the running process at an exact point.
 
 The evidence of "no completed call repeated" has to outlive the killed process, so
 :class:`LoggedModel` and the tools append one line per *completed* call to a log file
-(``model AGENT INDEX PID`` / ``tool NAME ARGS PID``; one ``O_APPEND`` write per line). The
+(``model AGENT INDEX PID KEY TIME`` / ``tool NAME ARGS PID KEY TIME``, tab-separated, KEY the
+effect's journal key (:func:`agentpatterns.idempotency_key`), TIME when it completed; one
+``O_APPEND`` write per line). :func:`phase` also logs what the turn journal read back
+(``loaded KIND NAME PID KEY TIME``) and each record once its insert returned
+(``recorded ...``), so a repeated call is classified exactly (:func:`classify`). The
 model is stateless: its reply depends only on the conversation (how many replies the agent
 already made since the last user message), so a resumed run in a new process continues the
 same script.
@@ -13,6 +17,9 @@ Exact kill points, read from the environment by these helpers (never by the pack
 * ``AP_KILL=tool:NAME``: the tool ``NAME`` kills its process the first time it is called
   (before doing anything), so every effect before it completed.
 * ``AP_KILL=model:AGENT:INDEX``: the model kills its process at the start of that call.
+* ``AP_KILL=record:KIND:NAME``: killed when the journal is about to insert the record of
+  an effect (``model:AGENT``, ``tool:NAME``) - the effect completed, its record is not in
+  the database: the effect-to-record window.
 * ``AP_KILL=after-writes:AGENT``: :func:`arm_after_writes` kills the process once the step
   in which ``AGENT`` acted has its writes saved but before the next checkpoint is written
   (the window LangGraph's default ``durability="async"`` leaves).
@@ -35,7 +42,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +65,9 @@ from agentpatterns import (
     triage,
 )
 
-__all__ = ["PATTERNS", "LoggedModel", "arm_after_writes", "build", "counts", "finish", "phase",
-           "repeats", "thread_status"]
+__all__ = ["PATTERNS", "Classified", "LoggedModel", "arm_after_writes", "build", "classify",
+           "counts", "finish", "in_window", "journal_logged", "phase", "repeats",
+           "thread_status"]
 
 PATTERNS = ("sequential", "parallel", "approval", "tools", "triage")
 REQUEST = {"sequential": "write about durable runs", "parallel": "compare three sources",
@@ -125,7 +135,9 @@ class LoggedModel(BaseChatModel):
             reply = AIMessage(content="", tool_calls=[
                 {"name": name, "args": args, "id": f"{agent[:3]}-{index}-{i}",
                  "type": "tool_call"} for i, (name, args) in enumerate(step)])
-        _append(self.log_path, f"model\t{agent}\t{index}\t{os.getpid()}")
+        # the effect's key (the journal sets it for every effect) and when it completed
+        _append(self.log_path, f"model\t{agent}\t{index}\t{os.getpid()}\t{idempotency_key()}"
+                f"\t{time.time():.6f}")
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
@@ -138,7 +150,8 @@ def _tool(name: str, description: str, log: str, latency: float) -> Any:
         if latency:
             time.sleep(latency)
         # the call's idempotency key too: a call re-run in the journal's window has the same
-        _append(log, f"tool\t{name}\t{item}\t{os.getpid()}\t{idempotency_key()}")
+        _append(log, f"tool\t{name}\t{item}\t{os.getpid()}\t{idempotency_key()}"
+                f"\t{time.time():.6f}")
         return f"{name} done: {item}"
 
     effect.__name__ = name
@@ -206,45 +219,85 @@ def build(pattern: str, log: str, *, latency: float = 0.0) -> Pattern:
 # --------------------------------------------------------------------------- reading logs
 
 
+def _lines(log: str | Path) -> list[list[str]]:
+    path = Path(log)
+    return [line.split("\t") for line in (path.read_text().splitlines()
+                                          if path.exists() else ())]
+
+
 def counts(log: str | Path) -> tuple[Counter[tuple[str, ...]], Counter[tuple[str, ...]]]:
     """``(model calls, tool calls)`` completed, each keyed by what identifies the call."""
     models: Counter[tuple[str, ...]] = Counter()
     tools: Counter[tuple[str, ...]] = Counter()
-    path = Path(log)
-    for line in path.read_text().splitlines() if path.exists() else ():
-        kind, name, what = line.split("\t")[:3]
-        (models if kind == "model" else tools)[(name, what)] += 1
+    for kind, name, what, *_ in _lines(log):
+        if kind in ("model", "tool"):
+            (models if kind == "model" else tools)[(name, what)] += 1
     return models, tools
+
+
+@dataclass
+class Classified:
+    """The repeats of one log, by cause (see :func:`classify`)."""
+
+    #: ``(model, tool)`` repeats whose earlier run's record never reached the journal: its
+    #: worker was killed between the effect completing and the record's insert returning.
+    window: tuple[int, int] = (0, 0)
+    #: Repeats with any other cause (a replay that did not happen): each described.
+    other: list[str] = field(default_factory=list)
+    #: Seconds from an effect completing to its record's insert returning, per kind.
+    spans: dict[str, list[float]] = field(default_factory=dict)
+
+
+def classify(log: str | Path, killed: set[str]) -> Classified:
+    """Sort every repeated call of ``log`` into the window or not, from the evidence alone.
+
+    A repeat is in the effect-to-record window when its earlier run's worker was killed,
+    that run's record is not logged as inserted, both runs had the same effect key (the
+    same task and position: the re-run looked in the right place) and the re-running
+    worker read back no entry with that key. Anything else - another key (the journal
+    keyed the re-run differently), an entry read back and the call made anyway, a record
+    inserted and the call made again - is a failure of the journal.
+    """
+    lines = _lines(log)
+    recorded = {(f[3], f[4]): float(f[5]) for f in lines if f[0] == "recorded" and len(f) > 5}
+    loaded = {(f[3], f[4]) for f in lines if f[0] == "loaded" and len(f) > 4}
+    out = Classified()
+    windows = [0, 0]
+    seen: dict[tuple[str, str, str], list[str]] = {}
+    for f in lines:
+        if f[0] not in ("model", "tool"):
+            continue
+        pid, key = f[3], (f[4] if len(f) > 4 else "None")
+        if len(f) > 5 and (pid, key) in recorded:
+            out.spans.setdefault(f[0], []).append(recorded[(pid, key)] - float(f[5]))
+        call = (f[0], f[1], f[2])
+        earlier = seen.get(call)
+        seen[call] = f
+        if earlier is None:
+            continue
+        e_pid, e_key = earlier[3], (earlier[4] if len(earlier) > 4 else "None")
+        if (e_pid in killed and e_key == key and key != "None"
+                and (e_pid, e_key) not in recorded and (pid, key) not in loaded):
+            windows[f[0] == "tool"] += 1
+            continue
+        why = ("another key" if e_key != key else "read back, made again"
+               if (pid, key) in loaded else "recorded, made again"
+               if (e_pid, e_key) in recorded else "earlier worker not killed")
+        out.other.append(f"{f[0]} {f[1]} {f[2]}: pid {e_pid} then {pid} ({why})")
+    out.window = (windows[0], windows[1])
+    return out
 
 
 def in_window(log: str | Path, killed: set[str]) -> tuple[int, int]:
-    """``(model, tool)`` repeats whose earlier run was the *last* call a killed worker
-    completed: killed after the call returned, before its journal record was committed
-    (the effect-to-record window). A replay that failed would repeat earlier calls too."""
-    path = Path(log)
-    lines = [line.split("\t") for line in (path.read_text().splitlines()
-                                            if path.exists() else ())]
-    last = {fields[3]: i for i, fields in enumerate(lines)}
-    seen: dict[tuple[str, str, str], int] = {}
-    models = tools = 0
-    for i, fields in enumerate(lines):
-        call = (fields[0], fields[1], fields[2])
-        if call in seen:
-            earlier = lines[seen[call]]
-            if earlier[3] in killed and last[earlier[3]] == seen[call]:
-                models += call[0] == "model"
-                tools += call[0] == "tool"
-        seen[call] = i
-    return models, tools
+    """``(model, tool)`` repeats in the effect-to-record window (:func:`classify`)."""
+    return classify(log, killed).window
 
 
 def repeated_with_one_key(log: str | Path) -> int:
     """Tool calls made more than once whose runs all had the same idempotency key (a service
     honouring the key acted once)."""
     keys: dict[tuple[str, str], set[str]] = {}
-    path = Path(log)
-    for line in path.read_text().splitlines() if path.exists() else ():
-        fields = line.split("\t")
+    for fields in _lines(log):
         if fields[0] == "tool" and len(fields) > 4:
             keys.setdefault((fields[1], fields[2]), set()).add(fields[4])
     _, tools = counts(log)
@@ -285,6 +338,60 @@ def arm_after_writes(saver: Any, agent: str) -> None:
 # --------------------------------------------------------------------------- one phase
 
 
+class _LoggedStore:
+    """A journal store that logs the keys it reads back and each record once inserted."""
+
+    def __init__(self, store: Any, log: str) -> None:
+        self.store, self.log = store, log
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def _note(self, what: str, key: Any, entry: Any) -> None:
+        from agentpatterns.nodes.journal import effect_key
+
+        _append(self.log, f"{what}\t{entry[1]}\t{entry[2]}\t{os.getpid()}"
+                f"\t{effect_key(key, entry[0])}\t{time.time():.6f}")
+
+    def load(self, key: Any, **kwargs: Any) -> Any:
+        entries = self.store.load(key, **kwargs)
+        for entry in entries:
+            self._note("loaded", key, entry)
+        return entries
+
+    async def aload(self, key: Any, **kwargs: Any) -> Any:
+        entries = await self.store.aload(key, **kwargs)
+        for entry in entries:
+            self._note("loaded", key, entry)
+        return entries
+
+    def record(self, key: Any, entry: Any) -> None:
+        _kill_here(f"record:{entry[1]}:{entry[2]}")  # the effect is done, its record not
+        self.store.record(key, entry)
+        self._note("recorded", key, entry)
+
+    async def arecord(self, key: Any, entry: Any) -> None:
+        _kill_here(f"record:{entry[1]}:{entry[2]}")
+        await self.store.arecord(key, entry)
+        self._note("recorded", key, entry)
+
+
+@contextmanager
+def journal_logged(log: str) -> Iterator[None]:
+    """While inside: every turn journal logs its reads and records to ``log``
+    (``AP_NO_JOURNAL=1``: no turn keeps a journal - to show what a broken replay looks like)."""
+    from agentpatterns.graphs import _nodes
+
+    real, real_turn = _nodes.journal_store, _nodes.turn_journal
+    _nodes.journal_store = lambda saver: _LoggedStore(real(saver), log)  # type: ignore[assignment]
+    if os.environ.get("AP_NO_JOURNAL"):
+        _nodes.turn_journal = lambda config: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _nodes.journal_store, _nodes.turn_journal = real, real_turn  # type: ignore[assignment]
+
+
 def thread_status(saver: Any, graph: Any, thread_id: str) -> str:
     """``new``, ``waiting``, ``cut off`` or ``done`` (from the checkpoint and its writes)."""
     from agentpatterns.run.threads import WAITING, snapshot_status
@@ -306,7 +413,7 @@ def phase(pattern: str, url: str, thread_id: str, log: str, *, latency: float = 
     from agentpatterns.storage import open_checkpointer
 
     p = build(pattern, log, latency=latency)
-    with open_checkpointer(url) as saver:
+    with open_checkpointer(url) as saver, journal_logged(log):
         kill = os.environ.get("AP_KILL", "")
         if kill.startswith("after-writes:"):
             arm_after_writes(saver, kill.split(":", 1)[1])

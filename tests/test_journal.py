@@ -29,7 +29,7 @@ from agentpatterns import Agent, Runner, function_tool, sequential
 from agentpatterns.run.threads import CUT_OFF, WAITING, list_threads, snapshot_status
 from agentpatterns.storage import open_checkpointer
 from agentpatterns.testing import ScriptedModel, text, tool_call
-from tests._crash import PATTERNS, build, counts, finish, repeats
+from tests._crash import PATTERNS, build, classify, counts, finish, repeats
 from tests._durable_helpers import clerk_with_refund
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,6 +216,40 @@ def test_every_crash_pattern_runs_clean(tmp_path):
 
 
 # --------------------------------------------------------------------------- the campaign
+
+
+def _workers(log: Path) -> set[str]:
+    return {line.split("\t")[3] for line in log.read_text().splitlines()}
+
+
+@CROSS_PROCESS
+def test_a_kill_between_a_reply_and_its_record_is_told_apart_as_the_window(checkpointer_url,
+                                                                            tmp_path):
+    # the one repeat the journal cannot prevent is recognised as such, exactly: killed after
+    # the Writer's model call returned, before its record was inserted
+    log = tmp_path / "calls.log"
+    _killed_phase("sequential", checkpointer_url, "w1", log, "record:model:Writer")
+    killed = _workers(log)
+    finish("sequential", checkpointer_url, "w1", str(log))
+    found = classify(log, killed)
+    assert repeats(log) == (1, 0)
+    assert (found.window, found.other) == ((1, 0), [])
+    assert found.spans["model"] and found.spans["tool"]  # every other call's window timed
+
+
+def test_a_replay_that_did_not_happen_is_not_taken_for_the_window(tmp_path, monkeypatch):
+    # the campaign must fail on a broken replay even when a worker was killed: here the
+    # Editor's first reply was recorded, and the re-run (journal switched off) made it again
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    log = tmp_path / "calls.log"
+    _killed_phase("sequential", url, "w2", log, "tool:publish")
+    killed = _workers(log)
+    monkeypatch.setenv("AP_NO_JOURNAL", "1")
+    finish("sequential", url, "w2", str(log))
+    found = classify(log, killed)
+    assert found.window == (0, 0)
+    assert [o for o in found.other if o.startswith("model Editor 0:")], found.other
+
 
 
 def _campaign(*args: str) -> str:
