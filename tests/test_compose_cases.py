@@ -66,3 +66,57 @@ def test_parity_still_sees_a_branch_that_went_another_way() -> None:
     swapped = [("C", ("L1", "L2", "L3")), ("A", ("L1", "L2", "L3")), ("D", ("L1", "L2")),
                ("E", ("L1", "L2")), ("F", ("L1",))]
     assert _canonical(ran, scopes) != _canonical(swapped, scopes)  # a branch's own order
+
+
+# ------------------------------------------------------------------ patterns as tools, any builder
+def _tooled(name: str, instructions: str) -> object:
+    from tests.test_compose import research
+
+    return _agent(name, instructions, tools=[research(prefix=f"{name} ").as_tool(
+        tool_name="research", tool_description="Use to research a topic")])
+
+
+def _with_tool_user(role: str) -> object:
+    from agentpatterns import dynamic, human_approval, memory, parallel, reflection, supervisor
+
+    if role == "supervisor worker":
+        return supervisor(_agent("Boss", "Assign tasks, aggregate results"),
+                          [_tooled("Worker 1", "Research"), _agent("Worker 2", "Analyze")])
+    if role == "parallel branch":
+        return parallel([_tooled("Scout", "Research"), _agent("Analyst", "Analyze the data")],
+                        _agent("Synth", "Combine research"), name="Par")
+    if role == "reflection generator":
+        return reflection(_tooled("Writer", "Write the article"),
+                          _agent("Critic", "Review content and provide feedback"),
+                          iterations=1)
+    if role == "approval executor":
+        return human_approval(_agent("Planner", "Plan it"), _tooled("Executor", "Research"))
+    if role == "memory agent":
+        return memory(_tooled("Expert", "Research"))
+    assert role == "dynamic analyzer"
+    return dynamic(_tooled("Analyzer", "Research"), lambda d: _agent(f"{d} Expert", "Advise"))
+
+
+TOOL_ROLES = ["supervisor worker", "parallel branch", "reflection generator",
+              "approval executor", "memory agent", "dynamic analyzer"]
+
+
+@pytest.mark.parametrize("role", TOOL_ROLES)
+def test_a_pattern_used_as_a_tool_by_any_builders_agent_is_nested(role: str) -> None:
+    from agentpatterns.adapters.networkx import to_networkx
+    from agentpatterns.testing import assert_same_route
+
+    p = _with_tool_user(role)
+    (nested,) = [c for c in p.patterns if c.kind == "parallel" and c.name == "Research"]
+    assert nested.name == "Research"
+    assert to_networkx(p).graph["clusters"]["Research"]["parent"] == p.name
+    request = "research the topic of tides"
+    lg, _ = assert_same_route(p, request, strict=True,
+                              **({"decision": True} if role == "approval executor" else {}))
+    inside = [s for s in lg.steps if s.agent.endswith("Synthesizer")]
+    # (the offline model's analyzer names domains, it calls no tool)
+    assert inside or role == "dynamic analyzer"
+    assert all(s.patterns == (p.name, "Research") for s in inside), lg.steps
+    # its names count for the composition's unique-name rule too
+    with pytest.raises(PatternError, match="named 'Research'"):
+        sequential([p, sequential([_agent("Other", "x")], name="Research")], name="Top")

@@ -58,10 +58,7 @@ def participant_tools(participants: Sequence[Any]) -> tuple[list[Node], list[Edg
             if not isinstance(t, AgentTool) or t.agent.name in seen:
                 continue
             seen.add(t.agent.name)
-            if isinstance(t.agent, Pattern):
-                nodes.append(Node(id=t.agent.name, kind="pattern", label=t.agent.name,
-                                  description=t.agent.description))
-            else:
+            if not isinstance(t.agent, Pattern):  # a pattern is nested: Pattern.patterns
                 nodes.append(Node(id=t.agent.name, kind="agent", label=t.agent.name,
                                   description=t.agent.handoff_description
                                   or _first_line(t.agent)))

@@ -88,6 +88,8 @@ class Pattern:
         options: Builder options (bounds, stop rules, fallback, ...).
         patterns: Nested patterns that take part as one node each (a step, a branch, a
             generator, a worker, a handoff target); each compiles to a LangGraph subgraph.
+            The patterns its agents use as tools (``pattern.as_tool()``, also through
+            agents used as tools) are added: they run inside their caller's node.
         description: What the pattern handles (its ``handoff_description``: how a router
             or the offline model picks it when it is a handoff target or a tool).
     """
@@ -106,7 +108,7 @@ class Pattern:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agents", tuple(self.agents))
-        object.__setattr__(self, "patterns", tuple(self.patterns))
+        object.__setattr__(self, "patterns", _with_tool_patterns(self.agents, self.patterns))
         object.__setattr__(self, "edges", tuple(self.edges) + _guardrail_edges(self))
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
         object.__setattr__(self, "name", self.name or self.kind)
@@ -491,6 +493,28 @@ def may_stop(participant: Agent | Pattern) -> bool:
         return can_trip(participant)
     return any(p.kind == "human_approval" for p in participant.all_patterns()) or any(
         can_trip(a) for a in participant.all_agents())
+
+
+def _with_tool_patterns(agents: Sequence[Agent], patterns: Iterable[Pattern]
+                        ) -> tuple[Pattern, ...]:
+    """``patterns`` plus the patterns ``agents`` use as tools (through their agents used as
+    tools too), each once: they are nested in the pattern as much as a step is."""
+    out = list(patterns)
+    seen: set[int] = set()
+    todo = list(agents)
+    while todo:
+        agent = todo.pop(0)
+        if id(agent) in seen:
+            continue
+        seen.add(id(agent))
+        for t in agent.tools:
+            inner = t.agent if isinstance(t, AgentTool) else None
+            if isinstance(inner, Pattern):
+                if all(p is not inner for p in out):
+                    out.append(inner)
+            elif isinstance(inner, Agent):
+                todo.append(inner)
+    return tuple(out)
 
 
 def _default_name_hint(name: str) -> str:
