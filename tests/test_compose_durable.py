@@ -12,6 +12,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from agentpatterns import Runner
 from agentpatterns.cli import main
 from agentpatterns.examples import COMPOSITIONS, example
@@ -74,6 +76,35 @@ def test_sigkill_inside_a_nested_pattern_resumes_without_rerunning(tmp_path: Pat
     assert calls(log)[str(result["pid"])] == Counter({"Writer": 1, "Publisher": 1})
     assert result["path"] == ["Researcher", "Scout", "Writer", "Publisher"]
     assert result["calls"] == {"Researcher": 1, "Scout": 1, "Writer": 1, "Publisher": 1}
+
+
+@pytest.mark.parametrize("kill", ["model:Editor:1", "tool:publish", "model:Writer:0"])
+def test_sigkill_inside_a_one_step_child_replays_its_turn(tmp_path: Path, kill: str) -> None:
+    """A one-agent child runs inside its parent's task, with no checkpoints of its own
+    (graphs/_inline.py): killed mid-turn, the resumed run re-runs that step, and its
+    completed model and tool calls are replayed from the journal, not made again."""
+    from tests._crash import counts, repeats
+
+    log = tmp_path / "calls.log"
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    cmd = [sys.executable, "-m", "tests._compose_helpers", "inline", url, "t-inline", str(log)]
+    env = {**os.environ, "AP_KILL": kill, "AP_KILL_MARK": str(log) + ".mark"}
+    first = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=180, check=False)
+    assert first.returncode == -signal.SIGKILL, first.stderr[-3000:]
+    made, _ = counts(log)
+    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180,
+                            check=False)
+    assert second.returncode == 0, second.stderr[-3000:]
+    result = json.loads(second.stdout.strip().splitlines()[-1])
+    assert result["path"] == ["Researcher", "Writer", "Editor"]
+    assert result["final_output"] == "published (Editor, reply 1)"
+    assert result["calls"] == {"Researcher": 2, "Writer": 1, "Editor": 2}
+    assert repeats(log) == (0, 0), counts(log)  # nothing completed before the kill redone
+    models, tools = counts(log)
+    assert sum(models.values()) == 5 and set(tools) == {("search", "sources"),
+                                                        ("publish", "draft")}
+    assert sum(made.values()) < 5  # the kill did land mid-run
 
 
 def test_cli_list_run_draw_history_on_compositions(tmp_cwd, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ from langgraph.types import Command
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import SubRun
 from agentpatterns.graphs._executor import NESTED, install
+from agentpatterns.graphs._inline import inline_child
 from agentpatterns.graphs._nodes import agent_node, tripped
 from agentpatterns.graphs.pattern import _TOOL_TURN, Participant, Pattern
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
@@ -132,15 +133,23 @@ def pattern_node(pattern: Pattern, make_turn: Callable[[Mapping[str, Any]], SubR
     ``finish(state, turn)`` turns its result into the parent's update, as for an agent."""
     sub = subgraph(pattern)
     install()
+    # a child of one step that cannot pause runs its node in this task (graphs/_inline.py)
+    inline = inline_child(pattern, sub)
 
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         turn = make_turn(state)
-        values = sub.invoke(child_input(turn), nested_config(config))
+        if inline is not None:
+            values = inline.invoke(child_input(turn), config)
+        else:
+            values = sub.invoke(child_input(turn), nested_config(config))
         return _settle(pattern, finish, state, values, len(turn.messages))
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         turn = make_turn(state)
-        values = await sub.ainvoke(child_input(turn), config)
+        if inline is not None:
+            values = await inline.ainvoke(child_input(turn), config)
+        else:
+            values = await sub.ainvoke(child_input(turn), config)
         return _settle(pattern, finish, state, values, len(turn.messages))
 
     return RunnableCallable(run, arun, name=pattern.name)
