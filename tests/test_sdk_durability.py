@@ -1,89 +1,168 @@
-"""What the SDK runtime guarantees after a crash (issue 12; docs/durability.md).
+"""Crash durability on the SDK runtime (issue 12; docs/durability.md, "SDK runtime").
 
-``run_sdk`` keeps no checkpoints and no turn journal: a process killed mid-run leaves no
-resumable run (``resume_sdk`` says so, naming the thread) and the thread's conversation as the
-SDK last saved it - through its last completed turn. These tests pin that down so the
-documentation stays true; the LangGraph runtime is the one that replays completed calls.
+A ``run_sdk`` with a database store is killed (SIGKILL, a real subprocess:
+``tests/_sdk_crash.py``) inside a model call or a tool call, at several points of every
+pattern the SDK runtime runs; the thread is listed ``cut off``; another process (the test's) resumes
+it with ``resume_sdk``; each model call and each tool call the killed run completed was made
+exactly once across both processes (the models and tools log every call to a file), and the
+final output and path are those of an uninterrupted run. On SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytest.importorskip("agents")
 
+from tests._sdk_crash import log_lines
+
 ROOT = Path(__file__).resolve().parents[1]
 
-_CHILD = r"""
-import os, signal, sys
-from agentpatterns import Agent, function_tool, triage
-from agentpatterns.adapters.openai_agents import run_sdk_sync
-from agentpatterns.testing import ScriptedModel, handoff, text, tool_call
-
-url, log = sys.argv[1:3]
-
-def note(name):
-    with open(log, "a") as handle:
-        handle.write(name + "\n")
-
-@function_tool
-def book_table(item: str) -> str:
-    '''Book a table.
-
-    Args:
-        item: What to book.
-    '''
-    note("book_table")
-    return "booked"
-
-@function_tool
-def send_confirmation(item: str) -> str:
-    '''Send the confirmation.
-
-    Args:
-        item: To whom.
-    '''
-    os.kill(os.getpid(), signal.SIGKILL)  # the process dies inside its second tool call
-
-model = ScriptedModel({"Triage Agent": [handoff("Booking Agent")],
-                       "Booking Agent": [tool_call("book_table", item="table"),
-                                         tool_call("send_confirmation", item="guest"),
-                                         text("booked")]})
-booking = Agent(name="Booking Agent", instructions="Book", handoff_description="Bookings",
-                tools=[book_table, send_confirmation], model=model)
-router = Agent(name="Triage Agent", instructions="Route", handoffs=[booking], model=model)
-run_sdk_sync(triage(router), "book a table", thread_id="s1", checkpointer=url)
-"""
+#: (pattern, kill point): inside a model call (AGENT:N) - after the tool calls before it
+#: were recorded - or inside a tool, before its effect (tool:NAME)
+CASES = [
+    ("triage", "Booking Agent:3"),          # after both tool calls of the specialist
+    ("triage", "tool:send_confirmation"),   # inside the second tool call
+    ("triage", "Triage Agent:1"),           # inside the very first call
+    ("sequential", "Editor:1"),             # after two handoffs
+    ("sequential", "tool:search_archive"),
+    ("hierarchical", "SQL Expert:2"),       # inside an agent used as a tool, after its tool
+    ("hierarchical", "Orchestrator:2"),     # after the agent-as-tool call returned
+    ("supervisor", "Worker 2:1"),           # the second assignment
+    ("supervisor", "Supervisor:3"),
+    ("reflection", "Critic:2"),
+    ("parallel", "Synthesizer:1"),          # every branch done
+    ("parallel", "Researcher 3:2"),         # branches under way
+    ("dynamic", "Accounting Specialist:2"),
+    ("memory", "Expert:2"),
+    ("human_approval", "Executor:2"),       # after the approval, after the executor's tool
+    ("human_approval", "tool:migrate_database"),
+]
+PG_CASES = [("triage", "Booking Agent:3"), ("parallel", "Researcher 3:2"),
+            ("supervisor", "Worker 2:1"), ("human_approval", "Executor:2")]
 
 
-def test_a_killed_sdk_run_is_not_resumable_and_keeps_its_completed_turns(tmp_path: Path
-                                                                        ) -> None:
-    from agentpatterns import Agent, triage
-    from agentpatterns.adapters.openai_agents import CheckpointSession, resume_sdk_sync
+def _child(verb: str, pattern: str, url: str, thread: str, log: Path,
+           kill: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("AP_KILL", None)
+    if kill:
+        env["AP_KILL"] = kill
+    return subprocess.run([sys.executable, "-m", "tests._sdk_crash", verb, pattern, url,
+                           thread, str(log)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _here(verb: str, pattern: str, url: str, thread: str, log: Path) -> dict[str, Any]:
+    """``tests._sdk_crash`` run in this process (it is another process than the killed one):
+    its summary."""
+    import contextlib
+    import io
+
+    from tests._sdk_crash import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main([verb, pattern, url, thread, str(log)]) == 0
+    return json.loads(out.getvalue().strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+_BASELINES: dict[str, tuple[dict[str, Any], dict[str, Counter[str]]]] = {}
+
+
+def _baseline(pattern: str, tmp: Path) -> tuple[dict[str, Any], dict[str, Counter[str]]]:
+    """An uninterrupted run's summary and call log (once per pattern)."""
+    if pattern not in _BASELINES:
+        log = tmp / f"baseline-{pattern}.log"
+        url = f"sqlite:///{tmp / f'baseline-{pattern}.db'}"
+        _BASELINES[pattern] = (_here("run", pattern, url, "b", log), log_lines(log))
+    return _BASELINES[pattern]
+
+
+def _journal_rows(url: str) -> int:
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url[len("sqlite:///"):]) as conn:
+            return int(conn.execute("SELECT count(*) FROM agentpatterns_journal").fetchone()[0])
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return int(conn.execute("SELECT count(*) FROM agentpatterns_journal").fetchone()[0])
+
+
+def _status(url: str, thread: str) -> str:
+    from agentpatterns import Runner
+
+    return next(t.status for t in Runner.threads(url) if t.thread_id == thread)
+
+
+def _kill_and_resume(pattern: str, kill: str, url: str, tmp: Path, shared: Path) -> None:
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync
     from agentpatterns.errors import ResumeError
+    from tests._sdk_crash import build
 
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
-    log = tmp_path / "calls.log"
-    proc = subprocess.run([sys.executable, "-c", _CHILD, url, str(log)], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
-    assert log.read_text().split() == ["book_table"]
-    items = asyncio.run(CheckpointSession("s1", url).get_items())
-    kinds = [(i.get("role") or i.get("type"), i.get("name") or i.get("output")) for i in items]
-    # the user's message, the handoff and the first tool call with its output: the turns the
-    # SDK completed before the kill; the second tool call's turn is not there
-    assert kinds[0] == ("user", None)
-    assert ("function_call", "book_table") in kinds and ("function_call_output", "booked") in kinds
-    assert not any(name == "send_confirmation" for _, name in kinds)
-    booking = Agent(name="Booking Agent", instructions="Book", handoff_description="Bookings")
-    router = Agent(name="Triage Agent", instructions="Route", handoffs=[booking])
-    with pytest.raises(ResumeError, match="has no SDK run waiting"):
-        resume_sdk_sync(triage(router), thread_id="s1", checkpointer=url)
+    base, base_log = _baseline(pattern, shared)
+    log = tmp / "calls.log"
+    killed = _child("run", pattern, url, "t1", log, kill)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert _status(url, "t1") == "cut off"
+    first = log_lines(log)
+    assert first["done"] != base_log["done"] or first["tool"] != base_log["tool"]
+    if pattern != "human_approval":  # a decision is refused: the run waits for none
+        with pytest.raises(ResumeError, match="cut off while it ran"):
+            resume_sdk_sync(build(pattern, tmp / "unused.log"), thread_id="t1",
+                            checkpointer=url, decision=True)
+    resumed = _here("resume", pattern, url, "t1", log)
+    both = log_lines(log)
+    # every completed model call and tool call made once, over both processes
+    assert both["done"] == base_log["done"], (kill, first["done"], both["done"])
+    assert both["tool"] == base_log["tool"], (kill, first["tool"], both["tool"])
+    assert max(both["tool"].values(), default=1) == 1
+    for key in ("path", "final_output", "calls", "tool_calls"):
+        assert resumed[key] == base[key], key
+    assert _status(url, "t1") == "done"
+    assert _journal_rows(url) == 0  # pruned when the run ended
+    with pytest.raises(ResumeError, match="already finished"):
+        resume_sdk_sync(build(pattern, tmp / "unused.log"), thread_id="t1", checkpointer=url)
+
+
+@pytest.fixture(scope="module")
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sdk-baselines")
+
+
+@pytest.mark.parametrize(("pattern", "kill"), CASES, ids=[f"{p}-{k}" for p, k in CASES])
+def test_a_killed_sdk_run_resumes_making_each_completed_call_once_on_sqlite(
+        pattern: str, kill: str, tmp_path: Path, shared_tmp: Path) -> None:
+    _kill_and_resume(pattern, kill, f"sqlite:///{tmp_path / 'runs.db'}", tmp_path, shared_tmp)
+
+
+@pytest.fixture
+def pg_url(postgres_url: str) -> Iterator[str]:
+    from tests._postgres import _admin_connect, _with_database
+
+    name = f"sdkdur_{uuid.uuid4().hex[:10]}"
+    with _admin_connect(postgres_url) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(postgres_url, name)
+    finally:
+        with _admin_connect(postgres_url) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize(("pattern", "kill"), PG_CASES, ids=[f"{p}-{k}" for p, k in PG_CASES])
+def test_a_killed_sdk_run_resumes_making_each_completed_call_once_on_postgres(
+        pattern: str, kill: str, tmp_path: Path, shared_tmp: Path, pg_url: str) -> None:
+    _kill_and_resume(pattern, kill, pg_url, tmp_path, shared_tmp)

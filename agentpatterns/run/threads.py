@@ -11,7 +11,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from agentpatterns.errors import InputError
@@ -24,6 +24,7 @@ from agentpatterns.run.lineage import (
 )
 from agentpatterns.run.locks import _is_psycopg, running_threads
 from agentpatterns.run.locks_pg import pg_connection, saver_lock
+from agentpatterns.run.sdk_runs import SdkRun, sdk_runs
 
 __all__ = [
     "CUT_OFF",
@@ -192,6 +193,8 @@ def list_threads(saver: Any, *,
         One :class:`ThreadInfo` per readable thread, most recently written first.
     """
     ids = thread_ids(saver)
+    sdk = sdk_runs(saver)
+    ids += [t for t in sdk if t not in ids]
     busy = running_threads(saver, ids)
     out = []
     for thread_id in ids:
@@ -205,9 +208,21 @@ def list_threads(saver: Any, *,
             else:
                 on_unreadable(thread_id, exc)
             continue
+        run = sdk.get(thread_id)
+        pattern = (tup.metadata or {}).get(PATTERN_KEY) if tup is not None else None
+        if run is not None and (tup is None or not pattern or _older(tup, run)):
+            # the SDK runtime ran it last (its conversation checkpoints name no pattern)
+            values = values_of(tup) if tup is not None else {}
+            out.append(ThreadInfo(
+                thread_id=thread_id, pattern=run.pattern,
+                status=RUNNING if thread_id in busy else _SDK_STATUS.get(run.status, CUT_OFF),
+                updated=_iso(run.updated),
+                agents=run.path or [a for a in values.get("path") or [] if isinstance(a, str)],
+                checkpoint_id=str(tup.checkpoint.get("id", "")) if tup is not None else "",
+                holder=busy.get(thread_id)))
+            continue
         if tup is None:
             continue
-        pattern = (tup.metadata or {}).get(PATTERN_KEY)
         values = values_of(tup)
         out.append(ThreadInfo(
             thread_id=thread_id,
@@ -219,6 +234,29 @@ def list_threads(saver: Any, *,
             holder=busy.get(thread_id),
         ))
     return out
+
+
+#: an SDK run's saved status -> the listing's (a ``running`` one nobody holds was killed)
+_SDK_STATUS = {"running": CUT_OFF, "waiting": WAITING, "budget": CUT_OFF, "done": DONE}
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        stamp = datetime.fromisoformat(text.replace(" ", "T"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+
+def _iso(text: str) -> str:
+    stamp = _moment(text)
+    return stamp.isoformat() if stamp is not None else text
+
+
+def _older(tup: Any, run: SdkRun) -> bool:
+    """The thread's last LangGraph checkpoint is older than its SDK run's saved state."""
+    ours, theirs = _moment(run.updated), _moment(str(tup.checkpoint.get("ts", "")))
+    return ours is not None and theirs is not None and theirs < ours
 
 
 # --------------------------------------------------------------------------- history

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["JOURNAL_TABLE", "adelete_rows", "aprune_rows", "delete_rows", "prune_rows",
-           "saver_kind"]
+__all__ = ["JOURNAL_TABLE", "adelete_rows", "aprune_rows", "delete_ns_rows", "delete_rows",
+           "prune_rows", "saver_kind"]
 
 #: The table holding journal entries (SQLite and PostgreSQL).
 JOURNAL_TABLE = "agentpatterns_journal"
@@ -60,6 +60,8 @@ DELETE FROM {JOURNAL_TABLE} WHERE thread_id = ? AND checkpoint_id != '' AND EXIS
     AND c.checkpoint_ns = {JOURNAL_TABLE}.parent_ns
     AND c.parent_checkpoint_id = {JOURNAL_TABLE}.checkpoint_id)"""
 _PG_DELETE = _SQLITE_DELETE.replace("?", "%s")
+_SQLITE_DELETE_NS = f"DELETE FROM {JOURNAL_TABLE} WHERE thread_id = ? AND checkpoint_ns = ?"
+_PG_DELETE_NS = _SQLITE_DELETE_NS.replace("?", "%s")
 _PG_PRUNE = _SQLITE_PRUNE.replace("?", "%s")
 
 
@@ -133,18 +135,18 @@ def _has_table_sqlite(cur: Any) -> bool:
                             (JOURNAL_TABLE,)).fetchall())
 
 
-def _run(saver: Any, sqlite_sql: str, pg_sql: str, thread_id: str) -> int:
+def _run(saver: Any, sqlite_sql: str, pg_sql: str, thread_id: str, *more: str) -> int:
     kind = saver_kind(saver)
     if kind == "sqlite":
         with saver.cursor() as cur:
             if not _has_table_sqlite(cur):
                 return 0
-            return int(cur.execute(sqlite_sql, (str(thread_id),)).rowcount)
+            return int(cur.execute(sqlite_sql, (str(thread_id), *more)).rowcount)
     if kind == "postgres":
         with saver._cursor() as cur:
             if cur.execute("SELECT to_regclass(%s) AS t", (JOURNAL_TABLE,)).fetchone()["t"] is None:
                 return 0
-            return int(cur.execute(pg_sql, (str(thread_id),)).rowcount)
+            return int(cur.execute(pg_sql, (str(thread_id), *more)).rowcount)
     return 0
 
 
@@ -179,6 +181,16 @@ def delete_rows(saver: Any, thread_id: str) -> int:
         How many rows were deleted (0 for savers that keep no journal table).
     """
     return _run(saver, _SQLITE_DELETE, _PG_DELETE, thread_id)
+
+
+def delete_ns_rows(saver: Any, thread_id: str, checkpoint_ns: str) -> int:
+    """Delete the journal rows of ``thread_id`` in namespace ``checkpoint_ns`` (the SDK
+    runtime's runs keep theirs in one namespace and delete them when a run ends).
+
+    Returns:
+        How many rows were deleted (0 for savers that keep no journal table).
+    """
+    return _run(saver, _SQLITE_DELETE_NS, _PG_DELETE_NS, thread_id, checkpoint_ns)
 
 
 async def adelete_rows(saver: Any, thread_id: str) -> int:

@@ -40,9 +40,9 @@ import agents
 from agentpatterns._sync import block_on
 from agentpatterns.adapters.openai_agents.bridge import LangChainModel
 from agentpatterns.adapters.openai_agents.build import agent_from_sdk, build_network, sdk_model
-from agentpatterns.adapters.openai_agents.drivers import MISSING, NETWORK_KINDS, resume
+from agentpatterns.adapters.openai_agents.drivers import MISSING, NETWORK_KINDS
+from agentpatterns.adapters.openai_agents.durable import drive_run, durable_spec
 from agentpatterns.adapters.openai_agents.events import printing, run_sdk_streamed
-from agentpatterns.adapters.openai_agents.nested import drive
 from agentpatterns.adapters.openai_agents.prepare import (
     DEFAULT_MAX_TURNS,
     _guarded,
@@ -50,6 +50,7 @@ from agentpatterns.adapters.openai_agents.prepare import (
     refuse_nested,
     run_state,
 )
+from agentpatterns.adapters.openai_agents.resuming import resume
 from agentpatterns.adapters.openai_agents.run import Run, RunLog
 from agentpatterns.adapters.openai_agents.session import CheckpointSession
 from agentpatterns.errors import InputError, UnsupportedError
@@ -215,7 +216,11 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
             ``Runner`` uses) or any OpenAI Agents SDK ``Session``.
         checkpointer: Where thread conversations live (``memory`` default, a URL, a saver).
         store: Where interrupted runs (and memory facts) are kept; defaults to the
-            checkpointer URL, else the process-wide in-memory store.
+            checkpointer URL, else the process-wide in-memory store. A database store
+            (``sqlite:///...``, ``postgresql://...``) makes the run crash-durable: it holds
+            the thread's lock, is listed ``cut off`` if its process dies, journals every
+            completed model and tool call, and :func:`resume_sdk` finishes it (see
+            docs/durability.md).
         max_turns: The SDK's bound on model calls per ``Runner.run``.
         context: Any object: the SDK run context itself (``RunContextWrapper.context`` of
             tools, dynamic instructions, guardrails and hooks), as with ``agents.Runner``.
@@ -242,6 +247,7 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
         ModelCallError: The model call failed twice, and no fallback.
         InputGuardrailTripwireTriggered: An input guardrail tripped (``exc.result`` set).
         OutputGuardrailTripwireTriggered: An output guardrail tripped (``exc.result`` set).
+        ThreadBusyError: A durable run: another process runs the thread.
     """
     from agentpatterns.run.plan import input_messages
     from agentpatterns.run.progress import shown
@@ -256,7 +262,7 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
         run.items = list(input)
     run = printing(run, show)
     try:
-        return await drive(run)
+        return await drive_run(run)  # type: ignore[no-any-return]
     except Exception as exc:  # the SDK's tripwires and budget stops become ours
         ours = run.our_error(exc)
         if ours is None:
@@ -279,7 +285,10 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
                      max_tokens: int | None = None, hooks: Any = None,
                      progress: bool | None = None) -> RunResult:
     """Answer the pending approval of an SDK run (``RunState.from_json`` + approve/reject),
-    or - without a decision - continue a handoff-network run that its budget cut off.
+    or - without a decision - continue a handoff-network run that its budget cut off, or
+    finish a crash-durable run whose process was killed (listed ``cut off``): it is made
+    again from its start with every model and tool call it completed answered from the
+    turn journal, so only the calls that never completed are made.
 
     Works from another process when ``store`` is a file or server URL (the saved
     ``RunState`` JSON, or the conversation of a cut-off run, is read from it). A run cut
@@ -299,7 +308,8 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
 
     Raises:
         ResumeError: The thread has no waiting SDK run in this store, it finished, or a
-            decision where none is awaited (or none where one is).
+            decision where none is awaited (or none where one is: a killed run awaits none).
+        ThreadBusyError: Another process runs (or resumes) the thread.
         InputError: A decision in a form that is not understood, or a bad budget.
         BudgetExceeded: Still no room in the budget.
     """
@@ -315,7 +325,8 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
     guard, config = _guarded(pattern, thread_id, max_model_calls, max_tokens, log)
     run = Run(pattern=pattern, request="", thread_id=thread_id, run_model=model,
               max_turns=max_turns, context=context, state=run_state(context, ""), log=log,
-              session=session, store=store, config=config, guard=guard, hooks=hooks)
+              session=session, store=store, config=config, guard=guard, hooks=hooks,
+              durable=durable_spec(checkpointer, store))
     run = printing(run, show)
     try:
         return await resume(run, decision)

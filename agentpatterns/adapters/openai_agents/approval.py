@@ -138,7 +138,7 @@ async def human_approval(run: Run, *, path: list[str] | None = None, revisions: 
                                   calls[0]["call_id"] if calls else None)
     run.values["plan"] = plan
     journal = run.guard.journal if run.guard is not None else None
-    if journal is not None:
+    if journal is not None and journal.gates:
         question.update(pattern=run.pattern.name, patterns=list(run.scope))
         decision = journal.decision_for(run.scope)
         if decision is None:

@@ -23,7 +23,7 @@ from typing import Any
 from agents import FunctionTool as SDKFunctionTool
 from agents import RunState
 
-from agentpatterns.adapters.openai_agents.approval import human_approval, resume_approval
+from agentpatterns.adapters.openai_agents.approval import human_approval
 from agentpatterns.adapters.openai_agents.bridge import _plain
 from agentpatterns.adapters.openai_agents.guard import (
     BudgetStop,
@@ -35,23 +35,21 @@ from agentpatterns.adapters.openai_agents.guard import (
 from agentpatterns.adapters.openai_agents.guardrails import TAKEOVER
 from agentpatterns.adapters.openai_agents.nested import (
     Stopped,
-    drive,
     enter,
     in_tool,
     sdk_agents,
     step,
 )
-from agentpatterns.adapters.openai_agents.replay import Journal, Paused
+from agentpatterns.adapters.openai_agents.replay import Paused
 from agentpatterns.adapters.openai_agents.run import DRIVERS, NETWORK_KINDS, Run, text_of
-from agentpatterns.adapters.openai_agents.store import MISSING, approvals, load, save
-from agentpatterns.errors import BranchError, ResumeError
+from agentpatterns.adapters.openai_agents.store import MISSING, approvals, save
+from agentpatterns.errors import BranchError
 from agentpatterns.events import AgentStarted, Handoff
-from agentpatterns.graphs.human_approval import normalize_decision
 from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.nodes.approvals import PendingCall, verdicts_of
 from agentpatterns.run.result import RunResult
 
-__all__ = ["DRIVERS", "MISSING", "NETWORK_KINDS", "resume"]
+__all__ = ["DRIVERS", "MISSING", "NETWORK_KINDS", "network"]
 
 
 
@@ -429,56 +427,6 @@ async def dynamic(run: Run) -> RunResult:
                                          "domain": s["domain"]}
                                 for m, r, s in zip(made, results, specs, strict=True)})
     return run.result("\n\n".join(p for p in parts if p), path, specs[-1]["name"])
-
-
-async def resume(run: Run, decision: Any = MISSING) -> RunResult:
-    """Continue a thread's SDK run: answer its pending decision, or finish a handoff-network
-    run that its budget cut off (no decision then).
-
-    The budget of the resumed run counts the whole run: what it spent before is the baseline.
-
-    Raises:
-        ResumeError: No run of this thread in the store, it already finished, or a decision
-            where none is awaited (or none where one is).
-    """
-    saved = await load(run.store, run.thread_id)
-    if saved is None:
-        raise ResumeError(f"thread {run.thread_id!r} has no SDK run waiting in this store; "
-                          "check the thread id and pass the same store= as the run")
-    status = saved.get("status")
-    if status not in ("waiting", "budget"):
-        raise ResumeError(f"thread {run.thread_id!r} already finished; start a new run instead")
-    if status == "waiting" and decision is MISSING:
-        raise ResumeError(f"thread {run.thread_id!r} is waiting for a decision; pass "
-                          "decision=True (approve), False (reject) or a dict with feedback")
-    if status == "budget" and decision is not MISSING:
-        raise ResumeError(f"thread {run.thread_id!r} is not waiting for a decision; resume it "
-                          "without one to continue a run that was cut off")
-    decided = normalize_decision(decision) if status == "waiting" else {}
-    run.request = str(saved.get("input") or "")
-    run.state["input"] = run.request
-    if saved.get("kind") == "replay":  # a composition: replayed with the decision
-        assert run.guard is not None
-        run.guard.journal = Journal.resumed(dict(saved.get("journal") or {}),
-                                            list(saved.get("scope") or []), decided)
-        if run.guard.budget is not None:
-            run.guard.budget.start({})  # the replay spends the whole run's calls again
-        return await drive(run, saved)
-    run.values.update(dict(saved.get("values") or {}))
-    run.merge_counts(saved)
-    if run.guard is not None and run.guard.budget is not None:
-        run.guard.budget.start({"calls": run.log.calls, "usage": run.log.usage})
-    run.values["__resumed__"] = True
-    path = list(saved.get("path") or [])
-    current = str(saved["current"]) if saved.get("current") else None
-    if status == "budget":
-        return await network(run, start=current, items=list(saved.get("items") or []),
-                             path=path, same_turn=bool(path) and path[-1] == current)
-    if saved.get("kind") == "human_approval":
-        run.values.pop("__resumed__")
-        return await resume_approval(run, saved, decided)
-    run.values["__decision__"] = decided
-    return await network(run, start=current, state=dict(saved["state"]), path=path)
 
 
 async def _network(run: Run) -> RunResult:

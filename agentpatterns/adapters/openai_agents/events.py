@@ -238,7 +238,7 @@ async def run_sdk_streamed(target: Pattern | Agent, input: str, **kwargs: Any
             output guardrails).
         BudgetExceeded: As for ``run_sdk``.
     """
-    from agentpatterns.adapters.openai_agents.nested import drive as drive_run
+    from agentpatterns.adapters.openai_agents.durable import drive_run
     from agentpatterns.adapters.openai_agents.prepare import DEFAULT_MAX_TURNS, _prepare
     from agentpatterns.run.plan import input_messages
 

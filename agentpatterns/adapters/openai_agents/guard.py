@@ -370,6 +370,8 @@ class GuardedModel(Model):
                 self.guard.check_names(self.agent, response, tools, handoffs)
                 self.guard.check_handoff_arguments(self.agent, response, handoffs)
                 return response
+            if journal is not None:
+                journal.check()
             try:
                 response = await self.inner.get_response(
                     system_instructions, input, model_settings, tools, output_schema,
@@ -395,6 +397,8 @@ class GuardedModel(Model):
         """The inner model's stream; a call that fails before its first event is retried."""
         for attempt in (1, 2):
             self.guard.before_call(self.agent)
+            if self.guard.journal is not None:
+                self.guard.journal.check()
             started = False
             final: Any = None
             try:

@@ -94,7 +94,7 @@ async def drive(run: Run, saved: Mapping[str, Any] | None = None) -> RunResult:
         saved: The stopped run being resumed (its conversation and thread history).
     """
     journal = run.guard.journal if run.guard is not None else None
-    if journal is None:
+    if journal is None or not journal.gates:  # (a crash-durable run's journal: durable.py)
         return await DRIVERS[run.pattern.kind](run)
     # the conversation: kept out of the thread's session until the run is done, so that a
     # replay starts from the very same input

@@ -9,6 +9,7 @@ from typing import Any
 from agents import RunConfig
 
 from agentpatterns.adapters.openai_agents.drivers import DRIVERS, NETWORK_KINDS
+from agentpatterns.adapters.openai_agents.durable import durable_spec
 from agentpatterns.adapters.openai_agents.guard import RunGuard, make_budget, tool_only
 from agentpatterns.adapters.openai_agents.nested import journaled
 from agentpatterns.adapters.openai_agents.replay import Journal
@@ -115,4 +116,4 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,
                max_turns=max_turns, context=context, state=run_state(context, request),
                log=log, session=sdk_session, store=store, user_id=user_id, config=config,
-               guard=guard, hooks=hooks)
+               guard=guard, hooks=hooks, durable=durable_spec(checkpointer, store))

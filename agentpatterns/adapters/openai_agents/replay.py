@@ -102,6 +102,12 @@ class Journal:
     record: dict[str, list[Any]] = field(default_factory=dict)
     decisions: list[list[Any]] = field(default_factory=list)
     used: int = 0
+    #: the approval gates take the journal's decisions (a composition's replay); ``False``:
+    #: a crash-durable run's journal, which only records and replays effects
+    gates: bool = True
+    #: where each completed entry is written before the run goes on (a crash-durable run:
+    #: :class:`~agentpatterns.adapters.openai_agents.durable.Sink`), or ``None``
+    sink: Any = None
 
     def replayed(self, key: str) -> Any:
         """The recorded entry for ``key`` (``None`` if there is none left); kept in the
@@ -114,8 +120,19 @@ class Journal:
         return entry
 
     def remember(self, key: str, entry: Any) -> None:
-        """Record a completed model call or tool call."""
+        """Record a completed model call or tool call (written to the sink first, if any)."""
+        if self.sink is not None:
+            self.sink.write(key, entry)
         self.record.setdefault(key, []).append(entry)
+
+    def check(self) -> None:
+        """Before an effect starts: the run still holds its thread (the sink's fence).
+
+        Raises:
+            LeaseLostError: Another process took the thread over.
+        """
+        if self.sink is not None:
+            self.sink.check()
 
     def decision_for(self, scope: Sequence[str]) -> dict[str, Any] | None:
         """The next decision, when it is meant for the approval at ``scope``."""
@@ -152,6 +169,7 @@ def journaled_tool(tool: Any, journal: Journal) -> Any:
         hit = journal.replayed(key)
         if hit is not None:
             return hit[0]
+        journal.check()
         result = await inner(ctx, raw)
         kept = result if isinstance(result, str | int | float | bool | list | dict) or \
             result is None else str(result)

@@ -116,6 +116,9 @@ class RunLog(RunHooks[Any]):
         self.tools: set[str] | None = None
         #: tool calls answered with a correction (malformed arguments): they did not run
         self.refused: set[str] = set()
+        #: the status last saved for the run in its store (``running``: a durable run's
+        #: marker; ``waiting``, ``budget``, ``done``), ``None`` before any
+        self.saved: str | None = None
 
     async def on_llm_end(self, context: Any, agent: Any, response: Any) -> None:
         """Count one model call of ``agent`` and its token usage."""
@@ -241,6 +244,9 @@ class Run:
     hooks: Any = None
     #: the agent whose ``Runner.run`` is under way (its turn is not in ``path`` yet)
     turn: str | None = None
+    #: where a crash-durable run's journal and lock live (see ``durable.durable_spec``);
+    #: ``None``: the run is not journaled
+    durable: Any = None
 
     def __post_init__(self) -> None:
         if self.guard is None:

@@ -28,9 +28,10 @@ async def save(run: Run, payload: dict[str, Any]) -> None:
 
     # a copy: an in-memory store keeps the object, and this run's log goes on changing
     value = copy.deepcopy({**payload, "input": run.request, "values": run.values,
-                           **run.saved_counts()})
+                           "pattern": run.pattern.name, **run.saved_counts()})
     async with aopen_store(run.store) as store:
         await store.aput(SAVED, run.thread_id, value)
+    run.log.saved = str(payload.get("status") or "")
 
 
 async def load(store_spec: Any, thread_id: str) -> dict[str, Any] | None:

@@ -1,0 +1,209 @@
+"""SDK-runtime runs killed at chosen points, and resumed, in subprocesses (issue 12).
+
+    python -m tests._sdk_crash run|resume PATTERN URL THREAD LOG
+
+Every pattern the SDK runtime runs is built here with one logging model per agent
+(:class:`KillingModel`: ``start``/``done`` lines per call) and function tools that log each
+call (``tool`` lines). ``AP_KILL`` makes the process SIGKILL itself:
+
+* ``AGENT:N`` - inside the N-th model call of AGENT (after ``start``, before ``done``);
+* ``tool:NAME`` - inside tool NAME's first call, before its effect (its line).
+
+Prints the run's summary as JSON on its last line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from agents.models.interface import Model
+
+from agentpatterns import (
+    Agent,
+    OfflineModel,
+    Pattern,
+    dynamic,
+    function_tool,
+    hierarchical,
+    human_approval,
+    memory,
+    parallel,
+    reflection,
+    sequential,
+    supervisor,
+    triage,
+)
+from tests._crash import _append
+
+__all__ = ["PATTERNS", "REQUESTS", "build", "log_lines"]
+
+_started: Counter[str] = Counter()
+
+
+def _kill_point() -> str:
+    return os.environ.get("AP_KILL", "")
+
+
+class KillingModel(Model):
+    """The offline model as an SDK ``Model`` for agent ``tag``, logging ``start`` and
+    ``done`` per call to ``log`` (``done`` as the response is handed to the run: nothing
+    else runs in between), and SIGKILLing its process inside the call ``AP_KILL`` names."""
+
+    def __init__(self, tag: str, log: str) -> None:
+        from agentpatterns.adapters.openai_agents import LangChainModel
+
+        self.tag, self.log = tag, log
+        self.inner = LangChainModel(OfflineModel(), agent=tag)
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+        """The offline reply, logged; the process dies inside the call ``AP_KILL`` names."""
+        _append(self.log, f"start\t{self.tag}\t{os.getpid()}")
+        _started[self.tag] += 1
+        if _kill_point() == f"{self.tag}:{_started[self.tag]}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        response = await self.inner.get_response(*args, **kwargs)
+        _append(self.log, f"done\t{self.tag}\t{os.getpid()}")
+        return response
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        """Not streamed in these tests."""
+        raise NotImplementedError
+
+
+def _tool(log: str, name: str, doc: str) -> Any:
+    async def body(topic: str) -> str:  # async: nothing runs between its effect and record
+        if _kill_point() == f"tool:{name}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        _append(log, f"tool\t{name}:{topic}\t{os.getpid()}")
+        return f"{name} done for {topic}"
+
+    body.__name__ = name
+    body.__doc__ = f"{doc}\n\nArgs:\n    topic: What it is about.\n"
+    return function_tool(body)
+
+
+def build(name: str, log: str | Path) -> Pattern:
+    """The pattern ``name`` of :data:`PATTERNS`, logging to ``log``."""
+    log = str(log)
+
+    def agent(agent_name: str, instructions: str, **kw: Any) -> Agent:
+        return Agent(name=agent_name, instructions=instructions,
+                     model=KillingModel(agent_name, log), **kw)
+
+    if name == "triage":
+        booking = agent("Booking Agent", "Help users book tables",
+                        handoff_description="Handles all booking and table requests",
+                        tools=[_tool(log, "book_table", "Book a table tonight."),
+                               _tool(log, "send_confirmation", "Send the booking confirmation "
+                                                               "for a table.")])
+        support = agent("Support Agent", "Help users with technical issues",
+                        handoff_description="Handles technical support")
+        return triage(agent("Triage Agent", "Route users to the right specialist",
+                            handoffs=[booking, support]))
+    if name == "sequential":
+        editor = agent("Editor", "Edit and polish the content",
+                       tools=[_tool(log, "search_archive", "Search the printing press "
+                                                           "history archive.")])
+        writer = agent("Writer", "Write based on research, then hand off to editor",
+                       handoffs=[editor])
+        researcher = agent("Researcher", "Research the topic, then hand off to writer",
+                           handoffs=[writer])
+        return sequential([researcher, writer, editor])
+    if name == "hierarchical":
+        sql = agent("SQL Expert", "Write SQL queries",
+                    tools=[_tool(log, "run_query", "Run SQL queries to count orders.")])
+        py = agent("Python Expert", "Write Python code")
+        return hierarchical(agent("Orchestrator", "Coordinate specialists", tools=[
+            sql.as_tool(tool_name="sql_expert", tool_description="Write SQL queries to count "
+                                                                 "orders per customer"),
+            py.as_tool(tool_name="python_expert", tool_description="Python coding tasks")]))
+    if name == "supervisor":
+        w1 = agent("Worker 1", "Process data",
+                   tools=[_tool(log, "load_sales", "Load the sales data.")])
+        w2 = agent("Worker 2", "Analyze results")
+        return supervisor(agent("Supervisor", "Assign tasks to workers and aggregate"),
+                          [w1, w2], max_rounds=3)
+    if name == "reflection":
+        return reflection(agent("Generator", "Generate content, draft 1"),
+                          agent("Critic", "Review content and provide feedback"),
+                          iterations=3)
+    if name == "parallel":
+        branches = [agent(f"Researcher {i}", f"Research topic {t}",
+                          tools=[_tool(log, f"fetch_{t.lower()}", f"Fetch renewable energy "
+                                                                  f"storage sources {t}.")])
+                    for i, t in ((1, "A"), (2, "B"), (3, "C"))]
+        return parallel(branches, agent("Synthesizer", "Combine research"))
+    if name == "dynamic":
+        def make(domain: str) -> Agent:
+            return agent(f"{domain.title()} Specialist", f"You are an expert in {domain}",
+                         tools=[_tool(log, "cite_" + "".join(c for c in domain.lower()
+                                                          if c.isalnum())[:20],
+                                      f"Cite advice on {domain}.")])
+        return dynamic(agent("Analyzer", "Determine required expertise"), make,
+                       max_specialists=3)
+    if name == "memory":
+        return memory(agent("Expert", "You are an expert that learns from past conversations",
+                            tools=[_tool(log, "note_colour", "Note my favourite colour.")]))
+    if name == "human_approval":
+        return human_approval(agent("Planner", "Create detailed plan"),
+                              agent("Executor", "Execute plan precisely", tools=[
+                                  _tool(log, "migrate_database", "Migrate the customer "
+                                                                 "database.")]))
+    raise SystemExit(f"unknown pattern {name!r}")
+
+
+#: pattern -> the request it is run on
+REQUESTS = {
+    "triage": "book a table for two tonight",
+    "sequential": "the history of the printing press",
+    "hierarchical": "write SQL queries to count orders per customer",
+    "supervisor": "process the sales data and analyze the results",
+    "reflection": "a short poem about the sea",
+    "parallel": "renewable energy storage",
+    "dynamic": "I need advice on tax law and accounting",
+    "memory": "my favourite colour is teal",
+    "human_approval": "migrate the customer database to PostgreSQL",
+}
+PATTERNS = tuple(REQUESTS)
+
+
+def log_lines(log: str | Path) -> dict[str, Counter[str]]:
+    """``{"done": Counter(agent), "start": ..., "tool": Counter(tool:topic)}``."""
+    out: dict[str, Counter[str]] = {"done": Counter(), "start": Counter(), "tool": Counter()}
+    path = Path(log)
+    if path.exists():
+        for line in path.read_text().splitlines():
+            event, what, _ = line.split("\t")
+            out[event][what] += 1
+    return out
+
+
+def main(argv: list[str]) -> int:
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+
+    verb, name, url, thread, log = argv[:5]
+    pattern = build(name, log)
+    if verb == "run":
+        result = run_sdk_sync(pattern, REQUESTS[name], thread_id=thread, checkpointer=url)
+        if result.interrupted and name == "human_approval":  # approve, in the same process
+            result = resume_sdk_sync(pattern, thread_id=thread, checkpointer=url,
+                                     decision=True)
+    elif verb == "approve":
+        result = resume_sdk_sync(pattern, thread_id=thread, checkpointer=url, decision=True)
+    else:
+        result = resume_sdk_sync(pattern, thread_id=thread, checkpointer=url)
+    print(json.dumps({"pid": os.getpid(), "path": result.path, "calls": result.calls,
+                      "interrupted": result.interrupted,
+                      "final_output": str(result.final_output),
+                      "tool_calls": [c["tool"] for c in result.tool_calls]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
