@@ -50,7 +50,8 @@ def _desk() -> Pattern:
         return f"found {item}"
 
     steps = [sequential([_agent("Researcher", tools=[look_up])], name="Research step"),
-             sequential([_agent("Writer", "Write based on research")], name="Write step"),
+             sequential([sequential([_agent("Writer", "Write based on research")],
+                                    name="Write inner")], name="Write step"),
              parallel([_agent("Fact 1"), _agent("Fact 2")], _agent("Checker"), name="Checks"),
              sequential([_agent("Editor", "Edit and polish the content")], name="Edit step")]
     return sequential(steps, name="Desk")
@@ -74,6 +75,9 @@ def test_which_children_run_inline() -> None:
     assert _inline_of(sequential([plain], name="Plain step")) is not None
     # a one-step child whose only node is itself a one-step pattern: inline all the way
     assert _inline_of(sequential([one], name="Outer")) is not None
+    # ... but not when that pattern has steps of its own (it keeps its loop, so this one too)
+    two = sequential([_agent("C"), _agent("D")], name="Two steps")
+    assert _inline_of(sequential([two], name="Around two")) is None
 
 
 def _everything(r: Any) -> dict[str, Any]:
@@ -108,6 +112,7 @@ def test_inline_children_give_what_their_own_loops_give(monkeypatch: pytest.Monk
     assert started == [(e.agent, e.patterns) for e in looped_events
                        if type(e).__name__ == "AgentStarted"]
     assert ("Researcher", ("Research step",)) in started
+    assert ("Writer", ("Write step", "Write inner")) in started
 
 
 def test_an_inline_child_is_still_a_subgraph_and_writes_no_checkpoints() -> None:
@@ -149,3 +154,31 @@ def test_a_finished_run_of_inline_children_leaves_no_journal_rows(tmp_path: Any)
     with open_checkpointer(url) as saver, saver.cursor() as cur:  # type: ignore[attr-defined]
         rows = cur.execute(f"SELECT count(*) FROM {JOURNAL_TABLE} WHERE thread_id = 'f'")
         assert rows.fetchone()[0] == 0  # its rows were keyed by the parent's task: pruned
+
+
+@pytest.mark.parametrize("by_id", [False, True])
+def test_an_interrupt_from_a_tool_in_an_inline_child_is_its_parent_tasks(
+        checkpointer_url: str, by_id: bool) -> None:
+    """A tool may call LangGraph's ``interrupt()``: inside a one-step child it stops the run
+    as the parent's task, resumes (plainly or by the interrupt's id) and replays the turn's
+    earlier calls - as in a flat graph."""
+    from langchain_core.messages import HumanMessage
+    from langgraph.types import Command
+
+    from tests.test_journal import _interrupting_agent
+
+    executed: list[str] = []
+    host, model = _interrupting_agent(executed)
+    step = sequential([host], name="Host step")
+    assert _inline_of(step) is not None
+    graph = sequential([step, _agent("After", "Summarize")], name="Outer").compile(
+        checkpointer=checkpointer_url)
+    config: Any = {"configurable": {"thread_id": f"i-{by_id}"}}
+    first = graph.invoke({"messages": [HumanMessage("table for 4")]}, config)
+    asked = first["__interrupt__"][0]
+    assert asked.value == {"question": "window seat?"}
+    assert graph.get_state(config).next == ("Host step",)
+    out = graph.invoke(Command(resume={asked.id: "yes"} if by_id else "yes"), config)
+    assert out["path"] == ["Host", "After"]
+    assert executed == ["book 4", "asked yes"]  # the booking ran once
+    assert len(model.requests) == 3  # each model call of the turn made once

@@ -13,15 +13,18 @@ graph re-runs an agent's node, and the turn journal replays the step's completed
 tool calls. So such a child runs here: its one node (the same ``PregelNode``, its writers
 included) is invoked in the parent's task on channels made from the child's own specs, and
 its writes are applied with the child's reducers - what the child's loop would have
-returned, with no checkpoint of its own. The node's turn journals under the **parent's**
-task (:data:`JOURNAL_TASK`), whose checkpoint is the one a re-run starts from, so the
-durability is the flat graph's; its progress events carry the child's namespace, so they
-say which nested pattern they come from.
+returned, with no checkpoint of its own. The node runs as part of the **parent's** task (its
+config keeps the parent task's id and checkpoint namespace), so its turn journals under the
+task whose checkpoint a re-run starts from - the durability of a flat graph's agent node -
+and an ``interrupt()`` a tool makes in it is that task's interrupt (resumed like one). Only
+what it streams names the child (:class:`_Writer`), so progress events still say which
+nested pattern they come from.
 
-Which children qualify (:func:`inline_node`): the compiled graph has exactly one node, it is
-entered from ``START`` and leads only to ``END``, the schema has no managed values, and no
-part of the child can pause the run (a ``human_approval`` inside, a tool with
-``needs_approval``): a child that can be resumed inside keeps its own loop and checkpoints.
+Which children qualify (:func:`inline_child`): the compiled graph has exactly one node, it
+is entered from ``START`` and leads only to ``END``, the schema has no managed values, the
+node is an agent or a nested pattern that qualifies too, and no part of the child can pause
+the run (a ``human_approval`` inside, a tool with ``needs_approval``): a child that can be
+resumed inside keeps its own loop and checkpoints.
 """
 
 from __future__ import annotations
@@ -30,15 +33,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
 from langgraph._internal._constants import (
     CONF,
     CONFIG_KEY_CHECKPOINT_NS,
     CONFIG_KEY_READ,
+    CONFIG_KEY_RUNTIME,
     CONFIG_KEY_SCRATCHPAD,
     CONFIG_KEY_SEND,
     CONFIG_KEY_TASK_ID,
     NS_END,
     NS_SEP,
+    RESUME,
 )
 from langgraph._internal._typing import MISSING
 from langgraph.channels.base import BaseChannel
@@ -49,11 +55,10 @@ from langgraph.pregel._io import read_channels
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs.pattern import Pattern
 
-__all__ = ["JOURNAL_TASK", "InlineChild", "inline_child", "inline_node"]
+__all__ = ["STREAM_NS", "InlineChild", "can_pause", "inline_child", "inline_node"]
 
-#: configurable key: ``(checkpoint_ns, task_id)`` of the task an inline child's turn belongs
-#: to (its parent's), read by :func:`agentpatterns.graphs._nodes.turn_journal`
-JOURNAL_TASK = "__agentpatterns_journal_task__"
+#: configurable key: the namespace an inline child's stream chunks are reported under
+STREAM_NS = "__agentpatterns_stream_ns__"
 
 Channel = BaseChannel[Any, Any, Any]
 
@@ -112,21 +117,31 @@ class InlineChild:
             state = self.proc.mapper(state)
         writes: list[tuple[str, Any]] = []
         conf = config.get(CONF) or {}
-        ns = str(conf.get(CONFIG_KEY_CHECKPOINT_NS, ""))
-        task_id = str(conf.get(CONFIG_KEY_TASK_ID, ""))
-        own = f"{self.node}{NS_END}{task_id}"
+        parent_send = conf.get(CONFIG_KEY_SEND)
+
+        def send(items: Any) -> None:
+            for channel, value in items:
+                if channel == RESUME and parent_send is not None:
+                    parent_send([(channel, value)])  # an interrupt() answered: the task's
+                else:
+                    writes.append((channel, value))
+
+        base = str(conf.get(STREAM_NS) or conf.get(CONFIG_KEY_CHECKPOINT_NS, ""))
+        own = f"{self.node}{NS_END}{conf.get(CONFIG_KEY_TASK_ID, '')}"
+        stream_ns = f"{base}{NS_SEP}{own}" if base else own
         task = PregelTaskWrites((), self.node, writes, ())
         scratchpad: Any = conf.get(CONFIG_KEY_SCRATCHPAD)
-        metadata = {**(config.get("metadata") or {}), "langgraph_node": self.node,
-                    "langgraph_checkpoint_ns": f"{ns}{NS_SEP}{own}" if ns else own}
-        child: RunnableConfig = {**config, "metadata": metadata, CONF: {
-            **conf,
-            CONFIG_KEY_SEND: writes.extend,
+        patched: dict[str, Any] = {
+            CONFIG_KEY_SEND: send, STREAM_NS: stream_ns,
             CONFIG_KEY_READ: lambda select, fresh=False: local_read(
-                scratchpad, channels, {}, task, select, fresh),
-            CONFIG_KEY_CHECKPOINT_NS: metadata["langgraph_checkpoint_ns"],
-            JOURNAL_TASK: conf.get(JOURNAL_TASK) or (ns, task_id),
-        }}
+                scratchpad, channels, {}, task, select, fresh)}
+        runtime = conf.get(CONFIG_KEY_RUNTIME)
+        if runtime is not None:
+            patched[CONFIG_KEY_RUNTIME] = runtime.override(
+                stream_writer=_Writer(runtime.stream_writer, stream_ns))
+        metadata = {**(config.get("metadata") or {}), "langgraph_node": self.node,
+                    "langgraph_checkpoint_ns": stream_ns}
+        child: RunnableConfig = {**config, "metadata": metadata, CONF: {**conf, **patched}}
         return channels, state, writes, child
 
     def _finish(self, channels: dict[str, Channel],
@@ -156,9 +171,33 @@ class InlineChild:
         return self._finish(channels, writes)
 
 
+class _Writer:
+    """A stream writer that reports chunks under the inline child's namespace: LangGraph's
+    writers take the namespace from the running config's ``checkpoint_ns``, which stays the
+    parent task's."""
+
+    def __init__(self, writer: Any, namespace: str) -> None:
+        self.writer: Any = writer.writer if isinstance(writer, _Writer) else writer
+        self.namespace = namespace
+
+    def __call__(self, chunk: Any) -> None:
+        current = var_child_runnable_config.get() or {}
+        token = var_child_runnable_config.set({**current, CONF: {
+            **(current.get(CONF) or {}), CONFIG_KEY_CHECKPOINT_NS: self.namespace}})
+        try:
+            self.writer(chunk)
+        finally:
+            var_child_runnable_config.reset(token)
+
+
 def inline_child(pattern: Pattern, graph: Any) -> InlineChild | None:
     """An :class:`InlineChild` for ``pattern``'s compiled ``graph`` if it qualifies."""
+    from agentpatterns.graphs._nested import subgraph
+
     node = inline_node(graph)
     if node is None or can_pause(pattern):
         return None
+    inner = next((p for p in pattern.patterns if p.name == node), None)
+    if inner is not None and inline_child(inner, subgraph(inner)) is None:
+        return None  # its node runs a child with a loop of its own: keep this one's too
     return InlineChild(graph, node)

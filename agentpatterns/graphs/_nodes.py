@@ -16,7 +16,6 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import END, StateGraph
 from langgraph.types import Command
 
-from agentpatterns.graphs._inline import JOURNAL_TASK
 from agentpatterns.nodes._drivers import adrive, drive
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
 from agentpatterns.nodes.context import context_of, using_context
@@ -68,9 +67,7 @@ def turn_journal(config: RunnableConfig | None) -> TurnJournal | None:
     thread_id = configurable.get("thread_id")
     if saver is None or not task_id or thread_id is None or not recording():
         return None
-    # a nested pattern run inline (graphs/_inline.py) journals under its parent's task
-    namespace, task_id = configurable.get(JOURNAL_TASK) or (
-        str(configurable.get("checkpoint_ns", "")), task_id)
+    namespace = str(configurable.get("checkpoint_ns", ""))
     parent_ns = namespace.rsplit("|", 1)[0] if "|" in namespace else ""
     checkpoint_id = (configurable.get(CONFIG_KEY_CHECKPOINT_MAP) or {}).get(parent_ns, "")
     key = TaskKey(thread_id=str(thread_id), task_id=str(task_id), checkpoint_ns=namespace,
