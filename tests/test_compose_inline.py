@@ -29,8 +29,7 @@ from agentpatterns import (
     sequential,
     triage,
 )
-from agentpatterns.graphs._inline import inline_child
-from agentpatterns.graphs._nested import subgraph
+from agentpatterns.graphs._nested import inline_of
 from agentpatterns.storage.journal_sql import JOURNAL_TABLE
 from tests._durable_helpers import clerk_with_refund
 
@@ -58,7 +57,7 @@ def _desk() -> Pattern:
 
 
 def _inline_of(p: Pattern) -> Any:
-    return inline_child(p, subgraph(p))
+    return inline_of(p)
 
 
 def test_which_children_run_inline() -> None:
@@ -98,7 +97,7 @@ def test_inline_children_give_what_their_own_loops_give(monkeypatch: pytest.Monk
     inline_async = _everything(asyncio.run(Runner.run(_desk(), "tides",
                                                       checkpointer=InMemorySaver())))
     inline_events = _streamed(_desk())
-    monkeypatch.setattr(nested, "inline_child", lambda pattern, graph: None)
+    monkeypatch.setattr(nested, "inline_of", lambda pattern: None)
     looped = _everything(Runner.run_sync(_desk(), "tides", checkpointer=InMemorySaver()))
     looped_events = _streamed(_desk())
     assert inline == looped

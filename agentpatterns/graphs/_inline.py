@@ -29,7 +29,7 @@ resumed inside keeps its own loop and checkpoints.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -190,14 +190,14 @@ class _Writer:
             var_child_runnable_config.reset(token)
 
 
-def inline_child(pattern: Pattern, graph: Any) -> InlineChild | None:
-    """An :class:`InlineChild` for ``pattern``'s compiled ``graph`` if it qualifies."""
-    from agentpatterns.graphs._nested import subgraph
-
+def inline_child(pattern: Pattern, graph: Any,
+                 qualifies: Callable[[Pattern], bool]) -> InlineChild | None:
+    """An :class:`InlineChild` for ``pattern``'s compiled ``graph`` if it qualifies
+    (``qualifies(p)`` says whether a nested pattern ``p`` that is the only node does)."""
     node = inline_node(graph)
     if node is None or can_pause(pattern):
         return None
     inner = next((p for p in pattern.patterns if p.name == node), None)
-    if inner is not None and inline_child(inner, subgraph(inner)) is None:
+    if inner is not None and not qualifies(inner):
         return None  # its node runs a child with a loop of its own: keep this one's too
     return InlineChild(graph, node)

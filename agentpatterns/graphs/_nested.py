@@ -6,6 +6,11 @@ checkpoints are namespaced under the parent's task (``get_state(config, subgraph
 and a resume continues it where it stopped, and a run killed inside it resumes from the
 child's last completed step. The run's budget and model ride in the config too.
 
+A child that is one step and cannot pause (a one-agent ``sequential``, say) has nothing to
+resume inside it: its node runs in the parent's task instead, without a loop and
+checkpoints of its own (:mod:`agentpatterns.graphs._inline`; the node's runnable is still
+the child's compiled graph).
+
 What the child did comes back as a ``TurnResult`` - its final output, its agents' path,
 calls, usage and events - so each builder's ``finish`` treats a nested pattern exactly like
 an agent's turn. A child that stopped (a guardrail, a rejected plan) stops the parent.
@@ -25,14 +30,14 @@ from langgraph.types import Command
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import SubRun
 from agentpatterns.graphs._executor import NESTED, install
-from agentpatterns.graphs._inline import inline_child
+from agentpatterns.graphs._inline import InlineChild, inline_child
 from agentpatterns.graphs._nodes import agent_node, tripped
 from agentpatterns.graphs.pattern import _TOOL_TURN, Participant, Pattern
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
 from agentpatterns.nodes.runtime import ToolRun, TurnResult
 
-__all__ = ["child_result", "members", "node_kind", "participant_node", "pattern_node", "subgraph",
-           "tool_turn"]
+__all__ = ["child_result", "inline_of", "members", "node_kind", "participant_node",
+           "pattern_node", "subgraph", "tool_turn"]
 
 Finish = Callable[[Mapping[str, Any], TurnResult], Any]
 
@@ -59,6 +64,11 @@ def subgraph(pattern: Pattern, *, checkpointed: bool = True) -> Any:
                                          name=pattern.name)
         object.__setattr__(pattern, key, cached)
     return cached
+
+
+def inline_of(pattern: Pattern) -> InlineChild | None:
+    """How ``pattern`` runs inside its parent's task, if it is one step that cannot pause."""
+    return inline_child(pattern, subgraph(pattern), lambda p: inline_of(p) is not None)
 
 
 def child_input(run: SubRun) -> dict[str, Any]:
@@ -134,7 +144,7 @@ def pattern_node(pattern: Pattern, make_turn: Callable[[Mapping[str, Any]], SubR
     sub = subgraph(pattern)
     install()
     # a child of one step that cannot pause runs its node in this task (graphs/_inline.py)
-    inline = inline_child(pattern, sub)
+    inline = inline_of(pattern)
 
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         turn = make_turn(state)
