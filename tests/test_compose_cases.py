@@ -120,3 +120,71 @@ def test_a_pattern_used_as_a_tool_by_any_builders_agent_is_nested(role: str) -> 
     # its names count for the composition's unique-name rule too
     with pytest.raises(PatternError, match="named 'Research'"):
         sequential([p, sequential([_agent("Other", "x")], name="Research")], name="Top")
+
+
+# ------------------------------------------------------------------ waiting inside a pattern tool
+def _in_process(verb: str, runtime: str, store: str, thread: str, log: object,
+                depth: int) -> dict[str, object]:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "tests._compose_tool_gate", verb, runtime,
+                          store, thread, str(log), str(depth)], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+@pytest.mark.parametrize("runtime", ["langgraph", "sdk"])
+def test_an_approval_inside_a_pattern_tool_waits_shows_its_turns_and_resumes_elsewhere(
+        tmp_path: object, runtime: str, depth: int) -> None:
+    """The waiting result lists the caller's turn and the tool pattern's finished turns
+    (LangGraph showed none), and the resume in another process makes no model call twice
+    (LangGraph re-made the tool pattern's finished calls)."""
+    from pathlib import Path
+
+    from tests._compose_tool_gate import tool_gate
+
+    base = Path(str(tmp_path))
+    log = base / "calls.log"
+    store = f"sqlite:///{base / 'runs.db'}"
+    scouts = [f"Scout {n}" for n in range(depth - 1, 0, -1)]
+    waiting = _in_process("run", runtime, store, "t", log, depth)
+    assert waiting["interrupted"]
+    assert waiting["path"] == ["First", "Boss", *scouts, "Planner"], waiting
+    assert waiting["calls"] == {"First": 1, "Boss": 1, **dict.fromkeys(scouts, 1), "Planner": 1}
+    inner = ["Top", "Desk", *[f"Level {n}" for n in range(depth - 1, 0, -1)]]
+    assert waiting["where"] == [*inner, "Approval"]
+    assert waiting["steps"][-1] == ["Planner", [*inner, "Approval"]]
+    done = _in_process("resume", runtime, store, "t", log, depth)
+    assert done["path"] == ["First", "Boss", *scouts, "Planner", "Executor", "Last"], done
+    assert done["calls"] == {"First": 1, "Boss": 2, **dict.fromkeys(scouts, 1), "Planner": 1,
+                             "Executor": 1, "Last": 1}
+    made = [line.split("\t")[1:] for line in log.read_text().splitlines()
+            if line.startswith("start")]
+    assert sorted(t for t, _ in made) == sorted(["First", "Boss", "Boss", *scouts, "Planner",
+                                                 "Executor", "Last"])
+    assert {t for t, pid in made if pid == str(done["pid"])} == {"Boss", "Executor", "Last"}
+    assert tool_gate(log, depth).check().ok
+
+
+def test_a_turn_waiting_on_a_tool_approval_is_in_the_waiting_path_on_both_runtimes() -> None:
+    from agentpatterns import Agent, function_tool
+    from agentpatterns.adapters.openai_agents import run_sdk_sync
+    from agentpatterns.testing import ScriptedModel, text, tool_call
+
+    @function_tool(needs_approval=True)
+    def refund(order: str) -> str:
+        """Refund an order."""
+        return f"refunded {order}"
+
+    p = sequential([_agent("Greeter", "Greet"),
+                    Agent(name="Clerk", instructions="Refund orders", tools=[refund])],
+                   name="Desk")
+    for run in (Runner.run_sync, run_sdk_sync):
+        model = ScriptedModel([text("hi"), tool_call("refund", order="42"), text("done")])
+        waiting = run(p, "refund order 42", model=model, thread_id=f"wait-{run.__name__}")
+        assert waiting.interrupted and waiting.path == ["Greeter", "Clerk"], run.__name__
+        assert waiting.calls == {"Greeter": 1, "Clerk": 1}, run.__name__

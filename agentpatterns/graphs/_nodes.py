@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
-from typing import Any
+from typing import Any, cast
 
+from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import (
     CONFIG_KEY_CHECKPOINT_MAP,
@@ -13,6 +14,7 @@ from langgraph._internal._constants import (
     CONFIG_KEY_TASK_ID,
 )
 from langgraph._internal._runnable import RunnableCallable
+from langgraph.errors import GraphInterrupt
 from langgraph.graph import END, StateGraph
 from langgraph.types import Command
 
@@ -20,12 +22,13 @@ from agentpatterns.nodes._drivers import adrive, drive
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
 from agentpatterns.nodes.context import context_of, using_context
 from agentpatterns.nodes.hooks import hooks_of, using_hooks
-from agentpatterns.nodes.journal import TaskKey, TurnJournal, recording
+from agentpatterns.nodes.journal import TaskKey, TurnJournal, nested_key, recording
+from agentpatterns.nodes.protocol import ModelCall
 from agentpatterns.nodes.runtime import MODEL_KEY, TurnResult, run_turns
 from agentpatterns.storage.journal import journal_store
 
-__all__ = ["STREAM_KEY", "add_step", "agent_node", "run_model", "stopped", "tripped",
-           "turn_journal"]
+__all__ = ["STREAM_KEY", "WAITING_KEY", "add_step", "agent_node", "collecting", "report_waiting",
+           "run_model", "stopped", "tripped", "turn_journal", "waiting_mark", "waiting_turns"]
 
 #: Key of the progress events an agent node writes to LangGraph's ``custom`` stream.
 STREAM_KEY = "agentpatterns"
@@ -65,7 +68,14 @@ def turn_journal(config: RunnableConfig | None) -> TurnJournal | None:
     saver = configurable.get(CONFIG_KEY_CHECKPOINTER)
     task_id = configurable.get(CONFIG_KEY_TASK_ID)
     thread_id = configurable.get("thread_id")
-    if saver is None or not task_id or thread_id is None or not recording():
+    wait = configurable.get(CONFIG_KEY_DURABILITY, "async") == "async"
+    if not recording():  # a node of a pattern used as a tool: keyed by the calling turn
+        meta = (config or {}).get("metadata") or {}
+        where = f"{meta.get('langgraph_step')}:{meta.get('langgraph_path')}"
+        inner = nested_key(str(configurable.get("checkpoint_ns", "")), where)
+        return None if saver is None or inner is None else TurnJournal(
+            journal_store(saver), inner, wait=wait)
+    if saver is None or not task_id or thread_id is None:
         return None
     namespace = str(configurable.get("checkpoint_ns", ""))
     parent_ns = namespace.rsplit("|", 1)[0] if "|" in namespace else ""
@@ -74,7 +84,6 @@ def turn_journal(config: RunnableConfig | None) -> TurnJournal | None:
                   parent_ns=parent_ns, checkpoint_id=str(checkpoint_id or ""))
     # under "async" durability (LangGraph's default) the step's checkpoint may still be on
     # its way to the database; under "exit" there is no crash durability to protect
-    wait = configurable.get(CONFIG_KEY_DURABILITY, "async") == "async"
     return TurnJournal(journal_store(saver), key, wait=wait)
 
 
@@ -96,6 +105,69 @@ def tripped(res: TurnResult) -> Command[Any]:
         "stopped": {"reason": "guardrail", **res.tripwire}})
 
 
+#: Config key of the list collecting this invocation's half-done turns (``waiting_turns``)
+WAITING_KEY = "__agentpatterns_waiting__"
+
+
+def waiting_turns(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``config`` for one invocation of a graph that collects what the turns an
+    ``interrupt()`` stopped half-way had done - an agent waiting on a tool approval, or on a
+    pattern used as a tool that waits for a human (whose finished turns have no checkpoint
+    of their own) - and the list it collects them in: ``{"path": [...], "usage": {...}}``
+    entries in run order. Their nodes did not finish, so the thread's state does not show
+    them; the interrupted result does."""
+    out: list[dict[str, Any]] = []
+    return {**config, "configurable": {**(config.get("configurable") or {}),
+                                       WAITING_KEY: out}}, out
+
+
+def _waiting(config: Mapping[str, Any] | None) -> list[dict[str, Any]] | None:
+    log = ((config or {}).get("configurable") or {}).get(WAITING_KEY)
+    return log if isinstance(log, list) else None
+
+
+def collecting(config: Mapping[str, Any] | None) -> bool:
+    """Whether this invocation collects half-done turns (see :func:`waiting_turns`)."""
+    return _waiting(config) is not None
+
+
+def waiting_mark(config: Mapping[str, Any] | None) -> int:
+    """Where the progress of work starting now goes among the waiting entries."""
+    log = _waiting(config)
+    return len(log) if log is not None else 0
+
+
+def report_waiting(config: Mapping[str, Any] | None, mark: int, path: list[str],
+                   usage: Mapping[str, Any]) -> None:
+    """Record half-done work before the entries of the work it started (see ``mark``)."""
+    log = _waiting(config)
+    if log is not None and (path or usage):
+        log.insert(min(mark, len(log)), {"path": list(path), "usage": dict(usage)})
+
+
+def _observed(turn: Generator[Any, Any, TurnResult], seen: TurnResult
+              ) -> Generator[Any, Any, TurnResult]:
+    """``turn``, noting each model reply it gets in ``seen`` (calls, usage, agents)."""
+    value: Any = None
+    while True:
+        try:
+            request = turn.send(value)
+        except StopIteration as stop:
+            return cast(TurnResult, stop.value)
+        value = yield request
+        if isinstance(request, ModelCall) and isinstance(value, AIMessage):
+            name = request.agent.name
+            if not seen.path or (name != seen.path[-1] and name != seen.agent):
+                seen.path.append(name)  # the turn's agent, or a turn of an agent-as-tool
+            seen.count(name, value)
+
+
+def _stopped_half_way(config: RunnableConfig, seen: TurnResult, mark: int) -> None:
+    usage = {name: {**bucket, "calls": seen.calls.get(name, 0)}
+             for name, bucket in seen.usage.items()}
+    report_waiting(config, mark, seen.path, usage)
+
+
 def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCallable:
     """A node that runs ``make_turn(state)`` and turns the result into an update/Command.
 
@@ -110,16 +182,25 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
                 run_turns(config, state):
             return _run(state, config)
 
+    def _turn(state: Mapping[str, Any], config: RunnableConfig, seen: TurnResult) -> Any:
+        return _observed(make_turn(state), seen) if collecting(config) else make_turn(state)
+
     def _run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         budget = _budget(config, state)
         journal = turn_journal(config)
-        if budget is None:
-            res = drive(make_turn(state), run_model(config), emit=_emit, journal=journal)
-            return tripped(res) if res.tripwire is not None else finish(state, res)
-        with budget.turn():
-            res = drive(make_turn(state), run_model(config), emit=_emit, budget=budget,
-                        journal=journal)
-            return tripped(res) if res.tripwire is not None else finish(state, res)
+        seen, mark = TurnResult(agent=name), waiting_mark(config)
+        try:
+            if budget is None:
+                res = drive(_turn(state, config, seen), run_model(config), emit=_emit,
+                            journal=journal)
+                return tripped(res) if res.tripwire is not None else finish(state, res)
+            with budget.turn():
+                res = drive(_turn(state, config, seen), run_model(config), emit=_emit,
+                            budget=budget, journal=journal)
+                return tripped(res) if res.tripwire is not None else finish(state, res)
+        except GraphInterrupt:
+            _stopped_half_way(config, seen, mark)
+            raise
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         with using_context(context_of(config)), using_hooks(hooks_of(config)), \
@@ -129,13 +210,19 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
     async def _arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         budget = _budget(config, state)
         journal = turn_journal(config)
-        if budget is None:
-            res = await adrive(make_turn(state), run_model(config), emit=_emit, journal=journal)
-            return tripped(res) if res.tripwire is not None else finish(state, res)
-        async with budget.aturn():
-            res = await adrive(make_turn(state), run_model(config), emit=_emit, budget=budget,
-                               journal=journal)
-            return tripped(res) if res.tripwire is not None else finish(state, res)
+        seen, mark = TurnResult(agent=name), waiting_mark(config)
+        try:
+            if budget is None:
+                res = await adrive(_turn(state, config, seen), run_model(config), emit=_emit,
+                                   journal=journal)
+                return tripped(res) if res.tripwire is not None else finish(state, res)
+            async with budget.aturn():
+                res = await adrive(_turn(state, config, seen), run_model(config), emit=_emit,
+                                   budget=budget, journal=journal)
+                return tripped(res) if res.tripwire is not None else finish(state, res)
+        except GraphInterrupt:
+            _stopped_half_way(config, seen, mark)
+            raise
 
     return RunnableCallable(run, arun, name=name)
 

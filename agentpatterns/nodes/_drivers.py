@@ -153,7 +153,8 @@ def drive(turn: Generator[Request, Any, TurnResult], run_model: Any = None, *,
             if budget is not None and not isinstance(value, ModelFailure):
                 budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
-            value = _step(journal, "tool", request.tool.name, partial(_run_tool, request), held)
+            value = _step(journal, "tool", request.tool.name,
+                          partial(_run_tool, request, journal), held)
         elif isinstance(request, ApprovalCheck):
             value = _call(journal, "approval", request.call.tool.name,
                           partial(_run_call, needs_approval, (request,), bool))
@@ -224,13 +225,17 @@ def _estimates(model: Any, budget: Budget | None) -> bool:
         budget is not None and budget.max_tokens is not None)
 
 
-def _run_tool(request: ToolRun) -> Any:
+def _key(journal: TurnJournal | None) -> Any:
+    return journal.key if journal is not None else None
+
+
+def _run_tool(request: ToolRun, journal: TurnJournal | None = None) -> Any:
     # a function tool's journaled result is the text the model gets, so a replay gives the
     # turn exactly that; a pattern used as a tool runs a graph of its own (journaled whole)
     function = isinstance(request.tool, FunctionTool)
     ctx = _tool_context(request)
     try:
-        with nullcontext() if function else nested_run():
+        with nullcontext() if function else nested_run(_key(journal)):
             value = request.tool.invoke(ctx, request.args, request.raw)
             if inspect.isawaitable(value):
                 value = block_on(_await(value))
@@ -300,7 +305,7 @@ async def adrive(turn: Generator[Request, Any, TurnResult], run_model: Any = Non
                 budget.charge(getattr(value, "usage_metadata", None))
         elif isinstance(request, ToolRun):
             value = await _astep(journal, "tool", request.tool.name,
-                                 partial(_arun_tool, request), held)
+                                 partial(_arun_tool, request, journal), held)
         elif isinstance(request, ApprovalCheck):
             value = await _acall(journal, "approval", request.call.tool.name,
                                  partial(_arun_call, needs_approval, (request,), bool))
@@ -364,11 +369,11 @@ async def _acall_model(request: ModelCall, run_model: Any, budget: Budget | None
     return reply
 
 
-async def _arun_tool(request: ToolRun) -> Any:
+async def _arun_tool(request: ToolRun, journal: TurnJournal | None = None) -> Any:
     function = isinstance(request.tool, FunctionTool)
     ctx = _tool_context(request)
     try:
-        with nullcontext() if function else nested_run():
+        with nullcontext() if function else nested_run(_key(journal)):
             value = request.tool.invoke(ctx, request.args, request.raw)
             if inspect.isawaitable(value):
                 value = await value

@@ -40,7 +40,7 @@ from agentpatterns.nodes.tool_use import ToolsToFinalOutputResult
 from agentpatterns.redaction import redact
 
 __all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "effect_key",
-           "idempotency_key", "nested_run", "recording"]
+           "idempotency_key", "nested_key", "nested_run", "recording"]
 
 #: What an effect is: ``model`` (a reply or a failure), ``tool`` (its content), ``guardrail``,
 #: ``approval`` (a ``needs_approval`` function's answer) and ``call`` (a user callable of the
@@ -111,6 +111,9 @@ class JournalStore(Protocol):
 
 _NESTED: ContextVar[bool] = ContextVar("agentpatterns_journal_nested", default=False)
 _EFFECT_KEY: ContextVar[str | None] = ContextVar("agentpatterns_effect_key", default=None)
+#: inside nested_run: the calling turn's task and the tool call's effect key
+_SCOPE: ContextVar[tuple[TaskKey, str] | None] = ContextVar("agentpatterns_journal_scope",
+                                                            default=None)
 
 
 def effect_key(key: TaskKey, seq: int) -> str:
@@ -152,22 +155,45 @@ def idempotency_key() -> str | None:
 
 
 @contextmanager
-def nested_run() -> Iterator[None]:
+def nested_run(caller: TaskKey | None = None) -> Iterator[None]:
     """Around a tool that runs a whole graph of its own without checkpoints (a pattern used
-    as a tool): that graph's task ids are new on every run, so its nodes keep no journal of
-    their own - the calling turn records the tool's result as one effect."""
+    as a tool): that graph's task ids are new on every run, so the calling turn records the
+    tool's result as one effect, and its nodes journal under keys made from the caller's
+    task and the tool call (:func:`nested_key`), so a graph stopped inside (an approval)
+    replays its completed calls when the calling turn runs again.
+
+    Args:
+        caller: The calling turn's task (``None``: the run keeps no journal).
+    """
+    effect = _EFFECT_KEY.get()
     token = _NESTED.set(True)
+    scope = _SCOPE.set((caller, effect) if caller is not None and effect else None)
     key = _EFFECT_KEY.set(None)  # its inner calls are not the journaled call: no key
     try:
         yield
     finally:
         _EFFECT_KEY.reset(key)
+        _SCOPE.reset(scope)
         _NESTED.reset(token)
 
 
 def recording() -> bool:
     """False inside :func:`nested_run`."""
     return not _NESTED.get()
+
+
+def nested_key(checkpoint_ns: str, task: str) -> TaskKey | None:
+    """Inside :func:`nested_run`: the key of the inner node ``task`` (its step and path)
+    running at ``checkpoint_ns``, the same whenever the calling turn makes the same tool
+    call again; ``None`` outside one or when the caller keeps no journal."""
+    scope = _SCOPE.get()
+    if scope is None:
+        return None
+    caller, effect = scope
+    inner = "|".join(part.split(":", 1)[0] for part in checkpoint_ns.split("|") if part)
+    return TaskKey(thread_id=caller.thread_id, task_id=task,
+                   checkpoint_ns=f"{caller.checkpoint_ns}|{effect}|{inner}",
+                   parent_ns=caller.parent_ns, checkpoint_id=caller.checkpoint_id)
 
 
 class RecordedError(Exception):

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentpatterns.errors import BudgetExceeded
+from agentpatterns.graphs._nodes import waiting_turns
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
 from agentpatterns.nodes.models import describe_model, resolve_model
@@ -144,22 +145,38 @@ def _with_pending(snapshot: Any, full: Any) -> Any:
     return _Snapshot(values, getattr(snapshot, "interrupts", ()), getattr(snapshot, "next", ()))
 
 
-def settled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None) -> Any:
-    """The thread's state (``snapshot`` if given) with its nested runs' progress."""
+def _with_half_done(snapshot: Any, half: list[dict[str, Any]]) -> Any:
+    """An interrupted run's state plus its half-done turns (``graphs._nodes.waiting_turns``):
+    the agent waiting inside its turn, a pattern used as a tool waiting inside."""
+    interrupts = getattr(snapshot, "interrupts", ())
+    if not half or not interrupts:
+        return snapshot
+    values = dict(snapshot.values or {})
+    values["path"] = [*(values.get("path") or []), *(a for h in half for a in h["path"])]
+    for h in half:
+        values["usage"] = add_counts(values.get("usage") or {}, h["usage"])
+    return _Snapshot(values, interrupts, getattr(snapshot, "next", ()))
+
+
+def settled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None,
+            half: list[dict[str, Any]] | None = None) -> Any:
+    """The thread's state (``snapshot`` if given) with its nested runs' progress (and, when
+    it stopped for a human, the half-done turns ``half`` collected)."""
     if snapshot is None:
         snapshot = graph.get_state(config)
-    if not pattern.patterns:
-        return snapshot
-    return _with_pending(snapshot, graph.get_state(config, subgraphs=True))
+    if pattern.patterns:
+        snapshot = _with_pending(snapshot, graph.get_state(config, subgraphs=True))
+    return _with_half_done(snapshot, half or [])
 
 
-async def asettled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None) -> Any:
+async def asettled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None,
+                   half: list[dict[str, Any]] | None = None) -> Any:
     """The ``async`` twin of :func:`settled`."""
     if snapshot is None:
         snapshot = await graph.aget_state(config)
-    if not pattern.patterns:
-        return snapshot
-    return _with_pending(snapshot, await graph.aget_state(config, subgraphs=True))
+    if pattern.patterns:
+        snapshot = _with_pending(snapshot, await graph.aget_state(config, subgraphs=True))
+    return _with_half_done(snapshot, half or [])
 
 
 def _begin(plan: Plan, graph: Any) -> Any:
@@ -172,27 +189,29 @@ async def _abegin(plan: Plan, graph: Any) -> Any:
 
 
 def _invoke(plan: Plan, graph: Any, payload: Any) -> RunResult:
+    config, half = waiting_turns(plan.config)
     try:
-        out = graph.invoke(payload, plan.config, version="v2")
+        out = graph.invoke(payload, config, version="v2")
     except BudgetExceeded as exc:  # the thread stays at its last completed step
         exc.result = _result(plan, settled(plan.pattern, graph, plan.config))
         raise
     snapshot = _Output(out) if isinstance(out.value, Mapping) else graph.get_state(plan.config)
     if snapshot.interrupts:
-        snapshot = settled(plan.pattern, graph, plan.config, snapshot)
+        snapshot = settled(plan.pattern, graph, plan.config, snapshot, half)
     return _finish(plan, snapshot)
 
 
 async def _ainvoke(plan: Plan, graph: Any, payload: Any) -> RunResult:
+    config, half = waiting_turns(plan.config)
     try:
-        out = await graph.ainvoke(payload, plan.config, version="v2")
+        out = await graph.ainvoke(payload, config, version="v2")
     except BudgetExceeded as exc:
         exc.result = _result(plan, await asettled(plan.pattern, graph, plan.config))
         raise
     snapshot = (_Output(out) if isinstance(out.value, Mapping)
                 else await graph.aget_state(plan.config))
     if snapshot.interrupts:
-        snapshot = await asettled(plan.pattern, graph, plan.config, snapshot)
+        snapshot = await asettled(plan.pattern, graph, plan.config, snapshot, half)
     return _finish(plan, snapshot)
 
 
@@ -202,14 +221,16 @@ def stream_events(plan: Plan, graph: Any, payload: Any) -> Iterator[Event]:
     from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
 
     translate = LangGraphEvents()
+    config, half = waiting_turns(plan.config)
     try:  # subgraphs: the agents of nested patterns stream their progress too
-        for ns, mode, chunk in graph.stream(payload, plan.config,
+        for ns, mode, chunk in graph.stream(payload, config,
                                             stream_mode=list(STREAM_MODES), subgraphs=True):
             yield from translate.feed(mode, chunk, ns=ns)
     except BudgetExceeded as exc:
         exc.result = _result(plan, settled(plan.pattern, graph, plan.config))
         raise
-    yield RunFinished(result=_finish(plan, settled(plan.pattern, graph, plan.config)))
+    yield RunFinished(result=_finish(plan, settled(plan.pattern, graph, plan.config,
+                                                   half=half)))
 
 
 async def _astream_events(plan: Plan, graph: Any, payload: Any) -> AsyncIterator[Event]:
@@ -217,8 +238,9 @@ async def _astream_events(plan: Plan, graph: Any, payload: Any) -> AsyncIterator
     from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
 
     translate = LangGraphEvents()
+    config, half = waiting_turns(plan.config)
     try:
-        async for ns, mode, chunk in graph.astream(payload, plan.config,
+        async for ns, mode, chunk in graph.astream(payload, config,
                                                    stream_mode=list(STREAM_MODES),
                                                    subgraphs=True):
             for event in translate.feed(mode, chunk, ns=ns):
@@ -226,7 +248,8 @@ async def _astream_events(plan: Plan, graph: Any, payload: Any) -> AsyncIterator
     except BudgetExceeded as exc:
         exc.result = _result(plan, await asettled(plan.pattern, graph, plan.config))
         raise
-    yield RunFinished(result=_finish(plan, await asettled(plan.pattern, graph, plan.config)))
+    yield RunFinished(result=_finish(plan, await asettled(plan.pattern, graph, plan.config,
+                                                          half=half)))
 
 
 def printed(plan: Plan, graph: Any, payload: Any, show: Callable[[Any], None]) -> RunResult:
