@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/crash_campaign.py [--sqlite-kills 100] [--pg-kills 40] [--seed 1]
         [--pg-url postgresql://...]   # default: a throwaway cluster (tests/_postgres.py)
+        [--runtime langgraph|sdk]     # sdk: run_sdk runs instead (bench/crash_campaign_sdk.py)
 
 Five patterns (``tests._crash``: sequential with tools, parallel fan-out with tools, human
 approval, agents as tools, triage handing off to an agent with two tools), their model and
@@ -253,6 +254,17 @@ def spans(tally: Tally) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--runtime" in args:  # --runtime sdk: the SDK runtime's campaign (crash_campaign_sdk.py)
+        at = args.index("--runtime")
+        runtime = args[at + 1] if at + 1 < len(args) else ""
+        del args[at:at + 2]
+        if runtime == "sdk":
+            from crash_campaign_sdk import main as sdk_main
+
+            return sdk_main(args)
+        if runtime != "langgraph":
+            raise SystemExit("--runtime takes langgraph or sdk")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sqlite-kills", type=int, default=100)
     parser.add_argument("--pg-kills", type=int, default=40)
@@ -260,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.02,
                         help="seconds per model and tool call")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args)
     tallies = []
     with tempfile.TemporaryDirectory(prefix="crash-campaign-") as tmp:
         work = Path(tmp)

@@ -9,11 +9,15 @@ call (``tool`` lines). ``AP_KILL`` makes the process SIGKILL itself:
 * ``AGENT:N`` - inside the N-th model call of AGENT (after ``start``, before ``done``);
 * ``tool:NAME`` - inside tool NAME's first call, before its effect (its line).
 
+``AP_LATENCY`` (seconds) makes each model and tool call take that long.
+
 Prints the run's summary as JSON on its last line.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -26,13 +30,17 @@ from agents.models.interface import Model
 
 from agentpatterns import (
     Agent,
+    GuardrailFunctionOutput,
     OfflineModel,
     Pattern,
+    ToolsToFinalOutputResult,
     dynamic,
     function_tool,
     hierarchical,
     human_approval,
+    input_guardrail,
     memory,
+    output_guardrail,
     parallel,
     reflection,
     sequential,
@@ -44,6 +52,8 @@ from tests._crash import _append
 __all__ = ["PATTERNS", "REQUESTS", "build", "log_lines"]
 
 _started: Counter[str] = Counter()
+#: seconds each model and tool call takes (``AP_LATENCY``; the crash campaign sets it)
+_LATENCY = float(os.environ.get("AP_LATENCY") or 0)
 
 
 def _kill_point() -> str:
@@ -68,6 +78,8 @@ class KillingModel(Model):
         if _kill_point() == f"{self.tag}:{_started[self.tag]}":
             os.kill(os.getpid(), signal.SIGKILL)
         response = await self.inner.get_response(*args, **kwargs)
+        if _LATENCY:
+            await asyncio.sleep(_LATENCY)
         _append(self.log, f"done\t{self.tag}\t{os.getpid()}")
         return response
 
@@ -80,6 +92,8 @@ def _tool(log: str, name: str, doc: str) -> Any:
     async def body(topic: str) -> str:  # async: nothing runs between its effect and record
         if _kill_point() == f"tool:{name}":
             os.kill(os.getpid(), signal.SIGKILL)
+        if _LATENCY:
+            await asyncio.sleep(_LATENCY)
         _append(log, f"tool\t{name}:{topic}\t{os.getpid()}")
         return f"{name} done for {topic}"
 
@@ -155,6 +169,27 @@ def build(name: str, log: str | Path) -> Pattern:
                               agent("Executor", "Execute plan precisely", tools=[
                                   _tool(log, "migrate_database", "Migrate the customer "
                                                                  "database.")]))
+    if name == "callables":  # user callables the SDK calls: each logs a "call" line
+        def noted(what: str, value: Any) -> Any:
+            def fn(*_: Any) -> Any:
+                _append(log, f"call\t{what}\t{os.getpid()}")
+                return value
+            return fn
+
+        look = _tool(log, "look_up_order", "Look up the order.")
+        look = dataclasses.replace(look, is_enabled=noted("is_enabled", True),
+                                   needs_approval=noted("needs_approval", False))
+        clerk = agent("Clerk", "Help with orders", handoff_description="Handles orders",
+                      tools=[look], tool_use_behavior=noted(
+                          "tool_use_behavior", ToolsToFinalOutputResult(is_final_output=False)),
+                      output_guardrails=[output_guardrail(noted(
+                          "output_guardrail", GuardrailFunctionOutput(
+                              output_info="ok", tripwire_triggered=False)))])
+        return triage(agent("Triage Agent", "Route users", handoffs=[clerk],
+                            input_guardrails=[input_guardrail(noted(
+                                "input_guardrail", GuardrailFunctionOutput(
+                                    output_info={"checked": True},
+                                    tripwire_triggered=False)))]))
     raise SystemExit(f"unknown pattern {name!r}")
 
 
@@ -169,13 +204,17 @@ REQUESTS = {
     "dynamic": "I need advice on tax law and accounting",
     "memory": "my favourite colour is teal",
     "human_approval": "migrate the customer database to PostgreSQL",
+    "callables": "look up my order",
 }
-PATTERNS = tuple(REQUESTS)
+#: the patterns the SDK runtime runs (``callables``: a triage whose tool, agent and guardrails
+#: have user callables)
+PATTERNS = tuple(p for p in REQUESTS if p != "callables")
 
 
 def log_lines(log: str | Path) -> dict[str, Counter[str]]:
-    """``{"done": Counter(agent), "start": ..., "tool": Counter(tool:topic)}``."""
-    out: dict[str, Counter[str]] = {"done": Counter(), "start": Counter(), "tool": Counter()}
+    """``{"done": Counter(agent), "start": ..., "tool": Counter(tool:topic), "call": ...}``."""
+    out: dict[str, Counter[str]] = {"done": Counter(), "start": Counter(), "tool": Counter(),
+                                    "call": Counter()}
     path = Path(log)
     if path.exists():
         for line in path.read_text().splitlines():

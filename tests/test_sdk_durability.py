@@ -49,6 +49,8 @@ CASES = [
     ("memory", "Expert:2"),
     ("human_approval", "Executor:2"),       # after the approval, after the executor's tool
     ("human_approval", "tool:migrate_database"),
+    ("callables", "Clerk:2"),               # after is_enabled, needs_approval, the tool,
+                                            # tool_use_behavior and the input guardrail
 ]
 PG_CASES = [("triage", "Booking Agent:3"), ("parallel", "Researcher 3:2"),
             ("supervisor", "Worker 2:1"), ("human_approval", "Executor:2")]
@@ -129,6 +131,9 @@ def _kill_and_resume(pattern: str, kill: str, url: str, tmp: Path, shared: Path)
     assert both["done"] == base_log["done"], (kill, first["done"], both["done"])
     assert both["tool"] == base_log["tool"], (kill, first["tool"], both["tool"])
     assert max(both["tool"].values(), default=1) == 1
+    # and every user callable the SDK calls (is_enabled, needs_approval, tool_use_behavior,
+    # guardrails): answered from the journal on the replay
+    assert both["call"] == base_log["call"], (kill, first["call"], both["call"])
     for key in ("path", "final_output", "calls", "tool_calls"):
         assert resumed[key] == base[key], key
     assert _status(url, "t1") == "done"

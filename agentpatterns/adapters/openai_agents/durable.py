@@ -75,7 +75,7 @@ class Sink:
 
     def write(self, name: str, value: Any) -> None:
         """Record one completed call (``name``: the replay key)."""
-        kind = "tool" if name.startswith("tool:") else "model"
+        kind = name.split(":", 1)[0] if name.startswith(("tool:", "call:")) else "model"
         self.store.record(self.key, (self.seq, kind, name, value))
         self.seq += 1
 
@@ -196,8 +196,8 @@ async def drive_run(run: Run) -> Any:
 
 
 async def finish(run: Run, result: Any) -> Any:
-    """After a durable run returned: a finished run's marker says ``done`` (an interrupted
-    one was saved by its driver, waiting)."""
-    if run.log.saved == "running":
+    """After a durable run returned: a finished run's marker says ``done``, with its path
+    (an interrupted one was saved by its driver, waiting)."""
+    if not result.interrupted:
         await save(run, {"kind": "run", "status": "done", "path": list(result.path)})
     return result

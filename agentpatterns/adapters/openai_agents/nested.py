@@ -26,6 +26,7 @@ from agents.exceptions import AgentsException
 from agentpatterns.adapters.openai_agents.build import Network, build_network, output_text
 from agentpatterns.adapters.openai_agents.guard import BudgetStop, RunGuard, tool_only
 from agentpatterns.adapters.openai_agents.replay import Paused, journaled_tool
+from agentpatterns.adapters.openai_agents.replay_calls import journal_callables
 from agentpatterns.adapters.openai_agents.run import (
     DRIVERS,
     NETWORK_KINDS,
@@ -142,11 +143,12 @@ def sdk_agents(run: Run, roots: Sequence[Any], *, handoffs: bool = True) -> Netw
     run.log.skip.update(net.doors)  # a stand-in takes no turn
     run.log.doors.update(net.doors)
     journal = run.guard.journal if run.guard is not None else None
-    if journal is not None:  # function tools: run once, replayed from the journal
+    if journal is not None:  # function tools and user callables: run once, then replayed
         for sdk in net.by_name.values():
             object.__setattr__(sdk, "tools", [
                 journaled_tool(t, journal) if isinstance(getattr(t, SOURCE, None), FunctionTool)
                 else t for t in sdk.tools])
+            journal_callables(sdk, journal)
     return net
 
 

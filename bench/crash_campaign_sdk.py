@@ -1,0 +1,215 @@
+"""Crash campaign on the SDK runtime: SIGKILL ``run_sdk`` runs at random moments, resume them.
+
+    .venv/bin/python bench/crash_campaign_sdk.py [--sqlite-kills 100] [--pg-kills 40] [--seed 1]
+        [--latency 0.02] [--pg-url postgresql://...]   # default: a throwaway cluster
+    .venv/bin/python bench/crash_campaign.py --runtime sdk ...   # the same
+
+The nine patterns of ``tests._sdk_crash`` (triage with two tools, sequential, agents as
+tools, supervisor, reflection, parallel with a tool per branch, dynamic, memory, human
+approval), their models and tools logging every *completed* call. Each trial takes one
+thread to ``done``: a worker process (forked after the imports) runs it with ``run_sdk``
+(durable: ``checkpointer=`` the database), resumes it with ``resume_sdk`` when the store
+says ``running`` (a killed run), or approves it when it waits; the campaign SIGKILLs the
+worker at a random moment (at most two kills per trial), then starts another one.
+
+Counted per backend, against an uninterrupted run of the same pattern:
+
+* **runs lost**: trials not ``done`` with the uninterrupted run's final output and path;
+* **steps duplicated**: agents in the final path beyond the uninterrupted run's;
+* **model calls repeated** / **tool calls repeated**: completed calls (per agent / per tool
+  and argument) logged more often than in the uninterrupted run;
+* **repeats in the window**: repeats where a killed worker's last logged line was that very
+  call completing (killed between the call returning and its journal record committing).
+
+Exit code 1 when a run is lost, a step duplicated, or a call repeated outside the window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import crash_campaign as lg  # noqa: E402  (bench/ is on sys.path now)
+
+from tests import _sdk_crash  # noqa: E402
+
+__all__ = ["campaign", "main"]
+
+
+def _state(url: str, thread: str) -> dict[str, Any] | None:
+    from agentpatterns._sync import block_on
+    from agentpatterns.adapters.openai_agents.store import load
+
+    return block_on(load(url, thread))
+
+
+def _phase(pattern: str, url: str, thread: str, log: str) -> dict[str, Any]:
+    """One worker's part: start, resume or approve the thread's run."""
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+    from agentpatterns.errors import ThreadBusyError
+
+    saved = _state(url, thread)
+    status = (saved or {}).get("status")
+    built = _sdk_crash.build(pattern, log)
+    try:
+        if status is None:
+            result = run_sdk_sync(built, _sdk_crash.REQUESTS[pattern], thread_id=thread,
+                                  checkpointer=url)
+        elif status == "running":
+            result = resume_sdk_sync(built, thread_id=thread, checkpointer=url)
+        elif status == "waiting":
+            result = resume_sdk_sync(built, thread_id=thread, checkpointer=url, decision=True)
+        else:
+            return {"status": status}
+    except ThreadBusyError:  # the killed worker's lease is not released yet: try again
+        return {"busy": True}
+    return {"status": "waiting" if result.interrupted else "done", "path": result.path,
+            "final_output": str(result.final_output)}
+
+
+def _killed_last(log: str, killed: set[str]) -> Counter[str]:
+    """What each killed worker logged last: ``done\\tAGENT`` / ``tool\\tNAME``."""
+    last: dict[str, str] = {}
+    path = Path(log)
+    for line in path.read_text().splitlines() if path.exists() else ():
+        event, what, pid = line.split("\t")
+        if pid in killed:
+            last[pid] = f"{event}\t{what}"
+    return Counter(last.values())
+
+
+def trial(tally: Any, pattern: str, url: str, thread: str, work: Path, rng: random.Random,
+          base: dict[str, Any], duration: float) -> None:
+    log = str(work / f"{thread}.log")
+    out = work / f"{thread}.json"
+    kills, killed = 0, set()
+    result: dict[str, Any] = {}
+    for _ in range(40):
+        tally.phases += 1
+        out.unlink(missing_ok=True)
+        pid = lg._fork(lambda: _phase(pattern, url, thread, log), out)
+        if kills < 2 and rng.random() < 0.9:
+            time.sleep(rng.uniform(0.0, duration))
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still running: a real kill
+                os.kill(pid, signal.SIGKILL)
+                lg._reap(pid)
+                killed.add(str(pid))
+                kills += 1
+                tally.kills += 1
+                continue
+        else:
+            lg._reap(pid)
+        result = json.loads(out.read_text()) if out.exists() else {"error": "no result"}
+        if result.get("busy"):
+            time.sleep(0.2)
+            continue
+        if "error" in result:
+            tally.problems.append(f"{thread}: {result['error']}")
+            break
+        if result.get("status") == "done":
+            break
+    tally.trials += 1
+    tally.by_pattern[pattern] += kills
+    if result.get("status") != "done" or result.get("final_output") != base["final_output"] \
+            or result.get("path") != base["path"]:
+        # (a run finished by an earlier worker reports only its status: read it back)
+        saved = _state(url, thread) or {}
+        if saved.get("status") != "done" or saved.get("path") != base["path"]:
+            tally.lost += 1
+            tally.problems.append(f"{thread}: lost ({result}; store {saved.get('status')})")
+    extra = Counter(result.get("path") or []) - Counter(base["path"])
+    tally.duplicated_steps += sum(extra.values())
+    lines = _sdk_crash.log_lines(log)
+    last = _killed_last(log, killed)
+    for event, kind in (("done", "model"), ("tool", "tool")):
+        for what, n in lines[event].items():
+            over = n - base["lines"][event].get(what, 0)
+            if over <= 0:
+                continue
+            if kind == "model":
+                tally.repeated_models += over
+            else:
+                tally.repeated_tools += over
+            windowed = min(over, last.get(f"{event}\t{what}", 0))
+            tally.window += windowed
+            tally.other += over - windowed
+            tally.problems.append(f"{thread}: {kind} {what!r} made {n}x (uninterrupted "
+                                  f"{base['lines'][event].get(what, 0)}x), {windowed} in the "
+                                  f"window; killed workers' last lines {dict(last)}")
+
+
+def campaign(backend: str, url: str, kills: int, *, seed: int, work: Path) -> Any:
+    """Trials round-robin over the patterns until ``kills`` workers were killed."""
+    rng = random.Random(seed)
+    tally = lg.Tally(backend=backend)
+    bases: dict[str, dict[str, Any]] = {}
+    durations: dict[str, float] = {}
+    for pattern in _sdk_crash.PATTERNS:  # an uninterrupted run of each, timed
+        thread = f"base-{backend}-{pattern}"
+        log = str(work / f"{thread}.log")
+        t0 = time.monotonic()
+        for _ in range(3):  # start, then approve (human approval)
+            pid = lg._fork(lambda p=pattern, t=thread, g=log: _phase(p, url, t, g),
+                           work / "base.json")
+            lg._reap(pid)
+            done = json.loads((work / "base.json").read_text())
+            if done.get("status") == "done":
+                break
+        durations[pattern] = time.monotonic() - t0
+        bases[pattern] = {**done, "lines": _sdk_crash.log_lines(log)}
+    i = 0
+    while tally.kills < kills:
+        pattern = _sdk_crash.PATTERNS[i % len(_sdk_crash.PATTERNS)]
+        trial(tally, pattern, url, f"{backend}-{pattern}-{seed}-{i}", work, rng,
+              bases[pattern], durations[pattern])
+        i += 1
+    return tally
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sqlite-kills", type=int, default=100)
+    parser.add_argument("--pg-kills", type=int, default=40)
+    parser.add_argument("--pg-url", default=None)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=0.02,
+                        help="seconds per model and tool call")
+    args = parser.parse_args(argv)
+    _sdk_crash._LATENCY = args.latency
+    import agentpatterns.adapters.openai_agents  # noqa: F401  (imported before the forks)
+
+    tallies = []
+    with tempfile.TemporaryDirectory(prefix="crash-campaign-sdk-") as tmp:
+        work = Path(tmp)
+        if args.sqlite_kills:
+            tallies.append(campaign("sqlite", f"sqlite:///{work / 'runs.db'}",
+                                    args.sqlite_kills, seed=args.seed, work=work))
+        if args.pg_kills:
+            with lg._postgres(args.pg_url) as url:
+                if url:
+                    tallies.append(campaign("postgres", url, args.pg_kills, seed=args.seed,
+                                            work=work))
+    print(lg.table(tallies))  # (no idempotency key on the SDK runtime: its last column is 0)
+    for t in tallies:
+        print(f"{t.backend}: kills per pattern {dict(t.by_pattern)}, {t.phases} worker "
+              "processes")
+        for problem in t.problems[:20]:
+            print(f"  {problem}")
+    return 0 if all(t.clean() for t in tallies) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
