@@ -12,7 +12,7 @@ stateless 0 ms model, so the framework and the database are all that is measured
 
 Both variants use the same saver (a fresh thread per run), interleaved and shuffled
 (:func:`_util.compare`). Backends: ``InMemorySaver``, ``SqliteSaver`` on a file (WAL,
-``synchronous=NORMAL``, as ``sqlite:///`` URLs are opened), and ``PostgresSaver`` when
+``synchronous=NORMAL``: the saver a ``sqlite:///`` URL opens), and ``PostgresSaver`` when
 ``BENCH_PG_URL`` names a database.
 
     .venv/bin/python bench/bench_journal.py [--quick]
@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from _util import Row, compare, median, ms, paired_ratio, sqlite_saver
+from _util import Row, compare, median, ms, paired_ratio
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -84,13 +84,13 @@ def _memory() -> Iterator[Any]:
 
 @contextmanager
 def _sqlite() -> Iterator[Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-journal-") as tmp:
-        saver = sqlite_saver(str(Path(tmp) / "runs.db"))
-        saver.serde = make_serde()
-        try:
-            yield saver
-        finally:
-            saver.conn.close()
+    # the saver a ``sqlite:///`` URL opens (WAL, synchronous=NORMAL, make_serde(), the
+    # journal table, puts noted for the journal's wait), as users get it
+    from agentpatterns.storage import open_checkpointer
+
+    with tempfile.TemporaryDirectory(prefix="bench-journal-") as tmp, \
+            open_checkpointer(f"sqlite:///{Path(tmp) / 'runs.db'}") as saver:
+        yield saver
 
 
 @contextmanager

@@ -152,3 +152,61 @@ def test_postgres_a_run_that_lost_its_advisory_lock_starts_nothing_more(
                 f"SELECT kind FROM {JOURNAL_TABLE} WHERE thread_id = 'p' ORDER BY seq")]
         kinds = [k for k in kinds if k != "call"]  # (the is_enabled answers)
         assert kinds == (["model"] if where == "tool" else ["model", "tool"])
+
+
+@pytest.mark.parametrize("checkpointer_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("aio", [False, True], ids=["sync", "async"])
+async def test_postgres_pool_a_run_that_lost_its_lock_writes_no_checkpoint(
+        checkpointer_url: str, aio: bool) -> None:
+    # a saver with a pool writes checkpoints through sessions other than the lock's: once
+    # the lock is gone (taken by another process after its session closed), the run's
+    # step writes - made after its last journal record - are refused, not stored
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool, ConnectionPool
+
+    from agentpatterns import AgentHooks, sequential
+    from agentpatterns.storage import make_serde
+
+    holders: list[Any] = []
+    counts: list[tuple[int, int]] = []
+
+    def stored() -> tuple[int, int]:
+        with psycopg.connect(checkpointer_url, autocommit=True) as conn:
+            return (conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = 'w'")
+                    .fetchone()[0],
+                    conn.execute("SELECT count(*) FROM checkpoint_writes WHERE thread_id = 'w'")
+                    .fetchone()[0])
+
+    class TakeOver(AgentHooks):
+        async def on_end(self, context: Any, agent: Any, output: Any) -> None:
+            # after the turn's last record, before its step's writes
+            holders.append(_pg_take_over(checkpointer_url, "w"))
+            counts.append(stored())
+
+    first = Agent(name="Writer", instructions="Write", model=ScriptedModel([text("draft")]),
+                  hooks=TakeOver())
+    second = Agent(name="Editor", instructions="Edit", model=ScriptedModel([text("done")]))
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    try:
+        with pytest.raises(LeaseLostError, match="advisory lock"):
+            if aio:
+                async with AsyncConnectionPool(checkpointer_url, kwargs=kwargs, min_size=2,
+                                               max_size=4, open=False) as apool:
+                    asaver = AsyncPostgresSaver(apool, serde=make_serde())  # type: ignore[arg-type]
+                    await asaver.setup()
+                    await Runner.run(sequential([first, second]), "go", thread_id="w",
+                                     checkpointer=asaver)
+            else:
+                with ConnectionPool(checkpointer_url, kwargs=kwargs, min_size=2, max_size=4,
+                                    open=True) as pool:
+                    saver = PostgresSaver(pool, serde=make_serde())  # type: ignore[arg-type]
+                    saver.setup()
+                    Runner.run_sync(sequential([first, second]), "go", thread_id="w",
+                                    checkpointer=saver)
+    finally:
+        for conn in holders:
+            conn.close()
+    assert counts and stored() == counts[0]  # nothing written once the lock was lost

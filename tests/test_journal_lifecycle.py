@@ -119,3 +119,25 @@ def test_rows_of_a_user_made_saver_are_pruned_too(tmp_path: Path) -> None:
         assert count == 0 and ran == ["look order", "refund 5"]
     finally:
         conn.close()
+
+
+@BACKENDS
+def test_a_graph_invoked_directly_keeps_only_its_last_turns_rows(checkpointer_url: str,
+                                                                 tmp_path: Path) -> None:
+    # no Runner, no lock, no run end to prune at: each turn prunes what no re-run can read
+    from langchain_core.messages import HumanMessage
+
+    from tests._crash import build
+
+    pattern = build("sequential", str(tmp_path / "calls.log"))
+    with open_checkpointer(checkpointer_url) as saver:
+        graph = pattern.compile(checkpointer=saver)
+        config: Any = {"configurable": {"thread_id": "d"}}
+        for _ in range(2):
+            out = graph.invoke({"messages": [HumanMessage("write")]}, config)
+            assert out["final_output"] == "published (Editor, reply 1)"
+            # the Editor's turn (reply, publish, reply); the Researcher's and Writer's and
+            # the first run's rows are gone
+            assert _rows(checkpointer_url, "d") == 3
+        # those are left until the thread's next turn (or a Runner run) prunes them
+        assert prune_rows(saver, "d") == 3

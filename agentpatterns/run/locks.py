@@ -47,6 +47,7 @@ from agentpatterns.run.locks_pg import (
     apg_fence,
     apg_take,
     col,
+    fence_writes,
     pg_connection,
     pg_drop,
     pg_fence,
@@ -123,6 +124,8 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
         elif backend.kind == "postgres":
             with pg_connection(saver) as conn:
                 pid = pg_take(saver, conn, thread_id)
+                if conn is not saver.conn:  # a pool: writes go through other sessions
+                    fence_writes(saver)
                 set_fence(saver, thread_id, pg_fence(saver, conn, thread_id, pid))
                 try:
                     yield
@@ -181,6 +184,8 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
         elif backend.kind == "postgres":
             async with apg_connection(saver) as conn:
                 pid = await apg_take(saver, conn, thread_id)
+                if conn is not saver.conn:
+                    fence_writes(saver)
                 set_fence(saver, thread_id, apg_fence(saver, conn, thread_id, pid))
                 try:
                     yield

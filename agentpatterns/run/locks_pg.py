@@ -15,11 +15,11 @@ from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
 from agentpatterns.errors import LeaseLostError, StorageError, ThreadBusyError
-from agentpatterns.storage.fencing import Fence
+from agentpatterns.storage.fencing import Fence, fence_of
 
 __all__ = ["PG_HELD", "PG_KEY_PREFIX", "apg_connection", "apg_drop", "apg_fence", "apg_take",
-           "col", "pg_connection", "pg_drop", "pg_fence", "pg_take", "raise_pg_failure",
-           "saver_lock"]
+           "col", "fence_writes", "pg_connection", "pg_drop", "pg_fence", "pg_take",
+           "raise_pg_failure", "saver_lock"]
 
 # the advisory-lock key is a hash of this prefix + the thread id, so it cannot collide with
 # keys other code derives from bare thread ids
@@ -145,6 +145,51 @@ def _insert_fence(saver: Any, conn: Any, pid: int, key: str) -> tuple[int, str] 
     # gone, so is the insert. A saver with a pool writes through other sessions; there each
     # insert is made only while the lock's session still holds the lock (a pg_locks lookup).
     return None if conn is saver.conn else (pid, key)
+
+
+def _thread_of(config: Any) -> str | None:
+    thread = ((config or {}).get("configurable") or {}).get("thread_id")
+    return None if thread is None else str(thread)
+
+
+def fence_writes(saver: Any) -> None:
+    """Check the fence before every checkpoint write of a saver with a pool.
+
+    Such a saver holds a run's advisory lock on one pooled session and writes checkpoints
+    and pending writes through others, which would go on writing after the lock's session
+    closed and another process took the thread. Its ``put``/``put_writes`` (``aput``/
+    ``aput_writes``) are wrapped, once per saver: a write of a thread whose run registered a
+    fence (:mod:`agentpatterns.storage.fencing`) first checks that the run still holds the
+    lock - one ``pg_locks`` lookup on the lock's session per write - and raises
+    ``LeaseLostError`` instead of writing. Threads without a fence are written as before.
+    (Left: a lock lost between that lookup and the write's commit, a few milliseconds.)
+    """
+    if getattr(saver, "_agentpatterns_fenced_writes", False):
+        return
+
+    def sync(real: Any) -> Any:
+        def write(config: Any, *args: Any, **kwargs: Any) -> Any:
+            thread = _thread_of(config)
+            fence = fence_of(saver, thread) if thread is not None else None
+            if fence is not None:
+                fence.check()
+            return real(config, *args, **kwargs)
+        return write
+
+    def aio(real: Any) -> Any:
+        async def write(config: Any, *args: Any, **kwargs: Any) -> Any:
+            thread = _thread_of(config)
+            fence = fence_of(saver, thread) if thread is not None else None
+            if fence is not None:
+                await (fence.acheck() if fence.acheck is not None
+                       else asyncio.to_thread(fence.check))
+            return await real(config, *args, **kwargs)
+        return write
+
+    for name, wrap in (("put", sync), ("put_writes", sync), ("aput", aio),
+                       ("aput_writes", aio)):
+        setattr(saver, name, wrap(getattr(saver, name)))
+    saver._agentpatterns_fenced_writes = True
 
 
 def pg_fence(saver: Any, conn: Any, thread_id: str, pid: int) -> Fence:

@@ -9,7 +9,8 @@
   (nor do the checkpoints of an in-memory saver).
 
 Entries are written with the saver's serializer (``make_serde()`` for every saver opened
-here: msgpack with an allow-list, never pickle). The table is created when a saver is
+here: msgpack with an allow-list, never pickle), warmed up when a saver is opened to write,
+so the first record of a process is not slower than the next. The table is created when a saver is
 opened for writing (:func:`create_table`) and again when a run takes its thread's lock, so
 the lease's fencing triggers cover it; never by a listing command.
 
@@ -33,6 +34,8 @@ from agentpatterns.storage.fencing import fence_of
 from agentpatterns.storage.journal_sql import (
     COLUMNS,
     JOURNAL_TABLE,
+    PG_PRUNE,
+    SQLITE_PRUNE,
     apg_setup,
     asqlite_setup,
     pg_setup,
@@ -159,6 +162,13 @@ def _saved_params(key: TaskKey) -> tuple[str, str, str]:
     return (key.thread_id, key.parent_ns, key.checkpoint_id)
 
 
+def _unleased(saver: Any, key: TaskKey) -> bool:
+    # a graph invoked directly: no run's lock prunes the thread's journal when the run ends,
+    # so each turn prunes it when it first reads it (rows of tasks whose checkpoint has a
+    # child: never read again); Runner and the command line prune once, at the end
+    return fence_of(saver, key.thread_id) is None
+
+
 def _deadline(key: TaskKey, wait: bool) -> float | None:
     return time.monotonic() + SAVE_WAIT if wait and key.checkpoint_id else None
 
@@ -173,6 +183,25 @@ def _waiting(deadline: float | None, saved: bool) -> bool:
     return deadline is not None and not saved and time.monotonic() < deadline
 
 
+_warmed: list[bool] = []
+
+
+def _warm(serde: Any) -> None:
+    # a process's first encode of a message is several times slower than the next (lazy
+    # set-up in msgpack and langchain): paid here, when a saver is opened to write, instead
+    # of in the first model call's effect-to-record window
+    if _warmed or serde is None:
+        return
+    _warmed.append(True)
+    from langchain_core.messages import AIMessage
+
+    try:
+        serde.dumps_typed(AIMessage(content="", response_metadata={"agent": ""}, tool_calls=[
+            {"name": "t", "args": {"a": 1}, "id": "c", "type": "tool_call"}]))
+    except Exception:  # a serde that cannot encode a message fails on the real record
+        pass
+
+
 def create_table(saver: Any) -> None:
     """Create the journal table in a SQLite or PostgreSQL saver's database (if absent).
 
@@ -180,6 +209,7 @@ def create_table(saver: Any) -> None:
     lease's fencing covers the table from the run's first effect. Other savers: nothing.
     """
     kind = saver_kind(saver)
+    _warm(getattr(saver, "serde", None))
     if saver in _ready or kind not in ("sqlite", "postgres"):
         return
     journal = (_SqliteJournal if kind == "sqlite" else _PostgresJournal)(saver)
@@ -190,6 +220,7 @@ def create_table(saver: Any) -> None:
 async def acreate_table(saver: Any) -> None:
     """:func:`create_table` for an async saver (a sync one is served in a thread)."""
     kind = saver_kind(saver)
+    _warm(getattr(saver, "serde", None))
     if saver in _ready:
         return
     if kind == "asqlite":
@@ -246,6 +277,7 @@ class _SqlJournal(_SyncJournal):
 
     _saved_sql: str
     _select_sql: str
+    _prune_sql: str
 
     def __init__(self, saver: Any) -> None:
         self.saver = saver
@@ -271,6 +303,8 @@ class _SqlJournal(_SyncJournal):
                 saved = deadline is None or bool(
                     cur.execute(self._saved_sql, _saved_params(key)).fetchall())
                 if not _waiting(deadline, saved):
+                    if _unleased(self.saver, key):
+                        cur.execute(self._prune_sql, (key.thread_id,))
                     rows = cur.execute(self._select_sql, _params(key)).fetchall()
                     return _entries(rows, self.saver.serde)
             time.sleep(_poll(attempt))  # the saver's lock is free meanwhile: its put goes on
@@ -279,6 +313,7 @@ class _SqlJournal(_SyncJournal):
 class _SqliteJournal(_SqlJournal):
     _saved_sql = _SQLITE_SAVED
     _select_sql = _SQLITE_SELECT
+    _prune_sql = SQLITE_PRUNE
 
     def _cursor(self) -> Any:
         return self.saver.cursor()
@@ -322,6 +357,8 @@ class _AsyncSqliteJournal(_Fenced):
                                                        _saved_params(key)) as cursor:
                         saved = bool(await cursor.fetchall())
                 if not _waiting(deadline, saved):
+                    if _unleased(self.saver, key):
+                        await self.saver.conn.execute(SQLITE_PRUNE, (key.thread_id,))
                     async with self.saver.conn.execute(_SQLITE_SELECT, _params(key)) as cursor:
                         rows = await cursor.fetchall()
                     await self.saver.conn.commit()
@@ -341,6 +378,7 @@ class _AsyncSqliteJournal(_Fenced):
 class _PostgresJournal(_SqlJournal):
     _saved_sql = _PG_SAVED
     _select_sql = _PG_SELECT
+    _prune_sql = PG_PRUNE
 
     def _cursor(self) -> Any:
         return self.saver._cursor()
@@ -384,6 +422,8 @@ class _AsyncPostgresJournal(_Fenced):
                     await cur.execute(_PG_SAVED, _saved_params(key))
                     saved = bool(await cur.fetchall())
                 if not _waiting(deadline, saved):
+                    if _unleased(self.saver, key):
+                        await cur.execute(PG_PRUNE, (key.thread_id,))
                     await cur.execute(_PG_SELECT, _params(key))
                     return _entries(await cur.fetchall(), self.saver.serde)
             await asyncio.sleep(_poll(attempt))

@@ -12,7 +12,9 @@ Lifecycle:
   checkpoint already has a child checkpoint (the step's results are saved, so the step is
   never executed again from there). A run's lock calls it when the run ends; what stays is
   the journal of the head checkpoint's tasks (an interrupted turn, a run cut off by a
-  crash), which a resume replays.
+  crash), which a resume replays. A graph invoked directly (no lock, no run end to hook)
+  prunes with the same statement (``SQLITE_PRUNE``/``PG_PRUNE``) when each turn first reads
+  its journal, so its thread keeps at most the rows of its last turns.
 
 Rows written before these two columns existed have ``checkpoint_id = ''``: never pruned,
 removed by :func:`delete_rows`.
@@ -54,7 +56,7 @@ _PG_COLUMNS = ("SELECT column_name AS name FROM information_schema.columns "
 _ADD = f"ALTER TABLE {JOURNAL_TABLE} ADD COLUMN {{column}} TEXT NOT NULL DEFAULT ''"
 
 _SQLITE_DELETE = f"DELETE FROM {JOURNAL_TABLE} WHERE thread_id = ?"
-_SQLITE_PRUNE = f"""
+SQLITE_PRUNE = f"""
 DELETE FROM {JOURNAL_TABLE} WHERE thread_id = ? AND checkpoint_id != '' AND EXISTS (
     SELECT 1 FROM checkpoints c WHERE c.thread_id = {JOURNAL_TABLE}.thread_id
     AND c.checkpoint_ns = {JOURNAL_TABLE}.parent_ns
@@ -62,7 +64,7 @@ DELETE FROM {JOURNAL_TABLE} WHERE thread_id = ? AND checkpoint_id != '' AND EXIS
 _PG_DELETE = _SQLITE_DELETE.replace("?", "%s")
 _SQLITE_DELETE_NS = f"DELETE FROM {JOURNAL_TABLE} WHERE thread_id = ? AND checkpoint_ns = ?"
 _PG_DELETE_NS = _SQLITE_DELETE_NS.replace("?", "%s")
-_PG_PRUNE = _SQLITE_PRUNE.replace("?", "%s")
+PG_PRUNE = SQLITE_PRUNE.replace("?", "%s")
 
 
 def _missing(names: Any) -> list[str]:
@@ -207,9 +209,9 @@ def prune_rows(saver: Any, thread_id: str) -> int:
     Returns:
         How many rows were deleted.
     """
-    return _run(saver, _SQLITE_PRUNE, _PG_PRUNE, thread_id)
+    return _run(saver, SQLITE_PRUNE, PG_PRUNE, thread_id)
 
 
 async def aprune_rows(saver: Any, thread_id: str) -> int:
     """:func:`prune_rows` for async savers."""
-    return await _arun(saver, _SQLITE_PRUNE, _PG_PRUNE, thread_id)
+    return await _arun(saver, SQLITE_PRUNE, PG_PRUNE, thread_id)
