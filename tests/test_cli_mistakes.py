@@ -62,6 +62,84 @@ def test_a_key_echoed_by_a_401_is_neither_raised_nor_stored(openai_server: objec
     assert _files_with(tmp_path, secret) == []
 
 
+def test_redact_hides_other_credential_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every example is one case of a rule: other providers' variables and key shapes,
+    # credentials in headers, JSON bodies and query strings
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-" + "A" * 20)
+    cases = {
+        '{"error": {"message": "invalid subscription key 0123456789abcdef0123456789abcdef"}}':
+            "0123456789abcdef",
+        "x-api-key: sk-ant-api03-" + "A" * 20: "AAAAAAAA",
+        "Authorization: Basic dXNlcjpodW50ZXIyMjI=": "dXNlcjpodW50ZXIyMjI",
+        "Authorization: token ghp_" + "b" * 36: "bbbbbbbb",
+        '{"api-key": "fedcba9876543210fedcba9876543210"}': "fedcba98765",
+        "x-api-key: qwertyuiopasdfgh": "qwertyuiop",
+        "GET https://host/v1?api_key=secretvalue123&x=1": "secretvalue123",
+        "https://host/v1/models?key=AIzaSyA-1234567890abcdefghijklmnopqrstu": "AIzaSyA-1234",
+        "access_token=abcdefghijklmnopq": "abcdefghijklmnopq",
+        '{"password": "hunter2hunter2"}': "hunter2hunter2",
+        "redis://:s3cr3tpass@cache:6379": "s3cr3tpass",
+        "AKIAIOSFODNN7EXAMPLE": "AKIAIOSFODNN7EXAMPLE",
+    }
+    for text, secret in cases.items():
+        assert secret not in redact(text), (text, redact(text))
+    for plain in ("the key to success is hard work", "use the token bucket",
+                  "password reset link sent", "Error code=429 rate limited"):
+        assert redact(plain) == plain
+
+
+def test_a_key_given_in_code_and_echoed_by_a_401_is_neither_raised_nor_stored(
+        openai_server: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an Azure-style key (no sk- shape) passed as api_key=, in no environment variable
+    from langchain_openai import ChatOpenAI
+
+    for name in [n for n in os.environ if "KEY" in n or "TOKEN" in n]:
+        monkeypatch.delenv(name)
+    secret = uuid.uuid4().hex
+    server: object = openai_server
+    server.responder = lambda request: ErrorReply(  # type: ignore[attr-defined]
+        401, f"Access denied due to invalid subscription key {secret}.",
+        type="invalid_request_error", code="401")
+    model = ChatOpenAI(model="gpt-4.1-mini", base_url=server.base_url,  # type: ignore[attr-defined]
+                       api_key=secret, max_retries=0)
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    with pytest.raises(ModelCallError) as info:
+        Runner.run_sync(example("triage"), "book a table", thread_id="t", model=model,
+                        checkpointer=db)
+    assert secret not in str(info.value) and "***" in str(info.value)
+    chain: BaseException | None = info.value  # nor in the chain a printed traceback shows
+    while chain is not None:
+        assert secret not in str(chain), repr(chain)
+        chain = chain.__cause__ or chain.__context__
+    assert type(info.value.__cause__).__name__ == "OpenAIAuthenticationError"
+    with sqlite3.connect(tmp_path / "runs.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    assert _files_with(tmp_path, secret) == []
+
+
+def test_keys_in_a_request_are_not_printed_by_run_history_or_resume(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # the user's text is stored as given; what the command line prints is redacted
+    secret = f"sk-test-{uuid.uuid4().hex}"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    bearer = "Authorization: Bearer " + uuid.uuid4().hex
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    request = f"migrate the db with key {secret} and {bearer}"
+    outputs = [cli(capsys, "run", "human_approval", request, "--thread", "s1", "--db", db,
+                   "--model", "offline")]
+    outputs.append(cli(capsys, "history", "--thread", "s1", "--db", db))
+    outputs.append(cli(capsys, "history", "--thread", "s1", "--db", db, "--json"))
+    outputs.append(cli(capsys, "resume", "--thread", "s1", "--approve", "--db", db,
+                       "--model", "offline"))
+    for code, out, err in outputs:
+        assert code == 0, err
+        assert secret not in out + err and bearer not in out + err, out + err
+    assert "***" in outputs[1][1]  # the request is shown, redacted
+
+
 def test_a_factory_that_exits_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -22,18 +22,20 @@ from agentpatterns.cli.base import (
 
 
 def _show_result(console: Any, result: Any, db: str) -> None:
+    from rich.markup import escape
+
     from agentpatterns.cli.summary import usage_table
+    from agentpatterns.redaction import redact
 
     if result.interrupted:
         info = result.interruption or {}
         console.print("\n[bold yellow]Waiting for a human decision[/]")
         if isinstance(info, dict) and "plan" in info:
-            console.print(f"[bold]Plan:[/] {info['plan']}")
+            console.print("[bold]Plan:[/] " + escape(redact(str(info["plan"]))))
         for call in (info.get("approvals") or []) if isinstance(info, dict) else []:
-            from rich.markup import escape
-
             console.print(f"[bold]Tool call:[/] {escape(str(call.get('agent')))} → "
-                          f"{escape(str(call.get('tool')))}({escape(str(call.get('arguments')))})"
+                          f"{escape(str(call.get('tool')))}"
+                          f"({escape(redact(str(call.get('arguments'))))})"
                           f"  [dim]id {escape(str(call.get('call_id')))}[/]")
         console.print(f"Resume with: agentpatterns resume --thread {result.thread_id} "
                       "--approve | --reject [--feedback TEXT]"
@@ -42,8 +44,8 @@ def _show_result(console: Any, result: Any, db: str) -> None:
         console.print("\n[bold green]Final output[/] "
                       f"[dim](from {result.last_agent or '-'})[/]:")
         out = result.final_output
-        console.print(out.model_dump_json(indent=2) if hasattr(out, "model_dump_json") else
-                      str(out), markup=False)
+        console.print(redact(out.model_dump_json(indent=2) if hasattr(out, "model_dump_json")
+                             else str(out)), markup=False)
     console.print(usage_table(result))
     console.print(f"[dim]model:[/] {result.model}")
     console.print(f"[dim]thread:[/] {result.thread_id}   [dim]db:[/] {_shown(db)}")
@@ -219,10 +221,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run every built-in pattern on its sample request into one SQLite file, on the offline
     model unless ``--model`` or the environment names a real one. A pattern that fails is
     reported in one line and the demo goes on; the exit code is 1 if any failed."""
+    from rich.markup import escape
+
     from agentpatterns.errors import AgentPatternsError
     from agentpatterns.examples import EXAMPLES, example
     from agentpatterns.nodes.models import describe_model, resolve_model
     from agentpatterns.nodes.offline import OfflineModel
+    from agentpatterns.redaction import redact
     from agentpatterns.storage import default_db_url
 
     console = _console()
@@ -259,7 +264,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                             configurable=configurable, resume=True, decision=True, **budget)
         except AgentPatternsError as exc:  # one pattern's failure does not end the demo
             failed.append(name)
-            console.print(f"[bold red]{name} failed:[/] {type(exc).__name__}: {exc}")
+            console.print(f"[bold red]{name} failed:[/] "
+                          + escape(redact(f"{type(exc).__name__}: {exc}")))
     console.rule("[bold cyan]the same agents on the OpenAI Agents SDK Runner")
     failed += _demo_sdk(console, args.model, compare=offline, max_model_calls=args.max_calls,
                         max_tokens=args.max_tokens)
@@ -275,9 +281,12 @@ def _demo_sdk(console: Any, model: Any, *, compare: bool, **budget: Any) -> list
     """Run every built-in once more through ``agents.Runner``; on the offline model compare
     the routes with LangGraph's (a real model may answer differently each time). Returns
     the names of the patterns that failed."""
+    from rich.markup import escape
+
     from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
     from agentpatterns.errors import AgentPatternsError
     from agentpatterns.examples import EXAMPLES, example
+    from agentpatterns.redaction import redact
     from agentpatterns.run.runner import Runner
 
     failed = []
@@ -295,7 +304,8 @@ def _demo_sdk(console: Any, model: Any, *, compare: bool, **budget: Any) -> list
                 ours = Runner.resume_sync(example(name), thread_id=thread + "-lg", decision=True)
         except AgentPatternsError as exc:
             failed.append(f"{name} (SDK)")
-            console.print(f"  {name:<15} [bold red]failed:[/] {type(exc).__name__}: {exc}")
+            console.print(f"  {name:<15} [bold red]failed:[/] "
+                          + escape(redact(f"{type(exc).__name__}: {exc}")))
             continue
         same = (sorted(ours.path) == sorted(sdk.path) if name == "parallel"
                 else ours.path == sdk.path) and ours.final_output == sdk.final_output

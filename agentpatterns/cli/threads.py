@@ -70,7 +70,7 @@ def _warn_unreadable(thread_id: str, exc: Exception) -> None:
 
 def cmd_history(args: argparse.Namespace) -> int:
     import json
-    from dataclasses import asdict
+    from dataclasses import asdict, replace
 
     from rich.table import Table
 
@@ -85,6 +85,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     if not steps:
         raise CliError(f"thread {args.thread!r} is not in {_shown(db)}; list threads with "
                        "`agentpatterns threads`")
+    from agentpatterns.redaction import redact
+
+    # a request or plan holding a key is shown without it (the database keeps the user's text)
+    steps = [replace(s, note=redact(s.note)) for s in steps]
     if args.json:
         print(json.dumps([asdict(s) for s in steps], indent=2))
         return 0

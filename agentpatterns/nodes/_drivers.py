@@ -40,6 +40,7 @@ from agentpatterns.nodes.protocol import (
 from agentpatterns.nodes.runtime import AGENT_KEY, sub_turn
 from agentpatterns.nodes.tool_use import UserCall
 from agentpatterns.nodes.tools import FunctionTool, failure_message, tool_output_text
+from agentpatterns.redaction import remember_secrets
 
 __all__ = ["adrive", "drive"]
 
@@ -212,6 +213,7 @@ def _call_model(request: ModelCall, run_model: Any, budget: Budget | None) -> An
     except (AgentPatternsError, GraphBubbleUp):
         raise
     except Exception as exc:  # the turn retries once, then falls back or fails
+        remember_secrets(model)  # a key given in code, echoed by the server, is redacted too
         return ModelFailure(exc)
     if _estimates(model, budget):  # a server that reported no usage: estimated
         fill_usage(reply, request.messages)
@@ -363,6 +365,7 @@ async def _acall_model(request: ModelCall, run_model: Any, budget: Budget | None
     except (AgentPatternsError, GraphBubbleUp):
         raise
     except Exception as exc:
+        remember_secrets(model)
         return ModelFailure(exc)
     if _estimates(model, budget):
         fill_usage(reply, request.messages)

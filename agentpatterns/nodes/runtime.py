@@ -72,7 +72,7 @@ from agentpatterns.nodes.protocol import (
 )
 from agentpatterns.nodes.tool_use import FunctionToolResult, UserCall
 from agentpatterns.nodes.tools import AgentTool, FunctionTool, ToolArgumentsError
-from agentpatterns.redaction import redact
+from agentpatterns.redaction import redact, redacted_error
 
 __all__ = [
     "AGENT_KEY",
@@ -255,7 +255,7 @@ def agent_turn(
             if to_fallback("model_error", None):
                 return result
             raise ModelCallError(model_error_message(agent.name, error, reply.transient)
-                                 ) from reply.error
+                                 ) from redacted_error(reply.error)
         if not isinstance(reply, AIMessage):
             raise RunError(f"model of agent {agent.name!r} returned {type(reply).__name__}, "
                            "not an AIMessage")

@@ -94,7 +94,12 @@ class ProgressPrinter:
 
     def __call__(self, event: Any) -> None:
         """Print (or spin) one event of :mod:`agentpatterns.events`."""
-        from rich.markup import escape as e
+        from rich.markup import escape
+
+        from agentpatterns.redaction import redact
+
+        def e(text: str) -> str:  # no key a tool or a model echoed reaches the screen
+            return escape(redact(text))
 
         kind, out = event.type, self.console.print
         if kind == "agent_started":
@@ -103,19 +108,20 @@ class ProgressPrinter:
             self._spin(f"{e(event.agent)}: waiting for the model…")
         elif kind == "token_delta":
             text = self.text[event.agent] = self.text.get(event.agent, "") + event.delta
-            tail = " ".join(text.split())[-60:]
+            tail = redact(" ".join(text.split()))[-60:]
             self._spin(f"{e(event.agent)} is writing: …{e(tail)}")
         elif kind == "handoff" and event.kind == "assign":
-            out(f"      [magenta]assign[/] → {e(event.target)}: [dim]{e(event.reason[:70])}[/]")
+            out(f"      [magenta]assign[/] → {e(event.target)}: "
+                f"[dim]{e(redact(event.reason)[:70])}[/]")
         elif kind == "handoff":
             out(f"      [magenta]handoff[/] {e(event.source)} → {e(event.target)}"
-                f"  [dim]({e(event.reason[:70])})[/]")
+                f"  [dim]({e(redact(event.reason)[:70])})[/]")
         elif kind == "tool_called":
             args = ", ".join(f"{k}={v!r}" for k, v in event.args.items())
-            out(f"      [blue]tool[/] {e(event.tool)}([dim]{e(args[:70])}[/])")
+            out(f"      [blue]tool[/] {e(event.tool)}([dim]{e(redact(args)[:70])}[/])")
             self._spin(f"{e(event.agent)}: running {e(event.tool)}…")
         elif kind == "tool_result":
-            said = " ".join(event.output.split())[:70]
+            said = redact(" ".join(event.output.split()))[:70]
             out(f"      [blue]←[/] {e(event.tool)}: [dim]{e(said)}[/]")
             self._spin(f"{e(event.agent)}: waiting for the model…")
         elif kind == "recorded":

@@ -55,7 +55,7 @@ from agentpatterns.nodes.budget import Budget, has_limits
 from agentpatterns.nodes.compat import estimate_tokens, is_transient
 from agentpatterns.nodes.runtime import model_error_message
 from agentpatterns.nodes.tools import ToolArgumentsError, read_arguments
-from agentpatterns.redaction import redact
+from agentpatterns.redaction import redact, redacted_error
 
 __all__ = ["BudgetStop", "DoorModel", "EnterPattern", "GuardedModel", "Reroute", "RunGuard",
            "SDKBudget", "checked_tool", "make_budget"]
@@ -232,7 +232,8 @@ class RunGuard:
             self.events.append({"type": "fallback", "agent": agent, "reason": "model_error",
                                 "asked_for": None, "to": to})
             raise Reroute(agent, "model_error", None, to) from exc
-        raise ModelCallError(model_error_message(agent, error, transient)) from exc
+        raise ModelCallError(model_error_message(agent, error, transient)
+                             ) from redacted_error(exc)
 
     def bad_arguments(self, agent: str, tool: str, detail: str,
                       items: Sequence[Any] | None = None) -> str:
