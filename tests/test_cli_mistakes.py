@@ -140,6 +140,34 @@ def test_keys_in_a_request_are_not_printed_by_run_history_or_resume(
     assert "***" in outputs[1][1]  # the request is shown, redacted
 
 
+def test_a_fifo_socket_or_device_as_db_is_one_line_on_every_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # a FIFO blocked every command forever; a device was opened as a database
+    import socket
+
+    from tests.test_cli_durable import subprocess_cli
+
+    fifo, sock = tmp_path / "fifo.db", tmp_path / "sock.db"
+    os.mkfifo(fifo)
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(sock))
+    commands = [("threads",), ("history", "--thread", "t"),
+                ("run", "triage", "hi", "--thread", "t", "--model", "offline"),
+                ("resume", "--thread", "t", "--model", "offline"),
+                ("fork", "--thread", "t", "--checkpoint", "x")]
+    try:
+        for command in commands[:1] + commands[2:3]:  # in a child: a hang is a timeout
+            done = subprocess_cli(*command, "--db", f"sqlite:///{fifo}")
+            one_line_error(done.returncode, done.stderr, "is a FIFO", "left untouched")
+        for path, what in ((sock, "is a socket"), (Path("/dev/null"), "is a device")):
+            for command in commands:
+                code, _, err = cli(capsys, *command, "--db", f"sqlite:///{path}")
+                one_line_error(code, err, what)
+    finally:
+        server.close()
+    assert fifo.is_fifo() and sock.is_socket()
+
+
 def test_a_factory_that_exits_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -51,6 +52,18 @@ def _sqlite_path(raw: str) -> Path:
             f"SQLite path {path} is a directory, not a file; name a file inside it, "
             f"e.g. 'sqlite:///{path / 'runs.db'}'"
         )
+    try:
+        mode = path.stat().st_mode
+    except OSError:  # absent (or a dangling link): created, or reported, by the caller
+        return path
+    if not stat.S_ISREG(mode):
+        # a FIFO would block the open forever, a device would be written to
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "not a regular file")
+        raise StorageError(
+            f"SQLite path {_short(path)} is {kind}, not a database file (it was left "
+            "untouched); point the URL at a new or existing SQLite file")
     return path
 
 
