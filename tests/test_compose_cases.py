@@ -188,3 +188,32 @@ def test_a_turn_waiting_on_a_tool_approval_is_in_the_waiting_path_on_both_runtim
         waiting = run(p, "refund order 42", model=model, thread_id=f"wait-{run.__name__}")
         assert waiting.interrupted and waiting.path == ["Greeter", "Clerk"], run.__name__
         assert waiting.calls == {"Greeter": 1, "Clerk": 1}, run.__name__
+
+
+# ------------------------------------------------------------------ budget across the tree
+def _tool_user() -> object:
+    from agentpatterns import hierarchical
+    from tests.test_compose import research
+
+    return hierarchical(_agent("Boss", "Coordinate", tools=[research().as_tool(
+        tool_name="research", tool_description="Use to research a topic")]))
+
+
+@pytest.mark.parametrize("make, ask, total", [
+    (_four_levels, "tides", 9), (_tool_user, "research the topic of tides", 5)],
+    ids=["four levels", "pattern as a tool"])
+def test_max_model_calls_stops_exactly_at_the_bound_inside_nested_patterns(
+        make: object, ask: str, total: int) -> None:
+    from agentpatterns import BudgetExceeded
+    from agentpatterns.adapters.openai_agents import run_sdk_sync
+
+    for n in range(1, total):
+        for run in (Runner.run_sync, run_sdk_sync):
+            with pytest.raises(BudgetExceeded) as cut:
+                run(make(), ask, max_model_calls=n)  # type: ignore[operator]
+            # the cut-off result shows every call made, the half-done turn's too
+            assert cut.value.result.model_calls == n, (run.__name__, n)
+            assert len(cut.value.result.path) == n, (run.__name__, n, cut.value.result.path)
+    for run in (Runner.run_sync, run_sdk_sync):
+        assert run(make(), ask,  # type: ignore[operator]
+                   max_model_calls=total).model_calls == total

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Generator, Mapping
-from functools import partial
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._runnable import RunnableCallable
-from langgraph.errors import GraphInterrupt
 from langgraph.graph import END
 from langgraph.types import Command
 
@@ -33,16 +31,9 @@ from agentpatterns.errors import PatternError
 from agentpatterns.graphs._common import SubRun
 from agentpatterns.graphs._executor import NESTED, install
 from agentpatterns.graphs._inline import InlineChild, inline_child
-from agentpatterns.graphs._nodes import (
-    agent_node,
-    collecting,
-    report_waiting,
-    tripped,
-    waiting_mark,
-)
+from agentpatterns.graphs._nodes import agent_node, drop_waiting, tripped, waiting_mark
 from agentpatterns.graphs.pattern import _TOOL_TURN, Participant, Pattern
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
-from agentpatterns.nodes.journal import recording
 from agentpatterns.nodes.runtime import ToolRun, TurnResult
 
 __all__ = ["child_result", "inline_of", "members", "node_kind", "participant_node",
@@ -155,15 +146,12 @@ def pattern_node(pattern: Pattern, make_turn: Callable[[Mapping[str, Any]], SubR
     # a child of one step that cannot pause runs its node in this task (graphs/_inline.py)
     inline = inline_of(pattern)
 
-    # inside a pattern used as a tool no checkpoint of the child is reachable from the run's
-    # thread, so a child stopped by an interrupt reports its finished turns itself
     def run(state: Mapping[str, Any], config: RunnableConfig) -> Any:
         turn = make_turn(state)
         if inline is not None:
             values = inline.invoke(child_input(turn), config)
         else:
-            invoke = sub.invoke if recording() else partial(_tracked, sub)
-            values = invoke(child_input(turn), nested_config(config))
+            values = sub.invoke(child_input(turn), nested_config(config))
         return _settle(pattern, finish, state, values, len(turn.messages))
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
@@ -171,8 +159,7 @@ def pattern_node(pattern: Pattern, make_turn: Callable[[Mapping[str, Any]], SubR
         if inline is not None:
             values = await inline.ainvoke(child_input(turn), config)
         else:
-            invoke = sub.ainvoke if recording() else partial(_atracked, sub)
-            values = await invoke(child_input(turn), config)
+            values = await sub.ainvoke(child_input(turn), config)
         return _settle(pattern, finish, state, values, len(turn.messages))
 
     return RunnableCallable(run, arun, name=pattern.name)
@@ -235,37 +222,21 @@ class _PatternTool:
             return await _atracked(sub, payload, config)
 
 
-def _half_done(config: Any, mark: int, values: Any) -> None:
-    # the child keeps no checkpoint: what its finished turns did is known only here
-    if isinstance(values, Mapping):
-        report_waiting(config, mark, list(values.get("path") or []), values.get("usage") or {})
-
-
 def _tracked(sub: Any, payload: Any, config: Any) -> Any:
-    """``sub.invoke``; when an interrupt stops the child, its finished turns are reported
-    (see ``graphs._nodes.waiting_turns``)."""
-    if not collecting(config):
-        return sub.invoke(payload, config)
-    mark, values = waiting_mark(config), None
-    try:
-        for values in sub.stream(payload, config, stream_mode="values"):  # noqa: B007
-            pass
-    except GraphInterrupt:
-        _half_done(config, mark, values)
-        raise
+    """``sub.invoke`` for a pattern used as a tool. Its graph keeps no checkpoint, so its
+    agents' nodes report each finished turn (``graphs._nodes.waiting_turns``): kept when
+    an interrupt or the budget stops the run inside, dropped when the tool returns (its
+    result carries them)."""
+    mark = waiting_mark(config)
+    values = sub.invoke(payload, config)
+    drop_waiting(config, mark)
     return values
 
 
 async def _atracked(sub: Any, payload: Any, config: Any) -> Any:
-    if not collecting(config):
-        return await sub.ainvoke(payload, config)
-    mark, values = waiting_mark(config), None
-    try:
-        async for values in sub.astream(payload, config, stream_mode="values"):  # noqa: B007
-            pass
-    except GraphInterrupt:
-        _half_done(config, mark, values)
-        raise
+    mark = waiting_mark(config)
+    values = await sub.ainvoke(payload, config)
+    drop_waiting(config, mark)
     return values
 
 

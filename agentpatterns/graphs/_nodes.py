@@ -18,6 +18,7 @@ from langgraph.errors import GraphInterrupt
 from langgraph.graph import END, StateGraph
 from langgraph.types import Command
 
+from agentpatterns.errors import BudgetExceeded
 from agentpatterns.nodes._drivers import adrive, drive
 from agentpatterns.nodes.budget import BUDGET_KEY, Budget
 from agentpatterns.nodes.context import context_of, using_context
@@ -111,11 +112,11 @@ WAITING_KEY = "__agentpatterns_waiting__"
 
 def waiting_turns(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """``config`` for one invocation of a graph that collects what the turns an
-    ``interrupt()`` stopped half-way had done - an agent waiting on a tool approval, or on a
-    pattern used as a tool that waits for a human (whose finished turns have no checkpoint
-    of their own) - and the list it collects them in: ``{"path": [...], "usage": {...}}``
-    entries in run order. Their nodes did not finish, so the thread's state does not show
-    them; the interrupted result does."""
+    ``interrupt()`` (or the run's budget) stopped half-way had done - an agent waiting on
+    a tool approval, or on a pattern used as a tool stopped inside (whose finished turns
+    have no checkpoint of their own) - and the list it collects them in, as
+    ``{"path": [...], "usage": {...}}`` entries in run order. Their nodes did not finish,
+    so the thread's state does not show them; the interrupted or cut-off result does."""
     out: list[dict[str, Any]] = []
     return {**config, "configurable": {**(config.get("configurable") or {}),
                                        WAITING_KEY: out}}, out
@@ -145,6 +146,13 @@ def report_waiting(config: Mapping[str, Any] | None, mark: int, path: list[str],
         log.insert(min(mark, len(log)), {"path": list(path), "usage": dict(usage)})
 
 
+def drop_waiting(config: Mapping[str, Any] | None, mark: int) -> None:
+    """Forget the entries reported since ``mark`` (the work they belong to finished)."""
+    log = _waiting(config)
+    if log is not None:
+        del log[mark:]
+
+
 def _observed(turn: Generator[Any, Any, TurnResult], seen: TurnResult
               ) -> Generator[Any, Any, TurnResult]:
     """``turn``, noting each model reply it gets in ``seen`` (calls, usage, agents)."""
@@ -157,15 +165,30 @@ def _observed(turn: Generator[Any, Any, TurnResult], seen: TurnResult
         value = yield request
         if isinstance(request, ModelCall) and isinstance(value, AIMessage):
             name = request.agent.name
-            if not seen.path or (name != seen.path[-1] and name != seen.agent):
-                seen.path.append(name)  # the turn's agent, or a turn of an agent-as-tool
+            if not seen.path:
+                seen.path.append(name)
             seen.count(name, value)
+        elif isinstance(value, TurnResult):  # a sub-turn (an agent or pattern used as a tool)
+            seen.path.extend(value.path)
+            for agent, n in value.calls.items():
+                seen.calls[agent] = seen.calls.get(agent, 0) + n
+            for agent, bucket in value.usage.items():
+                mine = seen.usage.setdefault(agent, {"input": 0, "output": 0, "total": 0})
+                for key, n in bucket.items():
+                    mine[key] = mine.get(key, 0) + n
 
 
-def _stopped_half_way(config: RunnableConfig, seen: TurnResult, mark: int) -> None:
-    usage = {name: {**bucket, "calls": seen.calls.get(name, 0)}
-             for name, bucket in seen.usage.items()}
-    report_waiting(config, mark, seen.path, usage)
+def _report(config: RunnableConfig, turn: TurnResult, mark: int) -> None:
+    usage = {name: {**bucket, "calls": turn.calls.get(name, 0)}
+             for name, bucket in turn.usage.items()}
+    report_waiting(config, mark, turn.path, usage)
+
+
+def _done(config: RunnableConfig, res: TurnResult) -> None:
+    # inside a pattern used as a tool a finished turn has no checkpoint: reported, so a
+    # stop later inside the tool still shows it (dropped when the tool returns)
+    if not recording() and collecting(config):
+        _report(config, res, waiting_mark(config))
 
 
 def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCallable:
@@ -182,6 +205,10 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
                 run_turns(config, state):
             return _run(state, config)
 
+    def _end(state: Mapping[str, Any], config: RunnableConfig, res: TurnResult) -> Any:
+        _done(config, res)
+        return tripped(res) if res.tripwire is not None else finish(state, res)
+
     def _turn(state: Mapping[str, Any], config: RunnableConfig, seen: TurnResult) -> Any:
         return _observed(make_turn(state), seen) if collecting(config) else make_turn(state)
 
@@ -193,13 +220,13 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
             if budget is None:
                 res = drive(_turn(state, config, seen), run_model(config), emit=_emit,
                             journal=journal)
-                return tripped(res) if res.tripwire is not None else finish(state, res)
+                return _end(state, config, res)
             with budget.turn():
                 res = drive(_turn(state, config, seen), run_model(config), emit=_emit,
                             budget=budget, journal=journal)
-                return tripped(res) if res.tripwire is not None else finish(state, res)
-        except GraphInterrupt:
-            _stopped_half_way(config, seen, mark)
+                return _end(state, config, res)
+        except (GraphInterrupt, BudgetExceeded):
+            _report(config, seen, mark)
             raise
 
     async def arun(state: Mapping[str, Any], config: RunnableConfig) -> Any:
@@ -215,13 +242,13 @@ def agent_node(name: str, make_turn: TurnFactory, finish: Finish) -> RunnableCal
             if budget is None:
                 res = await adrive(_turn(state, config, seen), run_model(config), emit=_emit,
                                    journal=journal)
-                return tripped(res) if res.tripwire is not None else finish(state, res)
+                return _end(state, config, res)
             async with budget.aturn():
                 res = await adrive(_turn(state, config, seen), run_model(config), emit=_emit,
                                    budget=budget, journal=journal)
-                return tripped(res) if res.tripwire is not None else finish(state, res)
-        except GraphInterrupt:
-            _stopped_half_way(config, seen, mark)
+                return _end(state, config, res)
+        except (GraphInterrupt, BudgetExceeded):
+            _report(config, seen, mark)
             raise
 
     return RunnableCallable(run, arun, name=name)

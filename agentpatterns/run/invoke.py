@@ -145,11 +145,12 @@ def _with_pending(snapshot: Any, full: Any) -> Any:
     return _Snapshot(values, getattr(snapshot, "interrupts", ()), getattr(snapshot, "next", ()))
 
 
-def _with_half_done(snapshot: Any, half: list[dict[str, Any]]) -> Any:
-    """An interrupted run's state plus its half-done turns (``graphs._nodes.waiting_turns``):
-    the agent waiting inside its turn, a pattern used as a tool waiting inside."""
+def _with_half_done(snapshot: Any, half: list[dict[str, Any]], cut: bool) -> Any:
+    """An interrupted (or budget-``cut``) run's state plus its half-done turns
+    (``graphs._nodes.waiting_turns``): the agent waiting or cut off inside its turn, a
+    pattern used as a tool stopped inside."""
     interrupts = getattr(snapshot, "interrupts", ())
-    if not half or not interrupts:
+    if not half or not (interrupts or cut):
         return snapshot
     values = dict(snapshot.values or {})
     values["path"] = [*(values.get("path") or []), *(a for h in half for a in h["path"])]
@@ -159,24 +160,24 @@ def _with_half_done(snapshot: Any, half: list[dict[str, Any]]) -> Any:
 
 
 def settled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None,
-            half: list[dict[str, Any]] | None = None) -> Any:
+            half: list[dict[str, Any]] | None = None, cut: bool = False) -> Any:
     """The thread's state (``snapshot`` if given) with its nested runs' progress (and, when
-    it stopped for a human, the half-done turns ``half`` collected)."""
+    it stopped for a human or was ``cut`` by its budget, the half-done turns ``half``)."""
     if snapshot is None:
         snapshot = graph.get_state(config)
     if pattern.patterns:
         snapshot = _with_pending(snapshot, graph.get_state(config, subgraphs=True))
-    return _with_half_done(snapshot, half or [])
+    return _with_half_done(snapshot, half or [], cut)
 
 
 async def asettled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = None,
-                   half: list[dict[str, Any]] | None = None) -> Any:
+                   half: list[dict[str, Any]] | None = None, cut: bool = False) -> Any:
     """The ``async`` twin of :func:`settled`."""
     if snapshot is None:
         snapshot = await graph.aget_state(config)
     if pattern.patterns:
         snapshot = _with_pending(snapshot, await graph.aget_state(config, subgraphs=True))
-    return _with_half_done(snapshot, half or [])
+    return _with_half_done(snapshot, half or [], cut)
 
 
 def _begin(plan: Plan, graph: Any) -> Any:
@@ -193,7 +194,8 @@ def _invoke(plan: Plan, graph: Any, payload: Any) -> RunResult:
     try:
         out = graph.invoke(payload, config, version="v2")
     except BudgetExceeded as exc:  # the thread stays at its last completed step
-        exc.result = _result(plan, settled(plan.pattern, graph, plan.config))
+        exc.result = _result(plan, settled(plan.pattern, graph, plan.config, half=half,
+                                           cut=True))
         raise
     snapshot = _Output(out) if isinstance(out.value, Mapping) else graph.get_state(plan.config)
     if snapshot.interrupts:
@@ -206,7 +208,8 @@ async def _ainvoke(plan: Plan, graph: Any, payload: Any) -> RunResult:
     try:
         out = await graph.ainvoke(payload, config, version="v2")
     except BudgetExceeded as exc:
-        exc.result = _result(plan, await asettled(plan.pattern, graph, plan.config))
+        exc.result = _result(plan, await asettled(plan.pattern, graph, plan.config,
+                                                  half=half, cut=True))
         raise
     snapshot = (_Output(out) if isinstance(out.value, Mapping)
                 else await graph.aget_state(plan.config))
@@ -227,7 +230,8 @@ def stream_events(plan: Plan, graph: Any, payload: Any) -> Iterator[Event]:
                                             stream_mode=list(STREAM_MODES), subgraphs=True):
             yield from translate.feed(mode, chunk, ns=ns)
     except BudgetExceeded as exc:
-        exc.result = _result(plan, settled(plan.pattern, graph, plan.config))
+        exc.result = _result(plan, settled(plan.pattern, graph, plan.config, half=half,
+                                           cut=True))
         raise
     yield RunFinished(result=_finish(plan, settled(plan.pattern, graph, plan.config,
                                                    half=half)))
@@ -246,7 +250,8 @@ async def _astream_events(plan: Plan, graph: Any, payload: Any) -> AsyncIterator
             for event in translate.feed(mode, chunk, ns=ns):
                 yield event
     except BudgetExceeded as exc:
-        exc.result = _result(plan, await asettled(plan.pattern, graph, plan.config))
+        exc.result = _result(plan, await asettled(plan.pattern, graph, plan.config,
+                                                  half=half, cut=True))
         raise
     yield RunFinished(result=_finish(plan, await asettled(plan.pattern, graph, plan.config,
                                                           half=half)))
