@@ -9,7 +9,10 @@ call (``tool`` lines). ``AP_KILL`` makes the process SIGKILL itself:
 * ``AGENT:N`` - inside the N-th model call of AGENT (after ``start``, before ``done``);
 * ``tool:NAME`` - inside tool NAME's first call, before its effect (its line).
 
-``AP_LATENCY`` (seconds) makes each model and tool call take that long.
+``AP_LATENCY`` (seconds) makes each model and tool call take that long; ``AP_GO_FILE``
+makes the process create ``AP_GO_FILE.ready.PID`` and wait for ``AP_GO_FILE`` to exist
+before it starts (to release several at once). A run another process holds (busy, or
+resumed meanwhile) prints ``{"refused": ...}``.
 
 Prints the run's summary as JSON on its last line.
 """
@@ -22,6 +25,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -224,10 +228,31 @@ def log_lines(log: str | Path) -> dict[str, Counter[str]]:
 
 
 def main(argv: list[str]) -> int:
-    from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+    """Run the verb; prints the summary (or ``refused``: another process has the run)."""
+    from agentpatterns.errors import ResumeError, ThreadBusyError
 
     verb, name, url, thread, log = argv[:5]
     pattern = build(name, log)
+    go = os.environ.get("AP_GO_FILE")
+    if go:  # say so, then wait to be released with the other processes
+        Path(f"{go}.ready.{os.getpid()}").touch()
+        while not Path(go).exists():
+            time.sleep(0.01)
+    try:
+        result = _run(verb, name, pattern, url, thread)
+    except (ResumeError, ThreadBusyError) as exc:  # another process has the run
+        print(json.dumps({"pid": os.getpid(), "refused": f"{type(exc).__name__}: {exc}"}))
+        return 0
+    print(json.dumps({"pid": os.getpid(), "path": result.path, "calls": result.calls,
+                      "interrupted": result.interrupted,
+                      "final_output": str(result.final_output),
+                      "tool_calls": [c["tool"] for c in result.tool_calls]}))
+    return 0
+
+
+def _run(verb: str, name: str, pattern: Pattern, url: str, thread: str) -> Any:
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+
     if verb == "run":
         result = run_sdk_sync(pattern, REQUESTS[name], thread_id=thread, checkpointer=url)
         if result.interrupted and name == "human_approval":  # approve, in the same process
@@ -237,11 +262,7 @@ def main(argv: list[str]) -> int:
         result = resume_sdk_sync(pattern, thread_id=thread, checkpointer=url, decision=True)
     else:
         result = resume_sdk_sync(pattern, thread_id=thread, checkpointer=url)
-    print(json.dumps({"pid": os.getpid(), "path": result.path, "calls": result.calls,
-                      "interrupted": result.interrupted,
-                      "final_output": str(result.final_output),
-                      "tool_calls": [c["tool"] for c in result.tool_calls]}))
-    return 0
+    return result
 
 
 if __name__ == "__main__":

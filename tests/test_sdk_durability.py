@@ -171,3 +171,64 @@ def pg_url(postgres_url: str) -> Iterator[str]:
 def test_a_killed_sdk_run_resumes_making_each_completed_call_once_on_postgres(
         pattern: str, kill: str, tmp_path: Path, shared_tmp: Path, pg_url: str) -> None:
     _kill_and_resume(pattern, kill, pg_url, tmp_path, shared_tmp)
+
+
+@pytest.mark.parametrize("racers", [2, 3])
+def test_processes_racing_to_resume_a_killed_sdk_run_finish_it_once(
+        racers: int, tmp_path: Path, shared_tmp: Path) -> None:
+    import time
+
+    base, base_log = _baseline("triage", shared_tmp)
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    log = tmp_path / "calls.log"
+    killed = _child("run", "triage", url, "t1", log, "Booking Agent:1")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    go = tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AP_GO_FILE": str(go), "AP_LATENCY": "0.3"}
+    env.pop("AP_KILL", None)
+    procs = [subprocess.Popen([sys.executable, "-m", "tests._sdk_crash", "resume", "triage", url,
+                               "t1", str(log)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(racers)]
+    deadline = time.monotonic() + 240
+    while len(list(tmp_path.glob("go.ready.*"))) < racers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    go.touch()  # all of them at once
+    outs = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, stderr[-3000:]
+        outs.append(json.loads(stdout.strip().splitlines()[-1]))
+    finished = [o for o in outs if "refused" not in o]
+    assert len(finished) == 1, outs  # one resumed it; the others were refused, by name
+    assert all("ThreadBusyError" in o["refused"] or "resumed by another process" in o["refused"]
+               for o in outs if "refused" in o), outs
+    both = log_lines(log)
+    assert both["done"] == base_log["done"] and both["tool"] == base_log["tool"]
+    assert finished[0]["path"] == base["path"]
+    assert finished[0]["final_output"] == base["final_output"]
+    assert _status(url, "t1") == "done"
+
+
+def test_the_langgraph_resume_of_a_killed_sdk_thread_names_resume_sdk(tmp_path: Path) -> None:
+    from agentpatterns import Runner
+    from agentpatterns.errors import ResumeError
+    from agentpatterns.examples import example
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    for pattern, thread, kill in (("parallel", "p", "Synthesizer:1"),
+                                  ("triage", "t", "Booking Agent:2")):
+        killed = _child("run", pattern, url, thread, tmp_path / "calls.log", kill)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+        listed = {t.thread_id: (t.status, t.pattern) for t in Runner.threads(url)}
+        assert listed[thread] == ("cut off", pattern)
+        # neither the command line nor Runner.resume can finish it (the run needs the user's
+        # agents on the SDK runtime): one line naming resume_sdk, not "already finished"
+        cli = subprocess.run([sys.executable, "-m", "agentpatterns", "resume", thread, "--db",
+                              url, "--pattern", pattern], cwd=ROOT, capture_output=True,
+                             text=True, timeout=300,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert cli.returncode == 2, cli.stderr
+        assert "OpenAI Agents SDK runtime" in cli.stderr and "resume_sdk(" in cli.stderr
+        assert "Traceback" not in cli.stderr
+        with pytest.raises(ResumeError, match="cut off while it ran; resume it from Python"):
+            Runner.resume_sync(example(pattern), thread_id=thread, checkpointer=url)

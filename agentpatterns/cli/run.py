@@ -60,7 +60,7 @@ def _stream_run(target: Any, command_input: Any, *, thread_id: str, db: str, mod
     table), then the error propagates to ``main`` (one line, non-zero exit).
     """
     from agentpatterns.errors import BudgetExceeded, GuardrailTripwireTriggered
-    from agentpatterns.run.invoke import printed, settled
+    from agentpatterns.run.invoke import printed, sdk_hint, settled
     from agentpatterns.run.plan import MISSING, opened, prepare
     from agentpatterns.run.progress import ProgressPrinter, live_terminal
 
@@ -74,7 +74,8 @@ def _stream_run(target: Any, command_input: Any, *, thread_id: str, db: str, mod
         if resume and decision is MISSING and snapshot.interrupts:
             raise CliError(f"thread {thread_id!r} is waiting for approval; pass --approve "
                            "or --reject (with --feedback TEXT to send the plan back)")
-        payload = plan.begin(snapshot)
+        with sdk_hint(plan, graph):  # a thread the SDK runtime ran: resume_sdk, not this
+            payload = plan.begin(snapshot)
         try:
             spinner = (console.status("[cyan]starting…[/]", spinner="dots")
                        if live_terminal(console) else nullcontext(None))

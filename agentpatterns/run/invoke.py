@@ -11,9 +11,10 @@ own output where it can, and from the thread's state (nested runs' progress fold
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from agentpatterns.errors import BudgetExceeded
+from agentpatterns.errors import BudgetExceeded, ResumeError
 from agentpatterns.graphs._nodes import waiting_turns
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.agent import Agent
@@ -25,7 +26,7 @@ from agentpatterns.state import add_counts
 if TYPE_CHECKING:
     from agentpatterns.events import Event
 
-__all__ = ["aevents", "arun", "asettled", "printed", "run_blocking", "settled",
+__all__ = ["aevents", "arun", "asettled", "printed", "run_blocking", "sdk_hint", "settled",
            "stream_events"]
 
 
@@ -182,11 +183,28 @@ async def asettled(pattern: Pattern, graph: Any, config: Any, snapshot: Any = No
 
 def _begin(plan: Plan, graph: Any) -> Any:
     """The graph input (a resume reads the thread's state for it first)."""
-    return plan.begin(settled(plan.pattern, graph, plan.config) if plan.resume else None)
+    with sdk_hint(plan, graph):
+        return plan.begin(settled(plan.pattern, graph, plan.config) if plan.resume else None)
 
 
 async def _abegin(plan: Plan, graph: Any) -> Any:
-    return plan.begin(await asettled(plan.pattern, graph, plan.config) if plan.resume else None)
+    snapshot = await asettled(plan.pattern, graph, plan.config) if plan.resume else None
+    with sdk_hint(plan, graph):
+        return plan.begin(snapshot)
+
+
+@contextmanager
+def sdk_hint(plan: Plan, graph: Any) -> Iterator[None]:
+    """A resume refused for a thread the SDK runtime ran last says to use ``resume_sdk``."""
+    try:
+        yield
+    except ResumeError as exc:
+        from agentpatterns.run.sdk_runs import sdk_resume_hint
+
+        hint = sdk_resume_hint(graph.checkpointer, plan.thread_id)
+        if hint is None:
+            raise
+        raise ResumeError(hint) from exc
 
 
 def _invoke(plan: Plan, graph: Any, payload: Any) -> RunResult:

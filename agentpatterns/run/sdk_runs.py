@@ -18,7 +18,7 @@ from typing import Any
 from agentpatterns.run.locks import _is_psycopg
 from agentpatterns.run.locks_pg import pg_connection, saver_lock
 
-__all__ = ["SdkRun", "sdk_runs"]
+__all__ = ["SdkRun", "sdk_resume_hint", "sdk_runs"]
 
 #: The store namespace of SDK runs, as LangGraph's stores write it in the ``prefix`` column.
 PREFIX = "agentpatterns.openai_agents.runs"
@@ -81,3 +81,19 @@ def sdk_runs(saver: Any) -> dict[str, SdkRun]:
             rows = held.execute(_PG, (PREFIX,)).fetchall()
         return dict(_row(r) for r in rows)
     return {}
+
+
+def sdk_resume_hint(saver: Any, thread_id: str) -> str | None:
+    """Why the LangGraph runtime cannot resume ``thread_id``, when the SDK runtime's run of it
+    is unfinished (``None`` otherwise, or when ``saver`` cannot be read synchronously)."""
+    try:
+        run = sdk_runs(saver).get(thread_id)
+    except Exception:  # an async saver's connection, a closed one: no hint
+        return None
+    if run is None or run.status == "done":
+        return None
+    state = {"running": "was cut off while it ran", "waiting": "waits for a decision",
+             "budget": "was cut off by its budget"}.get(run.status, f"is {run.status}")
+    return (f"thread {thread_id!r} was run by the OpenAI Agents SDK runtime and {state}; "
+            "resume it from Python with agentpatterns.adapters.openai_agents.resume_sdk("
+            f"pattern, thread_id={thread_id!r}, checkpointer=...)")
