@@ -181,3 +181,33 @@ def test_an_interrupt_from_a_tool_in_an_inline_child_is_its_parent_tasks(
     assert out["path"] == ["Host", "After"]
     assert executed == ["book 4", "asked yes"]  # the booking ran once
     assert len(model.requests) == 3  # each model call of the turn made once
+
+
+def test_streaming_subgraphs_shows_an_inline_child_as_its_loop_would(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``graph.stream(..., subgraphs=True)``: the child's ``values``, ``tasks``, ``updates``,
+    ``custom`` and ``messages`` chunks come under its namespace, as from its own loop; only
+    its ``checkpoints`` are missing (it writes none)."""
+    import re
+
+    from langchain_core.messages import HumanMessage
+
+    def chunks() -> list[tuple[tuple[str, ...], str, str]]:
+        p = sequential([sequential([_agent("A")], name="A step"), _agent("B")], name="Top")
+        graph = p.compile(checkpointer=InMemorySaver())
+        out = []
+        for ns, mode, chunk in graph.stream(
+                {"messages": [HumanMessage("hi", id="h")]}, {"configurable": {"thread_id": "s"}},
+                stream_mode=["values", "tasks", "updates", "custom", "messages", "checkpoints"],
+                subgraphs=True):
+            text = "" if mode in ("messages", "checkpoints") else repr(chunk)
+            out.append((tuple(part.split(":")[0] for part in ns), mode,
+                        re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|'id': '[^']*'", "ID", text)))
+        return out
+
+    inline = chunks()
+    monkeypatch.setattr(nested, "inline_of", lambda pattern: None)
+    looped = chunks()
+    assert inline == [c for c in looped if c[:2] != (("A step",), "checkpoints")]
+    assert {mode for ns, mode, _ in inline if ns} == {"values", "tasks", "updates", "custom",
+                                                      "messages"}

@@ -41,6 +41,7 @@ from langgraph._internal._constants import (
     CONFIG_KEY_RUNTIME,
     CONFIG_KEY_SCRATCHPAD,
     CONFIG_KEY_SEND,
+    CONFIG_KEY_STREAM,
     CONFIG_KEY_TASK_ID,
     NS_END,
     NS_SEP,
@@ -50,7 +51,8 @@ from langgraph._internal._typing import MISSING
 from langgraph.channels.base import BaseChannel
 from langgraph.constants import END, START
 from langgraph.pregel._algo import PregelTaskWrites, local_read
-from langgraph.pregel._io import read_channels
+from langgraph.pregel._io import map_output_updates
+from langgraph.pregel.debug import map_debug_task_results, map_debug_tasks
 
 from agentpatterns.errors import PatternError
 from agentpatterns.graphs.pattern import Pattern
@@ -93,6 +95,13 @@ def inline_node(graph: Any) -> str | None:
     return str(node)
 
 
+def _empty(value: Any) -> Callable[[], Any]:
+    """A maker of ``value`` (a fresh one each time when it is a container)."""
+    if isinstance(value, (list, dict, set)):
+        return type(value)
+    return lambda: value
+
+
 class InlineChild:
     """Runs a one-step child graph's node in the calling task (see the module docstring)."""
 
@@ -104,17 +113,88 @@ class InlineChild:
             k: v for k, v in graph.channels.items() if k in graph.builder.channels}
         self.output = list(graph.output_channels) if not isinstance(
             graph.output_channels, str) else [graph.output_channels]
+        # what an unwritten channel reads as (a reducer's empty list/dict/0; absent for a
+        # plain value): channels are made only for the keys a run writes
+        self.empty: dict[str, Callable[[], Any]] = {}
+        for key, spec in self.specs.items():
+            fresh = spec.from_checkpoint(MISSING)
+            if fresh.is_available():
+                self.empty[key] = _empty(fresh.get())
 
-    def _start(self, payload: Mapping[str, Any], config: RunnableConfig) -> tuple[
-            dict[str, Channel], Any, list[tuple[str, Any]], RunnableConfig]:
-        channels = {k: spec.from_checkpoint(MISSING) for k, spec in self.specs.items()}
+    def read(self, channels: Mapping[str, Channel], keys: Any) -> dict[str, Any]:
+        """``read_channels(all channels, keys)`` without making the unwritten ones."""
+        out: dict[str, Any] = {}
+        for key in keys:
+            channel = channels.get(key)
+            if channel is not None:
+                if channel.is_available():
+                    out[key] = channel.get()
+            elif key in self.empty:
+                out[key] = self.empty[key]()
+        return out
+
+    def channel(self, channels: dict[str, Channel], key: str) -> Channel:
+        """The run's channel ``key`` (made on first write)."""
+        channel = channels.get(key)
+        if channel is None:
+            channel = channels[key] = self.specs[key].from_checkpoint(MISSING)
+        return channel
+
+    def _start(self, payload: Mapping[str, Any], config: RunnableConfig) -> _Step:
+        channels: dict[str, Channel] = {}
         for key, value in payload.items():
-            if key not in channels:
+            if key not in self.specs:
                 raise PatternError(f"nested pattern {self.graph.name!r}: no state key {key!r}")
-            channels[key].update([value])
-        state = read_channels(channels, self.proc.channels)
-        if self.proc.mapper is not None:
-            state = self.proc.mapper(state)
+            self.channel(channels, key).update([value])
+        step = _Step(self, channels, config)
+        if step.stream is not None:
+            step.emit("values", self.read(channels, self.output))
+            step.emit("tasks", next(map_debug_tasks([step.task_view]), None))
+        return step
+
+    def invoke(self, payload: Mapping[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        """The child's final state after its one step, as ``graph.invoke`` returns it."""
+        step = self._start(payload, config)
+        self.proc.node.invoke(step.task.input, step.task.config)
+        return step.finish()
+
+    async def ainvoke(self, payload: Mapping[str, Any],
+                      config: RunnableConfig) -> dict[str, Any]:
+        """``invoke`` for async runs."""
+        step = self._start(payload, config)
+        await self.proc.node.ainvoke(step.task.input, step.task.config)
+        return step.finish()
+
+
+class _Task:
+    """What LangGraph's stream mappers read of a task."""
+
+    __slots__ = ("config", "id", "input", "name", "triggers", "writes")
+
+    def __init__(self, name: str, id: str, input: Any, config: RunnableConfig,
+                 writes: list[tuple[str, Any]]) -> None:
+        self.name, self.id, self.input, self.config = name, id, input, config
+        self.triggers: tuple[str, ...] = (f"branch:to:{name}",)
+        self.writes = writes
+
+
+class _Step:
+    """One run of an inline child's node: its channels, config, writes and stream.
+
+    The node runs in the parent's task: its config keeps that task's id, checkpoint
+    namespace and scratchpad; it gets its own ``send`` (its writes are the child's, an
+    interrupt's resume record is the task's) and ``read``. When the run is streamed with
+    ``subgraphs=True``, what the child's loop would stream under its namespace is streamed
+    too (``values``, ``tasks``, ``updates``; there are no ``checkpoints``).
+    """
+
+    def __init__(self, child: InlineChild, channels: dict[str, Channel],
+                 config: RunnableConfig) -> None:
+        self.child, self.channels = child, channels
+        proc = child.proc
+        state = child.read(channels, proc.channels)
+        if proc.mapper is not None:
+            state = proc.mapper(state)
         writes: list[tuple[str, Any]] = []
         conf = config.get(CONF) or {}
         parent_send = conf.get(CONFIG_KEY_SEND)
@@ -127,48 +207,63 @@ class InlineChild:
                     writes.append((channel, value))
 
         base = str(conf.get(STREAM_NS) or conf.get(CONFIG_KEY_CHECKPOINT_NS, ""))
-        own = f"{self.node}{NS_END}{conf.get(CONFIG_KEY_TASK_ID, '')}"
+        task_id = str(conf.get(CONFIG_KEY_TASK_ID, ""))
+        own = f"{child.node}{NS_END}{task_id}"
         stream_ns = f"{base}{NS_SEP}{own}" if base else own
-        task = PregelTaskWrites((), self.node, writes, ())
+        read_task = PregelTaskWrites((), child.node, writes, ())
         scratchpad: Any = conf.get(CONFIG_KEY_SCRATCHPAD)
         patched: dict[str, Any] = {
             CONFIG_KEY_SEND: send, STREAM_NS: stream_ns,
             CONFIG_KEY_READ: lambda select, fresh=False: local_read(
-                scratchpad, channels, {}, task, select, fresh)}
+                scratchpad, self.all_channels(), {}, read_task, select, fresh)}
         runtime = conf.get(CONFIG_KEY_RUNTIME)
         if runtime is not None:
             patched[CONFIG_KEY_RUNTIME] = runtime.override(
                 stream_writer=_Writer(runtime.stream_writer, stream_ns))
-        metadata = {**(config.get("metadata") or {}), "langgraph_node": self.node,
-                    "langgraph_checkpoint_ns": stream_ns}
-        child: RunnableConfig = {**config, "metadata": metadata, CONF: {**conf, **patched}}
-        return channels, state, writes, child
+        metadata = {**(config.get("metadata") or {}), **(proc.metadata or {}),
+                    "langgraph_node": child.node, "langgraph_checkpoint_ns": stream_ns}
+        node_config: RunnableConfig = {**config, "metadata": metadata,
+                                       CONF: {**conf, **patched}}
+        if proc.tags:
+            node_config["tags"] = [*(config.get("tags") or ()), *proc.tags]
+        self.task = _Task(child.node, task_id, state, node_config, writes)
+        #: the task as LangGraph's stream mappers take it (they read only these fields)
+        self.task_view: Any = self.task
+        self.stream: Any = conf.get(CONFIG_KEY_STREAM)
+        self.namespace = tuple(base.split(NS_SEP)) if base else ()
 
-    def _finish(self, channels: dict[str, Channel],
-                writes: list[tuple[str, Any]]) -> dict[str, Any]:
+    def all_channels(self) -> dict[str, Channel]:
+        """Every channel of the child (for a conditional edge's read)."""
+        for key in self.child.specs:
+            self.child.channel(self.channels, key)
+        return self.channels
+
+    def emit(self, mode: str, chunk: Any) -> None:
+        """Stream ``chunk`` as the child's loop would (only when the run streams subgraphs)."""
+        if chunk is not None and self.stream is not None and mode in self.stream.modes:
+            self.stream((self.namespace, mode, chunk))
+
+    def finish(self) -> dict[str, Any]:
+        """Apply the node's writes with the child's reducers; the child's final values."""
+        channels, writes = self.channels, self.task.writes
         grouped: dict[str, list[Any]] = {}
         for channel, value in writes:
-            if channel not in channels:  # a route or a Send: not a one-step graph after all
+            if channel not in self.child.specs:  # a route or a Send: not one step after all
                 raise PatternError(
-                    f"nested pattern {self.graph.name!r} wrote {channel!r} from its only "
-                    "node; it cannot run as one step")
+                    f"nested pattern {self.child.graph.name!r} wrote {channel!r} from its "
+                    "only node; it cannot run as one step")
             grouped.setdefault(channel, []).append(value)
+        if self.stream is not None:
+            for update in map_output_updates(self.child.output, [(self.task_view, writes)]):
+                self.emit("updates", update)
+            self.emit("tasks", next(map_debug_task_results(
+                (self.task_view, writes), self.child.output), None))
         for channel, values in grouped.items():
-            channels[channel].update(values)
-        return read_channels(channels, self.output)
-
-    def invoke(self, payload: Mapping[str, Any], config: RunnableConfig) -> dict[str, Any]:
-        """The child's final state after its one step, as ``graph.invoke`` returns it."""
-        channels, state, writes, child = self._start(payload, config)
-        self.proc.node.invoke(state, child)
-        return self._finish(channels, writes)
-
-    async def ainvoke(self, payload: Mapping[str, Any],
-                      config: RunnableConfig) -> dict[str, Any]:
-        """``invoke`` for async runs."""
-        channels, state, writes, child = self._start(payload, config)
-        await self.proc.node.ainvoke(state, child)
-        return self._finish(channels, writes)
+            self.child.channel(channels, channel).update(values)
+        final = self.child.read(channels, self.child.output)
+        if self.stream is not None:
+            self.emit("values", final)
+        return final
 
 
 class _Writer:
