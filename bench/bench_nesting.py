@@ -34,7 +34,7 @@ def _agents(prefix: str) -> list[Agent]:
         ("Editor", "Edit and polish the content"))]
 
 
-def run(quick: bool = False) -> list[Row]:
+def run(quick: bool = False, long: bool = False) -> list[Row]:
     model = OfflineModel()
     flat = sequential(_agents(""))
     nested = sequential([sequential([a], name=f"{a.name} step") for a in _agents("")],
@@ -42,7 +42,8 @@ def run(quick: bool = False) -> list[Row]:
     a, b, c = _agents("")
     two_step = sequential([sequential([a, b], name="Drafting"), c], name="two-step")
     rows: list[Row] = []
-    reps, n = (5, 10) if quick else (11, 25)
+    # long: many short interleaved batches, steadier on a loaded machine
+    reps, n = (5, 10) if quick else (60, 5) if long else (11, 25)
     with tempfile.TemporaryDirectory(prefix="bench-nesting-") as tmp:
         for label, savers in (
             ("memory", {"flat": InMemorySaver(), "nested": InMemorySaver(),
@@ -94,5 +95,7 @@ def run(quick: bool = False) -> list[Row]:
 
 
 if __name__ == "__main__":
-    for row in run(quick=True):
+    import sys
+
+    for row in run(quick="--long" not in sys.argv, long="--long" in sys.argv):
         print(row["name"], row["ratio"], row["summary"])
