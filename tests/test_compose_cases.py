@@ -217,3 +217,29 @@ def test_max_model_calls_stops_exactly_at_the_bound_inside_nested_patterns(
     for run in (Runner.run_sync, run_sdk_sync):
         assert run(make(), ask,  # type: ignore[operator]
                    max_model_calls=total).model_calls == total
+
+
+# ------------------------------------------------------------------ check() vs what a run reaches
+def test_check_bounds_dynamic_specialists_by_what_the_factory_builds() -> None:
+    from agentpatterns import Agent, dynamic, supervisor
+    from tests.test_compose_sdk import _team
+
+    experts = dynamic(_agent("Analyzer", "Determine required expertise"), _team,
+                      name="Experts", description="Finds experts on tax law and accounting")
+    # each specialist is a 2-agent team: 1 + 5 x 2 (check() said 6, a run made 11)
+    assert experts.check().max_model_calls == 11
+    r = Runner.run_sync(experts, "I need advice on tax law, accounting, marketing, legal "
+                                 "and finance")
+    assert r.model_calls == 11 and len(r.values["specialists"]) == 5
+    boss = supervisor(_agent("Boss", "Assign tasks, aggregate results"),
+                      [experts, _agent("Worker 2", "Analyze results")])
+    reached = Runner.run_sync(boss, "I need advice on tax law and accounting, then analyze")
+    assert reached.model_calls <= boss.check().max_model_calls == 5 + 4 * 11
+
+    def known(domain: str) -> Agent:
+        return {"tax": _agent("Tax Adviser", "Advise")}[domain]
+
+    unknown = dynamic(_agent("Analyzer", "Determine required expertise"), known)
+    a = unknown.check()
+    assert a.max_model_calls is None
+    assert any("make_specialist('specialist') raised KeyError" in w for w in a.warnings)

@@ -6,6 +6,7 @@ are re-exported by :mod:`agentpatterns.adapters.networkx`; import them from ther
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
@@ -136,11 +137,36 @@ def _rule_supervisor(p: Pattern, cost: _Cost) -> _Calls:
     return {p.entry: boss, **workers}, total
 
 
+#: the domain :func:`specialist_calls` asks ``make_specialist`` for
+PROBE_DOMAIN = "specialist"
+
+
+def specialist_calls(p: Pattern) -> tuple[int | None, str]:
+    """The most model calls of one specialist of the ``dynamic`` pattern ``p``, from what
+    its factory makes for a sample domain (an agent with tools, or a whole pattern, costs
+    more than one call), and a warning when that cannot be known (``None``)."""
+    make = p.options["make_specialist"]
+    try:
+        made = make(PROBE_DOMAIN)
+    except Exception as exc:  # a factory that only knows some domains
+        return None, (f"make_specialist({PROBE_DOMAIN!r}) raised {type(exc).__name__}, so the "
+                      "calls of the specialists it makes at run time are not bounded here")
+    if isinstance(made, Pattern):
+        return analyze(made).max_model_calls, ""
+    if isinstance(made, Agent):
+        return turn_calls(made), ""
+    if inspect.iscoroutine(made):
+        made.close()
+    return None, (f"make_specialist({PROBE_DOMAIN!r}) returned {type(made).__name__}, not an "
+                  "Agent or a Pattern, so its specialists' calls are not bounded here")
+
+
 def _rule_dynamic(p: Pattern, cost: _Cost) -> _Calls:
-    # specialists are made at run time: counted as agents without tools
-    return _summed(
-        {p.agents[0].name: cost(p.agents[0].name), "specialists": int(p.options["max_specialists"])}
-    )
+    # specialists are made at run time: each costs what the factory's kind of specialist
+    # costs (for a sample domain; see specialist_calls)
+    each, _ = specialist_calls(p)
+    return _summed({p.agents[0].name: cost(p.agents[0].name),
+                    "specialists": _mul(int(p.options["max_specialists"]), each)})
 
 
 def _rule_human_approval(p: Pattern, cost: _Cost) -> _Calls:
@@ -185,8 +211,11 @@ def analyze(target: Any) -> Analysis:
     * ``parallel``: one turn per branch, one of the synthesizer (``K + 1``).
     * ``supervisor``: ``max_rounds + 1`` boss turns (one per assignment, one to answer)
       and ``max_rounds`` worker turns (``2R + 1``; any worker may take every round).
-    * ``dynamic``: the analyzer, then at most ``max_specialists`` specialists, counted as
-      1 call each since they are made at run time (``1 + max_specialists``).
+    * ``dynamic``: the analyzer, then at most ``max_specialists`` specialists, each
+      costing what ``make_specialist("specialist")`` builds costs (an agent without tools:
+      1, so ``1 + max_specialists``; a whole pattern: its own bound); ``None``, with a
+      warning, when the factory does not build one for that domain. A factory that builds
+      other shapes for other domains is not bounded by this.
     * ``human_approval``: ``max_revisions + 1`` planner turns and one executor turn.
     * any other kind is a network in which each turn passes control to one successor
       (handoff, route, sequence): the longest path from start to end, agents used as
@@ -232,6 +261,8 @@ def analyze(target: Any) -> Analysis:
     inside: dict[str, Analysis] = {}
     if pattern is not None:
         warnings += _tool_only_handoffs(pattern)
+        if pattern.kind == "dynamic":
+            warnings += [w for w in [specialist_calls(pattern)[1]] if w]
         agents = pattern
 
         inside = {p.name: analyze(p) for p in pattern.patterns}  # as tools too
