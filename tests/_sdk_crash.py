@@ -1,6 +1,6 @@
 """SDK-runtime runs killed at chosen points, and resumed, in subprocesses (issue 12).
 
-    python -m tests._sdk_crash run|resume PATTERN URL THREAD LOG
+    python -m tests._sdk_crash run|stream|approve|resume PATTERN URL THREAD LOG
 
 Every pattern the SDK runtime runs is built here with one logging model per agent
 (:class:`KillingModel`: ``start``/``done`` lines per call) and function tools that log each
@@ -87,9 +87,16 @@ class KillingModel(Model):
         _append(self.log, f"done\t{self.tag}\t{os.getpid()}")
         return response
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
-        """Not streamed in these tests."""
-        raise NotImplementedError
+    async def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        """The offline reply's stream, logged like :meth:`get_response` (``done`` after the
+        last event)."""
+        _append(self.log, f"start\t{self.tag}\t{os.getpid()}")
+        _started[self.tag] += 1
+        if _kill_point() == f"{self.tag}:{_started[self.tag]}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        async for event in self.inner.stream_response(*args, **kwargs):
+            yield event
+        _append(self.log, f"done\t{self.tag}\t{os.getpid()}")
 
 
 def _tool(log: str, name: str, doc: str) -> Any:
@@ -253,6 +260,19 @@ def main(argv: list[str]) -> int:
 def _run(verb: str, name: str, pattern: Pattern, url: str, thread: str) -> Any:
     from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
 
+    if verb == "stream":  # run_sdk_streamed, every event consumed
+        from agentpatterns._sync import block_on
+        from agentpatterns.adapters.openai_agents import run_sdk_streamed
+        from agentpatterns.events import RunFinished
+
+        async def consume() -> Any:
+            async for event in run_sdk_streamed(pattern, REQUESTS[name], thread_id=thread,
+                                                checkpointer=url):
+                if isinstance(event, RunFinished):
+                    return event.result
+            raise AssertionError("no RunFinished")
+
+        return block_on(consume())
     if verb == "run":
         result = run_sdk_sync(pattern, REQUESTS[name], thread_id=thread, checkpointer=url)
         if result.interrupted and name == "human_approval":  # approve, in the same process

@@ -109,14 +109,15 @@ def _status(url: str, thread: str) -> str:
     return next(t.status for t in Runner.threads(url) if t.thread_id == thread)
 
 
-def _kill_and_resume(pattern: str, kill: str, url: str, tmp: Path, shared: Path) -> None:
+def _kill_and_resume(pattern: str, kill: str, url: str, tmp: Path, shared: Path,
+                     verb: str = "run") -> None:
     from agentpatterns.adapters.openai_agents import resume_sdk_sync
     from agentpatterns.errors import ResumeError
     from tests._sdk_crash import build
 
     base, base_log = _baseline(pattern, shared)
     log = tmp / "calls.log"
-    killed = _child("run", pattern, url, "t1", log, kill)
+    killed = _child(verb, pattern, url, "t1", log, kill)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert _status(url, "t1") == "cut off"
     first = log_lines(log)
@@ -151,6 +152,16 @@ def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_killed_sdk_run_resumes_making_each_completed_call_once_on_sqlite(
         pattern: str, kill: str, tmp_path: Path, shared_tmp: Path) -> None:
     _kill_and_resume(pattern, kill, f"sqlite:///{tmp_path / 'runs.db'}", tmp_path, shared_tmp)
+
+
+@pytest.mark.parametrize(("pattern", "kill"), [("triage", "Booking Agent:3"),
+                                             ("parallel", "Synthesizer:1"),
+                                             ("supervisor", "Worker 2:1")])
+def test_a_killed_streamed_sdk_run_resumes_making_each_completed_call_once(
+        pattern: str, kill: str, tmp_path: Path, shared_tmp: Path) -> None:
+    # run_sdk_streamed records as it streams; resume_sdk (not streamed) finishes the run
+    _kill_and_resume(pattern, kill, f"sqlite:///{tmp_path / 'runs.db'}", tmp_path, shared_tmp,
+                     verb="stream")
 
 
 @pytest.fixture

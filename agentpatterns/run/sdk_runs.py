@@ -63,7 +63,7 @@ def sdk_runs(saver: Any) -> dict[str, SdkRun]:
     has no store table or is not SQLite or PostgreSQL).
 
     Args:
-        saver: An opened synchronous saver.
+        saver: An opened synchronous saver (an async one reads as ``{}``).
     """
     conn: Any = getattr(saver, "conn", None)
     if type(conn).__module__ == "sqlite3":
@@ -73,7 +73,7 @@ def sdk_runs(saver: Any) -> dict[str, SdkRun]:
                 return {}
             rows = conn.execute(_SQLITE, (PREFIX,)).fetchall()
         return dict(_row(r) for r in rows)
-    if _is_psycopg(conn):
+    if _is_psycopg(conn) and not type(conn).__name__.startswith("Async"):
         with pg_connection(saver) as held, saver_lock(saver):
             found = held.execute("SELECT to_regclass('store') AS t").fetchone()
             if (found["t"] if isinstance(found, dict) else found[0]) is None:
