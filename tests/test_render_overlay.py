@@ -136,3 +136,67 @@ def test_supervisor_and_parallel_drawings_include_the_workers_tools(kind: str) -
     assert g.edges["Worker", "Worker:track_order"]["kind"] == "tool"
     assert view_differences(p) == []  # the compiled view folds the tool back in too
     assert "track_order" in p.draw("svg", engine="python").decode()
+
+
+# ------------------------------------------------------------------ compositions (issue 14)
+def _walked(p: object, result: object) -> tuple[set[tuple[str, str]], set[str]]:
+    """The edges and nodes the overlay of ``result`` lights on ``p``'s topology."""
+    from agentpatterns.adapters.networkx import result_overlay, to_networkx
+    from agentpatterns.adapters.render.scheme import _resolve_overlay
+
+    g = to_networkx(p)
+    ov = _resolve_overlay(g, result_overlay(result))
+    assert ov is not None
+    return {(str(u), str(v)) for u, v in ov.edges}, {str(n) for n in ov.steps}
+
+
+def test_a_compositions_overlay_lights_the_edges_through_its_clusters() -> None:
+    p = example("research_pipeline")
+    result = Runner.run_sync(p, "Compare heat pumps and gas boilers")
+    edges, nodes = _walked(p, result)
+    assert {("__start__", "Research:__start__"), ("Research:__start__", "Researcher 1"),
+            ("Synthesizer", "Research:__end__"), ("Research:__end__", "Polish:__start__"),
+            ("Polish:__start__", "Writer"), ("Critic", "Polish:__end__"),
+            ("Polish:__end__", "Editor"), ("Editor", "__end__")} <= edges
+    assert {"__start__", "Research:__start__", "Research:__end__", "Polish:__start__",
+            "Polish:__end__", "__end__"} <= nodes
+    visited, walked, _ = _mermaid(p, result=result)
+    assert "__start__" in visited
+    assert {f"{u}->{v}" for u, v in _mermaid_ids(p, edges)} <= walked
+
+
+def _mermaid_ids(p: object, edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    from agentpatterns.adapters.networkx import to_networkx
+    from agentpatterns.adapters.render.scheme import _stable_ids
+
+    ids = _stable_ids(to_networkx(p))
+    return {(ids[u], ids[v]) for u, v in edges}
+
+
+def test_three_levels_and_a_nested_approval_light_their_way_in_and_out() -> None:
+    from agentpatterns import sequential
+
+    def agent(name: str) -> Agent:
+        return Agent(name=name, instructions="Research the topic thoroughly")
+
+    inner = sequential([agent("Deep 1"), agent("Deep 2")], name="Inner")
+    middle = sequential([inner, agent("Mid")], name="Middle")
+    p = sequential([agent("First"), middle], name="Top")
+    result = Runner.run_sync(p, "tides")
+    assert result.path == ["First", "Deep 1", "Deep 2", "Mid"]
+    edges, _ = _walked(p, result)
+    assert {("First", "Middle:__start__"), ("Middle:__start__", "Inner:__start__"),
+            ("Inner:__start__", "Deep 1"), ("Deep 1", "Deep 2"), ("Deep 2", "Inner:__end__"),
+            ("Inner:__end__", "Mid"), ("Mid", "Middle:__end__"),
+            ("Middle:__end__", "__end__")} <= edges
+
+    gate = example("release_gate")
+    waiting = Runner.run_sync(gate, "Release 2.0")
+    assert waiting.interrupted
+    edges, _ = _walked(gate, waiting)
+    assert ("__start__", "Release Researcher") in edges
+    assert not any(v == "__end__" for _, v in edges)  # waiting: not at the end yet
+    done = Runner.resume_sync(gate, thread_id=waiting.thread_id, decision=True)
+    edges, _ = _walked(gate, done)
+    assert ("Reporter", "__end__") in edges
+    assert any(u.endswith(":__end__") and v == "Reporter" for u, v in edges)

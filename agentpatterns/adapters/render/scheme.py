@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -225,6 +226,37 @@ def _is_tool_edge(g: nx.DiGraph, u: Hashable, v: Hashable) -> bool:
     return "tool" in (data.get("kinds") or [data.get("kind")])
 
 
+#: node kinds a run passes through between two agents' turns: a nested pattern's start and
+#: end (entering and leaving it) and a join
+_CONNECTORS = frozenset({"start", "end", "join"})
+
+
+def _through(g: nx.DiGraph, a: Hashable, b: Hashable) -> list[Hashable]:
+    """The shortest way from ``a`` to ``b`` whose inner nodes are all connectors (a nested
+    pattern's start/end, a join), as its nodes; ``[]`` if there is none."""
+    back: dict[Hashable, Hashable] = {a: a}
+    queue = deque([a])
+    while queue:
+        u = queue.popleft()
+        for v in g.successors(u):
+            if v == b:
+                out = [b, u]
+                while out[-1] != a:
+                    out.append(back[out[-1]])
+                return out[::-1]
+            if v not in back and _node_kind(g, v) in _CONNECTORS and not _is_tool_edge(g, u, v):
+                back[v] = u
+                queue.append(v)
+    return []
+
+
+def _outermost(g: nx.DiGraph, kind: str) -> list[Hashable]:
+    """The composition's own start or end node (not a nested pattern's)."""
+    clusters = g.graph.get("clusters") or {}
+    return [n for n in g.nodes if _node_kind(g, n) == kind
+            and g.nodes[n].get("parent") not in clusters]
+
+
 def _steps_taken(g: nx.DiGraph, resolved: Sequence[Hashable]
                  ) -> tuple[set[tuple[Hashable, Hashable]], Hashable | None]:
     """The edges between consecutive steps, and the agent whose turn was the last. An agent
@@ -240,6 +272,8 @@ def _steps_taken(g: nx.DiGraph, resolved: Sequence[Hashable]
         caller = next((c for c in reversed(callers) if g.has_edge(c, b)), None)
         if caller is not None:
             edges.add((caller, b))
+        else:  # out of a nested pattern and/or into one: through its end and start nodes
+            edges.update(pairwise(_through(g, a, b)))
         callers = []
     last = callers[0] if callers else (resolved[-1] if resolved else None)
     return edges, last
@@ -280,6 +314,9 @@ def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | RunOverlay | None
             steps.setdefault(node, []).append(i)
             resolved.append(node)
     edges, last = _steps_taken(g, resolved)
+    for u, v in edges:  # a nested pattern's start and end the run passed through
+        steps.setdefault(u, [])
+        steps.setdefault(v, [])
     if not isinstance(overlay, RunOverlay):
         return _Overlay(steps, edges)
     notes: dict[Hashable, str] = {}
@@ -303,6 +340,10 @@ def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | RunOverlay | None
         for s in g.predecessors(u):  # the start into the agents that began
             if kinds[s] == "start" and (i == 0 or not g.has_edge(resolved[i - 1], u)):
                 light(s, u)
+    if resolved:  # from the composition's start down into the first nested pattern
+        for start in _outermost(g, "start"):
+            for u, v in pairwise(_through(g, start, resolved[0])):
+                light(u, v)
     decisions = [x for u in resolved for x in g.successors(u) if kinds[x] == "interrupt"]
     if run.approval is not None and decisions:
         x = decisions[-1]
@@ -313,10 +354,16 @@ def _resolve_overlay(g: nx.DiGraph, overlay: Sequence[str] | RunOverlay | None
             for e in g.successors(x):
                 if kinds[e] == "end":
                     light(x, e)
+            for end in _outermost(g, "end"):  # a rejection inside a nested pattern ends all
+                for u, v in pairwise(_through(g, x, end)):
+                    light(u, v)
     if run.finished and last is not None and run.approval != "rejected":
         for e in g.successors(last):
             if kinds[e] == "end":
                 light(last, e)
+        for end in _outermost(g, "end"):  # out of the nested patterns it ended in
+            for u, v in pairwise(_through(g, last, end)):
+                light(u, v)
     called: dict[Hashable, int] = {}
     for agent, tool in run.tools:
         target = f"{agent}:{tool}"
