@@ -243,3 +243,24 @@ def test_check_bounds_dynamic_specialists_by_what_the_factory_builds() -> None:
     a = unknown.check()
     assert a.max_model_calls is None
     assert any("make_specialist('specialist') raised KeyError" in w for w in a.warnings)
+
+
+# ------------------------------------------------------------------ streamed events
+@pytest.mark.parametrize("make, ask", [(_four_levels, "tides"),
+                                       (_tool_user, "research the topic of tides")],
+                         ids=["four levels", "pattern as a tool"])
+def test_streamed_events_name_the_nested_pattern_path_on_both_runtimes(make: object,
+                                                                       ask: str) -> None:
+    import asyncio
+
+    from agentpatterns.adapters.openai_agents import run_sdk_streamed
+
+    async def started(stream: object) -> list[tuple[str, tuple[str, ...]]]:
+        return [(e.agent, e.patterns) async for e in stream  # type: ignore[attr-defined]
+                if e.type == "agent_started"]
+
+    lg = asyncio.run(started(Runner.run_streamed(make(), ask)))  # type: ignore[operator]
+    sdk = asyncio.run(started(run_sdk_streamed(make(), ask)))  # type: ignore[operator]
+    steps = Runner.run_sync(make(), ask).steps  # type: ignore[operator]
+    # what each turn's step says, below the top pattern (a tool pattern named, not its caller)
+    assert sorted(lg) == sorted(sdk) == sorted((s.agent, s.patterns[1:]) for s in steps)

@@ -236,12 +236,19 @@ async def _ainvoke(plan: Plan, graph: Any, payload: Any) -> RunResult:
     return _finish(plan, snapshot)
 
 
+def _scopes(pattern: Pattern) -> dict[str, tuple[str, ...]]:
+    """Each agent's nested pattern path below the top (``AgentStarted.patterns``)."""
+    if not pattern.patterns:
+        return {}
+    return {agent: where[1:] for agent, where in pattern.scopes().items()}
+
+
 def stream_events(plan: Plan, graph: Any, payload: Any) -> Iterator[Event]:
     """Blocking event stream of one invocation; see ``Runner.run_streamed``."""
     from agentpatterns.events import RunFinished
     from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
 
-    translate = LangGraphEvents()
+    translate = LangGraphEvents(_scopes(plan.pattern))
     config, half = waiting_turns(plan.config)
     try:  # subgraphs: the agents of nested patterns stream their progress too
         for ns, mode, chunk in graph.stream(payload, config,
@@ -259,7 +266,7 @@ async def _astream_events(plan: Plan, graph: Any, payload: Any) -> AsyncIterator
     from agentpatterns.events import RunFinished
     from agentpatterns.run.stream import STREAM_MODES, LangGraphEvents
 
-    translate = LangGraphEvents()
+    translate = LangGraphEvents(_scopes(plan.pattern))
     config, half = waiting_turns(plan.config)
     try:
         async for ns, mode, chunk in graph.astream(payload, config,

@@ -30,7 +30,17 @@ class LangGraphEvents:
 
     Feed it every ``(mode, chunk)`` pair of ``graph.stream(..., stream_mode=STREAM_MODES)``;
     it yields the events in stream order. It keeps no state besides what it was fed.
+
+    Args:
+        scopes: Each agent of the composition -> its nested pattern path below the top
+            (``Pattern.scopes()`` without the first name): what ``AgentStarted.patterns``
+            says. An agent not listed (made at run time) gets the path of the namespace
+            it streams from. (A pattern used as a tool streams from its caller's node, so
+            the namespace alone would name the caller, not the pattern.)
     """
+
+    def __init__(self, scopes: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        self.scopes = dict(scopes or {})
 
     def feed(self, mode: str, chunk: Any, *, ns: tuple[str, ...] = ()) -> Iterator[Event]:
         """The events of one stream chunk.
@@ -40,7 +50,8 @@ class LangGraphEvents:
         nested pattern's handoffs and incidents arrive once, with the parent's update.
         """
         if mode == "custom":
-            yield from self._custom(chunk, tuple(part.split(":")[0] for part in ns))
+            yield from self._custom(chunk, tuple(part.split(":")[0] for part in ns),
+                                    self.scopes)
         elif mode == "messages":
             yield from self._token(chunk)
         elif mode == "updates" and ns:
@@ -54,13 +65,15 @@ class LangGraphEvents:
                     yield from self._update(update)
 
     @staticmethod
-    def _custom(chunk: Any, patterns: tuple[str, ...] = ()) -> Iterator[Event]:
+    def _custom(chunk: Any, patterns: tuple[str, ...] = (),
+                scopes: Mapping[str, tuple[str, ...]] | None = None) -> Iterator[Event]:
         event = chunk.get(STREAM_KEY) if isinstance(chunk, Mapping) else None
         if not isinstance(event, Mapping):
             return
         kind = event.get("type")
         if kind == "agent_started":
-            yield AgentStarted(agent=event["agent"], patterns=patterns)
+            agent = event["agent"]
+            yield AgentStarted(agent=agent, patterns=(scopes or {}).get(agent, patterns))
         elif kind == "tool_called":
             yield ToolCalled(agent=event["agent"], tool=event["tool"],
                              args=dict(event.get("args") or {}),
