@@ -168,6 +168,99 @@ def test_a_fifo_socket_or_device_as_db_is_one_line_on_every_command(
     assert fifo.is_fifo() and sock.is_socket()
 
 
+def _crafted(tmp_path: Path, name: str, column: str, value: object,
+             type_: str | None = None) -> Path:
+    """A copy of a finished thread's database with every checkpoint row's ``column`` set."""
+    import shutil
+
+    path = tmp_path / f"{name}.db"
+    shutil.copy(tmp_path / "good.db", path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE checkpoints SET {column} = ?", (value,))
+        if type_ is not None:
+            conn.execute("UPDATE checkpoints SET type = ?", (type_,))
+    conn.close()
+    return path
+
+
+def test_crafted_checkpoint_rows_are_one_line_on_every_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # rows another program (or damage) wrote: metadata that is not an object or has fields
+    # of other types, checkpoints that are not objects, unknown or garbage encodings -
+    # every one printed a traceback from history/resume/fork (threads skipped some)
+    import json
+
+    good = f"sqlite:///{tmp_path / 'good.db'}"
+    assert cli(capsys, "run", "triage", "book a table", "--thread", "t1", "--db", good,
+               "--model", "offline")[0] == 0
+    with sqlite3.connect(tmp_path / "good.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        metadata = json.loads(conn.execute("SELECT metadata FROM checkpoints").fetchone()[0])
+    conn.close()
+    crafted = [
+        _crafted(tmp_path, "md-list", "metadata", b"[1, 2]"),
+        _crafted(tmp_path, "md-number", "metadata", b"42"),
+        _crafted(tmp_path, "md-garbage", "metadata", b"\xff\xfe not json"),
+        _crafted(tmp_path, "ck-list", "checkpoint", b"[1, 2]", "json"),
+        _crafted(tmp_path, "ck-garbage", "checkpoint", b"\xc1\xc1", "msgpack"),
+        _crafted(tmp_path, "ck-null", "checkpoint", None, "msgpack"),
+        _crafted(tmp_path, "ck-yaml", "checkpoint", b"a: 1", "yaml"),
+    ]
+    for field, bad in (("step", "abc"), ("source", 123), ("parents", "x")):
+        crafted.append(_crafted(tmp_path, f"md-{field}", "metadata",
+                                json.dumps({**metadata, field: bad}).encode()))
+    for path in crafted:
+        before = path.read_bytes()
+        db = f"sqlite:///{path}"
+        code, _, err = cli(capsys, "threads", "--db", db)
+        assert code == 0 and "skipped" in err and len(err.strip().splitlines()) == 1, (
+            path.name, err)
+        for command in (("history", "--thread", "t1"),
+                        ("resume", "--thread", "t1", "--model", "offline"),
+                        ("fork", "--thread", "t1", "--checkpoint", "x")):
+            code, _, err = cli(capsys, *command, "--db", db)
+            one_line_error(code, err, "cannot be read", "left untouched")
+        assert path.read_bytes() == before, path.name  # nothing written
+
+
+@pytest.mark.parametrize("checkpointer_url", ["postgres"], indirect=True)
+def test_crafted_postgres_rows_are_one_line(checkpointer_url: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    import psycopg
+
+    assert cli(capsys, "run", "triage", "book a table", "--thread", "t1", "--db",
+               checkpointer_url, "--model", "offline")[0] == 0
+    with psycopg.connect(checkpointer_url, autocommit=True) as conn:
+        conn.execute("UPDATE checkpoints SET metadata = '[1, 2]'::jsonb")
+    code, _, err = cli(capsys, "threads", "--db", checkpointer_url)
+    assert code == 0 and "metadata is list" in err, err
+    for command in (("history", "--thread", "t1"),
+                    ("resume", "--thread", "t1", "--model", "offline")):
+        one_line_error(*cli(capsys, *command, "--db", checkpointer_url)[::2],
+                       "cannot be read", "metadata is list")
+
+
+def test_a_pattern_name_a_row_records_is_shown_short_and_never_suggested_as_code(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    good = f"sqlite:///{tmp_path / 'good.db'}"
+    assert cli(capsys, "run", "human_approval", "migrate", "--thread", "t1", "--db", good,
+               "--model", "offline")[0] == 0
+    with sqlite3.connect(tmp_path / "good.db") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        metadata = json.loads(conn.execute("SELECT metadata FROM checkpoints").fetchone()[0])
+    conn.close()
+    for name, recorded in (("huge", "x" * 1_000_000), ("dict", {"module": "os:abort"}),
+                           ("nul", "triage\x00os:abort")):
+        path = _crafted(tmp_path, name, "metadata",
+                        json.dumps({**metadata, "agentpatterns_pattern": recorded}).encode())
+        code, _, err = cli(capsys, "resume", "--thread", "t1", "--approve", "--db",
+                           f"sqlite:///{path}")
+        one_line_error(code, err, "not a built-in pattern", "--pattern NAME")
+        assert len(err) < 500, len(err)
+
+
 def test_a_factory_that_exits_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import uuid
 from contextlib import nullcontext
@@ -194,9 +195,13 @@ def _resume_target(args: argparse.Namespace, db: str) -> tuple[Any, str]:
                        "by this command line); pass --pattern NAME or module:attribute")
     if recorded in EXAMPLES or recorded in COMPOSITIONS:
         return example(recorded), recorded
-    raise CliError(f"thread {args.thread!r} was started with {recorded!r}, which is not a "
+    shown = recorded if len(recorded) <= 80 else recorded[:60] + f"... ({len(recorded)} chars)"
+    hint = (f"pass --pattern {recorded} if that is your code"
+            if re.fullmatch(r"[\w.]+:[\w.]+", recorded) else "pass --pattern NAME or "
+            "module:attribute naming the pattern the thread runs")
+    raise CliError(f"thread {args.thread!r} was started with {shown!r}, which is not a "
                    "built-in pattern; agentpatterns does not import code a database names: "
-                   f"pass --pattern {recorded} if that is your code")
+                   + hint)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -61,8 +61,13 @@ def cmd_threads(args: argparse.Namespace) -> int:
 
 
 def _warn_unreadable(thread_id: str, exc: Exception) -> None:
+    from agentpatterns.errors import StorageError
     from agentpatterns.redaction import redact
 
+    if isinstance(exc, StorageError):  # says which checkpoint and why
+        print(redact(f"agentpatterns: warning: thread {thread_id!r} skipped: "
+                     + " ".join(str(exc).split())), file=sys.stderr)
+        return
     detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
     print(redact(f"agentpatterns: warning: thread {thread_id!r} skipped: its latest checkpoint "
                  f"cannot be read ({detail})"), file=sys.stderr)
