@@ -19,16 +19,14 @@ Imported only when a ``postgresql://`` checkpointer is opened.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import psycopg
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-from agentpatterns.errors import StorageError
 from agentpatterns.storage.journal_sql import adelete_rows, delete_rows
-from agentpatterns.storage.rows import checked, unreadable
+from agentpatterns.storage.rows import AsyncCheckedReads, CheckedReads
 
 __all__ = ["AsyncAgentPatternsPostgresSaver", "AgentPatternsPostgresSaver", "jsonb_safe"]
 
@@ -85,37 +83,12 @@ def _unwrapped(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.text if isinstance(v, _BlobText) else v for k, v in values.items()}
 
 
-_PASS = (StorageError, psycopg.Error)  # errors of the server itself keep their handling
-
-
-class AgentPatternsPostgresSaver(PostgresSaver):
+class AgentPatternsPostgresSaver(CheckedReads, PostgresSaver):
     """``PostgresSaver`` whose string values JSONB cannot hold are stored as blobs, whose
     ``delete_thread`` deletes the thread's journal too, and whose reads turn a row it
     cannot use into one ``StorageError`` (:mod:`agentpatterns.storage.rows`)."""
 
-    def get_tuple(self, config: Any) -> Any:
-        """``PostgresSaver.get_tuple``, the row checked."""
-        try:
-            return checked(super().get_tuple(config))
-        except _PASS:
-            raise
-        except Exception as exc:
-            raise unreadable(config, exc) from None
-
-    def list(self, config: Any, **kwargs: Any) -> Iterator[Any]:
-        """``PostgresSaver.list``, every row checked."""
-        rows = super().list(config, **kwargs)
-        while True:
-            try:
-                tup = next(rows)
-            except StopIteration:
-                return
-            except _PASS:
-                raise
-            except Exception as exc:
-                raise unreadable(config, exc) from None
-            yield checked(tup)
-
+    passed = (psycopg.Error,)
     _server_utf8: bool | None = None
 
     def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
@@ -135,34 +108,12 @@ class AgentPatternsPostgresSaver(PostgresSaver):
         return super()._dump_blobs(thread_id, checkpoint_ns, _unwrapped(values), versions)
 
 
-class AsyncAgentPatternsPostgresSaver(AsyncPostgresSaver):
+class AsyncAgentPatternsPostgresSaver(AsyncCheckedReads, AsyncPostgresSaver):
     """``AsyncPostgresSaver`` whose string values JSONB cannot hold are stored as blobs,
     whose ``adelete_thread`` deletes the thread's journal too, and whose reads turn a row
     it cannot use into one ``StorageError``."""
 
-    async def aget_tuple(self, config: Any) -> Any:
-        """``AsyncPostgresSaver.aget_tuple``, the row checked."""
-        try:
-            return checked(await super().aget_tuple(config))
-        except _PASS:
-            raise
-        except Exception as exc:
-            raise unreadable(config, exc) from None
-
-    async def alist(self, config: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        """``AsyncPostgresSaver.alist``, every row checked."""
-        rows = super().alist(config, **kwargs)
-        while True:
-            try:
-                tup = await rows.__anext__()
-            except StopAsyncIteration:
-                return
-            except _PASS:
-                raise
-            except Exception as exc:
-                raise unreadable(config, exc) from None
-            yield checked(tup)
-
+    passed = (psycopg.Error,)
     _server_utf8: bool | None = None
 
     async def aput(self, config: Any, checkpoint: Any, metadata: Any,

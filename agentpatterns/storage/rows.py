@@ -12,11 +12,12 @@ naming the thread and the checkpoint. Nothing is written.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from agentpatterns.errors import StorageError
 
-__all__ = ["checked", "unreadable"]
+__all__ = ["AsyncCheckedReads", "CheckedReads", "checked", "unreadable"]
 
 # metadata fields LangGraph and agentpatterns read, and the types they must have
 _FIELDS: dict[str, tuple[type, ...]] = {"step": (int,), "source": (str,), "parents": (dict,)}
@@ -63,3 +64,69 @@ def checked(tup: Any) -> Any:
 
 def _raise(config: Any, why: str) -> Any:
     raise unreadable(config, why)
+
+
+class CheckedReads:
+    """Mixin for a LangGraph saver: ``get_tuple`` and ``list`` return checked rows and turn
+    a decoding failure into :func:`unreadable`; errors of the database itself
+    (``passed``) and ``StorageError`` pass unchanged."""
+
+    passed: tuple[type[BaseException], ...] = ()
+
+    def _passing(self) -> tuple[type[BaseException], ...]:
+        return (StorageError, *self.passed)
+
+    def get_tuple(self, config: Any) -> Any:
+        """The saver's ``get_tuple``, the row checked."""
+        try:
+            return checked(super().get_tuple(config))  # type: ignore[misc]
+        except self._passing():
+            raise
+        except Exception as exc:
+            raise unreadable(config, exc) from None
+
+    def list(self, config: Any, **kwargs: Any) -> Iterator[Any]:
+        """The saver's ``list``, every row checked."""
+        rows = super().list(config, **kwargs)  # type: ignore[misc]
+        while True:
+            try:
+                tup = next(rows)
+            except StopIteration:
+                return
+            except self._passing():
+                raise
+            except Exception as exc:
+                raise unreadable(config, exc) from None
+            yield checked(tup)
+
+
+class AsyncCheckedReads:
+    """:class:`CheckedReads` for async savers (``aget_tuple``, ``alist``)."""
+
+    passed: tuple[type[BaseException], ...] = ()
+
+    def _passing(self) -> tuple[type[BaseException], ...]:
+        return (StorageError, *self.passed)
+
+    async def aget_tuple(self, config: Any) -> Any:
+        """The saver's ``aget_tuple``, the row checked."""
+        try:
+            return checked(await super().aget_tuple(config))  # type: ignore[misc]
+        except self._passing():
+            raise
+        except Exception as exc:
+            raise unreadable(config, exc) from None
+
+    async def alist(self, config: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        """The saver's ``alist``, every row checked."""
+        rows = super().alist(config, **kwargs)  # type: ignore[misc]
+        while True:
+            try:
+                tup = await rows.__anext__()
+            except StopAsyncIteration:
+                return
+            except self._passing():
+                raise
+            except Exception as exc:
+                raise unreadable(config, exc) from None
+            yield checked(tup)
