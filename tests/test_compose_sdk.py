@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -347,3 +348,40 @@ def test_a_nested_networks_fallback_takes_a_hallucinated_handoff_on_both_runtime
         assert [(e["type"], e.get("asked_for")) for e in r.events if e["type"] == "fallback"
                 ] == [("fallback", "transfer_to_refunds_desk")], r.runtime
     assert [h["to"] for h in sdk.handoffs] == [h["to"] for h in lg.handoffs] == ["Helper"]
+
+
+def test_a_durable_composition_cut_off_by_its_budget_is_continued_by_resume_sdk(
+        tmp_path: Any) -> None:
+    """On the SDK runtime a crash-durable run (a database checkpointer) of a composition
+    stopped by ``max_model_calls`` is continued by ``resume_sdk`` - its completed model calls
+    replayed, not made again - and the error says so; without one it says it cannot be."""
+    import asyncio
+
+    from agentpatterns import BudgetExceeded, OfflineModel
+    from agentpatterns.adapters.openai_agents import resume_sdk, run_sdk_sync
+    from agentpatterns.examples import example
+
+    made: list[int] = []
+
+    class Counting(OfflineModel):
+        def _generate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+            made.append(1)
+            return super()._generate(messages, *args, **kwargs)
+
+        async def _agenerate(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+            made.append(1)
+            return await super()._agenerate(messages, *args, **kwargs)
+
+    p, model = example("research_pipeline"), Counting()
+    db = f"sqlite:///{tmp_path / 'runs.db'}"
+    with pytest.raises(BudgetExceeded) as caught:
+        run_sdk_sync(p, "Compare heat pumps", max_model_calls=5, thread_id="b1",
+                     checkpointer=db, model=model)
+    assert "resume_sdk(" in str(caught.value) and len(made) == 5
+    done = asyncio.run(resume_sdk(p, thread_id="b1", checkpointer=db, max_model_calls=20,
+                                  model=model))
+    assert done.path[-1] == "Editor" and sum(done.calls.values()) == 9
+    assert len(made) == 9  # the five made before the stop were not made again
+    with pytest.raises(BudgetExceeded) as plain:
+        run_sdk_sync(p, "Compare heat pumps", max_model_calls=5, model=model)
+    assert "cannot be continued" in str(plain.value)

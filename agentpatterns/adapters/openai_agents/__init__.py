@@ -241,8 +241,9 @@ async def run_sdk(target: Pattern | Agent, input: str | list[Any], *, model: Any
         InputError: An empty request, conflicting options, a bad budget or ``progress``.
         UnsupportedError: Something with no SDK form, naming it.
         BudgetExceeded: The next model call would exceed the budget; ``exc.result`` is the
-            run so far. Handoff networks are saved (``store``) and :func:`resume_sdk` with a
-            larger budget continues them; the other patterns' drivers cannot be continued.
+            run so far. A crash-durable run (a database ``checkpointer``) and a handoff
+            network saved in ``store`` are continued by :func:`resume_sdk` with a larger
+            budget (the error says so); other runs cannot be continued.
         ModelBehaviorError: An unknown tool or handoff name twice, and no fallback.
         ModelCallError: The model call failed twice, and no fallback.
         InputGuardrailTripwireTriggered: An input guardrail tripped (``exc.result`` set).
@@ -322,11 +323,13 @@ async def resume_sdk(target: Pattern | Agent, *, thread_id: str, decision: Any =
     session = (CheckpointSession(thread_id, checkpointer)
                if pattern.kind in NETWORK_KINDS else None)
     log = RunLog()
-    guard, config = _guarded(pattern, thread_id, max_model_calls, max_tokens, log)
+    durable = durable_spec(checkpointer, store)
+    guard, config = _guarded(pattern, thread_id, max_model_calls, max_tokens, log,
+                             durable=durable is not None)
     run = Run(pattern=pattern, request="", thread_id=thread_id, run_model=model,
               max_turns=max_turns, context=context, state=run_state(context, ""), log=log,
               session=session, store=store, config=config, guard=guard, hooks=hooks,
-              durable=durable_spec(checkpointer, store))
+              durable=durable)
     run = printing(run, show)
     try:
         return await resume(run, decision)

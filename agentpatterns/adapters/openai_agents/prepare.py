@@ -49,14 +49,19 @@ def _session_of(session: Any, thread_id: str | None, checkpointer: Any, store: A
 
 
 def _guarded(pattern: Pattern, thread_id: str, max_model_calls: Any, max_tokens: Any,
-             log: RunLog) -> tuple[RunGuard, RunConfig]:
-    """The run's guard (budget, retry, fallback) and the ``RunConfig`` that goes with it."""
+             log: RunLog, *, durable: bool = False) -> tuple[RunGuard, RunConfig]:
+    """The run's guard (budget, retry, fallback) and the ``RunConfig`` that goes with it.
+
+    A cut-off run can be continued when it is crash-durable (``durable``: ``resume_sdk``
+    replays its journal) or when it is a handoff network without nested patterns (its
+    ``RunState`` is saved)."""
     fallback = pattern.options.get("fallback") if pattern.kind in NETWORK_KINDS else None
     guard = RunGuard(events=log.events, fallback=fallback,
                      no_fallback=tool_only(pattern.options, fallback),
                      budget=make_budget(max_model_calls, max_tokens, thread_id,
-                                        resumable=pattern.kind in NETWORK_KINDS
-                                        and nested_part(pattern) is None))
+                                        resumable=durable or (
+                                            pattern.kind in NETWORK_KINDS
+                                            and nested_part(pattern) is None)))
     # an unknown tool or handoff name is answered with LangGraph's corrective message (the
     # guard raises on the second one, or routes to the fallback on the first)
     config = RunConfig(tracing_disabled=True, workflow_name=f"agentpatterns:{pattern.name}",
@@ -106,7 +111,9 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
                                                       pattern.kind)
     user_id = user_id or (configurable or {}).get("user_id")
     log = RunLog()
-    guard, config = _guarded(pattern, thread, max_model_calls, max_tokens, log)
+    durable = durable_spec(checkpointer, store)
+    guard, config = _guarded(pattern, thread, max_model_calls, max_tokens, log,
+                             durable=durable is not None)
     if guard.budget is not None:
         guard.budget.start({})  # a new run: nothing spent yet
     if journaled(pattern):  # resumed by a replay (see replay.py)
@@ -116,4 +123,4 @@ def _prepare(target: Pattern | Agent, *, model: Any, thread_id: str | None, sess
     return Run(pattern=pattern, request=request, thread_id=thread, run_model=model,
                max_turns=max_turns, context=context, state=run_state(context, request),
                log=log, session=sdk_session, store=store, user_id=user_id, config=config,
-               guard=guard, hooks=hooks, durable=durable_spec(checkpointer, store))
+               guard=guard, hooks=hooks, durable=durable)
