@@ -312,6 +312,27 @@ def test_svg_and_png_draw_labelled_clusters_with_the_run_lit_inside() -> None:
         assert "cluster_sg_Research" in dot_svg and "cluster_sg_Polish" in dot_svg
 
 
+def test_deeply_nested_clusters_fit_inside_the_python_engines_drawing() -> None:
+    """Each level of nesting pads its box; the outer boxes used to run off the left edge."""
+    import re
+
+    router = Agent(name="Router", instructions="Route", handoffs=[
+        _agent("Support", "Support questions"), _agent("Sales", "Sales questions")])
+    level2 = sequential([_agent("Clerk", "File"), triage(router, name="Desk")], name="Level 2")
+    p = sequential([sequential([_agent("Greeter", "Greet"), level2], name="Level 1"),
+                    _agent("After", "Edit")], name="Top")
+    svg = p.draw("svg", engine="python").decode()
+    width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
+    boxes = [tuple(map(float, m)) for m in re.findall(
+        r'<rect x="(-?[\d.]+)" y="(-?[\d.]+)" width="([\d.]+)" height="([\d.]+)" rx="10"', svg)]
+    assert len(boxes) == 3
+    for x, y, w, h in boxes:
+        assert x >= 0 and y >= 0 and x + w <= width and y + h <= height, (x, y, w, h, width)
+    for name in ("Level 1", "Level 2", "Desk"):  # each name starts inside the canvas
+        x = float(re.search(rf'<text x="(-?[\d.]+)"[^>]*>{name}<', svg).group(1))
+        assert 0 < x < width
+
+
 def test_streamed_events_name_the_nested_pattern() -> None:
     async def started() -> list[tuple[str, tuple[str, ...]]]:
         return [(e.agent, e.patterns) async for e in Runner.run_streamed(pipeline(), "tides")

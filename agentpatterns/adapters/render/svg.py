@@ -318,11 +318,15 @@ def _node_group(g: nx.DiGraph, n: Hashable, s: _Shape, gid: str, ov: _Overlay | 
     return _Group(f"node {s.kind}{suffix}", _clean(n), desc, gid, opacity, prims)
 
 
-def _cluster_groups(g: nx.DiGraph, lay: _Layout, at: Callable[[_Point], _Point]) -> list[_Group]:
-    """A labelled, rounded box around each nested pattern (outer boxes first).
+_Box = tuple[float, float, float, float]
+
+
+def _cluster_boxes(g: nx.DiGraph, lay: _Layout) -> list[tuple[int, str, _Box]]:
+    """Each nested pattern's box in layout coordinates, with its depth (outer boxes first).
 
     A box holds its nodes, its inner boxes, and the edges between its own nodes with their
-    labels; its name sits top left, moved clear of any edge that enters across the top.
+    labels; its name sits top left, moved clear of any edge that enters across the top. Boxes
+    may reach past the layout's own extent (padding, names): the scene makes room for them.
     """
     members, children = _clusters(g)
     boxes: list[tuple[int, str, tuple[float, float, float, float]]] = []
@@ -360,9 +364,16 @@ def _cluster_groups(g: nx.DiGraph, lay: _Layout, at: Callable[[_Point], _Point])
 
     for c in children.get("", []):
         box(c, 0)
+    return sorted(boxes, key=lambda b: b[0])
+
+
+def _cluster_groups(
+    g: nx.DiGraph, boxes: list[tuple[int, str, _Box]], at: Callable[[_Point], _Point]
+) -> list[_Group]:
+    """A labelled, rounded box around each nested pattern, from `_cluster_boxes`."""
     fill, stroke, text = _CLUSTER_COLORS
     out = []
-    for _, c, (x0, y0, x1, y1) in sorted(boxes, key=lambda b: b[0]):
+    for _, c, (x0, y0, x1, y1) in boxes:
         (ax, ay), (bx, by) = at((x0, y0)), at((x1, y1))
         out.append(_Group("cluster", _clean(c), _clean(
             (g.graph.get("clusters") or {}).get(c, {}).get("description") or ""), prims=[
@@ -386,15 +397,20 @@ def _scene(g: nx.DiGraph, ov: _Overlay | None) -> _Scene:
         else:
             reach = s.cx + s.w / 2 + 48 + _text_width(label, _FONT_EDGE)
             extra_x = max(extra_x, reach - lay.width)
+    boxes = _cluster_boxes(g, lay)  # nested patterns' boxes may stick out on any side
+    pad_left = max([0.0, *(-b[0] for _, _, b in boxes)])
+    pad_top = max([0.0, *(-b[1] for _, _, b in boxes)])
+    extra_x = max([extra_x, *(b[2] - lay.width for _, _, b in boxes)]) + pad_left
+    extra_y = max([extra_y, *(b[3] - lay.height for _, _, b in boxes)]) + pad_top
     width = max(lay.width + extra_x + 2 * margin, 240.0)
     if title:
         width = max(width, _text_width(title, 15, bold=True) + 2 * margin)
     entries = _legend_entries(g, ov is not None)
     legend_rows = _wrap_legend(entries, width - 2 * margin)
     legend_h = 20.0 * len(legend_rows) + 14 if entries else 0.0
-    top = margin + (34.0 if title else 14.0)
-    height = top + lay.height + extra_y + 12 + legend_h + margin
-    left = (width - lay.width - extra_x) / 2  # centred under a wider title or legend
+    top = margin + (34.0 if title else 14.0) + pad_top
+    height = top - pad_top + lay.height + extra_y + 12 + legend_h + margin
+    left = (width - lay.width - extra_x) / 2 + pad_left  # centred under a wider title/legend
 
     def at(p: _Point) -> _Point:
         return (p[0] + left, p[1] + top)
@@ -404,7 +420,7 @@ def _scene(g: nx.DiGraph, ov: _Overlay | None) -> _Scene:
         heading = _Prim("text", (margin, margin + 12), fill="#111827", text=title, size=15,
                         anchor="start", bold=True)  # fmt: skip
         groups.append(_Group("title", prims=[heading]))
-    groups += _cluster_groups(g, lay, at)  # nested patterns: boxes behind everything
+    groups += _cluster_groups(g, boxes, at)  # nested patterns: boxes behind everything
     groups += _edge_groups(lay, ov, at)  # edges first: nodes sit on top of their ends
     ids = _stable_ids(g)
     for n in _node_order(g):
