@@ -253,6 +253,18 @@ def spans(tally: Tally) -> str:
     return "; ".join(out) or "-"
 
 
+def options(doc: str | None, argv: list[str] | None) -> argparse.Namespace:
+    """The campaign's options (both runtimes' campaigns take the same ones)."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--sqlite-kills", type=int, default=100)
+    parser.add_argument("--pg-kills", type=int, default=40)
+    parser.add_argument("--pg-url", default=None)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency", type=float, default=0.02,
+                        help="seconds per model and tool call")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if "--runtime" in args:  # --runtime sdk: the SDK runtime's campaign (crash_campaign_sdk.py)
@@ -265,14 +277,7 @@ def main(argv: list[str] | None = None) -> int:
             return sdk_main(args)
         if runtime != "langgraph":
             raise SystemExit("--runtime takes langgraph or sdk")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sqlite-kills", type=int, default=100)
-    parser.add_argument("--pg-kills", type=int, default=40)
-    parser.add_argument("--pg-url", default=None)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--latency", type=float, default=0.02,
-                        help="seconds per model and tool call")
-    args = parser.parse_args(args)
+    args = options(__doc__, args)
     tallies = []
     with tempfile.TemporaryDirectory(prefix="crash-campaign-") as tmp:
         work = Path(tmp)

@@ -26,7 +26,6 @@ Exit code 1 when a run is lost, a step duplicated, or a call repeated outside th
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -180,14 +179,9 @@ def campaign(backend: str, url: str, kills: int, *, seed: int, work: Path) -> An
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sqlite-kills", type=int, default=100)
-    parser.add_argument("--pg-kills", type=int, default=40)
-    parser.add_argument("--pg-url", default=None)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--latency", type=float, default=0.02,
-                        help="seconds per model and tool call")
-    args = parser.parse_args(argv)
+    from crash_campaign import options  # the same options as the LangGraph campaign
+
+    args = options(__doc__, argv)
     _sdk_crash._LATENCY = args.latency
     import agentpatterns.adapters.openai_agents  # noqa: F401  (imported before the forks)
 
