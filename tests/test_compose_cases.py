@@ -264,3 +264,26 @@ def test_streamed_events_name_the_nested_pattern_path_on_both_runtimes(make: obj
     steps = Runner.run_sync(make(), ask).steps  # type: ignore[operator]
     # what each turn's step says, below the top pattern (a tool pattern named, not its caller)
     assert sorted(lg) == sorted(sdk) == sorted((s.agent, s.patterns[1:]) for s in steps)
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["dynamic at the top", "dynamic nested"])
+def test_an_approval_in_a_pattern_a_dynamic_factory_made_says_where_it_waits(
+        nested: bool) -> None:
+    from agentpatterns import Agent, dynamic, human_approval
+
+    def team(domain: str) -> object:
+        d = domain.title()
+        gate = human_approval(_agent(f"{d} Planner", "Plan"), _agent(f"{d} Executor", "Execute"),
+                              name=f"{d} Gate")
+        return sequential([_agent(f"{d} Scout", "Research"), gate], name=f"{d} Team")
+
+    experts = dynamic(Agent(name="Analyzer", instructions="Determine required expertise"),
+                      team, name="Experts")
+    p = sequential([_agent("Greeter", "Greet"), experts], name="Top") if nested else experts
+    thread = f"made-gate-{nested}"
+    waiting = Runner.run_sync(p, "I need advice on tax law", thread_id=thread)
+    assert waiting.interrupted and waiting.interruption["pattern"] == "Tax Law Gate"
+    where = ["Experts", "Tax Law Team", "Tax Law Gate"]
+    assert waiting.interruption["patterns"] == (["Top", *where] if nested else where)
+    done = Runner.resume_sync(p, thread_id=thread, decision=True)
+    assert done.path[-3:] == ["Tax Law Scout", "Tax Law Planner", "Tax Law Executor"]

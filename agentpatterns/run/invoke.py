@@ -43,10 +43,19 @@ def _restore(agent: Agent | None, stored: Any) -> Any:
         return stored
 
 
-def _interruption(pattern: Pattern, value: Any) -> Any:
-    """The interrupt's value; a nested approval also says where it is (``patterns``)."""
-    if isinstance(value, Mapping) and value.get("pattern") and pattern.patterns:
-        return {**value, "patterns": list(pattern.pattern_path(str(value["pattern"])))}
+def _interruption(pattern: Pattern, value: Any, made: Mapping[str, Any]) -> Any:
+    """The interrupt's value; a nested approval also says where it is (``patterns``): in
+    the composition, or in a pattern a ``dynamic`` factory made at run time (``made``: its
+    agents' pattern paths below the root)."""
+    if not (isinstance(value, Mapping) and value.get("pattern")):
+        return value
+    name = str(value["pattern"])
+    where = pattern.pattern_path(name) if pattern.patterns else ()
+    if not where:
+        path = next((p for p in made.values() if name in (p or [])), None)
+        where = (pattern.name, *path[:list(path).index(name) + 1]) if path else ()
+    if where or pattern.patterns:
+        return {**value, "patterns": list(where)}
     return value
 
 
@@ -68,7 +77,8 @@ def _result(plan: Plan, snapshot: Any) -> RunResult:
         last_agent=last,
         thread_id=plan.thread_id,
         interrupted=bool(interrupts),
-        interruption=_interruption(pattern, interrupts[0].value) if interrupts else None,
+        interruption=(_interruption(pattern, interrupts[0].value, values.get("made") or {})
+                      if interrupts else None),
         steps=tuple(Step(agent=a, patterns=p) for a, p in pattern.steps(path, made={
             a: (pattern.name, *made) for a, made in (values.get("made") or {}).items()})),
         model=describe_model(resolve_model(plan.model, entry_agent.model)),
@@ -121,7 +131,7 @@ def _pending(snapshot: Any) -> dict[str, Any]:
     """What unfinished nested runs (a child waiting for approval, or cut off) did so far:
     their agents' turns, calls and incidents are in the child's checkpoints until it ends."""
     out: dict[str, Any] = {"path": [], "usage": {}, "events": [], "handoffs": [],
-                           "tool_calls": []}
+                           "tool_calls": [], "made": {}}
     for task in getattr(snapshot, "tasks", ()) or ():
         child = getattr(task, "state", None)
         if child is None or not hasattr(child, "values"):
@@ -132,14 +142,19 @@ def _pending(snapshot: Any) -> dict[str, Any]:
             out["events"] += list(part.get("events") or [])
             out["handoffs"] += list(part.get("handoffs") or [])
             out["tool_calls"] += list(part.get("tool_calls") or [])
+            # agents a dynamic pattern in the child made: their paths below this task's
+            # pattern (the node of a nested pattern is named after it)
+            out["made"].update({a: [task.name, *p]
+                                for a, p in (part.get("made") or {}).items()})
     return out
 
 
 def _with_pending(snapshot: Any, full: Any) -> Any:
     extra = _pending(full)
-    if not extra["path"] and not extra["usage"]:
+    if not extra["path"] and not extra["usage"] and not extra["made"]:
         return snapshot
     values = dict(snapshot.values or {})
+    values["made"] = {**extra["made"], **(values.get("made") or {})}
     for key in ("path", "events", "handoffs", "tool_calls"):
         values[key] = [*(values.get(key) or []), *extra[key]]
     values["usage"] = add_counts(values.get("usage") or {}, extra["usage"])
