@@ -169,13 +169,7 @@ def _observed(turn: Generator[Any, Any, TurnResult], seen: TurnResult
                 seen.path.append(name)
             seen.count(name, value)
         elif isinstance(value, TurnResult):  # a sub-turn (an agent or pattern used as a tool)
-            seen.path.extend(value.path)
-            for agent, n in value.calls.items():
-                seen.calls[agent] = seen.calls.get(agent, 0) + n
-            for agent, bucket in value.usage.items():
-                mine = seen.usage.setdefault(agent, {"input": 0, "output": 0, "total": 0})
-                for key, n in bucket.items():
-                    mine[key] = mine.get(key, 0) + n
+            seen.absorb(value)
 
 
 def _report(config: RunnableConfig, turn: TurnResult, mark: int) -> None:
