@@ -34,6 +34,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -309,6 +310,18 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+@contextmanager
+def fresh_database(server: str, name: str) -> Iterator[str]:
+    """The URL of a new database ``name`` on ``server``, dropped afterwards."""
+    with _admin_connect(server) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(server, name)
+    finally:
+        with _admin_connect(server) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgres"])
 def checkpointer_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh checkpointer (or store) URL per test, for each backend."""
@@ -319,11 +332,5 @@ def checkpointer_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         yield "sqlite:///" + str(tmp_path / "checkpoints.db")
     else:
         server: str = request.getfixturevalue("postgres_url")
-        name = f"test_{os.getpid()}_{next(_db_counter)}"
-        with _admin_connect(server) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield _with_database(server, name)
-        finally:
-            with _admin_connect(server) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with fresh_database(server, f"test_{os.getpid()}_{next(_db_counter)}") as url:
+            yield url

@@ -166,16 +166,10 @@ def test_a_killed_streamed_sdk_run_resumes_making_each_completed_call_once(
 
 @pytest.fixture
 def pg_url(postgres_url: str) -> Iterator[str]:
-    from tests._postgres import _admin_connect, _with_database
+    from tests._postgres import fresh_database
 
-    name = f"sdkdur_{uuid.uuid4().hex[:10]}"
-    with _admin_connect(postgres_url) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(postgres_url, name)
-    finally:
-        with _admin_connect(postgres_url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(postgres_url, f"sdkdur_{uuid.uuid4().hex[:10]}") as url:
+        yield url
 
 
 @pytest.mark.parametrize(("pattern", "kill"), PG_CASES, ids=[f"{p}-{k}" for p, k in PG_CASES])
