@@ -55,7 +55,7 @@ from agentpatterns.nodes.budget import Budget, has_limits
 from agentpatterns.nodes.compat import estimate_tokens, is_transient
 from agentpatterns.nodes.runtime import model_error_message
 from agentpatterns.nodes.tools import ToolArgumentsError, read_arguments
-from agentpatterns.redaction import redact, redacted_error
+from agentpatterns.redaction import redact, redacted_error, remember_secrets
 
 __all__ = ["BudgetStop", "DoorModel", "EnterPattern", "GuardedModel", "Reroute", "RunGuard",
            "SDKBudget", "checked_tool", "make_budget"]
@@ -380,6 +380,7 @@ class GuardedModel(Model):
             except Exception as exc:
                 if not _retryable(exc):
                     raise
+                self._remember_secrets()
                 self.guard.failed(self.agent, exc, retry=attempt == 1)
                 continue
             if not response.usage.total_tokens and self._estimates():
@@ -417,6 +418,7 @@ class GuardedModel(Model):
             except Exception as exc:
                 if not _retryable(exc):
                     raise
+                self._remember_secrets()
                 # what was streamed cannot be taken back: only a silent failure is retried
                 self.guard.failed(self.agent, exc, retry=attempt == 1 and not started)
                 continue
@@ -431,6 +433,16 @@ class GuardedModel(Model):
                 self.guard.check_handoff_arguments(self.agent, _Response(final), handoffs)
             return
 
+
+    def _remember_secrets(self) -> None:
+        """After a failed call: the credentials the model was given in code (an
+        ``AsyncOpenAI(api_key=...)`` client, a LangChain model's ``SecretStr``) are redacted
+        from then on, so a server echoing the key puts it in no error, event or output
+        (:func:`agentpatterns.redaction.remember_secrets`, as the LangGraph drivers do)."""
+        remember_secrets(self.inner)
+        wrapped = getattr(self.inner, "model", None)  # a LangChainModel's chat model
+        if wrapped is not None and not isinstance(wrapped, str):
+            remember_secrets(wrapped)
 
     def _estimates(self) -> bool:
         """Whether missing usage is estimated: a server's (an OpenAI model), or any model's
