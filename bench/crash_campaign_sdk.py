@@ -6,7 +6,9 @@
 
 The nine patterns of ``tests._sdk_crash`` (triage with two tools, sequential, agents as
 tools, supervisor, reflection, parallel with a tool per branch, dynamic, memory, human
-approval), their models and tools logging every *completed* call. Each trial takes one
+approval) and two triages whose handoff has an ``on_handoff`` and an ``input_filter`` (ours,
+the SDK's) and whose specialist has an SDK tool, their models and tools logging every
+*completed* call. Each trial takes one
 thread to ``done``: a worker process (forked after the imports) runs it with ``run_sdk``
 (durable: ``checkpointer=`` the database), resumes it with ``resume_sdk`` when the store
 says ``running`` (a killed run), or approves it when it waits; the campaign SIGKILLs the
@@ -19,7 +21,9 @@ Counted per backend, against an uninterrupted run of the same pattern:
 * **model calls repeated** / **tool calls repeated**: completed calls (per agent / per tool
   and argument) logged more often than in the uninterrupted run;
 * **repeats in the window**: repeats where a killed worker's last logged line was that very
-  call completing (killed between the call returning and its journal record committing).
+  call completing (killed between the call returning and its journal record committing);
+* **tool repeats with one key**: repeated tool calls whose every run had the same
+  ``idempotency_key()`` (the tools log it: a service honouring the key acted once).
 
 Exit code 1 when a run is lost, a step duplicated, or a call repeated outside the window.
 """
@@ -84,7 +88,7 @@ def _killed_last(log: str, killed: set[str]) -> Counter[str]:
     last: dict[str, str] = {}
     path = Path(log)
     for line in path.read_text().splitlines() if path.exists() else ():
-        event, what, pid = line.split("\t")
+        event, what, pid = line.split("\t")[:3]
         if pid in killed:
             last[pid] = f"{event}\t{what}"
     return Counter(last.values())
@@ -132,6 +136,7 @@ def trial(tally: Any, pattern: str, url: str, thread: str, work: Path, rng: rand
     extra = Counter(result.get("path") or []) - Counter(base["path"])
     tally.duplicated_steps += sum(extra.values())
     lines = _sdk_crash.log_lines(log)
+    tally.same_key += _sdk_crash.repeated_with_one_key(log)
     last = _killed_last(log, killed)
     for event, kind in (("done", "model"), ("tool", "tool")):
         for what, n in lines[event].items():
@@ -156,7 +161,7 @@ def campaign(backend: str, url: str, kills: int, *, seed: int, work: Path) -> An
     tally = lg.Tally(backend=backend)
     bases: dict[str, dict[str, Any]] = {}
     durations: dict[str, float] = {}
-    for pattern in _sdk_crash.PATTERNS:  # an uninterrupted run of each, timed
+    for pattern in _sdk_crash.CAMPAIGN:  # an uninterrupted run of each, timed
         thread = f"base-{backend}-{pattern}"
         log = str(work / f"{thread}.log")
         t0 = time.monotonic()
@@ -171,7 +176,7 @@ def campaign(backend: str, url: str, kills: int, *, seed: int, work: Path) -> An
         bases[pattern] = {**done, "lines": _sdk_crash.log_lines(log)}
     i = 0
     while tally.kills < kills:
-        pattern = _sdk_crash.PATTERNS[i % len(_sdk_crash.PATTERNS)]
+        pattern = _sdk_crash.CAMPAIGN[i % len(_sdk_crash.CAMPAIGN)]
         trial(tally, pattern, url, f"{backend}-{pattern}-{seed}-{i}", work, rng,
               bases[pattern], durations[pattern])
         i += 1
@@ -196,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 if url:
                     tallies.append(campaign("postgres", url, args.pg_kills, seed=args.seed,
                                             work=work))
-    print(lg.table(tallies))  # (no idempotency key on the SDK runtime: its last column is 0)
+    print(lg.table(tallies))
     for t in tallies:
         print(f"{t.backend}: kills per pattern {dict(t.by_pattern)}, {t.phases} worker "
               "processes")

@@ -4,11 +4,14 @@
 
 Every pattern the SDK runtime runs is built here with one logging model per agent
 (:class:`KillingModel`: ``start``/``done`` lines per call) and function tools that log each
-call (``tool`` lines). ``AP_KILL`` makes the process SIGKILL itself:
+call (``tool`` lines; in patterns ``callables``, ``handoffs``, ``imported`` the user
+callables the SDK calls log ``call`` lines). ``AP_KILL`` makes the process SIGKILL itself:
 
 * ``AGENT:N`` - inside the N-th model call of AGENT (after ``start``, before ``done``);
-* ``tool:NAME`` - inside tool NAME's first call, before its effect (its line).
+* ``tool:NAME`` - inside tool NAME's first call, before its effect (its line);
+* ``record:NAME`` - as tool NAME's completed call is about to be journaled.
 
+Tool lines carry the call's ``idempotency_key()`` (``tool NAME:topic PID KEY``).
 ``AP_LATENCY`` (seconds) makes each model and tool call take that long; ``AP_GO_FILE``
 makes the process create ``AP_GO_FILE.ready.PID`` and wait for ``AP_GO_FILE`` to exist
 before it starts (to release several at once). A run another process holds (busy, or
@@ -31,17 +34,21 @@ from pathlib import Path
 from typing import Any
 
 from agents.models.interface import Model
+from langchain_core.messages import HumanMessage
 
 from agentpatterns import (
     Agent,
     GuardrailFunctionOutput,
+    HandoffInputData,
     OfflineModel,
     Pattern,
     ToolsToFinalOutputResult,
     dynamic,
     function_tool,
+    handoff,
     hierarchical,
     human_approval,
+    idempotency_key,
     input_guardrail,
     memory,
     output_guardrail,
@@ -53,7 +60,7 @@ from agentpatterns import (
 )
 from tests._crash import _append
 
-__all__ = ["PATTERNS", "REQUESTS", "build", "log_lines"]
+__all__ = ["CAMPAIGN", "PATTERNS", "REQUESTS", "build", "log_lines", "repeated_with_one_key"]
 
 _started: Counter[str] = Counter()
 #: seconds each model and tool call takes (``AP_LATENCY``; the crash campaign sets it)
@@ -99,18 +106,22 @@ class KillingModel(Model):
         _append(self.log, f"done\t{self.tag}\t{os.getpid()}")
 
 
-def _tool(log: str, name: str, doc: str) -> Any:
+def _body(log: str, name: str, doc: str) -> Any:
     async def body(topic: str) -> str:  # async: nothing runs between its effect and record
         if _kill_point() == f"tool:{name}":
             os.kill(os.getpid(), signal.SIGKILL)
         if _LATENCY:
             await asyncio.sleep(_LATENCY)
-        _append(log, f"tool\t{name}:{topic}\t{os.getpid()}")
+        _append(log, f"tool\t{name}:{topic}\t{os.getpid()}\t{idempotency_key()}")
         return f"{name} done for {topic}"
 
     body.__name__ = name
     body.__doc__ = f"{doc}\n\nArgs:\n    topic: What it is about.\n"
-    return function_tool(body)
+    return body
+
+
+def _tool(log: str, name: str, doc: str) -> Any:
+    return function_tool(_body(log, name, doc))
 
 
 def build(name: str, log: str | Path) -> Pattern:
@@ -201,7 +212,65 @@ def build(name: str, log: str | Path) -> Pattern:
                                 "input_guardrail", GuardrailFunctionOutput(
                                     output_info={"checked": True},
                                     tripwire_triggered=False)))]))
+    if name == "handoffs":  # a handoff's on_handoff and input_filter log "call" lines
+        def on_handoff(_ctx: Any) -> None:
+            _append(log, f"call\ton_handoff\t{os.getpid()}")
+
+        def noted(data: HandoffInputData) -> HandoffInputData:
+            # what the filter adds differs per process: made again, the next agent's
+            # model calls would no longer match the recorded ones
+            _append(log, f"call\tinput_filter\t{os.getpid()}")
+            note = HumanMessage(content=f"(filtered in process {os.getpid()})")
+            return data.clone(input_history=(note, *data.input_history))
+
+        booking = agent("Booking Agent", "Help users book tables",
+                        handoff_description="Handles all booking and table requests",
+                        tools=[_tool(log, "book_table", "Book a table tonight."),
+                               _imported_tool(log, "send_confirmation", "Send the booking "
+                                                                        "confirmation.")])
+        return triage(agent("Triage Agent", "Route users to the right specialist", handoffs=[
+            handoff(booking, on_handoff=on_handoff, input_filter=noted)]))
+    if name == "imported":  # an SDK handoff (on_handoff, input_filter) and an SDK tool
+        return _imported(agent, log)
     raise SystemExit(f"unknown pattern {name!r}")
+
+
+def _imported_tool(log: str, name: str, doc: str) -> Any:
+    """An SDK ``function_tool`` (run by its own invoker) as our agents take it."""
+    import agents
+
+    from agentpatterns.adapters.openai_agents.tools import function_tool_back
+
+    sdk_tool = agents.function_tool(_body(log, name, doc))
+    return function_tool_back(agents.Agent(name="owner"), sdk_tool)
+
+
+def _imported(agent: Any, log: str) -> Pattern:
+    """A triage whose handoff is an SDK ``handoff()`` (its ``on_handoff`` and an SDK-style
+    ``input_filter`` dropping the tool items) and whose specialist has an SDK tool."""
+    import agents
+    from agents.extensions.handoff_filters import remove_all_tools
+
+    from agentpatterns.adapters.openai_agents.handoffs import our_handoff, resolve
+
+    def on_handoff(_ctx: Any) -> None:
+        _append(log, f"call\ton_handoff\t{os.getpid()}")
+
+    def dropped(data: Any) -> Any:
+        _append(log, f"call\tinput_filter\t{os.getpid()}")
+        return remove_all_tools(data)
+
+    clerk = agent("Clerk", "Help with orders", handoff_description="Handles orders",
+                  tools=[_imported_tool(log, "look_up_order", "Look up the order.")])
+    sdk_clerk = agents.Agent(name="Clerk", instructions="Help with orders",
+                             handoff_description="Handles orders")
+    owner = agents.Agent(name="Triage Agent", instructions="Route users")
+    item = agents.handoff(sdk_clerk, on_handoff=on_handoff, input_filter=dropped)
+    owner.handoffs = [item]
+    spec = our_handoff(owner, item)
+    assert spec is not None
+    return triage(agent("Triage Agent", "Route users",
+                        handoffs=[resolve(spec, {id(sdk_clerk): clerk})]))
 
 
 #: pattern -> the request it is run on
@@ -216,10 +285,27 @@ REQUESTS = {
     "memory": "my favourite colour is teal",
     "human_approval": "migrate the customer database to PostgreSQL",
     "callables": "look up my order",
+    "handoffs": "book a table for two tonight",
+    "imported": "look up my order",
 }
 #: the patterns the SDK runtime runs (``callables``: a triage whose tool, agent and guardrails
 #: have user callables)
-PATTERNS = tuple(p for p in REQUESTS if p != "callables")
+PATTERNS = tuple(p for p in REQUESTS if p not in ("callables", "handoffs", "imported"))
+#: what the crash campaign runs: the patterns, and the triages with handoff callables
+CAMPAIGN = (*PATTERNS, "handoffs", "imported")
+
+
+def repeated_with_one_key(log: str | Path) -> int:
+    """Tool calls (``NAME:topic``) made more than once whose runs all had the same
+    idempotency key (a service honouring it acted once)."""
+    keys: dict[str, list[str]] = {}
+    path = Path(log)
+    for line in path.read_text().splitlines() if path.exists() else ():
+        fields = line.split("\t")
+        if fields[0] == "tool" and len(fields) > 3:
+            keys.setdefault(fields[1], []).append(fields[3])
+    return sum(len(seen) - 1 for seen in keys.values()
+               if len(seen) > 1 and len(set(seen)) == 1 and seen[0] != "None")
 
 
 def log_lines(log: str | Path) -> dict[str, Counter[str]]:
@@ -229,15 +315,35 @@ def log_lines(log: str | Path) -> dict[str, Counter[str]]:
     path = Path(log)
     if path.exists():
         for line in path.read_text().splitlines():
-            event, what, _ = line.split("\t")
+            event, what = line.split("\t")[:2]
             out[event][what] += 1
     return out
+
+
+def _arm_record_kill() -> None:
+    """``AP_KILL=record:NAME``: SIGKILL as tool NAME's completed call is about to be
+    journaled (its effect happened, its record is not written: the window a resume makes
+    the call again in, with the same ``idempotency_key()``)."""
+    if not _kill_point().startswith("record:"):
+        return
+    from agentpatterns.adapters.openai_agents import durable
+
+    prefix = f"tool:{_kill_point()[len('record:'):]}:"
+    real = durable.Sink.write
+
+    def write(self: Any, name: str, value: Any) -> None:
+        if name.startswith(prefix):
+            os.kill(os.getpid(), signal.SIGKILL)
+        real(self, name, value)
+
+    durable.Sink.write = write  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:
     """Run the verb; prints the summary (or ``refused``: another process has the run)."""
     from agentpatterns.errors import ResumeError, ThreadBusyError
 
+    _arm_record_kill()
     verb, name, url, thread, log = argv[:5]
     pattern = build(name, log)
     go = os.environ.get("AP_GO_FILE")

@@ -51,6 +51,11 @@ CASES = [
     ("human_approval", "tool:migrate_database"),
     ("callables", "Clerk:2"),               # after is_enabled, needs_approval, the tool,
                                             # tool_use_behavior and the input guardrail
+    ("handoffs", "Booking Agent:2"),        # after on_handoff, input_filter (its result
+                                            # differs per process), a call and a tool
+    ("handoffs", "tool:send_confirmation"), # inside an SDK tool, after our tool
+    ("imported", "Clerk:2"),                # an SDK handoff's on_handoff and input_filter,
+                                            # an SDK tool
 ]
 PG_CASES = [("triage", "Booking Agent:3"), ("parallel", "Researcher 3:2"),
             ("supervisor", "Worker 2:1"), ("human_approval", "Executor:2")]
@@ -133,7 +138,7 @@ def _kill_and_resume(pattern: str, kill: str, url: str, tmp: Path, shared: Path,
     assert both["tool"] == base_log["tool"], (kill, first["tool"], both["tool"])
     assert max(both["tool"].values(), default=1) == 1
     # and every user callable the SDK calls (is_enabled, needs_approval, tool_use_behavior,
-    # guardrails): answered from the journal on the replay
+    # guardrails, on_handoff, input_filter): answered from the journal on the replay
     assert both["call"] == base_log["call"], (kill, first["call"], both["call"])
     for key in ("path", "final_output", "calls", "tool_calls"):
         assert resumed[key] == base[key], key
@@ -237,3 +242,56 @@ def test_the_langgraph_resume_of_a_killed_sdk_thread_names_resume_sdk(tmp_path: 
         assert "Traceback" not in cli.stderr
         with pytest.raises(ResumeError, match="cut off while it ran; resume it from Python"):
             Runner.resume_sync(example(pattern), thread_id=thread, checkpointer=url)
+
+
+def _tool_keys(log: Path) -> dict[str, list[tuple[str, str]]]:
+    """``NAME:topic`` -> [(pid, idempotency key)] of each run of the tool."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for line in log.read_text().splitlines():
+        fields = line.split("\t")
+        if fields[0] == "tool":
+            out.setdefault(fields[1], []).append((fields[2], fields[3]))
+    return out
+
+
+@pytest.mark.parametrize("tool", ["book_table", "send_confirmation"])
+def test_a_tool_re_run_in_the_window_after_a_crash_gets_the_same_idempotency_key(
+        tool: str, tmp_path: Path, shared_tmp: Path) -> None:
+    # killed after the tool's effect, before its record: the resume runs it again (the
+    # window) - with the key it had, so a service honouring the key acts once (ours and an
+    # SDK tool's; the campaign counts these as "tool repeats with one key")
+    from tests._sdk_crash import repeated_with_one_key
+
+    base, _ = _baseline("handoffs", shared_tmp)
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    log = tmp_path / "calls.log"
+    killed = _child("run", "handoffs", url, "t1", log, f"record:{tool}")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    resumed = _here("resume", "handoffs", url, "t1", log)
+    assert resumed["final_output"] == base["final_output"]
+    runs = _tool_keys(log)[f"{tool}:{REQUEST}"]
+    assert len(runs) == 2 and runs[0][0] != runs[1][0], runs  # the window: two processes
+    assert runs[0][1] == runs[1][1] and runs[0][1].startswith("ap-"), runs
+    assert repeated_with_one_key(log) == 1
+    others = {k for name, seen in _tool_keys(log).items() if name != f"{tool}:{REQUEST}"
+              for _, k in seen}
+    assert runs[0][1] not in others  # another call, another key
+    # another run on the thread: other keys
+    again = tmp_path / "again.log"
+    _here("run", "handoffs", url, "t1", again)
+    assert not {k for seen in _tool_keys(again).values() for _, k in seen} & {
+        k for seen in _tool_keys(log).values() for _, k in seen}
+
+
+REQUEST = "book a table for two tonight"
+
+
+def test_idempotency_key_is_none_in_sdk_tools_without_a_journal(tmp_path: Path) -> None:
+    # a run whose store is not a database is not resumed: nothing to key
+    from agentpatterns.adapters.openai_agents import run_sdk_sync
+    from tests._sdk_crash import build
+
+    log = tmp_path / "calls.log"
+    run_sdk_sync(build("handoffs", log), REQUEST)
+    keys = {k for seen in _tool_keys(log).values() for _, k in seen}
+    assert keys == {"None"}

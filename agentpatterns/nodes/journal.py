@@ -40,7 +40,7 @@ from agentpatterns.nodes.tool_use import ToolsToFinalOutputResult
 from agentpatterns.redaction import redact
 
 __all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "effect_key",
-           "idempotency_key", "nested_key", "nested_run", "recording"]
+           "idempotency_key", "keyed", "nested_key", "nested_run", "recording"]
 
 #: What an effect is: ``model`` (a reply or a failure), ``tool`` (its content), ``guardrail``,
 #: ``approval`` (a ``needs_approval`` function's answer) and ``call`` (a user callable of the
@@ -152,6 +152,17 @@ def idempotency_key() -> str | None:
         True
     """
     return _EFFECT_KEY.get()
+
+
+@contextmanager
+def keyed(key: str | None) -> Iterator[None]:
+    """Inside: :func:`idempotency_key` is ``key`` (a journaled tool call of another runtime:
+    the SDK runtime's durable runs, ``adapters/openai_agents/replay.py``)."""
+    token = _EFFECT_KEY.set(key)
+    try:
+        yield
+    finally:
+        _EFFECT_KEY.reset(token)
 
 
 @contextmanager

@@ -83,6 +83,16 @@ class Sink:
         """Raise ``LeaseLostError`` when the run no longer holds its thread."""
         self.store.check(self.key)
 
+    def effect_key(self, name: str, n: int) -> str:
+        """The idempotency key of the ``n``-th call ``name`` (``tool:NAME:CALL_ID``) of the
+        run: the same when a resume makes that call again (the run id, the replayed call id
+        and position are the same), other for another run of the thread."""
+        from agentpatterns.nodes.journal import TaskKey, effect_key
+
+        return effect_key(TaskKey(thread_id=self.key.thread_id,
+                                  checkpoint_ns=self.key.checkpoint_ns,
+                                  task_id=f"{self.key.task_id}\x1f{name}"), n)
+
 
 def durable_spec(checkpointer: Any, store: Any) -> Any:
     """Where a run's journal and lock live: the checkpointer when it is a database URL, else

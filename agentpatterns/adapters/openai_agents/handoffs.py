@@ -45,10 +45,14 @@ from agentpatterns.nodes.handoff import Handoff, HandoffInputData
 from agentpatterns.nodes.items import items_to_messages, messages_to_items
 from agentpatterns.nodes.tools import ToolArgumentsError, read_arguments
 
-__all__ = ["our_handoff", "run_items", "sdk_handoff"]
+__all__ = ["USER_ON_HANDOFF", "our_handoff", "run_items", "sdk_handoff"]
 
 #: attribute of our Handoff made from an SDK one: the SDK object
 SOURCE = "_agentpatterns_sdk_handoff"
+#: attribute of an SDK ``Handoff`` made by :func:`sdk_handoff` whose invoker calls a user's
+#: ``on_handoff`` (ours given ``on_handoff=``; an imported SDK handoff: always, as LangGraph
+#: journals it): a journaled run calls it once (``replay_calls``)
+USER_ON_HANDOFF = "_agentpatterns_on_handoff"
 
 
 async def _maybe(value: Any) -> Any:
@@ -214,6 +218,7 @@ def sdk_handoff(spec: Handoff | None, target: agents.Agent[Any], default_name: s
 
         made = dataclasses.replace(source, on_invoke_handoff=invoke_source)
         made._agent_ref = weakref.ref(target)
+        setattr(made, USER_ON_HANDOFF, True)
         return made
     on_invoke = spec.on_invoke
 
@@ -238,6 +243,7 @@ def sdk_handoff(spec: Handoff | None, target: agents.Agent[Any], default_name: s
                       input_filter=_sdk_filter(spec.input_filter), strict_json_schema=False,
                       is_enabled=is_enabled)
     made._agent_ref = weakref.ref(target)
+    setattr(made, USER_ON_HANDOFF, on_invoke is not None)
     return made
 
 

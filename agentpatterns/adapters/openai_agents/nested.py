@@ -38,7 +38,7 @@ from agentpatterns.adapters.openai_agents.run import (
 )
 from agentpatterns.adapters.openai_agents.session import facts_filter
 from agentpatterns.adapters.openai_agents.store import save
-from agentpatterns.adapters.openai_agents.tools import SOURCE
+from agentpatterns.adapters.openai_agents.tools import ORIGINAL, SOURCE
 from agentpatterns.errors import AgentPatternsError, UnsupportedError
 from agentpatterns.graphs.pattern import Participant, Pattern
 from agentpatterns.nodes.agent import Agent
@@ -145,11 +145,23 @@ def sdk_agents(run: Run, roots: Sequence[Any], *, handoffs: bool = True) -> Netw
     journal = run.guard.journal if run.guard is not None else None
     if journal is not None:  # function tools and user callables: run once, then replayed
         for sdk in net.by_name.values():
+            imported = _imported_tools(sdk)
             object.__setattr__(sdk, "tools", [
                 journaled_tool(t, journal) if isinstance(getattr(t, SOURCE, None), FunctionTool)
-                else t for t in sdk.tools])
+                or id(getattr(t, ORIGINAL, t)) in imported else t for t in sdk.tools])
             journal_callables(sdk, journal)
     return net
+
+
+def _imported_tools(sdk: Any) -> set[int]:
+    """The SDK function tools the run's agent ``sdk`` has as they were imported (an SDK
+    ``FunctionTool`` in our agent's tools, run by its own invoker), by ``id``: journaled like
+    ours. Not the SDK's agents as tools (their model calls are journaled inside) nor the
+    run's own tools (``assign_to_*``, patterns as tools: they run turns of their own)."""
+    agent = getattr(sdk, SOURCE, None)
+    return {id(t.source) for t in getattr(agent, "tools", ())
+            if isinstance(t, FunctionTool) and isinstance(t.source, SDKFunctionTool)
+            and not getattr(t.source, "_is_agent_tool", False)}
 
 
 def child(run: Run, pattern: Pattern, request: str, items: list[Any] | None = None) -> Run:

@@ -29,6 +29,8 @@ from agents.items import ModelResponse, TResponseOutputItem
 from agents.usage import Usage
 from pydantic import TypeAdapter
 
+from agentpatterns.nodes.journal import keyed
+
 __all__ = ["Journal", "Paused", "dump_response", "load_response", "replay_key"]
 
 _OUTPUT: TypeAdapter[Any] = TypeAdapter(TResponseOutputItem)
@@ -134,6 +136,13 @@ class Journal:
         if self.sink is not None:
             self.sink.check()
 
+    def effect_key(self, key: str) -> str | None:
+        """The idempotency key of the next call ``key`` about to run (``None`` unless the
+        run is crash-durable: nothing else makes a completed call again)."""
+        if self.sink is None:
+            return None
+        return str(self.sink.effect_key(key, len(self.record.get(key, ()))))
+
     def decision_for(self, scope: Sequence[str]) -> dict[str, Any] | None:
         """The next decision, when it is meant for the approval at ``scope``."""
         if self.used >= len(self.decisions):
@@ -170,7 +179,8 @@ def journaled_tool(tool: Any, journal: Journal) -> Any:
         if hit is not None:
             return hit[0]
         journal.check()
-        result = await inner(ctx, raw)
+        with keyed(journal.effect_key(key)):  # idempotency_key() inside the tool
+            result = await inner(ctx, raw)
         kept = result if isinstance(result, str | int | float | bool | list | dict) or \
             result is None else str(result)
         journal.remember(key, [kept])

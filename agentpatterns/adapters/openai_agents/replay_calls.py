@@ -10,11 +10,14 @@ returned from the journal on the replay, in order per callable:
 * a function tool's ``is_enabled`` and ``needs_approval`` (by tool; ``needs_approval`` by
   call id), a handoff's ``is_enabled``;
 * an agent's ``tool_use_behavior`` function (its ``ToolsToFinalOutputResult``);
-* input and output guardrail functions (their ``GuardrailFunctionOutput``).
+* input and output guardrail functions (their ``GuardrailFunctionOutput``);
+* a handoff's ``on_handoff`` (by handoff; a replay takes the handoff without calling it) and
+  its ``input_filter`` (the recorded result: the input history as items, the run items it
+  kept as positions in what it was given, rebuilt over the replay's own items).
 
 A verdict whose data is not plain JSON (a guardrail's ``output_info`` object, a final output
-that is a model instance) is not recorded: that callable runs again on a replay.
-``on_handoff`` and handoff ``input_filter`` are not journaled (they run again).
+that is a model instance, an ``input_filter`` result holding a run item the filter made
+itself) is not recorded: that callable runs again on a replay.
 
 Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
 """
@@ -30,7 +33,9 @@ from typing import Any
 
 from agents import FunctionTool as SDKFunctionTool
 from agents import GuardrailFunctionOutput, Handoff, ToolsToFinalOutputResult
+from agents.handoffs import HandoffInputData as SDKHandoffInputData
 
+from agentpatterns.adapters.openai_agents.handoffs import USER_ON_HANDOFF
 from agentpatterns.adapters.openai_agents.replay import Journal
 
 __all__ = ["journal_callables"]
@@ -103,10 +108,118 @@ def _tool(tool: Any, agent: str, journal: Journal) -> Any:
 
 
 def _handoff(item: Any, agent: str, journal: Journal) -> Any:
-    if not isinstance(item, Handoff) or not callable(item.is_enabled):
+    if not isinstance(item, Handoff):
         return item
-    return dataclasses.replace(item, is_enabled=_enabled(
-        journal, f"call:handoff_enabled:{agent}:{item.tool_name}", item.is_enabled))
+    target = item._agent_ref() if item._agent_ref is not None else None
+    calls = getattr(item, USER_ON_HANDOFF, False) and target is not None
+    if not callable(item.is_enabled) and not calls and item.input_filter is None:
+        return item
+    made = copy.copy(item)  # (keeps ``_agent_ref``, which dataclasses.replace drops)
+    if callable(item.is_enabled):
+        made.is_enabled = _enabled(journal, f"call:handoff_enabled:{agent}:{item.tool_name}",
+                                   item.is_enabled)
+    if calls:
+        made.on_invoke_handoff = _on_handoff(item, target, agent, journal)
+    if item.input_filter is not None:
+        made.input_filter = _input_filter(item.input_filter, agent, item.tool_name, journal)
+    return made
+
+
+def _on_handoff(item: Any, target: Any, agent: str, journal: Journal) -> Callable[..., Any]:
+    """The handoff's invoker (its ``on_handoff``) called once; a replay takes the target."""
+    inner, name = item.on_invoke_handoff, f"call:on_handoff:{agent}:{item.tool_name}"
+
+    async def invoke(ctx: Any, arguments: str) -> Any:
+        hit = journal.replayed(name)
+        if hit is not None and hit[0] == target.name:
+            return target
+        journal.check()
+        out = await inner(ctx, arguments)
+        journal.remember(name, [getattr(out, "name", "")])
+        return out
+
+    return invoke
+
+
+def _input_filter(fn: Callable[..., Any], agent: str, tool_name: str,
+                  journal: Journal) -> Callable[..., Any]:
+    """The handoff's ``input_filter`` called once; a replay gives the recorded result
+    (rebuilt over the replay's own run items: see :func:`_kept`)."""
+    name = f"call:input_filter:{agent}:{tool_name}"
+
+    async def apply(data: SDKHandoffInputData) -> Any:
+        hit = journal.replayed(name)
+        made = _rebuilt(data, hit[0]) if hit is not None else None
+        if made is not None:
+            return made
+        journal.check()
+        out = fn(data)
+        if inspect.isawaitable(out):
+            out = await out
+        kept = _kept(data, out)
+        if kept is not _SKIP:
+            journal.remember(name, [kept])
+        return out
+
+    return apply
+
+
+def _kept(data: Any, out: Any) -> Any:
+    """A filter's result as plain data: the input history as items, the run items as
+    positions in what the filter was given (``["pre"|"new", i]``) - the SDK's filters keep,
+    drop and reorder them. A run item the filter made itself, or an item that is not plain
+    JSON, is not recorded (the filter runs again on a replay)."""
+    if not isinstance(out, SDKHandoffInputData):
+        return _SKIP
+    sources = {"pre": data.pre_handoff_items, "new": data.new_items}
+
+    def refs(items: Any) -> Any:
+        if items is None:
+            return None
+        found = []
+        for item in items:
+            at = next(([where, i] for where, src in sources.items()
+                       for i, known in enumerate(src) if known is item), None)
+            if at is None:
+                raise LookupError(item)
+            found.append(at)
+        return found
+
+    history: Any = out.input_history
+    if not isinstance(history, str):
+        history = [h.model_dump(mode="json", exclude_unset=True) if hasattr(h, "model_dump")
+                   else h for h in history]
+        if not _plain(history):
+            return _SKIP
+    try:
+        return {"history": history, "pre": refs(out.pre_handoff_items),
+                "new": refs(out.new_items), "input": refs(out.input_items)}
+    except LookupError:
+        return _SKIP
+
+
+def _rebuilt(data: Any, kept: Any) -> Any:
+    """The recorded filter result over ``data`` (``None``: it does not fit this run)."""
+    sources = {"pre": data.pre_handoff_items, "new": data.new_items}
+
+    def items(refs: Any) -> Any:
+        if refs is None:
+            return None
+        out = []
+        for where, i in refs:
+            src = sources.get(where, ())
+            if not 0 <= i < len(src):
+                raise LookupError(i)
+            out.append(src[i])
+        return tuple(out)
+
+    try:
+        history = kept["history"]
+        return data.clone(input_history=history if isinstance(history, str) else tuple(history),
+                          pre_handoff_items=items(kept["pre"]), new_items=items(kept["new"]),
+                          input_items=items(kept["input"]))
+    except (LookupError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _guardrail(guardrail: Any, kind: str, agent: str, journal: Journal) -> Any:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from agentpatterns.errors import AgentPatternsError, RunError, UnsupportedError
 from agentpatterns.nodes.context import ToolContext, current_context
+from agentpatterns.nodes.journal import idempotency_key
 from agentpatterns.nodes.tools import (
     FunctionTool,
     ToolArgumentsError,
@@ -96,7 +97,8 @@ def sdk_function_tool(tool: FunctionTool) -> SDKFunctionTool:
             return f"Error: {exc}. Call it again with valid arguments."
         ours = ToolContext(context=ctx.context, tool_name=tool.name,
                            tool_call_id=ctx.tool_call_id, tool_arguments=raw,
-                           agent=getattr(getattr(ctx, "agent", None), "name", "") or "")
+                           agent=getattr(getattr(ctx, "agent", None), "name", "") or "",
+                           idempotency_key=idempotency_key())
         try:
             value = tool.invoke(ours, kwargs, raw)
             if inspect.isawaitable(value):
