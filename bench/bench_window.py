@@ -7,8 +7,11 @@ Runs one of the crash patterns (``tests._crash``) in this process, on SQLite (or
 ``--pg``, a throwaway PostgreSQL cluster from tests/_postgres.py), and splits every model
 call's window - from the model's ``_generate`` returning its reply to the journal's insert of
 that reply returning - into: LangChain's post-processing (``_generate`` to ``invoke``
-returning), the driver and journal up to the record, the serializer (``dumps_typed``), and
-the insert with its commit (lock, statement, fencing trigger, commit). ``--latency`` is the
+returning), the driver and journal up to the record, the serializer (``dumps_typed``), the
+append to the run's write-ahead effect log, and the insert with its commit (lock, statement,
+fencing trigger, commit). The window a kill must hit to repeat the call ends with the
+append (:mod:`agentpatterns.storage.effect_log`); before the effect log it ended with the
+commit. ``--latency`` is the
 model's reply time: after a real wait the CPU caches are cold and every part is slower than
 with a 0 ms model.
 """
@@ -31,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests import _crash  # noqa: E402  (the repository root is on sys.path now)
 
-PARTS = ("LangChain after _generate", "driver + journal to the record", "serializer",
-         "insert + commit", "whole window")
+PARTS = ("LangChain after _generate", "driver + journal to the record",
+         "serializer (+ its log append)", "first effect log append", "insert + commit",
+         "to the first append (the window now)", "to the commit (the window before)")
 
 
 def _instrument() -> list[tuple[float, ...]]:
@@ -64,21 +68,36 @@ def _instrument() -> list[tuple[float, ...]]:
         marks.encoded = time.perf_counter()
         return out
 
+    from agentpatterns.storage.effect_log import EffectLog
+
+    append = EffectLog.append
+
+    def timed_append(self: Any, row: Any) -> None:
+        # the first append of a call ends its window: a model reply is written ahead from
+        # the model's on_llm_end, before invoke returns (then again with its record)
+        start = time.perf_counter()
+        append(self, row)
+        if getattr(marks, "appended", None) is None:
+            marks.appending, marks.appended = start, time.perf_counter()
+
     step = nodes_journal.TurnJournal.step
 
     def timed_step(self: Any, kind: str, name: str, run: Any) -> Any:
         marks.generated = marks.returned = marks.record = None
+        marks.appending = marks.appended = None
         out = step(self, kind, name, run)
         done = time.perf_counter()
         m = marks
-        if kind == "model" and None not in (m.generated, m.returned, m.record):
+        if kind == "model" and None not in (m.generated, m.returned, m.record, m.appended):
             rows.append((m.returned - m.generated, m.record - m.returned,
-                         m.encoded - m.record, done - m.encoded, done - m.generated))
+                         m.encoded - m.record, m.appended - m.appending,
+                         done - m.encoded, m.appended - m.generated, done - m.generated))
         return out
 
     _crash.LoggedModel._generate = timed_generate  # type: ignore[method-assign]
     _drivers._call_model = timed_call_model  # type: ignore[assignment]
     storage_journal._row = timed_row  # type: ignore[assignment]
+    EffectLog.append = timed_append  # type: ignore[method-assign]
     nodes_journal.TurnJournal.step = timed_step  # type: ignore[method-assign]
     return rows
 
@@ -119,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     for j, part in enumerate(PARTS):
         values = sorted(r[j] * 1000 for r in rows)
         if values:
-            print(f"  {part:<32} median {values[len(values) // 2]:6.3f}  mean "
+            print(f"  {part:<36} median {values[len(values) // 2]:6.3f}  mean "
                   f"{sum(values) / len(values):6.3f}  p90 {values[int(len(values) * 0.9)]:6.3f}"
                   f"  max {values[-1]:6.3f}")
     return 0

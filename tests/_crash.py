@@ -17,9 +17,14 @@ Exact kill points, read from the environment by these helpers (never by the pack
 * ``AP_KILL=tool:NAME``: the tool ``NAME`` kills its process the first time it is called
   (before doing anything), so every effect before it completed.
 * ``AP_KILL=model:AGENT:INDEX``: the model kills its process at the start of that call.
+* ``AP_KILL=generated:AGENT:INDEX``: killed right after that model call produced its reply
+  (logged), before anything else ran: the effect-to-record window, which no journal closes.
 * ``AP_KILL=record:KIND:NAME``: killed when the journal is about to insert the record of
   an effect (``model:AGENT``, ``tool:NAME``) - the effect completed, its record is not in
-  the database: the effect-to-record window.
+  the database; a model reply is already in the run's effect log (written ahead from the
+  model's callback), a tool result is not yet.
+* ``AP_KILL=logged:KIND:NAME``: killed right after a record was written to the run's
+  effect log, before its insert (:func:`effect_log_logged`).
 * ``AP_KILL=after-writes:AGENT``: :func:`arm_after_writes` kills the process once the step
   in which ``AGENT`` acted has its writes saved but before the next checkpoint is written
   (the window LangGraph's default ``durability="async"`` leaves).
@@ -138,6 +143,7 @@ class LoggedModel(BaseChatModel):
         # the effect's key (the journal sets it for every effect) and when it completed
         _append(self.log_path, f"model\t{agent}\t{index}\t{os.getpid()}\t{idempotency_key()}"
                 f"\t{time.time():.6f}")
+        _kill_here(f"generated:{agent}:{index}")  # the reply made, nothing else done yet
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
 
@@ -244,7 +250,8 @@ class Classified:
     window: tuple[int, int] = (0, 0)
     #: Repeats with any other cause (a replay that did not happen): each described.
     other: list[str] = field(default_factory=list)
-    #: Seconds from an effect completing to its record's insert returning, per kind.
+    #: Seconds from an effect completing to its record being safe - written to the run's
+    #: effect log, else inserted - per kind.
     spans: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -252,14 +259,18 @@ def classify(log: str | Path, killed: set[str]) -> Classified:
     """Sort every repeated call of ``log`` into the window or not, from the evidence alone.
 
     A repeat is in the effect-to-record window when its earlier run's worker was killed,
-    that run's record is not logged as inserted, both runs had the same effect key (the
-    same task and position: the re-run looked in the right place) and the re-running
-    worker read back no entry with that key. Anything else - another key (the journal
-    keyed the re-run differently), an entry read back and the call made anyway, a record
-    inserted and the call made again - is a failure of the journal.
+    that run's record is logged neither as written to the run's effect log nor as inserted,
+    both runs had the same effect key (the same task and position: the re-run looked in the
+    right place) and the re-running worker read back no entry with that key. Anything else -
+    another key (the journal keyed the re-run differently), an entry read back and the call
+    made anyway, a record written and the call made again - is a failure of the journal.
     """
     lines = _lines(log)
     recorded = {(f[3], f[4]): float(f[5]) for f in lines if f[0] == "recorded" and len(f) > 5}
+    logged: dict[tuple[str, str], float] = {}
+    for f in lines:  # the first: a model reply is written ahead, then with its record
+        if f[0] == "logged" and len(f) > 5:
+            logged.setdefault((f[3], f[4]), float(f[5]))
     loaded = {(f[3], f[4]) for f in lines if f[0] == "loaded" and len(f) > 4}
     out = Classified()
     windows = [0, 0]
@@ -268,8 +279,9 @@ def classify(log: str | Path, killed: set[str]) -> Classified:
         if f[0] not in ("model", "tool"):
             continue
         pid, key = f[3], (f[4] if len(f) > 4 else "None")
-        if len(f) > 5 and (pid, key) in recorded:
-            out.spans.setdefault(f[0], []).append(recorded[(pid, key)] - float(f[5]))
+        safe = logged.get((pid, key), recorded.get((pid, key)))
+        if len(f) > 5 and safe is not None:
+            out.spans.setdefault(f[0], []).append(safe - float(f[5]))
         call = (f[0], f[1], f[2])
         earlier = seen.get(call)
         seen[call] = f
@@ -277,12 +289,14 @@ def classify(log: str | Path, killed: set[str]) -> Classified:
             continue
         e_pid, e_key = earlier[3], (earlier[4] if len(earlier) > 4 else "None")
         if (e_pid in killed and e_key == key and key != "None"
-                and (e_pid, e_key) not in recorded and (pid, key) not in loaded):
+                and (e_pid, e_key) not in recorded and (e_pid, e_key) not in logged
+                and (pid, key) not in loaded):
             windows[f[0] == "tool"] += 1
             continue
         why = ("another key" if e_key != key else "read back, made again"
                if (pid, key) in loaded else "recorded, made again"
-               if (e_pid, e_key) in recorded else "earlier worker not killed")
+               if (e_pid, e_key) in recorded else "logged, made again"
+               if (e_pid, e_key) in logged else "earlier worker not killed")
         out.other.append(f"{f[0]} {f[1]} {f[2]}: pid {e_pid} then {pid} ({why})")
     out.window = (windows[0], windows[1])
     return out
@@ -387,9 +401,41 @@ def journal_logged(log: str) -> Iterator[None]:
     if os.environ.get("AP_NO_JOURNAL"):
         _nodes.turn_journal = lambda config: None  # type: ignore[assignment]
     try:
-        yield
+        with effect_log_logged(log):
+            yield
     finally:
         _nodes.journal_store, _nodes.turn_journal = real, real_turn  # type: ignore[assignment]
+
+
+@contextmanager
+def effect_log_logged(log: str) -> Iterator[None]:
+    """While inside: each append to a run's write-ahead effect log is logged (``logged KIND
+    NAME PID KEY TIME``) and ``AP_KILL=logged:KIND:NAME`` kills right after it - the effect
+    is on local disk, its journal record not in the database."""
+    from agentpatterns.nodes.journal import effect_key
+    from agentpatterns.storage.effect_log import EffectLog
+
+    real = EffectLog.append
+
+    def append(self: Any, row: tuple[Any, ...]) -> None:
+        real(self, row)
+        key = _Key(*row[:3])
+        _append(log, f"logged\t{row[4]}\t{row[5]}\t{os.getpid()}\t{effect_key(key, row[3])}"
+                f"\t{time.time():.6f}")
+        _kill_here(f"logged:{row[4]}:{row[5]}")
+
+    EffectLog.append = append  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        EffectLog.append = real  # type: ignore[method-assign]
+
+
+@dataclass(frozen=True)
+class _Key:
+    thread_id: str
+    checkpoint_ns: str
+    task_id: str
 
 
 def thread_status(saver: Any, graph: Any, thread_id: str) -> str:

@@ -9,7 +9,9 @@ callables the SDK calls log ``call`` lines). ``AP_KILL`` makes the process SIGKI
 
 * ``AGENT:N`` - inside the N-th model call of AGENT (after ``start``, before ``done``);
 * ``tool:NAME`` - inside tool NAME's first call, before its effect (its line);
-* ``record:NAME`` - as tool NAME's completed call is about to be journaled.
+* ``record:NAME`` - as tool NAME's completed call is about to be journaled;
+* ``logged:KIND:N`` - right after the N-th record of KIND (``model``, ``tool``, ``call``)
+  was written to the run's effect log, before its journal insert.
 
 Tool lines carry the call's ``idempotency_key()`` (``tool NAME:topic PID KEY``).
 ``AP_LATENCY`` (seconds) makes each model and tool call take that long; ``AP_GO_FILE``
@@ -337,6 +339,19 @@ def _arm_record_kill() -> None:
         real(self, name, value)
 
     durable.Sink.write = write  # type: ignore[method-assign]
+def _kill_after_logged(point: str) -> None:
+    from agentpatterns.storage.effect_log import EffectLog
+
+    _, kind, nth = point.split(":")
+    real, seen = EffectLog.append, Counter[str]()
+
+    def append(self: Any, row: tuple[Any, ...]) -> None:
+        real(self, row)
+        seen[row[4]] += 1
+        if row[4] == kind and seen[kind] == int(nth):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    EffectLog.append = append  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> int:
@@ -346,6 +361,8 @@ def main(argv: list[str]) -> int:
     _arm_record_kill()
     verb, name, url, thread, log = argv[:5]
     pattern = build(name, log)
+    if _kill_point().startswith("logged:"):
+        _kill_after_logged(_kill_point())
     go = os.environ.get("AP_GO_FILE")
     if go:  # say so, then wait to be released with the other processes
         Path(f"{go}.ready.{os.getpid()}").touch()

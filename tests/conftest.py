@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +31,19 @@ def _offline_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The runs' local state (write-ahead effect logs) in a folder of this session, not in
+    the user's home; subprocesses the tests start inherit it."""
+    old = os.environ.get("AGENTPATTERNS_STATE_DIR")
+    os.environ["AGENTPATTERNS_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if old is None:
+        os.environ.pop("AGENTPATTERNS_STATE_DIR", None)
+    else:
+        os.environ["AGENTPATTERNS_STATE_DIR"] = old
 
 
 @pytest.fixture

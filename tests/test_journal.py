@@ -225,10 +225,10 @@ def _workers(log: Path) -> set[str]:
 @CROSS_PROCESS
 def test_a_kill_between_a_reply_and_its_record_is_told_apart_as_the_window(checkpointer_url,
                                                                             tmp_path):
-    # the one repeat the journal cannot prevent is recognised as such, exactly: killed after
-    # the Writer's model call returned, before its record was inserted
+    # the one repeat the journal cannot prevent is recognised as such, exactly: killed right
+    # after the Writer's model produced its reply, before anything could record it
     log = tmp_path / "calls.log"
-    _killed_phase("sequential", checkpointer_url, "w1", log, "record:model:Writer")
+    _killed_phase("sequential", checkpointer_url, "w1", log, "generated:Writer:0")
     killed = _workers(log)
     finish("sequential", checkpointer_url, "w1", str(log))
     found = classify(log, killed)

@@ -56,9 +56,16 @@ CASES = [
     ("handoffs", "tool:send_confirmation"), # inside an SDK tool, after our tool
     ("imported", "Clerk:2"),                # an SDK handoff's on_handoff and input_filter,
                                             # an SDK tool
+    # after a call completed and its record reached the run's effect log, before the
+    # journal's insert: the next holder copies it into the journal, nothing is made again
+    ("sequential", "logged:model:2"),
+    ("triage", "logged:tool:1"),
+    ("parallel", "logged:model:3"),
+    ("callables", "logged:call:2"),
 ]
 PG_CASES = [("triage", "Booking Agent:3"), ("parallel", "Researcher 3:2"),
-            ("supervisor", "Worker 2:1"), ("human_approval", "Executor:2")]
+            ("supervisor", "Worker 2:1"), ("human_approval", "Executor:2"),
+            ("sequential", "logged:model:2")]
 
 
 def _child(verb: str, pattern: str, url: str, thread: str, log: Path,

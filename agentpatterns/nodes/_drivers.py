@@ -18,13 +18,14 @@ from langgraph.errors import GraphBubbleUp
 
 from agentpatterns._sync import block_on
 from agentpatterns.errors import AgentPatternsError, BudgetExceeded, StorageError, ThreadBusyError
+from agentpatterns.nodes._tap import tapped
 from agentpatterns.nodes.approvals import Approval, ApprovalCheck, ask, needs_approval
 from agentpatterns.nodes.budget import Budget
 from agentpatterns.nodes.compat import fill_usage
 from agentpatterns.nodes.context import ToolContext, current_context
 from agentpatterns.nodes.guardrails import check_result
 from agentpatterns.nodes.hooks import Hook
-from agentpatterns.nodes.journal import TurnJournal, idempotency_key, nested_run
+from agentpatterns.nodes.journal import TurnJournal, early_record, idempotency_key, nested_run
 from agentpatterns.nodes.models import resolve_model
 from agentpatterns.nodes.protocol import (
     Emit,
@@ -208,8 +209,9 @@ def _step(journal: TurnJournal | None, kind: str, name: str, run: Callable[[], A
 def _call_model(request: ModelCall, run_model: Any, budget: Budget | None) -> Any:
     model = resolve_model(run_model, request.agent.model)
     try:
-        reply = _bound(model, request).invoke(
-            request.messages, config=_call_config(request))
+        with _tap(model, request, budget):
+            reply = _bound(model, request).invoke(
+                request.messages, config=_call_config(request))
     except (AgentPatternsError, GraphBubbleUp):
         raise
     except Exception as exc:  # the turn retries once, then falls back or fails
@@ -218,6 +220,14 @@ def _call_model(request: ModelCall, run_model: Any, budget: Budget | None) -> An
     if _estimates(model, budget):  # a server that reported no usage: estimated
         fill_usage(reply, request.messages)
     return reply
+
+
+def _tap(model: Any, request: ModelCall, budget: Budget | None) -> Any:
+    # a run keeping an effect log: the reply is written ahead from the model's on_llm_end
+    early = early_record()
+    if early is None:
+        return nullcontext()
+    return tapped(early, request.messages if _estimates(model, budget) else None)
 
 
 def _estimates(model: Any, budget: Budget | None) -> bool:
@@ -360,8 +370,9 @@ async def _astep(journal: TurnJournal | None, kind: str, name: str,
 async def _acall_model(request: ModelCall, run_model: Any, budget: Budget | None) -> Any:
     model = resolve_model(run_model, request.agent.model)
     try:
-        reply = await _bound(model, request).ainvoke(
-            request.messages, config=_call_config(request))
+        with _tap(model, request, budget):
+            reply = await _bound(model, request).ainvoke(
+                request.messages, config=_call_config(request))
     except (AgentPatternsError, GraphBubbleUp):
         raise
     except Exception as exc:

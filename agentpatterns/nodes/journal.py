@@ -39,8 +39,8 @@ from agentpatterns.nodes.protocol import ModelFailure
 from agentpatterns.nodes.tool_use import ToolsToFinalOutputResult
 from agentpatterns.redaction import redact
 
-__all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "effect_key",
-           "idempotency_key", "keyed", "nested_key", "nested_run", "recording"]
+__all__ = ["Entry", "JournalStore", "RecordedError", "TaskKey", "TurnJournal", "early_record",
+           "effect_key", "idempotency_key", "keyed", "nested_key", "nested_run", "recording"]
 
 #: What an effect is: ``model`` (a reply or a failure), ``tool`` (its content), ``guardrail``,
 #: ``approval`` (a ``needs_approval`` function's answer) and ``call`` (a user callable of the
@@ -108,8 +108,20 @@ class JournalStore(Protocol):
         """``check`` for async drivers."""
         ...
 
+    def logs_ahead(self, key: TaskKey) -> bool:
+        """Whether the run holding the task's thread keeps a write-ahead effect log (a store
+        without this method keeps none)."""
+        ...
+
+    def log_ahead(self, key: TaskKey, entry: Entry) -> None:
+        """Write ``entry`` to that log only, ahead of its :meth:`record`."""
+        ...
+
 
 _NESTED: ContextVar[bool] = ContextVar("agentpatterns_journal_nested", default=False)
+#: inside a journaled model call whose store keeps an effect log: writes the reply ahead
+_EARLY: ContextVar[Callable[[Any], None] | None] = ContextVar("agentpatterns_early_record",
+                                                              default=None)
 _EFFECT_KEY: ContextVar[str | None] = ContextVar("agentpatterns_effect_key", default=None)
 #: inside nested_run: the calling turn's task and the tool call's effect key
 _SCOPE: ContextVar[tuple[TaskKey, str] | None] = ContextVar("agentpatterns_journal_scope",
@@ -120,6 +132,14 @@ def effect_key(key: TaskKey, seq: int) -> str:
     """The idempotency key of effect ``seq`` of task ``key`` (see :func:`idempotency_key`)."""
     text = "\x1f".join((key.thread_id, key.checkpoint_ns, key.task_id, str(seq)))
     return "ap-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def early_record() -> Callable[[Any], None] | None:
+    """Inside a journaled model call of a run that keeps a write-ahead effect log
+    (:mod:`agentpatterns.storage.effect_log`): a function writing the call's reply to the log
+    as soon as the model produced it, before the chat model's own post-processing returns
+    it (the driver passes it to a LangChain callback); ``None`` elsewhere."""
+    return _EARLY.get()
 
 
 def idempotency_key() -> str | None:
@@ -317,6 +337,18 @@ class TurnJournal:
             return seq, None
         return seq, entry
 
+    def _early(self, seq: int, kind: str, name: str) -> Any:
+        # a model call of a run keeping an effect log: its reply is written ahead from the
+        # model's callback (early_record), a fraction of a millisecond before run() returns
+        logs_ahead = getattr(self.store, "logs_ahead", None)
+        if kind != "model" or logs_ahead is None or not logs_ahead(self.key):
+            return None
+
+        def ahead(value: Any) -> None:
+            self.store.log_ahead(self.key, (seq, kind, name, _encode(kind, value, name)))
+
+        return _EARLY.set(ahead)
+
     def _loaded(self, entries: list[Entry]) -> None:
         self._entries = {e[0]: e for e in entries}
         self._live = not self._entries
@@ -347,10 +379,13 @@ class TurnJournal:
             return _decode(kind, entry[3], name)
         self.store.check(self.key)  # a run that lost its thread starts nothing more
         token = _EFFECT_KEY.set(effect_key(self.key, seq))
+        early = self._early(seq, kind, name)
         try:
             value = run()
         finally:
             _EFFECT_KEY.reset(token)
+            if early is not None:
+                _EARLY.reset(early)
         self.store.record(self.key, (seq, kind, name, _encode(kind, value, name)))
         self.recorded += 1
         return value
@@ -366,10 +401,13 @@ class TurnJournal:
             return _decode(kind, entry[3], name)
         await self.store.acheck(self.key)
         token = _EFFECT_KEY.set(effect_key(self.key, seq))
+        early = self._early(seq, kind, name)
         try:
             value = await run()
         finally:
             _EFFECT_KEY.reset(token)
+            if early is not None:
+                _EARLY.reset(early)
         await self.store.arecord(self.key, (seq, kind, name, _encode(kind, value, name)))
         self.recorded += 1
         return value

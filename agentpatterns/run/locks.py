@@ -27,6 +27,7 @@ re-entrant) exclude each other too.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import sqlite3
@@ -55,6 +56,7 @@ from agentpatterns.run.locks_pg import (
     raise_pg_failure,
     saver_lock,
 )
+from agentpatterns.storage.effect_log import EffectLog, atake_over, take_over
 from agentpatterns.storage.fencing import Fence, set_fence
 from agentpatterns.storage.journal import acreate_table, create_table
 from agentpatterns.storage.journal_sql import aprune_rows, prune_rows
@@ -109,15 +111,22 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
                 except sqlite3.Error as exc:
                     raise lease.error(exc) from exc
                 fence(saver, thread_id, lease.owner, LEASE_TABLE)
-                set_fence(saver, thread_id, Fence(check=lease.check))
+                log = _take_over(saver, backend.key, thread_id, lease)
+                set_fence(saver, thread_id, Fence(check=lease.check, log=log))
+                keep = True
                 try:
                     yield
+                    keep = False
                     _prune(saver, thread_id)
+                except LeaseLostError:
+                    keep = False
+                    raise
                 except sqlite3.Error as exc:
                     _raise_sqlite_failure(exc, lease)
                     raise
                 finally:
                     set_fence(saver, thread_id, None)
+                    _close(log, keep)
                     unfence(saver, thread_id)
             finally:
                 lease.release()
@@ -126,15 +135,23 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
                 pid = pg_take(saver, conn, thread_id)
                 if conn is not saver.conn:  # a pool: writes go through other sessions
                     fence_writes(saver)
-                set_fence(saver, thread_id, pg_fence(saver, conn, thread_id, pid))
+                log = _take_over(saver, backend.key, thread_id)
+                set_fence(saver, thread_id, dataclasses.replace(
+                    pg_fence(saver, conn, thread_id, pid), log=log))
+                keep = True
                 try:
                     yield
+                    keep = False
                     _prune(saver, thread_id)
+                except LeaseLostError:
+                    keep = False
+                    raise
                 except Exception as exc:
                     raise_pg_failure(exc, thread_id)
                     raise
                 finally:
                     set_fence(saver, thread_id, None)
+                    _close(log, keep)
                     pg_drop(saver, conn, thread_id)
         else:
             yield
@@ -169,15 +186,22 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
                 except sqlite3.Error as exc:
                     raise lease.error(exc) from exc
                 await afence(saver, thread_id, lease.owner, LEASE_TABLE)
-                set_fence(saver, thread_id, Fence(check=lease.check))
+                log = await _atake_over(saver, backend.key, thread_id, lease)
+                set_fence(saver, thread_id, Fence(check=lease.check, log=log))
+                keep = True
                 try:
                     yield
+                    keep = False
                     await _aprune(saver, thread_id)
+                except LeaseLostError:
+                    keep = False
+                    raise
                 except sqlite3.Error as exc:
                     _raise_sqlite_failure(exc, lease)
                     raise
                 finally:
                     set_fence(saver, thread_id, None)
+                    _close(log, keep)
                     await afence(saver, thread_id, None, LEASE_TABLE)
             finally:
                 await asyncio.to_thread(lease.release)
@@ -186,15 +210,23 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
                 pid = await apg_take(saver, conn, thread_id)
                 if conn is not saver.conn:
                     fence_writes(saver)
-                set_fence(saver, thread_id, apg_fence(saver, conn, thread_id, pid))
+                log = await _atake_over(saver, backend.key, thread_id)
+                set_fence(saver, thread_id, dataclasses.replace(
+                    apg_fence(saver, conn, thread_id, pid), log=log))
+                keep = True
                 try:
                     yield
+                    keep = False
                     await _aprune(saver, thread_id)
+                except LeaseLostError:
+                    keep = False
+                    raise
                 except Exception as exc:
                     raise_pg_failure(exc, thread_id)
                     raise
                 finally:
                     set_fence(saver, thread_id, None)
+                    _close(log, keep)
                     await apg_drop(saver, conn, thread_id)
         else:
             yield
@@ -224,6 +256,36 @@ def running_threads(saver: Any, thread_ids: Iterable[str]) -> dict[str, str]:
         for row in rows:
             out.setdefault(col(row, "thread_id"), "another process (PostgreSQL lock)")
     return out
+
+
+def _take_over(saver: Any, identity: Hashable, thread_id: str,
+               lease: _SqliteLease | None = None) -> EffectLog | None:
+    """Copy what killed holders of the thread left in their effect logs into the journal
+    and open this run's log (:mod:`agentpatterns.storage.effect_log`)."""
+    try:
+        return take_over(saver, identity, thread_id)
+    except sqlite3.Error as exc:
+        if lease is not None:
+            raise lease.error(exc) from exc
+        raise
+
+
+async def _atake_over(saver: Any, identity: Hashable, thread_id: str,
+                      lease: _SqliteLease | None = None) -> EffectLog | None:
+    try:
+        return await atake_over(saver, identity, thread_id)
+    except sqlite3.Error as exc:
+        if lease is not None:
+            raise lease.error(exc) from exc
+        raise
+
+
+def _close(log: EffectLog | None, keep: bool) -> None:
+    # kept when the run stopped with an error its records may not have outlived (the next
+    # holder copies what the journal lacks); removed when every record was committed, or
+    # when the run lost the thread (the run that took it over decides)
+    if log is not None:
+        log.close(keep=keep)
 
 
 def _prune(saver: Any, thread_id: str) -> None:

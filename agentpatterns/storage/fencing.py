@@ -37,11 +37,15 @@ class Fence:
         pg_lock: PostgreSQL: the backend pid of the session holding the thread's advisory
             lock and the lock's key text; journal inserts are made only while that session
             holds it (a saver with a pool writes through other sessions).
+        log: The run's write-ahead effect log
+            (:class:`agentpatterns.storage.effect_log.EffectLog`): each journal record is
+            appended to it before it is inserted (``None``: none kept).
     """
 
     check: Callable[[], None]
     acheck: Callable[[], Awaitable[None]] | None = None
     pg_lock: tuple[int, str] | None = None
+    log: Any = None
 
 
 _fences: weakref.WeakKeyDictionary[Any, dict[str, Fence]] = weakref.WeakKeyDictionary()

@@ -27,6 +27,7 @@ import asyncio
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentpatterns.errors import LeaseLostError
@@ -64,13 +65,15 @@ class TaskKey(Protocol):
 #: ``(seq, kind, name, value)``, as :class:`agentpatterns.nodes.journal.JournalStore` takes it.
 Entry = tuple[int, str, str, Any]
 
-__all__ = ["JOURNAL_TABLE", "acreate_table", "create_table", "journal_store"]
+__all__ = ["JOURNAL_TABLE", "acreate_table", "arestore_rows", "create_table", "journal_store",
+           "restore_rows"]
 
 _COLUMNS = COLUMNS
 _SQLITE_SELECT = (f"SELECT seq, kind, name, type, value FROM {JOURNAL_TABLE} "
                   "WHERE thread_id = ? AND checkpoint_ns = ? AND task_id = ? ORDER BY seq")
 _SQLITE_INSERT = (f"INSERT OR REPLACE INTO {JOURNAL_TABLE} ({_COLUMNS}) "
                   "VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+_SQLITE_RESTORE = _SQLITE_INSERT.replace("OR REPLACE", "OR IGNORE")
 _SQLITE_SAVED = ("SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
                  "AND checkpoint_id = ?")
 _PG_SELECT = _SQLITE_SELECT.replace("?", "%s")
@@ -91,13 +94,19 @@ _PG_FENCED_INSERT = (
     "AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) "
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
     + _PG_UPSERT)
+_PG_KEEP = " ON CONFLICT (thread_id, checkpoint_ns, task_id, seq) DO NOTHING"
 
 
-def _pg_insert(key: TaskKey, saver: Any, row: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+def _pg_insert(key: TaskKey, saver: Any, row: tuple[Any, ...], *, keep: bool = False
+               ) -> tuple[str, tuple[Any, ...]]:
+    """The insert of ``row`` (with ``keep``: a row already there stays) and its parameters,
+    fenced by the run's advisory lock when a run holds the thread."""
     fence = fence_of(saver, key.thread_id)
     if fence is None or fence.pg_lock is None:
-        return _PG_INSERT, row
-    return _PG_FENCED_INSERT, (*row, *fence.pg_lock)
+        sql, params = _PG_INSERT, row
+    else:
+        sql, params = _PG_FENCED_INSERT, (*row, *fence.pg_lock)
+    return (sql.replace(_PG_UPSERT, _PG_KEEP) if keep else sql), params
 
 
 def _pg_refused(key: TaskKey) -> LeaseLostError:
@@ -138,11 +147,80 @@ def journal_store(saver: Any) -> Any:
     return _MemoryJournal(rows, getattr(saver, "serde", None), saver)
 
 
-def _row(key: TaskKey, entry: Entry, serde: Any) -> tuple[Any, ...]:
+def _row(key: TaskKey, entry: Entry, serde: Any, saver: Any = None) -> tuple[Any, ...]:
+    """The journal row of ``entry``; for a run holding the thread's lock, first written to
+    its effect log (:mod:`agentpatterns.storage.effect_log`), so a kill before the insert
+    commits loses nothing."""
     seq, kind, name, value = entry
     type_, blob = serde.dumps_typed(value)
-    return (key.thread_id, key.checkpoint_ns, key.task_id, seq, kind, name, type_, blob,
-            time.time(), key.parent_ns, key.checkpoint_id)
+    row = (key.thread_id, key.checkpoint_ns, key.task_id, seq, kind, name, type_, blob,
+           time.time(), key.parent_ns, key.checkpoint_id)
+    fence = fence_of(saver, key.thread_id) if saver is not None else None
+    if fence is not None and fence.log is not None:
+        fence.log.append(row)
+    return row
+
+
+@dataclass(frozen=True)
+class _RowKey:
+    """A row's task, in the shape of a ``TaskKey`` (for the fence of the row's thread)."""
+
+    thread_id: str
+    checkpoint_ns: str
+    task_id: str
+    parent_ns: str
+    checkpoint_id: str
+
+
+def _keyed(row: tuple[Any, ...]) -> _RowKey:
+    return _RowKey(row[0], row[1], row[2], row[9], row[10])
+
+
+def _decodable(rows: list[tuple[Any, ...]], serde: Any) -> list[tuple[Any, ...]]:
+    # an effect log's line that the serializer cannot read is skipped, never stored
+    out = []
+    for row in rows:
+        try:
+            serde.loads_typed((row[6], bytes(row[7])))
+        except Exception:
+            continue
+        out.append(row)
+    return out
+
+
+def restore_rows(saver: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Insert journal ``rows`` the journal does not hold yet (a row already there stays):
+    the entries a killed run left in its effect log, copied by the next holder of the lock.
+    """
+    kind = saver_kind(saver)
+    rows = _decodable(rows, saver.serde)
+    if kind == "sqlite":
+        with saver.cursor() as cur:
+            for row in rows:
+                cur.execute(_SQLITE_RESTORE, row)
+    elif kind == "postgres":
+        with saver._cursor() as cur:
+            for row in rows:
+                cur.execute(*_pg_insert(_keyed(row), saver, row, keep=True))
+
+
+async def arestore_rows(saver: Any, rows: list[tuple[Any, ...]]) -> None:
+    """:func:`restore_rows` for an async saver (a sync one is served in a thread)."""
+    kind = saver_kind(saver)
+    if kind in ("sqlite", "postgres"):
+        await asyncio.to_thread(restore_rows, saver, rows)
+        return
+    rows = _decodable(rows, saver.serde)
+    if kind == "asqlite":
+        await saver.setup()
+        async with saver.lock:
+            for row in rows:
+                await saver.conn.execute(_SQLITE_RESTORE, row)
+            await saver.conn.commit()
+    elif kind == "apostgres":
+        async with saver._cursor() as cur:
+            for row in rows:
+                await cur.execute(*_pg_insert(_keyed(row), saver, row, keep=True))
 
 
 def _entries(rows: Any, serde: Any) -> list[Entry]:
@@ -253,6 +331,15 @@ class _Fenced:
             await (fence.acheck() if fence.acheck is not None
                    else asyncio.to_thread(fence.check))
 
+    def logs_ahead(self, key: TaskKey) -> bool:
+        """Whether the run holding ``key``'s thread keeps a write-ahead effect log."""
+        fence = fence_of(self.saver, key.thread_id)
+        return fence is not None and fence.log is not None
+
+    def log_ahead(self, key: TaskKey, entry: Entry) -> None:
+        """Write ``entry`` to the run's effect log only (its record follows)."""
+        _row(key, entry, self.saver.serde, self.saver)
+
 
 class _SyncJournal(_Fenced):
     """Shared by the blocking backends: the async methods run the blocking ones in a thread
@@ -322,7 +409,7 @@ class _SqliteJournal(_SqlJournal):
         sqlite_setup(cur)
 
     def record(self, key: TaskKey, entry: Entry) -> None:
-        row = _row(key, entry, self.saver.serde)
+        row = _row(key, entry, self.saver.serde, self.saver)
         with self.saver.cursor() as cur:  # commits on exit, before the turn goes on
             self._setup(cur)
             cur.execute(_SQLITE_INSERT, row)
@@ -367,7 +454,7 @@ class _AsyncSqliteJournal(_Fenced):
             await asyncio.sleep(_poll(attempt))
 
     async def arecord(self, key: TaskKey, entry: Entry) -> None:
-        row = _row(key, entry, self.saver.serde)
+        row = _row(key, entry, self.saver.serde, self.saver)
         await self.saver.setup()
         async with self.saver.lock:
             await self._setup()
@@ -387,7 +474,7 @@ class _PostgresJournal(_SqlJournal):
         pg_setup(cur)
 
     def record(self, key: TaskKey, entry: Entry) -> None:
-        sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde))
+        sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde, self.saver))
         with self.saver._cursor() as cur:  # an autocommit connection: committed on return
             self._setup(cur)
             cur.execute(sql, params)
@@ -429,7 +516,7 @@ class _AsyncPostgresJournal(_Fenced):
             await asyncio.sleep(_poll(attempt))
 
     async def arecord(self, key: TaskKey, entry: Entry) -> None:
-        sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde))
+        sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde, self.saver))
         async with self.saver._cursor() as cur:
             await self._setup(cur)
             await cur.execute(sql, params)

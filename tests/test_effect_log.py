@@ -1,0 +1,142 @@
+"""The write-ahead effect log (issue 12, item 3): a kill after an effect completed but before
+its journal record committed no longer repeats it.
+
+A run holding its thread's lock appends each record to a local file of its own before the
+database insert; the next holder of the lock copies what the journal lacks and removes the
+file. Killed at exactly that point (``AP_KILL=logged:KIND:NAME``, ``tests._crash``), in a real
+subprocess, on SQLite and PostgreSQL, on both runtimes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentpatterns import Runner
+from agentpatterns.storage import open_checkpointer
+from agentpatterns.storage.effect_log import EffectLog, left_behind, log_dir
+from tests._crash import build, classify, finish, repeats
+
+ROOT = Path(__file__).resolve().parents[1]
+CROSS_PROCESS = pytest.mark.parametrize("checkpointer_url", ["sqlite", "postgres"],
+                                        indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def _own_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # this test's effect logs only (the child processes inherit it)
+    monkeypatch.setenv("AGENTPATTERNS_STATE_DIR", str(tmp_path / "state"))
+
+
+def _killed(module: str, args: list[str], log: Path, kill: str) -> set[str]:
+    env = {**os.environ, "AP_KILL": kill, "AP_KILL_MARK": str(log) + ".mark",
+           "AP_KILL_SETTLE": "0.3"}
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr[-3000:])
+    return {line.split("\t")[3] for line in log.read_text().splitlines()}
+
+
+def _files() -> list[Path]:
+    root = Path(os.environ["AGENTPATTERNS_STATE_DIR"]) / "effects"
+    return sorted(root.rglob("*.log")) if root.exists() else []
+
+
+@CROSS_PROCESS
+@pytest.mark.parametrize("kill", ["logged:model:Writer", "logged:tool:publish",
+                                  "logged:model:Researcher", "record:model:Editor"])
+def test_a_kill_after_the_effect_log_before_the_insert_repeats_nothing(checkpointer_url,
+                                                                       tmp_path, kill):
+    log = tmp_path / "calls.log"
+    killed = _killed("tests._crash", ["sequential", checkpointer_url, "e1", str(log)], log, kill)
+    # record:model:Editor - killed before the record's insert: the reply was written ahead
+    # from the model's on_llm_end already
+    assert any(line.startswith("logged\t") for line in log.read_text().splitlines())
+    assert _files(), "the killed run's effect log stays for the next holder"
+    out = finish("sequential", checkpointer_url, "e1", str(log))
+    assert out["path"] == ["Researcher", "Writer", "Editor"]
+    assert out["final_output"] == "published (Editor, reply 1)"
+    found = classify(log, killed)
+    assert repeats(log) == (0, 0), found.other
+    assert not _files(), "the file is removed once its entries are in the journal"
+
+
+def test_a_finished_or_waiting_run_leaves_no_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    log = str(tmp_path / "calls.log")
+    for pattern in ("sequential", "approval"):
+        result = Runner.run_sync(build(pattern, log), "go", thread_id=pattern, checkpointer=url)
+        assert result.interrupted == (pattern == "approval")
+        assert not _files()
+    assert not list((Path(os.environ["AGENTPATTERNS_STATE_DIR"]) / "effects").glob("*/"))
+
+
+def test_the_files_are_private(tmp_path):
+    log = EffectLog(tmp_path / "db", "t")
+    try:
+        assert stat.S_IMODE(os.stat(tmp_path / "db").st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(log.path).st_mode) == 0o600
+    finally:
+        log.close()
+    assert not (tmp_path / "db").exists()
+
+
+def _row(task: str, seq: int, value: bytes) -> tuple[Any, ...]:
+    return ("t", "", task, seq, "tool", "book", "bytes", value, 1.0, "", "c1")
+
+
+def test_the_latest_holder_wins_and_damaged_records_are_skipped(tmp_path):
+    first = EffectLog(tmp_path, "t")
+    first.append(_row("a", 0, b"frozen holder, written late"))
+    first.append(_row("a", 1, b"only the first holder got here"))
+    second = EffectLog(tmp_path, "t")
+    second.append(_row("a", 0, b"the holder that took over"))
+    import struct
+    import zlib
+
+    import ormsgpack
+
+    with open(first.path, "ab") as f:  # a record of the wrong shape, with a good checksum
+        payload = ormsgpack.packb(["not", "a", "row"])
+        f.write(struct.pack("<II", len(payload), zlib.crc32(payload)) + payload)
+    with open(second.path, "ab") as f:  # a damaged record, then one cut short by a kill
+        f.write(struct.pack("<II", 3, 0xDEADBEEF) + b"abc" + struct.pack("<II", 99, 1) + b"x")
+    EffectLog(tmp_path, "other thread").append(_row("a", 0, b"another thread"))
+    rows, files = left_behind(tmp_path, "t")
+    assert len(files) == 2
+    assert sorted((r[2], r[3], r[7]) for r in rows) == [
+        ("a", 0, b"the holder that took over"), ("a", 1, b"only the first holder got here")]
+    assert all(r[0] == "t" for r in rows)
+
+
+def test_a_row_the_serializer_cannot_read_is_not_copied(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    with open_checkpointer(url) as saver:
+        from agentpatterns.run.locks import _backend_of, thread_lock
+
+        directory = log_dir(_backend_of(saver).key)
+        log = EffectLog(directory, "t")
+        log.append(_row("a", 0, b"\x00garbage"))  # "bytes" typed, fine
+        log.append(("t", "", "a", 1, "tool", "book", "msgpack", b"\xc1\xc1", 1.0, "", "c1"))
+        log.close(keep=True)
+        with thread_lock(saver, "t"):
+            rows = saver.conn.execute(
+                "SELECT seq, value FROM agentpatterns_journal WHERE thread_id = 't'").fetchall()
+        assert rows == [(0, b"\x00garbage")]
+
+
+def test_no_folder_no_log_the_run_still_works(tmp_path, monkeypatch):
+    blocked = tmp_path / "ro"
+    blocked.write_text("a file where the folder should be")
+    monkeypatch.setenv("AGENTPATTERNS_STATE_DIR", str(blocked))
+    log = str(tmp_path / "calls.log")
+    result = Runner.run_sync(build("sequential", log), "go", thread_id="n",
+                             checkpointer=f"sqlite:///{tmp_path / 'runs.db'}")
+    assert result.path == ["Researcher", "Writer", "Editor"]
