@@ -385,3 +385,40 @@ def test_a_durable_composition_cut_off_by_its_budget_is_continued_by_resume_sdk(
     with pytest.raises(BudgetExceeded) as plain:
         run_sdk_sync(p, "Compare heat pumps", max_model_calls=5, model=model)
     assert "cannot be continued" in str(plain.value)
+
+
+def test_a_resumed_composition_calls_on_handoff_and_input_filter_once() -> None:
+    # the SDK runtime resumes a composition's approval by replaying the run from its start:
+    # the handoff's callables are answered from the journal (they were called again), as
+    # the LangGraph runtime, whose finished triage step is not run again
+    from collections import Counter
+
+    from agentpatterns import handoff
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync
+
+    def make(calls: Counter[str]) -> Pattern:
+        def on_handoff(_ctx: Any) -> None:
+            calls["on_handoff"] += 1
+
+        def kept(data: Any) -> Any:
+            calls["input_filter"] += 1
+            return data
+
+        booking = _agent("Booking Agent", "Help users book tables",
+                         handoff_description="Handles all booking and table requests")
+        desk = triage(_agent("Desk", "Route users to the right specialist", handoffs=[
+            handoff(booking, on_handoff=on_handoff, input_filter=kept)]), name="Front Desk")
+        return sequential([desk, _gate()], name="Top")
+
+    for runtime in ("sdk", "langgraph"):
+        calls: Counter[str] = Counter()
+        if runtime == "sdk":
+            waiting = run_sdk_sync(make(calls), "book a table for two", thread_id="cb-sdk")
+            assert waiting.interrupted and calls == {"on_handoff": 1, "input_filter": 1}
+            done = resume_sdk_sync(make(calls), thread_id="cb-sdk", decision=True)
+        else:
+            waiting = Runner.run_sync(make(calls), "book a table for two", thread_id="cb-lg")
+            assert waiting.interrupted
+            done = Runner.resume_sync(make(calls), thread_id="cb-lg", decision=True)
+        assert not done.interrupted and "Executor" in done.path
+        assert calls == {"on_handoff": 1, "input_filter": 1}, (runtime, calls)

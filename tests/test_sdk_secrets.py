@@ -77,8 +77,10 @@ def _models(server: FakeOpenAIServer, secret: str) -> Iterator[tuple[str, Any]]:
 
 
 def test_a_key_given_in_code_and_echoed_by_a_401_is_neither_raised_nor_stored(
-        openai_server: FakeOpenAIServer, secret: str, tmp_path: Path) -> None:
+        openai_server: FakeOpenAIServer, secret: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
     from agentpatterns.adapters.openai_agents import run_sdk_sync
+    from tests.test_cli_durable import cli
 
     _echo(openai_server, secret)
     for n, (name, model) in enumerate(_models(openai_server, secret)):
@@ -88,6 +90,10 @@ def test_a_key_given_in_code_and_echoed_by_a_401_is_neither_raised_nor_stored(
         _assert_clean(info.value, secret)
         assert type(info.value.__cause__).__name__ == "AuthenticationError", name
     assert _files_with(tmp_path, secret) == []
+    for command in (("threads",), ("threads", "--json"), ("history", "--thread", "t0")):
+        code, out, err = cli(capsys, *command, "--db", f"sqlite:///{tmp_path / 'runs.db'}")
+        assert secret not in out + err, (command, out, err)
+        assert code == 0 or command[0] == "history", (command, err)
 
 
 async def test_a_key_on_an_agents_model_is_redacted_in_a_streamed_run(
