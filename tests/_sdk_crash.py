@@ -237,19 +237,37 @@ def build(name: str, log: str | Path) -> Pattern:
     raise SystemExit(f"unknown pattern {name!r}")
 
 
-def _imported_tool(log: str, name: str, doc: str) -> Any:
-    """An SDK ``function_tool`` (run by its own invoker) as our agents take it."""
+def _imported_tool(log: str, name: str, doc: str, *, guarded: bool = False) -> Any:
+    """An SDK ``function_tool`` (run by its own invoker) as our agents take it; ``guarded``:
+    with a tool input and a tool output guardrail, each logging a ``call`` line."""
     import agents
+    from agents.tool_guardrails import (
+        ToolGuardrailFunctionOutput,
+        tool_input_guardrail,
+        tool_output_guardrail,
+    )
 
     from agentpatterns.adapters.openai_agents.tools import function_tool_back
 
+    def check(what: str) -> Any:
+        def fn(_data: Any) -> Any:
+            _append(log, f"call\t{what}\t{os.getpid()}")
+            return ToolGuardrailFunctionOutput.allow(output_info={"checked": what})
+        fn.__name__ = what
+        return fn
+
     sdk_tool = agents.function_tool(_body(log, name, doc))
+    if guarded:
+        sdk_tool.tool_input_guardrails = [tool_input_guardrail(check("tool_input_guardrail"))]
+        sdk_tool.tool_output_guardrails = [
+            tool_output_guardrail(check("tool_output_guardrail"))]
     return function_tool_back(agents.Agent(name="owner"), sdk_tool)
 
 
 def _imported(agent: Any, log: str) -> Pattern:
     """A triage whose handoff is an SDK ``handoff()`` (its ``on_handoff`` and an SDK-style
-    ``input_filter`` dropping the tool items) and whose specialist has an SDK tool."""
+    ``input_filter`` dropping the tool items) and whose specialist has an SDK tool with
+    tool guardrails."""
     import agents
     from agents.extensions.handoff_filters import remove_all_tools
 
@@ -263,7 +281,8 @@ def _imported(agent: Any, log: str) -> Pattern:
         return remove_all_tools(data)
 
     clerk = agent("Clerk", "Help with orders", handoff_description="Handles orders",
-                  tools=[_imported_tool(log, "look_up_order", "Look up the order.")])
+                  tools=[_imported_tool(log, "look_up_order", "Look up the order.",
+                                        guarded=True)])
     sdk_clerk = agents.Agent(name="Clerk", instructions="Help with orders",
                              handoff_description="Handles orders")
     owner = agents.Agent(name="Triage Agent", instructions="Route users")

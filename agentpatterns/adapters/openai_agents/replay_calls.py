@@ -8,7 +8,8 @@ is called once: its answer is recorded (before the run goes on, for a durable ru
 returned from the journal on the replay, in order per callable:
 
 * a function tool's ``is_enabled`` and ``needs_approval`` (by tool; ``needs_approval`` by
-  call id), a handoff's ``is_enabled``;
+  call id), an imported SDK tool's input and output guardrails (by call id: on LangGraph
+  they run inside its journaled call), a handoff's ``is_enabled``;
 * an agent's ``tool_use_behavior`` function (its ``ToolsToFinalOutputResult``);
 * input and output guardrail functions (their ``GuardrailFunctionOutput``);
 * a handoff's ``on_handoff`` (by handoff; a replay takes the handoff without calling it) and
@@ -34,6 +35,7 @@ from typing import Any
 from agents import FunctionTool as SDKFunctionTool
 from agents import GuardrailFunctionOutput, Handoff, ToolsToFinalOutputResult
 from agents.handoffs import HandoffInputData as SDKHandoffInputData
+from agents.tool_guardrails import ToolGuardrailFunctionOutput
 
 from agentpatterns.adapters.openai_agents.handoffs import USER_ON_HANDOFF
 from agentpatterns.adapters.openai_agents.replay import Journal
@@ -94,9 +96,14 @@ def _tool(tool: Any, agent: str, journal: Journal) -> Any:
     if not isinstance(tool, SDKFunctionTool):
         return tool
     enabled, approval = tool.is_enabled, tool.needs_approval
-    if not callable(enabled) and not callable(approval):
+    checks = {"input": tool.tool_input_guardrails, "output": tool.tool_output_guardrails}
+    if not callable(enabled) and not callable(approval) and not any(checks.values()):
         return tool
     made = copy.copy(tool)
+    for kind, guardrails in checks.items():  # an imported SDK tool's: the SDK runs them
+        if guardrails:
+            object.__setattr__(made, f"tool_{kind}_guardrails", [
+                _tool_guardrail(g, kind, tool.name, journal) for g in guardrails])
     if callable(enabled):
         object.__setattr__(made, "is_enabled", _enabled(
             journal, f"call:is_enabled:{agent}:{tool.name}", enabled))
@@ -220,6 +227,29 @@ def _rebuilt(data: Any, kept: Any) -> Any:
                           input_items=items(kept["input"]))
     except (LookupError, KeyError, TypeError, ValueError):
         return None
+
+
+def _tool_verdict(out: Any) -> Any:
+    info, behavior = getattr(out, "output_info", None), getattr(out, "behavior", None)
+    if not _plain(info) or not isinstance(behavior, dict) or not _plain(behavior):
+        return _SKIP
+    return {"info": info, "behavior": dict(behavior)}
+
+
+def _tool_guardrail(guardrail: Any, kind: str, tool: str, journal: Journal) -> Any:
+    """A tool input/output guardrail called once per tool call (by its call id)."""
+    fn = getattr(guardrail, "guardrail_function", None)
+    if not callable(fn) or not dataclasses.is_dataclass(guardrail):
+        return guardrail
+    name = guardrail.get_name() if hasattr(guardrail, "get_name") else str(fn)
+
+    def key(data: Any) -> str:
+        call_id = getattr(getattr(data, "context", None), "tool_call_id", "")
+        return f"call:tool_{kind}_guardrail:{tool}:{name}:{call_id}"
+
+    return dataclasses.replace(guardrail, guardrail_function=_wrap(  # type: ignore[type-var]
+        journal, key, fn, _tool_verdict,
+        lambda d: ToolGuardrailFunctionOutput(output_info=d["info"], behavior=d["behavior"])))
 
 
 def _guardrail(guardrail: Any, kind: str, agent: str, journal: Journal) -> Any:
