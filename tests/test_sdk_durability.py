@@ -65,7 +65,8 @@ CASES = [
 ]
 PG_CASES = [("triage", "Booking Agent:3"), ("parallel", "Researcher 3:2"),
             ("supervisor", "Worker 2:1"), ("human_approval", "Executor:2"),
-            ("sequential", "logged:model:2")]
+            ("sequential", "logged:model:2"), ("handoffs", "Booking Agent:2"),
+            ("imported", "Clerk:2")]
 
 
 def _child(verb: str, pattern: str, url: str, thread: str, log: Path,
