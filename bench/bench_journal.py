@@ -9,6 +9,11 @@ stateless 0 ms model, so the framework and the database are all that is measured
   one SELECT per step (replay lookup, and the wait for the step's checkpoint to be saved).
 * ``none``: ``agentpatterns.graphs._nodes.turn_journal`` patched to return ``None`` (the
   drivers then run effects directly, as before the journal existed).
+* ``no log``: the journal without the write-ahead effect log
+  (:mod:`agentpatterns.storage.effect_log`: each record first appended to a local file, a
+  model reply from the model's ``on_llm_end``; the file made and removed per run) - the
+  ``effect log`` rows give its cost (SQLite and PostgreSQL only: runs on a memory saver
+  hold no lock, so keep no log).
 
 Both variants use the same saver (a fresh thread per run), interleaved and shuffled
 (:func:`_util.compare`). Backends: ``InMemorySaver``, ``SqliteSaver`` on a file (WAL,
@@ -36,6 +41,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langgraph.checkpoint.memory import InMemorySaver
 
 import agentpatterns.graphs._nodes as nodes
+import agentpatterns.run.locks as _locks
 from agentpatterns import Agent, Runner, function_tool, sequential
 from agentpatterns.storage import make_serde
 
@@ -113,6 +119,10 @@ def _backends() -> dict[str, Callable[[], Any]]:
 _real_turn_journal = nodes.turn_journal
 _journal_on = [True]
 nodes.turn_journal = lambda config: _real_turn_journal(config) if _journal_on[0] else None
+_real_take_over = _locks.take_over
+_log_on = [True]
+_locks.take_over = (  # type: ignore[assignment]
+    lambda *args: _real_take_over(*args) if _log_on[0] else None)
 
 
 def run(quick: bool = False) -> Iterator[Row]:
@@ -120,14 +130,17 @@ def run(quick: bool = False) -> Iterator[Row]:
     pattern = _pattern()
     for backend, opener in _backends().items():
         with opener() as saver:
-            def variant(on: bool) -> Callable[[], Any]:
+            def variant(on: bool, log: bool = True) -> Callable[[], Any]:
                 def go() -> None:
-                    _journal_on[0] = on
+                    _journal_on[0], _log_on[0] = on, log
                     r = Runner.run_sync(pattern, "go", checkpointer=saver)
                     assert r.path == ["Researcher", "Writer", "Editor"], r.path
                 return go
 
-            times = compare({"journal": variant(True), "none": variant(False)}, reps=reps, n=n)
+            variants = {"journal": variant(True), "none": variant(False)}
+            if backend != "memory":
+                variants["no log"] = variant(True, log=False)
+            times = compare(variants, reps=reps, n=n)
         ratio = paired_ratio(times, "journal", "none")
         on, off = median(times["journal"]), median(times["none"])
         per_step = (on - off) / STEPS
@@ -140,6 +153,15 @@ def run(quick: bool = False) -> Iterator[Row]:
                            "journaled effect"),
                   detail={"run_ms_journal": ms(on), "run_ms_none": ms(off),
                           "steps": STEPS, "effects": EFFECTS})
+        if "no log" in times:
+            bare = median(times["no log"])
+            yield Row(f"effect log per run ({backend})",
+                      ratio=paired_ratio(times, "journal", "no log"), target=None,
+                      baseline=f"journal, no effect log: {ms(bare)} ms/run",
+                      ours=f"with it: {ms(on)} ms/run", ratio_of="with effect log / without",
+                      summary=(f"+{ms(on - bare)} ms per run, +{ms((on - bare) / EFFECTS)} ms "
+                               "per journaled effect (file made and removed per run)"),
+                      detail={"run_ms_log": ms(on), "run_ms_no_log": ms(bare)})
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
     .venv/bin/python bench/crash_campaign.py [--sqlite-kills 100] [--pg-kills 40] [--seed 1]
         [--pg-url postgresql://...]   # default: a throwaway cluster (tests/_postgres.py)
         [--runtime langgraph|sdk]     # sdk: run_sdk runs instead (bench/crash_campaign_sdk.py)
+        [--no-effect-log]             # runs keep no write-ahead effect log (to compare)
 
 Five patterns (``tests._crash``: sequential with tools, parallel fan-out with tools, human
 approval, agents as tools, triage handing off to an agent with two tools), their model and
@@ -21,11 +22,14 @@ Counted per backend:
 * **model calls repeated** / **tool calls repeated**: completed calls (by agent and reply
   number / by tool and argument) logged more than once across all the trial's processes.
 * **repeats in the window**: repeats whose earlier run's worker was killed after the call
-  returned and before its journal record's insert returned (``tests._crash.classify``: the
-  earlier run's record is not logged as inserted, both runs had the same effect key and the
-  re-running worker read back no entry for it). Every other repeat is a journal failure.
+  returned and before its record was safe - written to the run's write-ahead effect log
+  (``agentpatterns.storage.effect_log``), or inserted in the journal
+  (``tests._crash.classify``: the earlier run's record is logged neither as written nor as
+  inserted, both runs had the same effect key and the re-running worker read back no entry
+  for it). Every other repeat is a journal failure.
 * **window**: how long that window is open, measured on every call of the campaign (from
-  the call completing to its record's insert returning; median, 99th percentile, max).
+  the call completing to its record being written to the effect log, else inserted;
+  median, 99th percentile, max). ``--no-effect-log`` runs without the log, to compare.
 * **tool repeats with one key**: repeated tool calls whose every run saw the same
   ``idempotency_key()``, which a service honouring the key turns into one effect.
 
@@ -262,7 +266,20 @@ def options(doc: str | None, argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.02,
                         help="seconds per model and tool call")
-    return parser.parse_args(argv)
+    parser.add_argument("--no-effect-log", action="store_true",
+                        help="runs keep no write-ahead effect log (to compare: the journal's "
+                        "commit alone decides)")
+    args = parser.parse_args(argv)
+    if args.no_effect_log:  # before the workers are forked: they inherit it
+        import agentpatterns.run.locks as locks
+
+        locks.take_over = lambda *a, **k: None  # type: ignore[assignment]
+        locks.atake_over = _no_log  # type: ignore[assignment]
+    return args
+
+
+async def _no_log(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,7 +75,6 @@ def test_a_finished_or_waiting_run_leaves_no_file(tmp_path):
         result = Runner.run_sync(build(pattern, log), "go", thread_id=pattern, checkpointer=url)
         assert result.interrupted == (pattern == "approval")
         assert not _files()
-    assert not list((Path(os.environ["AGENTPATTERNS_STATE_DIR"]) / "effects").glob("*/"))
 
 
 def test_the_files_are_private(tmp_path):
@@ -85,7 +84,7 @@ def test_the_files_are_private(tmp_path):
         assert stat.S_IMODE(os.stat(log.path).st_mode) == 0o600
     finally:
         log.close()
-    assert not (tmp_path / "db").exists()
+    assert not log.path.exists()
 
 
 def _row(task: str, seq: int, value: bytes) -> tuple[Any, ...]:
@@ -140,3 +139,48 @@ def test_no_folder_no_log_the_run_still_works(tmp_path, monkeypatch):
     result = Runner.run_sync(build("sequential", log), "go", thread_id="n",
                              checkpointer=f"sqlite:///{tmp_path / 'runs.db'}")
     assert result.path == ["Researcher", "Writer", "Editor"]
+
+
+def _left(saver_identity: Any, thread: str) -> None:
+    log = EffectLog(log_dir(saver_identity), thread)
+    log.append((thread, "", "task-a", 0, "tool", "book", "bytes", b"booked", 1.0, "", "c1"))
+    log.close(keep=True)  # as a killed run leaves it
+
+
+@pytest.mark.parametrize("checkpointer_url", ["sqlite", "postgres"], indirect=True)
+async def test_an_async_saver_takes_over_what_a_killed_run_left(checkpointer_url, tmp_path):
+    # the async lock copies the left-behind entry into the journal and removes the file; a
+    # run of its own on the async saver leaves no file
+    from agentpatterns import Agent, sequential
+    from agentpatterns.run.locks import _abackend_of, athread_lock
+    from agentpatterns.storage import make_serde
+    from agentpatterns.testing import ScriptedModel, text
+
+    if checkpointer_url.startswith("sqlite"):
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        opened: Any = AsyncSqliteSaver.from_conn_string(checkpointer_url[len("sqlite:///"):])
+    else:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        opened = AsyncPostgresSaver.from_conn_string(checkpointer_url)
+    async with opened as saver:
+        saver.serde = make_serde()
+        await saver.setup()
+        _left((await _abackend_of(saver)).key, "a1")
+        assert len(_files()) == 1
+        async with athread_lock(saver, "a1"):
+            assert len(_files()) == 1  # its own, open
+        assert not _files()
+        sql = "SELECT seq, value FROM agentpatterns_journal WHERE thread_id = 'a1'"
+        if checkpointer_url.startswith("sqlite"):
+            async with saver.conn.execute(sql) as cursor:
+                rows = [tuple(r) for r in await cursor.fetchall()]
+        else:
+            async with saver._cursor() as cur:
+                await cur.execute(sql)
+                rows = [(r["seq"], bytes(r["value"])) for r in await cur.fetchall()]
+        assert rows == [(0, b"booked")]
+        writer = Agent(name="Writer", instructions="Write", model=ScriptedModel([text("x")]))
+        await Runner.run(sequential([writer]), "go", thread_id="a2", checkpointer=saver)
+        assert not _files()

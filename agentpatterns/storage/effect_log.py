@@ -114,12 +114,9 @@ class EffectLog:
 
 
 def _remove(path: Path) -> None:
+    # the database's folder stays (removing and making it again costs more than the file)
     try:
         path.unlink()
-    except OSError:
-        pass
-    try:
-        path.parent.rmdir()  # the last file of this database: no empty folder left behind
     except OSError:
         pass
 

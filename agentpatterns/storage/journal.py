@@ -194,6 +194,7 @@ def restore_rows(saver: Any, rows: list[tuple[Any, ...]]) -> None:
     """
     kind = saver_kind(saver)
     rows = _decodable(rows, saver.serde)
+    create_table(saver)  # a saver the user made may not have the table yet
     if kind == "sqlite":
         with saver.cursor() as cur:
             for row in rows:
@@ -211,6 +212,7 @@ async def arestore_rows(saver: Any, rows: list[tuple[Any, ...]]) -> None:
         await asyncio.to_thread(restore_rows, saver, rows)
         return
     rows = _decodable(rows, saver.serde)
+    await acreate_table(saver)
     if kind == "asqlite":
         await saver.setup()
         async with saver.lock:
