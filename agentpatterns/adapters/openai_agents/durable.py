@@ -151,12 +151,13 @@ async def durably(run: Run, start: Mapping[str, Any], *, resumed: Mapping[str, A
         ResumeError: ``expect`` is no longer what the store holds.
     """
     from agentpatterns.run.locks import thread_lock
-    from agentpatterns.storage import open_checkpointer
     from agentpatterns.storage.journal import journal_store
     from agentpatterns.storage.journal_sql import delete_ns_rows
+    from agentpatterns.storage.kept import kept
 
     assert run.guard is not None
-    with open_checkpointer(run.durable) as saver, thread_lock(saver, run.thread_id):
+    # the saver is kept open for the process's later runs (storage.kept)
+    with kept(run.durable, "checkpointer") as saver, thread_lock(saver, run.thread_id):
         if expect is not None and await load(run.store, run.thread_id) != dict(expect):
             raise ResumeError(f"thread {run.thread_id!r} was resumed by another process "
                               "meanwhile; see its state with `agentpatterns threads`")

@@ -92,17 +92,18 @@ class CheckpointSession:
         return {"configurable": {"thread_id": self.thread_id}}
 
     async def _messages(self) -> list[Any]:
-        from agentpatterns.storage import aopen_checkpointer
+        from agentpatterns.storage.kept import kept
 
-        async with aopen_checkpointer(self.checkpointer) as saver:
+        # a URL's saver is kept open for the process's later calls (storage.kept)
+        with kept(self.checkpointer, "checkpointer") as saver:
             snapshot = await _compiled(saver).aget_state(self._config)
         values: Mapping[str, Any] = snapshot.values or {}
         return list(values.get("messages") or [])
 
     async def _write(self, messages: list[Any]) -> None:
-        from agentpatterns.storage import aopen_checkpointer
+        from agentpatterns.storage.kept import kept
 
-        async with aopen_checkpointer(self.checkpointer) as saver:
+        with kept(self.checkpointer, "checkpointer") as saver:
             await _compiled(saver).aupdate_state(self._config, {"messages": messages},
                                                  as_node=WRITER)
 

@@ -24,20 +24,20 @@ MISSING: Any = object()
 
 
 async def save(run: Run, payload: dict[str, Any]) -> None:
-    from agentpatterns.storage import aopen_store
+    from agentpatterns.storage.kept import kept
 
     # a copy: an in-memory store keeps the object, and this run's log goes on changing
     value = copy.deepcopy({**payload, "input": run.request, "values": run.values,
                            "pattern": run.pattern.name, **run.saved_counts()})
-    async with aopen_store(run.store) as store:
+    with kept(run.store, "store") as store:  # kept open for the process's later runs
         await store.aput(SAVED, run.thread_id, value)
     run.log.saved = str(payload.get("status") or "")
 
 
 async def load(store_spec: Any, thread_id: str) -> dict[str, Any] | None:
-    from agentpatterns.storage import aopen_store
+    from agentpatterns.storage.kept import kept
 
-    async with aopen_store(store_spec) as store:
+    with kept(store_spec, "store") as store:
         item = await store.aget(SAVED, thread_id)
     return copy.deepcopy(dict(item.value)) if item is not None else None
 
