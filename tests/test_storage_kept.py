@@ -27,8 +27,6 @@ from agentpatterns.examples import EXAMPLES
 from agentpatterns.storage import kept as kept_module
 from agentpatterns.storage.kept import MAX_KEPT, kept
 
-pytest_plugins = ["tests._postgres"]
-
 
 def _run(url: str, thread: str, pattern: str = "triage") -> str:
     from agentpatterns.adapters.openai_agents import run_sdk_sync

@@ -17,11 +17,12 @@ from typing import Any
 
 from agentpatterns.run.locks import _is_psycopg
 from agentpatterns.run.locks_pg import pg_connection, saver_lock
+from agentpatterns.storage.journal_sql import SDK_RUNS_PREFIX
 
 __all__ = ["SdkRun", "sdk_resume_hint", "sdk_runs"]
 
 #: The store namespace of SDK runs, as LangGraph's stores write it in the ``prefix`` column.
-PREFIX = "agentpatterns.openai_agents.runs"
+PREFIX = SDK_RUNS_PREFIX
 _SQLITE = ("SELECT key, json_extract(value, '$.status'), json_extract(value, '$.pattern'), "
            "json_extract(value, '$.path'), updated_at FROM store WHERE prefix = ?")
 _PG = ("SELECT key, value->>'status' AS status, value->>'pattern' AS pattern, "

@@ -24,7 +24,6 @@ is made only while the run's session holds the advisory lock).
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -32,6 +31,8 @@ from typing import Any, Protocol
 
 from agentpatterns.errors import LeaseLostError
 from agentpatterns.storage.fencing import fence_of
+from agentpatterns.storage.journal_memory import MemoryRows as _MemoryRows
+from agentpatterns.storage.journal_memory import memory_rows
 from agentpatterns.storage.journal_sql import (
     COLUMNS,
     JOURNAL_TABLE,
@@ -43,6 +44,7 @@ from agentpatterns.storage.journal_sql import (
     saver_kind,
     sqlite_setup,
 )
+from agentpatterns.storage.thread_delete import forget_on_delete
 
 # (storage and nodes are independent layers: the key and entries are matched by shape)
 
@@ -117,8 +119,6 @@ def _pg_refused(key: TaskKey) -> LeaseLostError:
 
 # savers whose database has the table (weak: a journal must not keep a saver alive)
 _ready: weakref.WeakSet[Any] = weakref.WeakSet()
-_memory_rows: weakref.WeakKeyDictionary[Any, _MemoryRows] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
 
 
 def journal_store(saver: Any) -> Any:
@@ -131,6 +131,7 @@ def journal_store(saver: Any) -> Any:
         A :class:`agentpatterns.nodes.journal.JournalStore` in the saver's database (SQLite,
         PostgreSQL), or in this process for other savers.
     """
+    forget_on_delete(saver)  # its delete_thread drops the thread's journal too
     kind = saver_kind(saver)
     if kind == "sqlite":
         return _SqliteJournal(saver)
@@ -140,11 +141,7 @@ def journal_store(saver: Any) -> Any:
         return _PostgresJournal(saver)
     if kind == "apostgres":
         return _AsyncPostgresJournal(saver)
-    with _lock:
-        rows = _memory_rows.get(saver)
-        if rows is None:
-            rows = _memory_rows[saver] = _MemoryRows()
-    return _MemoryJournal(rows, getattr(saver, "serde", None), saver)
+    return _MemoryJournal(memory_rows(saver), getattr(saver, "serde", None), saver)
 
 
 def _row(key: TaskKey, entry: Entry, serde: Any, saver: Any = None) -> tuple[Any, ...]:
@@ -524,12 +521,6 @@ class _AsyncPostgresJournal(_Fenced):
             await cur.execute(sql, params)
             if not cur.rowcount:
                 raise _pg_refused(key)
-
-
-class _MemoryRows:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.rows: dict[tuple[str, str, str], dict[int, tuple[str, str, Any]]] = {}
 
 
 class _MemoryJournal(_SyncJournal):

@@ -6,8 +6,9 @@ prepared from (``parent_ns``, ``checkpoint_id``).
 
 Lifecycle:
 
-* :func:`delete_rows` - every row of a thread; the savers opened by
-  :mod:`agentpatterns.storage` call it from ``delete_thread``.
+* :func:`delete_rows` - every row of a thread; ``delete_thread`` of any saver the journal
+  was used with calls it (:func:`delete_thread_rows`, with the thread's SDK run marker;
+  see :mod:`agentpatterns.storage.thread_delete`).
 * :func:`prune_rows` - the rows no re-run can read any more: those of a task whose
   checkpoint already has a child checkpoint (the step's results are saved, so the step is
   never executed again from there). A run's lock calls it when the run ends; what stays is
@@ -24,11 +25,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["JOURNAL_TABLE", "adelete_rows", "aprune_rows", "delete_ns_rows", "delete_rows",
-           "prune_rows", "saver_kind"]
+__all__ = ["JOURNAL_TABLE", "SDK_RUNS_PREFIX", "adelete_rows", "adelete_thread_rows",
+           "aprune_rows", "delete_ns_rows", "delete_rows", "delete_thread_rows", "prune_rows",
+           "saver_kind"]
 
 #: The table holding journal entries (SQLite and PostgreSQL).
 JOURNAL_TABLE = "agentpatterns_journal"
+#: The store namespace of the SDK runtime's run markers (key = thread id), as LangGraph's
+#: stores write it in the ``prefix`` column of their ``store`` table.
+SDK_RUNS_PREFIX = "agentpatterns.openai_agents.runs"
+_STORE_TABLE = "store"
 
 COLUMNS = ("thread_id, checkpoint_ns, task_id, seq, kind, name, type, value, created, "
            "parent_ns, checkpoint_id")
@@ -65,6 +71,8 @@ _PG_DELETE = _SQLITE_DELETE.replace("?", "%s")
 _SQLITE_DELETE_NS = f"DELETE FROM {JOURNAL_TABLE} WHERE thread_id = ? AND checkpoint_ns = ?"
 _PG_DELETE_NS = _SQLITE_DELETE_NS.replace("?", "%s")
 PG_PRUNE = SQLITE_PRUNE.replace("?", "%s")
+_SQLITE_DELETE_MARKER = f"DELETE FROM {_STORE_TABLE} WHERE key = ? AND prefix = ?"
+_PG_DELETE_MARKER = _SQLITE_DELETE_MARKER.replace("?", "%s")
 
 
 def _missing(names: Any) -> list[str]:
@@ -132,27 +140,29 @@ def saver_kind(saver: Any) -> str:
     return "memory"
 
 
-def _has_table_sqlite(cur: Any) -> bool:
+def _has_table_sqlite(cur: Any, table: str = JOURNAL_TABLE) -> bool:
     return bool(cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                            (JOURNAL_TABLE,)).fetchall())
+                            (table,)).fetchall())
 
 
-def _run(saver: Any, sqlite_sql: str, pg_sql: str, thread_id: str, *more: str) -> int:
+def _run(saver: Any, sqlite_sql: str, pg_sql: str, thread_id: str, *more: str,
+         table: str = JOURNAL_TABLE) -> int:
     kind = saver_kind(saver)
     if kind == "sqlite":
         with saver.cursor() as cur:
-            if not _has_table_sqlite(cur):
+            if not _has_table_sqlite(cur, table):
                 return 0
             return int(cur.execute(sqlite_sql, (str(thread_id), *more)).rowcount)
     if kind == "postgres":
         with saver._cursor() as cur:
-            if cur.execute("SELECT to_regclass(%s) AS t", (JOURNAL_TABLE,)).fetchone()["t"] is None:
+            if cur.execute("SELECT to_regclass(%s) AS t", (table,)).fetchone()["t"] is None:
                 return 0
             return int(cur.execute(pg_sql, (str(thread_id), *more)).rowcount)
     return 0
 
 
-async def _arun(saver: Any, sqlite_sql: str, pg_sql: str, thread_id: str) -> int:
+async def _arun(saver: Any, sqlite_sql: str, pg_sql: str, thread_id: str, *more: str,
+                table: str = JOURNAL_TABLE) -> int:
     import asyncio
 
     kind = saver_kind(saver)
@@ -160,20 +170,21 @@ async def _arun(saver: Any, sqlite_sql: str, pg_sql: str, thread_id: str) -> int
         async with saver.lock:
             async with saver.conn.execute(
                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                    (JOURNAL_TABLE,)) as cursor:
+                    (table,)) as cursor:
                 if not await cursor.fetchall():
                     return 0
-            cursor = await saver.conn.execute(sqlite_sql, (str(thread_id),))
+            cursor = await saver.conn.execute(sqlite_sql, (str(thread_id), *more))
             await saver.conn.commit()
             return int(cursor.rowcount)
     if kind == "apostgres":
         async with saver._cursor() as cur:
-            await cur.execute("SELECT to_regclass(%s) AS t", (JOURNAL_TABLE,))
+            await cur.execute("SELECT to_regclass(%s) AS t", (table,))
             if (await cur.fetchone())["t"] is None:
                 return 0
-            await cur.execute(pg_sql, (str(thread_id),))
+            await cur.execute(pg_sql, (str(thread_id), *more))
             return int(cur.rowcount)
-    return await asyncio.to_thread(_run, saver, sqlite_sql, pg_sql, thread_id)
+    return await asyncio.to_thread(_run, saver, sqlite_sql, pg_sql, thread_id, *more,
+                                   table=table)
 
 
 def delete_rows(saver: Any, thread_id: str) -> int:
@@ -198,6 +209,28 @@ def delete_ns_rows(saver: Any, thread_id: str, checkpoint_ns: str) -> int:
 async def adelete_rows(saver: Any, thread_id: str) -> int:
     """:func:`delete_rows` for async savers."""
     return await _arun(saver, _SQLITE_DELETE, _PG_DELETE, thread_id)
+
+
+def delete_thread_rows(saver: Any, thread_id: str) -> int:
+    """What deleting ``thread_id`` deletes beside LangGraph's rows, in ``saver``'s database:
+    its journal rows and the SDK runtime's marker of its run (the ``store`` table's row
+    under :data:`SDK_RUNS_PREFIX`, which the thread listings read).
+
+    Returns:
+        How many journal rows were deleted (0 for savers that keep no journal table).
+    """
+    deleted = delete_rows(saver, thread_id)
+    _run(saver, _SQLITE_DELETE_MARKER, _PG_DELETE_MARKER, thread_id, SDK_RUNS_PREFIX,
+         table=_STORE_TABLE)
+    return deleted
+
+
+async def adelete_thread_rows(saver: Any, thread_id: str) -> int:
+    """:func:`delete_thread_rows` for async savers."""
+    deleted = await adelete_rows(saver, thread_id)
+    await _arun(saver, _SQLITE_DELETE_MARKER, _PG_DELETE_MARKER, thread_id, SDK_RUNS_PREFIX,
+                table=_STORE_TABLE)
+    return deleted
 
 
 def prune_rows(saver: Any, thread_id: str) -> int:

@@ -1,7 +1,7 @@
 """The PostgreSQL savers :mod:`agentpatterns.storage` opens: any text, and the turn journal.
 
-``delete_thread`` also deletes the thread's turn-journal rows
-(:mod:`agentpatterns.storage.journal_sql`).
+``delete_thread`` (and ``prune`` with ``strategy="delete"``) also deletes the thread's
+turn-journal rows and SDK run marker (:mod:`agentpatterns.storage.thread_delete`).
 
 Any text: strings JSONB cannot hold go to the blob table.
 
@@ -19,13 +19,14 @@ Imported only when a ``postgresql://`` checkpointer is opened.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-from agentpatterns.storage.journal_sql import adelete_rows, delete_rows
+from agentpatterns.storage.journal_sql import adelete_thread_rows, delete_thread_rows
 from agentpatterns.storage.rows import AsyncCheckedReads, CheckedReads
 
 __all__ = ["AsyncAgentPatternsPostgresSaver", "AgentPatternsPostgresSaver", "jsonb_safe"]
@@ -90,6 +91,7 @@ class AgentPatternsPostgresSaver(CheckedReads, PostgresSaver):
 
     passed = (psycopg.Error,)
     _server_utf8: bool | None = None
+    _agentpatterns_forgets_journal = True
 
     def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
         """``PostgresSaver.put``, with unsafe strings moved to the blob table."""
@@ -99,9 +101,16 @@ class AgentPatternsPostgresSaver(CheckedReads, PostgresSaver):
                            new_versions)
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete the thread's checkpoints, writes and turn-journal rows."""
+        """Delete the thread's checkpoints, writes, turn-journal rows and SDK run marker."""
         super().delete_thread(thread_id)
-        delete_rows(self, thread_id)
+        delete_thread_rows(self, thread_id)
+
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+        """``PostgresSaver.prune``; ``"delete"`` also deletes what ``delete_thread`` does."""
+        super().prune(thread_ids, strategy=strategy)
+        if strategy == "delete":
+            for thread_id in thread_ids:
+                delete_thread_rows(self, thread_id)
 
     def _dump_blobs(self, thread_id: str, checkpoint_ns: str, values: dict[str, Any],
                     versions: Any) -> Any:
@@ -115,6 +124,7 @@ class AsyncAgentPatternsPostgresSaver(AsyncCheckedReads, AsyncPostgresSaver):
 
     passed = (psycopg.Error,)
     _server_utf8: bool | None = None
+    _agentpatterns_forgets_journal = True
 
     async def aput(self, config: Any, checkpoint: Any, metadata: Any,
                    new_versions: Any) -> Any:
@@ -125,9 +135,18 @@ class AsyncAgentPatternsPostgresSaver(AsyncCheckedReads, AsyncPostgresSaver):
                                   metadata, new_versions)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        """Delete the thread's checkpoints, writes and turn-journal rows."""
+        """Delete the thread's checkpoints, writes, turn-journal rows and SDK run marker."""
         await super().adelete_thread(thread_id)
-        await adelete_rows(self, thread_id)
+        await adelete_thread_rows(self, thread_id)
+
+    async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
+                     ) -> None:
+        """``AsyncPostgresSaver.aprune``; ``"delete"`` also deletes what ``adelete_thread``
+        does."""
+        await super().aprune(thread_ids, strategy=strategy)
+        if strategy == "delete":
+            for thread_id in thread_ids:
+                await adelete_thread_rows(self, thread_id)
 
     def _dump_blobs(self, thread_id: str, checkpoint_ns: str, values: dict[str, Any],
                     versions: Any) -> Any:

@@ -1,7 +1,7 @@
 """The SQLite savers :mod:`agentpatterns.storage` opens: LangGraph's, and the turn journal.
 
-``delete_thread`` also deletes the thread's turn-journal rows
-(:mod:`agentpatterns.storage.journal_sql`); a checkpoint row that cannot be read is one
+``delete_thread`` also deletes the thread's turn-journal rows and SDK run marker
+(:mod:`agentpatterns.storage.thread_delete`); a checkpoint row that cannot be read is one
 :class:`~agentpatterns.errors.StorageError` (:mod:`agentpatterns.storage.rows`). Imported
 only when a ``sqlite://`` checkpointer is opened.
 """
@@ -13,7 +13,7 @@ import sqlite3
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agentpatterns.storage.journal_sql import adelete_rows, delete_rows
+from agentpatterns.storage.journal_sql import adelete_thread_rows, delete_thread_rows
 from agentpatterns.storage.rows import AsyncCheckedReads, CheckedReads
 
 __all__ = ["AgentPatternsSqliteSaver", "AsyncAgentPatternsSqliteSaver"]
@@ -24,11 +24,12 @@ class AgentPatternsSqliteSaver(CheckedReads, SqliteSaver):
     reads turn a row it cannot use into one ``StorageError``."""
 
     passed = (sqlite3.Error,)
+    _agentpatterns_forgets_journal = True
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete the thread's checkpoints, writes and turn-journal rows."""
+        """Delete the thread's checkpoints, writes, turn-journal rows and SDK run marker."""
         super().delete_thread(thread_id)
-        delete_rows(self, thread_id)
+        delete_thread_rows(self, thread_id)
 
 
 class AsyncAgentPatternsSqliteSaver(AsyncCheckedReads, AsyncSqliteSaver):
@@ -36,8 +37,9 @@ class AsyncAgentPatternsSqliteSaver(AsyncCheckedReads, AsyncSqliteSaver):
     whose reads turn a row it cannot use into one ``StorageError``."""
 
     passed = (sqlite3.Error,)
+    _agentpatterns_forgets_journal = True
 
     async def adelete_thread(self, thread_id: str) -> None:
-        """Delete the thread's checkpoints, writes and turn-journal rows."""
+        """Delete the thread's checkpoints, writes, turn-journal rows and SDK run marker."""
         await super().adelete_thread(thread_id)
-        await adelete_rows(self, thread_id)
+        await adelete_thread_rows(self, thread_id)
