@@ -210,3 +210,85 @@ async def test_postgres_pool_a_run_that_lost_its_lock_writes_no_checkpoint(
         for conn in holders:
             conn.close()
     assert counts and stored() == counts[0]  # nothing written once the lock was lost
+
+
+@pytest.mark.parametrize("checkpointer_url", ["postgres"], indirect=True)
+def test_postgres_pool_a_write_committing_as_the_lock_is_lost_is_read_by_the_taker(
+        checkpointer_url: str) -> None:
+    # the gap between a pooled write's lock check and its commit: the write has checked
+    # the lock and is about to commit when the lock's session dies and another process
+    # takes the thread; that process must not read the thread before the write commits
+    # (it read the state without it, and both went on from there)
+    import threading
+
+    import psycopg
+    from langgraph.checkpoint.base import empty_checkpoint
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    from agentpatterns.run.locks import thread_lock
+    from agentpatterns.storage import make_serde, open_checkpointer
+    from agentpatterns.storage.fencing import fence_of
+
+    paused, go, taken = threading.Event(), threading.Event(), threading.Event()
+
+    class Pausing:  # pauses the write after its lock check, before its commit
+        def __init__(self) -> None:
+            self.inner = make_serde()
+
+        def dumps_typed(self, obj: Any) -> Any:
+            if obj == ["pause here"]:
+                paused.set()
+                go.wait(30)
+            return self.inner.dumps_typed(obj)
+
+        def loads_typed(self, data: Any) -> Any:
+            return self.inner.loads_typed(data)
+
+    config: Any = {"configurable": {"thread_id": "g", "checkpoint_ns": ""}}
+    written: list[str] = []
+    seen: list[Any] = []
+    errors: list[BaseException] = []
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    with ConnectionPool(checkpointer_url, kwargs=kwargs, min_size=2, max_size=4,
+                        open=True) as pool:
+        saver = PostgresSaver(pool, serde=Pausing())  # type: ignore[arg-type]
+        saver.setup()
+        lock_pid: list[int] = []
+
+        def holder() -> None:
+            try:
+                with thread_lock(saver, "g"):
+                    fence = fence_of(saver, "g")
+                    assert fence is not None and fence.pg_lock is not None
+                    lock_pid.append(fence.pg_lock[0])
+                    checkpoint = empty_checkpoint()
+                    checkpoint["channel_values"] = {"x": ["pause here"]}
+                    saver.put(config, checkpoint, {}, {"x": saver.get_next_version(None, None)})
+                    written.append(checkpoint["id"])
+            except BaseException as exc:  # the holder's lock session is killed under it
+                errors.append(exc)
+
+        def taker() -> None:
+            try:
+                with open_checkpointer(checkpointer_url) as other, thread_lock(other, "g"):
+                    taken.set()
+                    seen.append(other.get_tuple(config))
+            except BaseException as exc:
+                errors.append(exc)
+
+        first = threading.Thread(target=holder)
+        first.start()
+        assert paused.wait(30)  # checked its lock, not committed yet
+        with psycopg.connect(checkpointer_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (lock_pid[0],))
+        second = threading.Thread(target=taker)
+        second.start()
+        time.sleep(0.5)
+        assert not taken.is_set()  # it waits for the write in flight
+        go.set()
+        first.join(30)
+        second.join(30)
+    assert written and taken.is_set(), errors
+    assert seen[0] is not None and seen[0].checkpoint["id"] == written[0]

@@ -10,12 +10,15 @@ turn journal the session's pid so its inserts are made only while it does.
 from __future__ import annotations
 
 import asyncio
+import copy
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
 from agentpatterns.errors import LeaseLostError, StorageError, ThreadBusyError
-from agentpatterns.storage.fencing import Fence, fence_of
+from agentpatterns.storage.fencing import PG_WRITE_SUFFIX, Fence, fence_of
 
 __all__ = ["PG_HELD", "PG_KEY_PREFIX", "apg_connection", "apg_drop", "apg_fence", "apg_take",
            "col", "fence_writes", "pg_connection", "pg_drop", "pg_fence", "pg_take",
@@ -34,6 +37,24 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid = pg_ba
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
 _PG_UNLOCK = "SELECT pg_advisory_unlock(hashtextextended(%s, 0)) AS ok"
+# A taker, once it holds the thread's lock, takes the thread's write key exclusively once:
+# free only when no pooled write of the previous holder is still committing (they hold it
+# shared for their transaction; see agentpatterns.storage.fencing)
+_PG_WRITES_DONE = (
+    f"SELECT CASE WHEN pg_try_advisory_lock(hashtextextended(%s || '{PG_WRITE_SUFFIX}', 0)) "
+    f"THEN pg_advisory_unlock(hashtextextended(%s || '{PG_WRITE_SUFFIX}', 0)) "
+    "ELSE false END AS ok")
+# A pooled write's first statement, in its transaction: hold the write key shared, then
+# check that the lock's session (pid) still holds the thread's lock
+_PG_WRITE_GUARD = (
+    f"SELECT CASE WHEN pg_try_advisory_xact_lock_shared(hashtextextended(%s || "
+    f"'{PG_WRITE_SUFFIX}', 0)) THEN (SELECT count(*) FROM pg_locks l "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid = %s "
+    "AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) "
+    "ELSE 0 END AS ok")
+#: Longest wait (seconds) for a previous holder's pooled writes to commit after taking a lock.
+WRITES_WAIT = 5.0
 PG_HELD = """
 SELECT t.id AS thread_id FROM unnest(%s::text[]) AS t(id)
 WHERE hashtextextended(%s || t.id, 0) IN (
@@ -106,17 +127,39 @@ def _pg_busy(thread_id: str) -> ThreadBusyError:
 
 
 def pg_take(saver: Any, conn: Any, thread_id: str) -> int:
-    """Take the thread's advisory lock; the backend pid of the session that holds it."""
+    """Take the thread's advisory lock; the backend pid of the session that holds it.
+
+    Once taken, waits (up to :data:`WRITES_WAIT`) until no pooled write of the previous
+    holder is still committing, so what this run reads next includes all of them.
+    """
     import psycopg
 
+    key = PG_KEY_PREFIX + thread_id
     try:
         with saver_lock(saver):
-            row = conn.execute(_PG_TRY, (PG_KEY_PREFIX + thread_id,)).fetchone()
+            row = conn.execute(_PG_TRY, (key,)).fetchone()
+        if not _row_value(row, "ok", 0):
+            raise _pg_busy(thread_id)
+        deadline = time.monotonic() + WRITES_WAIT
+        while True:
+            with saver_lock(saver):
+                done = conn.execute(_PG_WRITES_DONE, (key, key)).fetchone()
+            if _row_value(done, "ok", 0):
+                return int(_row_value(row, "pid", 1))
+            if time.monotonic() > deadline:
+                with saver_lock(saver):
+                    conn.execute(_PG_UNLOCK, (key,))
+                raise _pg_writes_busy(thread_id)
+            time.sleep(0.005)
     except psycopg.Error as exc:
         raise _pg_failed(thread_id, exc) from exc
-    if not _row_value(row, "ok", 0):
-        raise _pg_busy(thread_id)
-    return int(_row_value(row, "pid", 1))
+
+
+def _pg_writes_busy(thread_id: str) -> ThreadBusyError:
+    return ThreadBusyError(
+        f"thread {thread_id!r} was just given up by the process that ran it, but a write of "
+        f"that run has been committing for over {WRITES_WAIT:g}s; try again shortly (one run "
+        "at a time per thread)")
 
 
 def _row_value(row: Any, name: str, index: int) -> Any:
@@ -153,43 +196,78 @@ def _thread_of(config: Any) -> str | None:
 
 
 def fence_writes(saver: Any) -> None:
-    """Check the fence before every checkpoint write of a saver with a pool.
+    """Make every checkpoint write of a fenced thread of a saver with a pool one transaction
+    with its lock check.
 
     Such a saver holds a run's advisory lock on one pooled session and writes checkpoints
     and pending writes through others, which would go on writing after the lock's session
     closed and another process took the thread. Its ``put``/``put_writes`` (``aput``/
     ``aput_writes``) are wrapped, once per saver: a write of a thread whose run registered a
-    fence (:mod:`agentpatterns.storage.fencing`) first checks that the run still holds the
-    lock - one ``pg_locks`` lookup on the lock's session per write - and raises
-    ``LeaseLostError`` instead of writing. Threads without a fence are written as before.
-    (Left: a lock lost between that lookup and the write's commit, a few milliseconds.)
+    fence (:mod:`agentpatterns.storage.fencing`) takes a pooled connection, and in one
+    transaction holds the thread's write key shared, checks that the lock's session still
+    holds the lock (else ``LeaseLostError``, nothing stored), makes the saver's own write
+    on that connection and commits; a taker waits for such a transaction before it reads
+    the thread (:func:`pg_take`), so no write lands after it. Threads without a fence are
+    written as before. Cost: a ``BEGIN``, one guard statement and a ``COMMIT`` per write,
+    pooled savers only.
     """
     if getattr(saver, "_agentpatterns_fenced_writes", False):
         return
 
     def sync(real: Any) -> Any:
+        method = getattr(real, "__func__", None)
+
         def write(config: Any, *args: Any, **kwargs: Any) -> Any:
             thread = _thread_of(config)
             fence = fence_of(saver, thread) if thread is not None else None
-            if fence is not None:
+            if fence is None:
+                return real(config, *args, **kwargs)
+            if fence.pg_lock is None or method is None:
                 fence.check()
-            return real(config, *args, **kwargs)
+                return real(config, *args, **kwargs)
+            pid, key = fence.pg_lock
+            with saver.conn.connection() as conn, conn.transaction():
+                if not _row_value(conn.execute(_PG_WRITE_GUARD, (key, pid, key)).fetchone(),
+                                  "ok", 0):
+                    raise _pg_lost(str(thread))
+                return method(_bound(saver, conn, threading.Lock()), config, *args, **kwargs)
         return write
 
     def aio(real: Any) -> Any:
+        method = getattr(real, "__func__", None)
+
         async def write(config: Any, *args: Any, **kwargs: Any) -> Any:
             thread = _thread_of(config)
             fence = fence_of(saver, thread) if thread is not None else None
-            if fence is not None:
+            if fence is None:
+                return await real(config, *args, **kwargs)
+            if fence.pg_lock is None or method is None:
                 await (fence.acheck() if fence.acheck is not None
                        else asyncio.to_thread(fence.check))
-            return await real(config, *args, **kwargs)
+                return await real(config, *args, **kwargs)
+            pid, key = fence.pg_lock
+            async with saver.conn.connection() as conn, conn.transaction():
+                cursor = await conn.execute(_PG_WRITE_GUARD, (key, pid, key))
+                if not _row_value(await cursor.fetchone(), "ok", 0):
+                    raise _pg_lost(str(thread))
+                return await method(_bound(saver, conn, asyncio.Lock()), config, *args,
+                                    **kwargs)
         return write
 
     for name, wrap in (("put", sync), ("put_writes", sync), ("aput", aio),
                        ("aput_writes", aio)):
         setattr(saver, name, wrap(getattr(saver, name)))
     saver._agentpatterns_fenced_writes = True
+
+
+def _bound(saver: Any, conn: Any, lock: Any) -> Any:
+    """``saver`` writing through ``conn`` (one pooled connection, in the write's
+    transaction), with a lock of its own: the saver's methods run unchanged on it."""
+    bound = copy.copy(saver)
+    bound.conn, bound.lock = conn, lock
+    if hasattr(bound, "pipe"):
+        bound.pipe = None
+    return bound
 
 
 def pg_fence(saver: Any, conn: Any, thread_id: str, pid: int) -> Fence:
@@ -237,17 +315,28 @@ def pg_drop(saver: Any, conn: Any, thread_id: str) -> None:
 
 
 async def apg_take(saver: Any, conn: Any, thread_id: str) -> int:
+    """:func:`pg_take` on an async connection."""
     import psycopg
 
+    key = PG_KEY_PREFIX + thread_id
     try:
         async with _asaver_lock(saver):
-            cursor = await conn.execute(_PG_TRY, (PG_KEY_PREFIX + thread_id,))
-            row = await cursor.fetchone()
+            row = await (await conn.execute(_PG_TRY, (key,))).fetchone()
+        if not _row_value(row, "ok", 0):
+            raise _pg_busy(thread_id)
+        deadline = time.monotonic() + WRITES_WAIT
+        while True:
+            async with _asaver_lock(saver):
+                done = await (await conn.execute(_PG_WRITES_DONE, (key, key))).fetchone()
+            if _row_value(done, "ok", 0):
+                return int(_row_value(row, "pid", 1))
+            if time.monotonic() > deadline:
+                async with _asaver_lock(saver):
+                    await conn.execute(_PG_UNLOCK, (key,))
+                raise _pg_writes_busy(thread_id)
+            await asyncio.sleep(0.005)
     except psycopg.Error as exc:
         raise _pg_failed(thread_id, exc) from exc
-    if not _row_value(row, "ok", 0):
-        raise _pg_busy(thread_id)
-    return int(_row_value(row, "pid", 1))
 
 
 async def apg_drop(saver: Any, conn: Any, thread_id: str) -> None:

@@ -13,6 +13,15 @@ PostgreSQL: the advisory lock still held by the lock's session).
 The window that remains is the time between a check and the effect it lets start (a
 process frozen right there starts one more effect; whatever it writes afterwards is
 refused).
+
+PostgreSQL savers with a pool write through sessions other than the lock's, so a write's
+check and its commit are on another session than the lock: the lock could be lost between
+them. Each such write therefore holds, for its transaction, a *shared* advisory lock on the
+thread's write key (:data:`PG_WRITE_SUFFIX` after the lock's key text) and checks the lock
+inside that transaction; a process that takes the thread over takes that key *exclusively*
+once, right after the thread's lock, so it waits for every write in flight to commit (or
+roll back) before it reads the thread. A write either commits before the taker reads, or
+finds the lock gone and stores nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +32,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Fence", "fence_of", "set_fence"]
+__all__ = ["PG_WRITE_SUFFIX", "Fence", "fence_of", "set_fence"]
+
+#: Appended to a thread's advisory-lock key text: the key its pooled writes share while they
+#: commit, and its takers take exclusively once (see the module docstring).
+PG_WRITE_SUFFIX = ":write"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +49,8 @@ class Fence:
         acheck: The same for an async saver's connection (``None``: ``check`` is used).
         pg_lock: PostgreSQL: the backend pid of the session holding the thread's advisory
             lock and the lock's key text; journal inserts are made only while that session
-            holds it (a saver with a pool writes through other sessions).
+            holds it (a saver with a pool writes through other sessions), each holding the
+            thread's write key shared until it commits.
         log: The run's write-ahead effect log
             (:class:`agentpatterns.storage.effect_log.EffectLog`): each journal record is
             appended to it before it is inserted (``None``: none kept).

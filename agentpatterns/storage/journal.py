@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentpatterns.errors import LeaseLostError
-from agentpatterns.storage.fencing import fence_of
+from agentpatterns.storage.fencing import PG_WRITE_SUFFIX, fence_of
 from agentpatterns.storage.journal_memory import MemoryRows as _MemoryRows
 from agentpatterns.storage.journal_memory import memory_rows
 from agentpatterns.storage.journal_sql import (
@@ -88,14 +88,17 @@ _PG_UPSERT = (" ON CONFLICT (thread_id, checkpoint_ns, task_id, seq) "
               "value = EXCLUDED.value, created = EXCLUDED.created")
 _PG_INSERT = (f"INSERT INTO {JOURNAL_TABLE} ({_COLUMNS}) VALUES "
               "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)" + _PG_UPSERT)
-#: A leased run's insert: made only while the session ``pid`` holds the thread's lock.
+#: A leased run's insert (through a pooled session): made only while the session ``pid``
+#: holds the thread's lock, holding the thread's write key shared until it commits (a
+#: taker waits for it: see :mod:`agentpatterns.storage.fencing`).
 _PG_FENCED_INSERT = (
     f"INSERT INTO {JOURNAL_TABLE} ({_COLUMNS}) SELECT %s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s "
-    "WHERE EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
-    "AND l.objsubid = 1 AND l.pid = %s "
+    "WHERE CASE WHEN pg_try_advisory_xact_lock_shared(hashtextextended(%s || "
+    f"'{PG_WRITE_SUFFIX}', 0)) THEN EXISTS (SELECT 1 FROM pg_locks l "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.pid = %s "
     "AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) "
-    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
-    + _PG_UPSERT)
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) "
+    "ELSE false END" + _PG_UPSERT)
 _PG_KEEP = " ON CONFLICT (thread_id, checkpoint_ns, task_id, seq) DO NOTHING"
 
 
@@ -107,7 +110,8 @@ def _pg_insert(key: TaskKey, saver: Any, row: tuple[Any, ...], *, keep: bool = F
     if fence is None or fence.pg_lock is None:
         sql, params = _PG_INSERT, row
     else:
-        sql, params = _PG_FENCED_INSERT, (*row, *fence.pg_lock)
+        pid, lock_key = fence.pg_lock
+        sql, params = _PG_FENCED_INSERT, (*row, lock_key, pid, lock_key)
     return (sql.replace(_PG_UPSERT, _PG_KEEP) if keep else sql), params
 
 
