@@ -157,9 +157,9 @@ def pg_take(saver: Any, conn: Any, thread_id: str) -> int:
 
 def _pg_writes_busy(thread_id: str) -> ThreadBusyError:
     return ThreadBusyError(
-        f"thread {thread_id!r} was just given up by the process that ran it, but a write of "
-        f"that run has been committing for over {WRITES_WAIT:g}s; try again shortly (one run "
-        "at a time per thread)")
+        f"thread {thread_id!r} is free, but a write of the run that held it before has been "
+        f"committing for over {WRITES_WAIT:g}s; try again shortly (one run at a time per "
+        "thread)")
 
 
 def _row_value(row: Any, name: str, index: int) -> Any:
