@@ -138,12 +138,12 @@ def facts_filter(store_spec: Any, user_id: str, request: str) -> Any:
     from agents.run_config import ModelInputData
 
     from agentpatterns.graphs.memory import _FACT, FACTS_NAMESPACE
-    from agentpatterns.storage import aopen_store
+    from agentpatterns.storage.kept import kept
 
     state: dict[str, list[str] | None] = {"facts": None}
 
     async def load() -> list[str]:
-        async with aopen_store(store_spec) as store:
+        with kept(store_spec, "store") as store:  # kept open for the process's later runs
             namespace = (*FACTS_NAMESPACE, user_id)
             if "?" not in request and _FACT.match(request):
                 key = hashlib.sha256(request.strip().lower().encode()).hexdigest()[:16]
