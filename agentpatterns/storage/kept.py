@@ -64,6 +64,7 @@ class _Kept:
 
 
 _open: dict[tuple[str, str, str], _Kept] = {}
+_opening: dict[tuple[str, str, str], threading.Lock] = {}  # one opener per backend
 # what a forked child found open: never used, closed or garbage-collected there (a
 # psycopg connection's finaliser would end the parent's session)
 _inherited: list[_Kept] = []
@@ -88,7 +89,8 @@ def _before_fork() -> None:
 
 def _after_fork_in_child() -> None:
     global _guard
-    _guard = threading.Lock()  # another thread may have held it at the fork
+    _guard = threading.Lock()  # another thread may have held it (or an opener's) at the fork
+    _opening.clear()
     _inherited.extend(_open.values())
     _open.clear()
 
@@ -139,18 +141,19 @@ def _take(parsed: _Spec) -> _Kept:
         entry = _current(key, spec)
         if entry is not None:
             return _use(key, entry)
-    fresh: _Kept | None = _opened(spec)  # outside the guard: it may wait for a locked file
-    with _guard:
-        entry = _current(key, spec)  # another thread's, opened meanwhile
-        if entry is None:
-            entry, fresh = fresh, None
-        assert entry is not None
-        entry = _use(key, entry)
-        _evict()
-    if fresh is not None:
-        with suppress(Exception):
-            fresh.exit.close()
-    return entry
+        opening = _opening.setdefault(key, threading.Lock())
+    # one thread opens a backend at a time (two first opens of a new file would race in
+    # its set-up); outside the guard: an open may wait for a locked file
+    with opening:
+        with _guard:
+            entry = _current(key, spec)  # opened by another thread meanwhile
+            if entry is not None:
+                return _use(key, entry)
+        fresh = _opened(spec)
+        with _guard:
+            entry = _use(key, fresh)
+            _evict()
+            return entry
 
 
 def _current(key: tuple[str, str, str], spec: _Spec) -> _Kept | None:
