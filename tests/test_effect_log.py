@@ -136,9 +136,16 @@ def test_no_folder_no_log_the_run_still_works(tmp_path, monkeypatch):
     blocked.write_text("a file where the folder should be")
     monkeypatch.setenv("AGENTPATTERNS_STATE_DIR", str(blocked))
     log = str(tmp_path / "calls.log")
-    result = Runner.run_sync(build("sequential", log), "go", thread_id="n",
-                             checkpointer=f"sqlite:///{tmp_path / 'runs.db'}")
+    with pytest.warns(RuntimeWarning, match="no write-ahead effect log.*AGENTPATTERNS_STATE_DIR"):
+        result = Runner.run_sync(build("sequential", log), "go", thread_id="n",
+                                 checkpointer=f"sqlite:///{tmp_path / 'runs.db'}")
     assert result.path == ["Researcher", "Writer", "Editor"]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, not for every run
+        Runner.run_sync(build("sequential", log), "go", thread_id="n2",
+                        checkpointer=f"sqlite:///{tmp_path / 'runs.db'}")
 
 
 def _left(saver_identity: Any, thread: str) -> None:

@@ -32,8 +32,8 @@ a checksum (one cut short by a kill is skipped).
 Limits: the files are local, so a run resumed on *another machine* (a PostgreSQL database
 shared by hosts) reads the journal only - the window is then the commit's again. A graph
 invoked directly, without a run's lock, writes no file (nothing would clean it up). A folder
-that cannot be created (a read-only home) means no file: the journal's commit alone, as
-before.
+that cannot be created (a read-only home) means no file - the journal's commit alone, as
+before - and one ``RuntimeWarning`` per process saying so.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ import hashlib
 import os
 import struct
 import time
+import warnings
 import zlib
 from collections.abc import Hashable
 from pathlib import Path
@@ -203,10 +204,24 @@ def take_over(saver: Any, identity: Hashable, thread_id: str) -> EffectLog | Non
         restore_rows(saver, rows)
     for path in files:
         _remove(path)
+    return _opened(directory, thread_id)
+
+
+def _opened(directory: Path, thread_id: str) -> EffectLog | None:
     try:
         return EffectLog(directory, thread_id)
-    except OSError:
+    except OSError as exc:
+        if directory not in _warned:  # said once per folder and process, not per run
+            _warned.add(directory)
+            warnings.warn(
+                f"agentpatterns keeps no write-ahead effect log: {directory} cannot be made "
+                f"({exc.strerror or exc}); runs still journal every call, but a kill during a "
+                f"record's commit makes that call again on resume. Set {STATE_ENV} to a "
+                "writable folder", RuntimeWarning, stacklevel=2)
         return None
+
+
+_warned: set[Path] = set()
 
 
 async def atake_over(saver: Any, identity: Hashable, thread_id: str) -> EffectLog | None:
@@ -219,10 +234,7 @@ async def atake_over(saver: Any, identity: Hashable, thread_id: str) -> EffectLo
         await arestore_rows(saver, rows)
     for path in files:
         _remove(path)
-    try:
-        return EffectLog(directory, thread_id)
-    except OSError:
-        return None
+    return _opened(directory, thread_id)
 
 
 def discard(identity: Hashable, thread_id: str) -> None:
