@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/crash_campaign_sdk.py [--sqlite-kills 100] [--pg-kills 40] [--seed 1]
         [--latency 0.02] [--pg-url postgresql://...]   # default: a throwaway cluster
+        [--window-trials 0]
     .venv/bin/python bench/crash_campaign.py --runtime sdk ...   # the same
 
 The nine patterns of ``tests._sdk_crash`` (triage with two tools, sequential, agents as
@@ -24,6 +25,10 @@ Counted per backend, against an uninterrupted run of the same pattern:
   call completing (killed between the call returning and its journal record committing);
 * **tool repeats with one key**: repeated tool calls whose every run had the same
   ``idempotency_key()`` (the tools log it: a service honouring the key acted once).
+
+``--window-trials N``: then N more trials (a row of their own) whose first worker dies
+exactly in a random tool's effect-to-record window (``AP_KILL=record:TOOL``): each makes that
+call again - counted in the window and, when the re-run had the same key, with one key.
 
 Exit code 1 when a run is lost, a step duplicated, or a call repeated outside the window.
 """
@@ -59,10 +64,15 @@ def _state(url: str, thread: str) -> dict[str, Any] | None:
     return block_on(load(url, thread))
 
 
-def _phase(pattern: str, url: str, thread: str, log: str) -> dict[str, Any]:
-    """One worker's part: start, resume or approve the thread's run."""
+def _phase(pattern: str, url: str, thread: str, log: str, armed: str = "") -> dict[str, Any]:
+    """One worker's part: start, resume or approve the thread's run (``armed``: an
+    ``AP_KILL`` point of ``tests._sdk_crash`` this worker dies at)."""
     from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
     from agentpatterns.errors import ThreadBusyError
+
+    if armed:  # (in the forked worker only)
+        os.environ["AP_KILL"] = armed
+        _sdk_crash._arm_record_kill()
 
     saved = _state(url, thread)
     status = (saved or {}).get("status")
@@ -95,7 +105,10 @@ def _killed_last(log: str, killed: set[str]) -> Counter[str]:
 
 
 def trial(tally: Any, pattern: str, url: str, thread: str, work: Path, rng: random.Random,
-          base: dict[str, Any], duration: float) -> None:
+          base: dict[str, Any], duration: float, window: str = "") -> None:
+    """Take one thread to done, SIGKILLing up to two workers at random moments (``window``:
+    the first worker instead dies exactly in that tool's effect-to-record window, and no
+    other is killed)."""
     log = str(work / f"{thread}.log")
     out = work / f"{thread}.json"
     kills, killed = 0, set()
@@ -103,8 +116,16 @@ def trial(tally: Any, pattern: str, url: str, thread: str, work: Path, rng: rand
     for _ in range(40):
         tally.phases += 1
         out.unlink(missing_ok=True)
-        pid = lg._fork(lambda: _phase(pattern, url, thread, log), out)
-        if kills < 2 and rng.random() < 0.9:
+        armed = f"record:{window}" if window and not killed else ""
+        pid = lg._fork(lambda a=armed: _phase(pattern, url, thread, log, a), out)
+        if window:
+            lg._reap(pid)
+            if armed and not out.exists():  # it died where it was armed to
+                killed.add(str(pid))
+                kills += 1
+                tally.kills += 1
+                continue
+        elif kills < 2 and rng.random() < 0.9:
             time.sleep(rng.uniform(0.0, duration))
             if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still running: a real kill
                 os.kill(pid, signal.SIGKILL)
@@ -155,8 +176,11 @@ def trial(tally: Any, pattern: str, url: str, thread: str, work: Path, rng: rand
                                   f"window; killed workers' last lines {dict(last)}")
 
 
-def campaign(backend: str, url: str, kills: int, *, seed: int, work: Path) -> Any:
-    """Trials round-robin over the patterns until ``kills`` workers were killed."""
+def campaign(backend: str, url: str, kills: int, *, seed: int, work: Path,
+             window: int = 0) -> list[Any]:
+    """Trials round-robin over the patterns until ``kills`` workers were killed; then
+    ``window`` trials each killed once in a random tool's effect-to-record window (a
+    tally of their own)."""
     rng = random.Random(seed)
     tally = lg.Tally(backend=backend)
     bases: dict[str, dict[str, Any]] = {}
@@ -180,12 +204,29 @@ def campaign(backend: str, url: str, kills: int, *, seed: int, work: Path) -> An
         trial(tally, pattern, url, f"{backend}-{pattern}-{seed}-{i}", work, rng,
               bases[pattern], durations[pattern])
         i += 1
-    return tally
+    if not window:
+        return [tally]
+    # each of these trials' first worker dies right after a tool's effect, before its
+    # record: the resume makes that call again (the window), with the same idempotency key
+    windowed = lg.Tally(backend=f"{backend}, killed in the window")
+    tools = [(p, call.split(":", 1)[0]) for p in _sdk_crash.CAMPAIGN
+             for call in sorted(bases[p]["lines"]["tool"])]
+    for i in range(window):
+        pattern, tool = tools[rng.randrange(len(tools))]
+        trial(windowed, pattern, url, f"{backend}-window-{pattern}-{seed}-{i}", work, rng,
+              bases[pattern], durations[pattern], window=tool)
+    return [tally, windowed]
 
 
 def main(argv: list[str] | None = None) -> int:
     from crash_campaign import options  # the same options as the LangGraph campaign
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    window = 0
+    if "--window-trials" in argv:  # (an option of this campaign only)
+        at = argv.index("--window-trials")
+        window = int(argv[at + 1])
+        del argv[at:at + 2]
     args = options(__doc__, argv)
     _sdk_crash._LATENCY = args.latency
     import agentpatterns.adapters.openai_agents  # noqa: F401  (imported before the forks)
@@ -194,13 +235,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="crash-campaign-sdk-") as tmp:
         work = Path(tmp)
         if args.sqlite_kills:
-            tallies.append(campaign("sqlite", f"sqlite:///{work / 'runs.db'}",
-                                    args.sqlite_kills, seed=args.seed, work=work))
+            tallies += campaign("sqlite", f"sqlite:///{work / 'runs.db'}",
+                                args.sqlite_kills, seed=args.seed, work=work, window=window)
         if args.pg_kills:
             with lg._postgres(args.pg_url) as url:
                 if url:
-                    tallies.append(campaign("postgres", url, args.pg_kills, seed=args.seed,
-                                            work=work))
+                    tallies += campaign("postgres", url, args.pg_kills, seed=args.seed,
+                                        work=work, window=window)
     print(lg.table(tallies))
     for t in tallies:
         print(f"{t.backend}: kills per pattern {dict(t.by_pattern)}, {t.phases} worker "
