@@ -202,3 +202,51 @@ def test_a_deleted_sdk_thread_is_no_longer_listed(backend: str, tmp_path: Path,
     with open_checkpointer(url) as saver:
         saver.delete_thread("s1")
     assert {t.thread_id: t.status for t in Runner.threads(url)} == {"s2": "done"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres", "user-sqlite"])
+async def test_deleting_a_thread_removes_the_effect_logs_its_killed_runs_left(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a killed run's write-ahead effect log stays for the thread's next holder, which copies
+    # its entries into the journal: once the thread is deleted, a new thread of the same id
+    # must not take them over
+    from agentpatterns.storage import aopen_checkpointer
+    from agentpatterns.storage.effect_log import EffectLog, left_behind, log_dir
+    from agentpatterns.storage.identity import database_key
+
+    monkeypatch.setenv("AGENTPATTERNS_STATE_DIR", str(tmp_path / "state"))
+    row = ("", "task", 0, "tool", "book", "bytes", b"booked", 1.0, "", "c1")
+
+    def killed_run_left(saver: Any, thread: str) -> Path:
+        directory = log_dir(database_key(saver))
+        log = EffectLog(directory, thread)
+        log.append((thread, *row))
+        log.close(keep=True)  # as a SIGKILL leaves it
+        return directory
+
+    if backend == "user-sqlite":
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        conn = sqlite3.connect(tmp_path / "own.db", check_same_thread=False)
+        saver: Any = SqliteSaver(conn)
+        _waiting(saver, "other")  # the journal was used with it
+        directory = killed_run_left(saver, "e1")
+        killed_run_left(saver, "e2")
+        saver.delete_thread("e1")
+        conn.close()
+    else:
+        url = (f"sqlite:///{tmp_path / 'runs.db'}" if backend == "sqlite"
+               else request.getfixturevalue("pg_url"))
+        with open_checkpointer(url) as saver:
+            directory = killed_run_left(saver, "e1")
+            killed_run_left(saver, "e2")
+            saver.delete_thread("e1")
+        async with aopen_checkpointer(url) as asaver:  # the async savers' too
+            log = EffectLog(directory, "e3")
+            log.append(("e3", *row))
+            log.close(keep=True)
+            await asaver.adelete_thread("e3")
+        assert not left_behind(directory, "e3")[1]
+    assert not left_behind(directory, "e1")[1]
+    assert len(left_behind(directory, "e2")[1]) == 1  # another thread's stays

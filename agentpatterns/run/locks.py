@@ -58,7 +58,9 @@ from agentpatterns.run.locks_pg import (
 )
 from agentpatterns.storage.effect_log import EffectLog, atake_over, take_over
 from agentpatterns.storage.fencing import Fence, set_fence
-from agentpatterns.storage.journal import acreate_table, create_table
+from agentpatterns.storage.identity import adatabase_key, database_key
+from agentpatterns.storage.identity import is_psycopg as _is_psycopg
+from agentpatterns.storage.journal import acreate_table, arestore_rows, create_table, restore_rows
 from agentpatterns.storage.journal_sql import aprune_rows, prune_rows
 
 __all__ = ["LEASE_TABLE", "LEASE_TTL", "athread_lock", "running_threads", "thread_lock"]
@@ -263,7 +265,7 @@ def _take_over(saver: Any, identity: Hashable, thread_id: str,
     """Copy what killed holders of the thread left in their effect logs into the journal
     and open this run's log (:mod:`agentpatterns.storage.effect_log`)."""
     try:
-        return take_over(saver, identity, thread_id)
+        return take_over(saver, identity, thread_id, restore_rows)
     except sqlite3.Error as exc:
         if lease is not None:
             raise lease.error(exc) from exc
@@ -273,7 +275,7 @@ def _take_over(saver: Any, identity: Hashable, thread_id: str,
 async def _atake_over(saver: Any, identity: Hashable, thread_id: str,
                       lease: _SqliteLease | None = None) -> EffectLog | None:
     try:
-        return await atake_over(saver, identity, thread_id)
+        return await atake_over(saver, identity, thread_id, arestore_rows)
     except sqlite3.Error as exc:
         if lease is not None:
             raise lease.error(exc) from exc
@@ -317,53 +319,25 @@ class _Backend:
         self.aio = aio
 
 
-def _module(obj: Any) -> str:
-    return type(obj).__module__ or ""
-
-
-def _is_psycopg(conn: Any) -> bool:
-    """A psycopg connection or pool (their public classes say ``__module__ = "psycopg"``)."""
-    return _module(conn).split(".")[0] in ("psycopg", "psycopg_pool")
-
-
 def _backend_of(saver: Any) -> _Backend:
-    conn = getattr(saver, "conn", None)
-    if isinstance(conn, sqlite3.Connection):
-        with saver_lock(saver):
-            rows = conn.execute("PRAGMA database_list").fetchall()
-        return _sqlite_backend(saver, rows)
-    if _is_psycopg(conn):
-        return _Backend("postgres", ("postgres", _pg_identity(conn)))
-    return _Backend("local", ("object", id(saver)))
+    return _backend(saver, database_key(saver))
 
 
 async def _abackend_of(saver: Any) -> _Backend:
     conn: Any = getattr(saver, "conn", None)
-    if _module(conn).startswith("aiosqlite"):
-        async with conn.execute("PRAGMA database_list") as cursor:
-            rows = await cursor.fetchall()
-        backend = _sqlite_backend(saver, rows)
-        backend.aio = True
-        return backend
-    if _is_psycopg(conn) and "Async" in type(conn).__name__:
-        return _Backend("postgres", ("postgres", _pg_identity(conn)), aio=True)
-    return _backend_of(saver)
+    aio = type(conn).__module__.startswith("aiosqlite") or (
+        _is_psycopg(conn) and "Async" in type(conn).__name__)
+    backend = _backend(saver, await adatabase_key(saver))
+    backend.aio = aio and backend.kind != "local"
+    return backend
 
 
-def _sqlite_backend(saver: Any, rows: Iterable[Any]) -> _Backend:
-    path = next((str(row[2]) for row in rows if row[1] == "main"), "")
-    if not path:  # an in-memory SQLite database lives in this process only
+def _backend(saver: Any, key: tuple[str, str] | None) -> _Backend:
+    if key is None:  # kept in this process (memory, an in-memory SQLite database, ...)
         return _Backend("local", ("object", id(saver)))
-    real = os.path.realpath(path)
-    return _Backend("sqlite", ("sqlite", real), target=real)
-
-
-def _pg_identity(conn: Any) -> str:
-    # the DSN without its password: host, port, user and database name identify the server
-    info = getattr(conn, "info", None)
-    if info is not None:
-        return str(info.dsn)
-    return str(getattr(conn, "conninfo", id(conn)))
+    if key[0] == "sqlite":
+        return _Backend("sqlite", key, target=key[1])
+    return _Backend("postgres", key)
 
 
 @contextmanager

@@ -15,8 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentpatterns.run.locks import _is_psycopg
 from agentpatterns.run.locks_pg import pg_connection, saver_lock
+from agentpatterns.storage.identity import is_psycopg as _is_psycopg
 from agentpatterns.storage.journal_sql import SDK_RUNS_PREFIX
 
 __all__ = ["SdkRun", "sdk_resume_hint", "sdk_runs"]

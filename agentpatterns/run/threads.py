@@ -22,9 +22,10 @@ from agentpatterns.run.lineage import (
     pending_interrupts,
     values_of,
 )
-from agentpatterns.run.locks import _is_psycopg, running_threads
+from agentpatterns.run.locks import running_threads
 from agentpatterns.run.locks_pg import pg_connection, saver_lock
 from agentpatterns.run.sdk_runs import SdkRun, sdk_runs
+from agentpatterns.storage.identity import is_psycopg as _is_psycopg
 
 __all__ = [
     "CUT_OFF",

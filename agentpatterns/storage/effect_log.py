@@ -44,7 +44,7 @@ import struct
 import time
 import warnings
 import zlib
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +184,8 @@ def left_behind(directory: Path, thread_id: str) -> tuple[list[tuple[Any, ...]],
     return list(rows.values()), files
 
 
-def take_over(saver: Any, identity: Hashable, thread_id: str) -> EffectLog | None:
+def take_over(saver: Any, identity: Hashable, thread_id: str,
+              restore_rows: Callable[[Any, list[tuple[Any, ...]]], None]) -> EffectLog | None:
     """A run took ``thread_id``'s lock: copy what killed holders left into the journal,
     remove their files, and open this run's own log.
 
@@ -192,12 +193,12 @@ def take_over(saver: Any, identity: Hashable, thread_id: str) -> EffectLog | Non
         saver: The thread's saver (a SQLite or PostgreSQL one; others keep no log).
         identity: The database's identity (the lock's backend key).
         thread_id: The thread.
+        restore_rows: Inserts the rows the journal lacks
+            (:func:`agentpatterns.storage.journal.restore_rows`).
 
     Returns:
         This run's log, or ``None`` when none can be kept (no folder can be made).
     """
-    from agentpatterns.storage.journal import restore_rows
-
     directory = log_dir(identity)
     rows, files = left_behind(directory, thread_id)
     if rows:
@@ -224,10 +225,11 @@ def _opened(directory: Path, thread_id: str) -> EffectLog | None:
 _warned: set[Path] = set()
 
 
-async def atake_over(saver: Any, identity: Hashable, thread_id: str) -> EffectLog | None:
-    """:func:`take_over` for an async saver."""
-    from agentpatterns.storage.journal import arestore_rows
-
+async def atake_over(saver: Any, identity: Hashable, thread_id: str,
+                     arestore_rows: Callable[[Any, list[tuple[Any, ...]]], Awaitable[None]]
+                     ) -> EffectLog | None:
+    """:func:`take_over` for an async saver (``arestore_rows``:
+    :func:`agentpatterns.storage.journal.arestore_rows`)."""
     directory = log_dir(identity)
     rows, files = left_behind(directory, thread_id)
     if rows:

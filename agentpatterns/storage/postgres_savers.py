@@ -26,8 +26,8 @@ import psycopg
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-from agentpatterns.storage.journal_sql import adelete_thread_rows, delete_thread_rows
 from agentpatterns.storage.rows import AsyncCheckedReads, CheckedReads
+from agentpatterns.storage.thread_delete import aforget, forget
 
 __all__ = ["AsyncAgentPatternsPostgresSaver", "AgentPatternsPostgresSaver", "jsonb_safe"]
 
@@ -103,14 +103,14 @@ class AgentPatternsPostgresSaver(CheckedReads, PostgresSaver):
     def delete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints, writes, turn-journal rows and SDK run marker."""
         super().delete_thread(thread_id)
-        delete_thread_rows(self, thread_id)
+        forget(self, thread_id)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         """``PostgresSaver.prune``; ``"delete"`` also deletes what ``delete_thread`` does."""
         super().prune(thread_ids, strategy=strategy)
         if strategy == "delete":
             for thread_id in thread_ids:
-                delete_thread_rows(self, thread_id)
+                forget(self, thread_id)
 
     def _dump_blobs(self, thread_id: str, checkpoint_ns: str, values: dict[str, Any],
                     versions: Any) -> Any:
@@ -137,7 +137,7 @@ class AsyncAgentPatternsPostgresSaver(AsyncCheckedReads, AsyncPostgresSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints, writes, turn-journal rows and SDK run marker."""
         await super().adelete_thread(thread_id)
-        await adelete_thread_rows(self, thread_id)
+        await aforget(self, thread_id)
 
     async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest"
                      ) -> None:
@@ -146,7 +146,7 @@ class AsyncAgentPatternsPostgresSaver(AsyncCheckedReads, AsyncPostgresSaver):
         await super().aprune(thread_ids, strategy=strategy)
         if strategy == "delete":
             for thread_id in thread_ids:
-                await adelete_thread_rows(self, thread_id)
+                await aforget(self, thread_id)
 
     def _dump_blobs(self, thread_id: str, checkpoint_ns: str, values: dict[str, Any],
                     versions: Any) -> Any:

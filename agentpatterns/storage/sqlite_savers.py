@@ -13,8 +13,8 @@ import sqlite3
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agentpatterns.storage.journal_sql import adelete_thread_rows, delete_thread_rows
 from agentpatterns.storage.rows import AsyncCheckedReads, CheckedReads
+from agentpatterns.storage.thread_delete import aforget, forget
 
 __all__ = ["AgentPatternsSqliteSaver", "AsyncAgentPatternsSqliteSaver"]
 
@@ -29,7 +29,7 @@ class AgentPatternsSqliteSaver(CheckedReads, SqliteSaver):
     def delete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints, writes, turn-journal rows and SDK run marker."""
         super().delete_thread(thread_id)
-        delete_thread_rows(self, thread_id)
+        forget(self, thread_id)
 
 
 class AsyncAgentPatternsSqliteSaver(AsyncCheckedReads, AsyncSqliteSaver):
@@ -42,4 +42,4 @@ class AsyncAgentPatternsSqliteSaver(AsyncCheckedReads, AsyncSqliteSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         """Delete the thread's checkpoints, writes, turn-journal rows and SDK run marker."""
         await super().adelete_thread(thread_id)
-        await adelete_thread_rows(self, thread_id)
+        await aforget(self, thread_id)

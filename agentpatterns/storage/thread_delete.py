@@ -4,8 +4,11 @@ LangGraph's ``delete_thread`` (``adelete_thread``; PostgreSQL's ``prune`` with
 ``strategy="delete"``) removes a thread's checkpoints and writes; the turn journal
 (:mod:`agentpatterns.storage.journal`) keeps more per thread: rows in the database's
 ``agentpatterns_journal`` table, entries in this process for savers without one (an
-``InMemorySaver``, other kinds), and the SDK runtime's run marker in the same database's
-store table, which the thread listings read (a deleted SDK thread was still listed).
+``InMemorySaver``, other kinds), the SDK runtime's run marker in the same database's store
+table, which the thread listings read (a deleted SDK thread was still listed), and the
+write-ahead effect logs killed runs left on this machine
+(:mod:`agentpatterns.storage.effect_log`; the next run of a thread of the same id took
+their entries over).
 
 The savers :mod:`agentpatterns.storage` opens delete those in their own ``delete_thread``
 (:mod:`~agentpatterns.storage.sqlite_savers`, :mod:`~agentpatterns.storage.postgres_savers`).
@@ -20,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from agentpatterns.storage.effect_log import discard
+from agentpatterns.storage.identity import adatabase_key, database_key
 from agentpatterns.storage.journal_memory import forget_memory_rows
 from agentpatterns.storage.journal_sql import adelete_thread_rows, delete_thread_rows, saver_kind
 
@@ -39,12 +44,21 @@ def forget(saver: Any, thread_id: str) -> None:
     forget_memory_rows(saver, thread_id)
     if saver_kind(saver) not in _ASYNC:
         delete_thread_rows(saver, thread_id)
+        _discard(database_key(saver), thread_id)
 
 
 async def aforget(saver: Any, thread_id: str) -> None:
     """:func:`forget` for ``adelete_thread``."""
     forget_memory_rows(saver, thread_id)
     await adelete_thread_rows(saver, thread_id)
+    _discard(await adatabase_key(saver), thread_id)
+
+
+def _discard(key: tuple[str, str] | None, thread_id: str) -> None:
+    # the effect logs killed runs of the thread left (storage.effect_log): a new thread of
+    # the same id must not take their entries over
+    if key is not None:
+        discard(key, thread_id)
 
 
 def forget_on_delete(saver: Any) -> None:
