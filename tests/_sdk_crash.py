@@ -14,6 +14,8 @@ callables the SDK calls log ``call`` lines). ``AP_KILL`` makes the process SIGKI
   was written to the run's effect log, before its journal insert.
 
 Tool lines carry the call's ``idempotency_key()`` (``tool NAME:topic PID KEY``).
+``AP_HOOKS=LOG``: the run's hooks (and, in ``handoffs``, the Booking Agent's) log ``hook``
+lines (``METHOD:AGENT``; an agent's: ``agent.METHOD:AGENT``) to LOG.
 ``AP_LATENCY`` (seconds) makes each model and tool call take that long; ``AP_GO_FILE``
 makes the process create ``AP_GO_FILE.ready.PID`` and wait for ``AP_GO_FILE`` to exist
 before it starts (to release several at once). A run another process holds (busy, or
@@ -229,7 +231,9 @@ def build(name: str, log: str | Path) -> Pattern:
                         handoff_description="Handles all booking and table requests",
                         tools=[_tool(log, "book_table", "Book a table tonight."),
                                _imported_tool(log, "send_confirmation", "Send the booking "
-                                                                        "confirmation.")])
+                                                                        "confirmation.")],
+                        **({"hooks": LoggingHooks(os.environ["AP_HOOKS"], "Booking Agent")}
+                           if os.environ.get("AP_HOOKS") else {}))
         return triage(agent("Triage Agent", "Route users to the right specialist", handoffs=[
             handoff(booking, on_handoff=on_handoff, input_filter=noted)]))
     if name == "imported":  # an SDK handoff (on_handoff, input_filter) and an SDK tool
@@ -332,7 +336,7 @@ def repeated_with_one_key(log: str | Path) -> int:
 def log_lines(log: str | Path) -> dict[str, Counter[str]]:
     """``{"done": Counter(agent), "start": ..., "tool": Counter(tool:topic), "call": ...}``."""
     out: dict[str, Counter[str]] = {"done": Counter(), "start": Counter(), "tool": Counter(),
-                                    "call": Counter()}
+                                    "call": Counter(), "hook": Counter()}
     path = Path(log)
     if path.exists():
         for line in path.read_text().splitlines():
@@ -399,8 +403,41 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+class LoggingHooks:
+    """Lifecycle hooks (the run's, or an agent's with ``agent=``) logging a ``hook`` line
+    ``METHOD:AGENT`` per call: which ones a replay calls again."""
+
+    def __init__(self, log: str, agent: str = "") -> None:
+        self.log, self.agent = log, agent
+
+    def _note(self, method: str, agent: Any) -> None:
+        who = self.agent or str(getattr(agent, "name", agent))
+        kind = "agent." if self.agent else ""
+        _append(self.log, f"hook\t{kind}{method}:{who}\t{os.getpid()}")
+
+    def __getattr__(self, method: str) -> Any:
+        if not method.startswith("on_"):
+            raise AttributeError(method)
+
+        def hook(*args: Any, **kwargs: Any) -> None:
+            agent = kwargs.get("from_agent") or kwargs.get("source") or (
+                args[1] if len(args) > 1 else None)
+            self._note(method, agent)
+
+        return hook
+
+
 def _run(verb: str, name: str, pattern: Pattern, url: str, thread: str) -> Any:
-    from agentpatterns.adapters.openai_agents import resume_sdk_sync, run_sdk_sync
+    from functools import partial
+
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync as resume
+    from agentpatterns.adapters.openai_agents import run_sdk_sync as start
+
+    if os.environ.get("AP_HOOKS"):  # the run's hooks log their calls
+        hooks = LoggingHooks(os.environ["AP_HOOKS"])
+        run_sdk_sync, resume_sdk_sync = partial(start, hooks=hooks), partial(resume, hooks=hooks)
+    else:
+        run_sdk_sync, resume_sdk_sync = start, resume
 
     if verb == "stream":  # run_sdk_streamed, every event consumed
         from agentpatterns._sync import block_on

@@ -422,3 +422,51 @@ def test_a_resumed_composition_calls_on_handoff_and_input_filter_once() -> None:
             done = Runner.resume_sync(make(calls), thread_id="cb-lg", decision=True)
         assert not done.interrupted and "Executor" in done.path
         assert calls == {"on_handoff": 1, "input_filter": 1}, (runtime, calls)
+
+
+def test_a_resumed_composition_does_not_call_the_users_hooks_again_for_replayed_calls(
+        ) -> None:
+    # the SDK runtime replays the run from its start: the hooks of the calls the journal
+    # answers are not called again, as on LangGraph (whose finished steps do not run again)
+    from collections import Counter
+
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync
+
+    class Hooks:
+        def __init__(self) -> None:
+            self.calls: Counter[str] = Counter()
+
+        def __getattr__(self, method: str) -> Any:
+            if not method.startswith("on_"):
+                raise AttributeError(method)
+
+            def hook(*args: Any, **kwargs: Any) -> None:
+                agent = kwargs.get("from_agent") or (args[1] if len(args) > 1 else None)
+                self.calls[f"{method}:{getattr(agent, 'name', agent)}"] += 1
+
+            return hook
+
+    def make() -> Pattern:
+        booking = _agent("Booking Agent", "Help users book tables",
+                         handoff_description="Handles all booking and table requests")
+        desk = triage(_agent("Desk", "Route users to the right specialist",
+                             handoffs=[booking]), name="Front Desk")
+        return sequential([desk, _gate()], name="Top")
+
+    added = {}
+    for runtime in ("sdk", "langgraph"):
+        hooks = Hooks()
+        if runtime == "sdk":
+            run_sdk_sync(make(), "book a table for two", thread_id="hk-sdk", hooks=hooks)
+            first = Counter(hooks.calls)
+            resume_sdk_sync(make(), thread_id="hk-sdk", decision=True, hooks=hooks)
+        else:
+            Runner.run_sync(make(), "book a table for two", thread_id="hk-lg", hooks=hooks)
+            first = Counter(hooks.calls)
+            Runner.resume_sync(make(), thread_id="hk-lg", decision=True, hooks=hooks)
+        added[runtime] = {k: n for k, n in (hooks.calls - first).items()
+                          if k.split(":", 1)[1] in ("Desk", "Booking Agent", "Planner",
+                                                    "Executor")}
+    assert added["sdk"] == added["langgraph"] == {
+        "on_agent_start:Executor": 1, "on_llm_start:Executor": 1, "on_llm_end:Executor": 1,
+        "on_agent_end:Executor": 1}, added

@@ -303,3 +303,25 @@ def test_idempotency_key_is_none_in_sdk_tools_without_a_journal(tmp_path: Path) 
     run_sdk_sync(build("handoffs", log), REQUEST)
     keys = {k for seen in _tool_keys(log).values() for _, k in seen}
     assert keys == {"None"}
+
+
+@pytest.mark.parametrize("kill", ["Booking Agent:3", "tool:send_confirmation"])
+def test_the_users_hooks_are_not_called_again_for_replayed_calls(
+        kill: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as on LangGraph (nodes/hooks.py, "Replay"): the resume replays the completed calls
+    # without calling their hooks again; a start hook whose call the crash cut off is called
+    # again (at least once), every end hook once (run hooks and the agent's own)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("AP_HOOKS", str(log))
+    _here("run", "handoffs", f"sqlite:///{tmp_path / 'base.db'}", "b", tmp_path / "base.log")
+    base = log_lines(log)["hook"]
+    log.unlink()
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    killed = _child("run", "handoffs", url, "t1", log, kill)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    _here("resume", "handoffs", url, "t1", log)
+    both = log_lines(log)["hook"]
+    assert base["on_llm_end:Booking Agent"] == 3 and base["on_tool_end:Booking Agent"] == 2
+    started = "on_llm_start" if kill.startswith("Booking") else "on_tool_start"
+    cut = Counter({f"{started}:Booking Agent": 1, f"agent.{started}:Booking Agent": 1})
+    assert both == base + cut, (both - base, base - both)

@@ -40,6 +40,7 @@ import agents
 from agents.items import HandoffOutputItem, MessageOutputItem, ToolCallItem, ToolCallOutputItem
 
 from agentpatterns.adapters.openai_agents.bridge import _plain
+from agentpatterns.adapters.openai_agents.replay_hooks import replaying
 from agentpatterns.adapters.openai_agents.run import Run
 from agentpatterns.errors import (
     GuardrailTripwireTriggered,
@@ -144,7 +145,9 @@ class _StreamingRun(Run):
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run_streamed``, consumed to the end; events go to the queue."""
-        with using_context(self.context, self.state):  # the streaming task copies it
+        # (the streaming task copies the context)
+        with using_context(self.context, self.state), replaying(
+                self.guard.journal if self.guard is not None else None):
             streamed = agents.Runner.run_streamed(agent, input, context=self.context,
                                                   hooks=self.run_hooks(),
                                                   max_turns=self.max_turns,

@@ -10,7 +10,8 @@ they were written for when the network was imported, SDK contexts, an SDK
   when this adapter is imported) translates the turn's arguments for SDK hooks.
 * SDK runtime: :func:`sdk_agent_hooks` puts an agent's hooks on the SDK agent, and
   :class:`RunHooksChain` calls the run's own log, then the user's hooks; both translate the
-  SDK's arguments for hooks that are not the SDK's.
+  SDK's arguments for hooks that are not the SDK's, and neither calls the user's hooks again
+  for a call a replay answers from the journal (:mod:`.replay_hooks`).
 
 Private module of :mod:`agentpatterns.adapters.openai_agents` (it imports ``agents``).
 """
@@ -27,6 +28,7 @@ from agents.run_context import AgentHookContext
 from agents.tool_context import ToolContext as SDKToolContext
 
 from agentpatterns.adapters.openai_agents.bridge import _usage, message_to_items
+from agentpatterns.adapters.openai_agents.replay_hooks import gated
 from agentpatterns.adapters.openai_agents.tools import ORIGINAL, SOURCE, sdk_context
 from agentpatterns.nodes import hooks as our_hooks
 from agentpatterns.nodes.agent import Agent
@@ -124,10 +126,14 @@ async def _call(hooks: Any, method: str, args: tuple[Any, ...], kwargs: dict[str
     fn = getattr(hooks, method, None)
     if fn is None:
         return
-    convert = _original if is_sdk_hooks(hooks) else _to_ours
-    result = fn(*(convert(a) for a in args), **{k: convert(v) for k, v in kwargs.items()})
-    if hasattr(result, "__await__"):
-        await result
+
+    async def call() -> None:
+        convert = _original if is_sdk_hooks(hooks) else _to_ours
+        result = fn(*(convert(a) for a in args), **{k: convert(v) for k, v in kwargs.items()})
+        if hasattr(result, "__await__"):
+            await result
+
+    await gated(method, args, kwargs, call)  # (not again for a replayed call)
 
 
 class _AgentHooks(agents.AgentHooks[Any]):

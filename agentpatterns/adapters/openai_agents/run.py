@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from agentpatterns.adapters.openai_agents.bridge import _plain
 from agentpatterns.adapters.openai_agents.build import output_text
 from agentpatterns.adapters.openai_agents.guard import BudgetStop, RunGuard
+from agentpatterns.adapters.openai_agents.replay_hooks import replaying
 from agentpatterns.errors import AgentPatternsError, MaxTurnsExceeded, ModelBehaviorError
 from agentpatterns.graphs.pattern import Pattern
 from agentpatterns.nodes.context import using_context
@@ -270,7 +271,8 @@ class Run:
 
     async def run(self, agent: agents.Agent[Any], input: Any, **kwargs: Any) -> Any:
         """``agents.Runner.run`` with this run's context, hooks, limits and config."""
-        with using_context(self.context, self.state):
+        with using_context(self.context, self.state), replaying(
+                self.guard.journal if self.guard is not None else None):
             return await agents.Runner.run(agent, input, context=self.context,
                                            hooks=self.run_hooks(),
                                            max_turns=self.max_turns, run_config=self.config,
