@@ -149,7 +149,7 @@ def idempotency_key() -> str | None:
     holding its thread's lock first writes it to a local write-ahead effect log), and a
     resumed turn replays recorded calls instead of making them again. One window is left:
     a process killed after a tool's effect happened but before its record was written
-    (tens of microseconds; see docs/durability.md) runs that call again on resume. A
+    (a fraction of a millisecond; see docs/durability.md) runs that call again on resume. A
     tool whose effect must happen at most once - a payment, a booking, an e-mail - passes
     this key to the service it calls (an ``Idempotency-Key`` header, a unique request id)
     or stores it with its effect and skips the work when it is already there: the re-run
