@@ -23,6 +23,10 @@ and any event loop can use them), but re-checked each time it is handed out:
   block ends (a per-run connection was closed, which did the same), so the kept
   connection never holds the file's write lock between runs.
 
+A kept SQLite file is checked (``PRAGMA quick_check``, not another application's) when it
+is first opened in the process, as a compiled graph's saver is; a file damaged in place
+afterwards is not checked again until it is opened anew (replaced, or the process restarts).
+
 Objects (``backend == "object"``) and ``memory`` specs are handed out as
 :func:`~agentpatterns.storage.open_checkpointer` would. What stays open is closed at
 interpreter exit.
