@@ -321,3 +321,41 @@ def test_streamed_runs_call_the_same_hooks() -> None:
         got = asyncio.run(drain(stream(pattern, "refund?", model=ScriptedModel(list(SCRIPT)),
                                        hooks=SDKRun())))
         assert got == expected, stream.__name__
+
+
+def test_the_sdk_runtimes_own_approval_gate_is_not_shown_to_the_users_hooks() -> None:
+    # human_approval on the SDK runtime waits on a stand-in agent's tool call; the user's
+    # run hooks saw that agent ("approval") start, call its model and the tool - LangGraph
+    # shows none of it
+    from collections import Counter
+
+    from agentpatterns.adapters.openai_agents import resume_sdk_sync
+    from agentpatterns.examples import example
+
+    class Counting(RunHooks):
+        def __init__(self) -> None:
+            self.calls: Counter[str] = Counter()
+
+        def __getattribute__(self, method: str) -> Any:
+            if not method.startswith("on_"):
+                return object.__getattribute__(self, method)
+
+            def hook(*args: Any, **kwargs: Any) -> None:
+                agent = kwargs.get("from_agent") or (args[1] if len(args) > 1 else None)
+                self.calls[f"{method}:{getattr(agent, 'name', agent)}"] += 1
+
+            return hook
+
+    seen = {}
+    for runtime in ("sdk", "langgraph"):
+        hooks = Counting()
+        run = run_sdk_sync if runtime == "sdk" else Runner.run_sync
+        resume = resume_sdk_sync if runtime == "sdk" else Runner.resume_sync
+        waiting = run(example("human_approval"), "migrate the database",
+                      thread_id=f"gate-{runtime}", hooks=hooks)
+        assert waiting.interrupted
+        resume(example("human_approval"), thread_id=f"gate-{runtime}", decision=True,
+               hooks=hooks)
+        seen[runtime] = dict(hooks.calls)
+    assert seen["sdk"] == seen["langgraph"], seen
+    assert "on_llm_end:Executor" in seen["sdk"]

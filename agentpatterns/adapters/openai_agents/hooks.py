@@ -180,6 +180,10 @@ class RunHooksChain(agents.RunHooks[Any]):
 
     async def _both(self, method: str, *args: Any, **kwargs: Any) -> None:
         await getattr(self.first, method)(*args, **kwargs)
+        acting = kwargs.get("from_agent") if method == "on_handoff" else (
+            args[1] if len(args) > 1 else None)
+        if getattr(acting, "name", None) in getattr(self.first, "skip", ()):
+            return  # the run's own stand-ins (an approval gate, a door to a nested pattern)
         await _call(self.hooks, method, args, kwargs)
 
     async def on_agent_start(self, context: Any, agent: Any) -> None:
