@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -191,3 +192,51 @@ async def test_an_async_saver_takes_over_what_a_killed_run_left(checkpointer_url
         writer = Agent(name="Writer", instructions="Write", model=ScriptedModel([text("x")]))
         await Runner.run(sequential([writer]), "go", thread_id="a2", checkpointer=saver)
         assert not _files()
+
+
+@pytest.mark.parametrize("checkpointer_url", ["sqlite", "postgres"], indirect=True)
+def test_a_take_over_that_fails_leaves_the_thread_free(checkpointer_url, monkeypatch):
+    # copying a killed run's entries can fail (a busy or broken database): the run fails,
+    # its lock is dropped and its fence removed - the same saver (SQLite) and another
+    # session (a pooled PostgreSQL saver, whose lock session goes back to the pool) run the
+    # thread at once
+    import agentpatterns.run.locks as locks
+    from agentpatterns import Agent, sequential
+    from agentpatterns.testing import ScriptedModel, text
+
+    def broken(*args: Any) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    def run(saver: Any) -> Any:
+        writer = Agent(name="Writer", instructions="Write", model=ScriptedModel([text("x")]))
+        return Runner.run_sync(sequential([writer]), "go", thread_id="f1", checkpointer=saver)
+
+    if checkpointer_url.startswith("sqlite"):
+        opened: Any = open_checkpointer(checkpointer_url)
+    else:
+        from contextlib import contextmanager
+
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        from agentpatterns.storage import make_serde
+
+        @contextmanager
+        def pooled() -> Any:
+            with ConnectionPool(checkpointer_url, min_size=2, max_size=4, kwargs={
+                    "autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}) as pool:
+                saver = PostgresSaver(pool, serde=make_serde())  # type: ignore[arg-type]
+                saver.setup()
+                yield saver
+
+        opened = pooled()
+    with opened as saver:
+        monkeypatch.setattr(locks, "take_over", broken)
+        with pytest.raises(Exception, match="disk I/O error"), locks.thread_lock(saver, "f1"):
+            pass  # pragma: no cover - never entered
+        monkeypatch.undo()
+        assert run(saver).final_output == "x"
+    with open_checkpointer(checkpointer_url) as other, locks.thread_lock(other, "f1",
+                                                                         timeout=1.0):
+        pass

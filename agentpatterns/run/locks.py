@@ -113,10 +113,10 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
                 except sqlite3.Error as exc:
                     raise lease.error(exc) from exc
                 fence(saver, thread_id, lease.owner, LEASE_TABLE)
-                log = _take_over(saver, backend.key, thread_id, lease)
-                set_fence(saver, thread_id, Fence(check=lease.check, log=log))
-                keep = True
-                try:
+                log, keep = None, True
+                try:  # a failed take-over drops the lock like any other failure
+                    log = _take_over(saver, backend.key, thread_id, lease)
+                    set_fence(saver, thread_id, Fence(check=lease.check, log=log))
                     yield
                     keep = False
                     _prune(saver, thread_id)
@@ -137,11 +137,11 @@ def thread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0) -> Iterator
                 pid = pg_take(saver, conn, thread_id)
                 if conn is not saver.conn:  # a pool: writes go through other sessions
                     fence_writes(saver)
-                log = _take_over(saver, backend.key, thread_id)
-                set_fence(saver, thread_id, dataclasses.replace(
-                    pg_fence(saver, conn, thread_id, pid), log=log))
-                keep = True
+                log, keep = None, True
                 try:
+                    log = _take_over(saver, backend.key, thread_id)
+                    set_fence(saver, thread_id, dataclasses.replace(
+                        pg_fence(saver, conn, thread_id, pid), log=log))
                     yield
                     keep = False
                     _prune(saver, thread_id)
@@ -188,10 +188,10 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
                 except sqlite3.Error as exc:
                     raise lease.error(exc) from exc
                 await afence(saver, thread_id, lease.owner, LEASE_TABLE)
-                log = await _atake_over(saver, backend.key, thread_id, lease)
-                set_fence(saver, thread_id, Fence(check=lease.check, log=log))
-                keep = True
+                log, keep = None, True
                 try:
+                    log = await _atake_over(saver, backend.key, thread_id, lease)
+                    set_fence(saver, thread_id, Fence(check=lease.check, log=log))
                     yield
                     keep = False
                     await _aprune(saver, thread_id)
@@ -212,11 +212,11 @@ async def athread_lock(saver: Any, thread_id: str, *, timeout: float = 5.0
                 pid = await apg_take(saver, conn, thread_id)
                 if conn is not saver.conn:
                     fence_writes(saver)
-                log = await _atake_over(saver, backend.key, thread_id)
-                set_fence(saver, thread_id, dataclasses.replace(
-                    apg_fence(saver, conn, thread_id, pid), log=log))
-                keep = True
+                log, keep = None, True
                 try:
+                    log = await _atake_over(saver, backend.key, thread_id)
+                    set_fence(saver, thread_id, dataclasses.replace(
+                        apg_fence(saver, conn, thread_id, pid), log=log))
                     yield
                     keep = False
                     await _aprune(saver, thread_id)
