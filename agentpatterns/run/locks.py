@@ -60,7 +60,8 @@ from agentpatterns.storage.effect_log import EffectLog, atake_over, take_over
 from agentpatterns.storage.fencing import Fence, set_fence
 from agentpatterns.storage.identity import adatabase_key, database_key
 from agentpatterns.storage.identity import is_psycopg as _is_psycopg
-from agentpatterns.storage.journal import acreate_table, arestore_rows, create_table, restore_rows
+from agentpatterns.storage.journal import acreate_table, create_table
+from agentpatterns.storage.journal_restore import arestore_rows, restore_rows
 from agentpatterns.storage.journal_sql import aprune_rows, prune_rows
 
 __all__ = ["LEASE_TABLE", "LEASE_TTL", "athread_lock", "running_threads", "thread_lock"]

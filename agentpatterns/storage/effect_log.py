@@ -194,7 +194,7 @@ def take_over(saver: Any, identity: Hashable, thread_id: str,
         identity: The database's identity (the lock's backend key).
         thread_id: The thread.
         restore_rows: Inserts the rows the journal lacks
-            (:func:`agentpatterns.storage.journal.restore_rows`).
+            (:func:`agentpatterns.storage.journal_restore.restore_rows`).
 
     Returns:
         This run's log, or ``None`` when none can be kept (no folder can be made).
@@ -229,7 +229,7 @@ async def atake_over(saver: Any, identity: Hashable, thread_id: str,
                      arestore_rows: Callable[[Any, list[tuple[Any, ...]]], Awaitable[None]]
                      ) -> EffectLog | None:
     """:func:`take_over` for an async saver (``arestore_rows``:
-    :func:`agentpatterns.storage.journal.arestore_rows`)."""
+    :func:`agentpatterns.storage.journal_restore.arestore_rows`)."""
     directory = log_dir(identity)
     rows, files = left_behind(directory, thread_id)
     if rows:

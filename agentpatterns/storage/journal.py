@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agentpatterns.errors import LeaseLostError
@@ -67,15 +66,16 @@ class TaskKey(Protocol):
 #: ``(seq, kind, name, value)``, as :class:`agentpatterns.nodes.journal.JournalStore` takes it.
 Entry = tuple[int, str, str, Any]
 
-__all__ = ["JOURNAL_TABLE", "acreate_table", "arestore_rows", "create_table", "journal_store",
-           "restore_rows"]
+__all__ = ["JOURNAL_TABLE", "SQLITE_RESTORE", "acreate_table", "create_table", "journal_store",
+           "pg_insert"]
 
 _COLUMNS = COLUMNS
 _SQLITE_SELECT = (f"SELECT seq, kind, name, type, value FROM {JOURNAL_TABLE} "
                   "WHERE thread_id = ? AND checkpoint_ns = ? AND task_id = ? ORDER BY seq")
 _SQLITE_INSERT = (f"INSERT OR REPLACE INTO {JOURNAL_TABLE} ({_COLUMNS}) "
                   "VALUES (?,?,?,?,?,?,?,?,?,?,?)")
-_SQLITE_RESTORE = _SQLITE_INSERT.replace("OR REPLACE", "OR IGNORE")
+#: what a restore inserts (a row already there stays; see storage.journal_restore)
+SQLITE_RESTORE = _SQLITE_INSERT.replace("OR REPLACE", "OR IGNORE")
 _SQLITE_SAVED = ("SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
                  "AND checkpoint_id = ?")
 _PG_SELECT = _SQLITE_SELECT.replace("?", "%s")
@@ -102,7 +102,7 @@ _PG_FENCED_INSERT = (
 _PG_KEEP = " ON CONFLICT (thread_id, checkpoint_ns, task_id, seq) DO NOTHING"
 
 
-def _pg_insert(key: TaskKey, saver: Any, row: tuple[Any, ...], *, keep: bool = False
+def pg_insert(key: TaskKey, saver: Any, row: tuple[Any, ...], *, keep: bool = False
                ) -> tuple[str, tuple[Any, ...]]:
     """The insert of ``row`` (with ``keep``: a row already there stays) and its parameters,
     fenced by the run's advisory lock when a run holds the thread."""
@@ -160,70 +160,6 @@ def _row(key: TaskKey, entry: Entry, serde: Any, saver: Any = None) -> tuple[Any
     if fence is not None and fence.log is not None:
         fence.log.append(row)
     return row
-
-
-@dataclass(frozen=True)
-class _RowKey:
-    """A row's task, in the shape of a ``TaskKey`` (for the fence of the row's thread)."""
-
-    thread_id: str
-    checkpoint_ns: str
-    task_id: str
-    parent_ns: str
-    checkpoint_id: str
-
-
-def _keyed(row: tuple[Any, ...]) -> _RowKey:
-    return _RowKey(row[0], row[1], row[2], row[9], row[10])
-
-
-def _decodable(rows: list[tuple[Any, ...]], serde: Any) -> list[tuple[Any, ...]]:
-    # an effect log's line that the serializer cannot read is skipped, never stored
-    out = []
-    for row in rows:
-        try:
-            serde.loads_typed((row[6], bytes(row[7])))
-        except Exception:
-            continue
-        out.append(row)
-    return out
-
-
-def restore_rows(saver: Any, rows: list[tuple[Any, ...]]) -> None:
-    """Insert journal ``rows`` the journal does not hold yet (a row already there stays):
-    the entries a killed run left in its effect log, copied by the next holder of the lock.
-    """
-    kind = saver_kind(saver)
-    rows = _decodable(rows, saver.serde)
-    create_table(saver)  # a saver the user made may not have the table yet
-    if kind == "sqlite":
-        with saver.cursor() as cur:
-            for row in rows:
-                cur.execute(_SQLITE_RESTORE, row)
-    elif kind == "postgres":
-        with saver._cursor() as cur:
-            for row in rows:
-                cur.execute(*_pg_insert(_keyed(row), saver, row, keep=True))
-
-
-async def arestore_rows(saver: Any, rows: list[tuple[Any, ...]]) -> None:
-    """:func:`restore_rows` for an async saver (a sync one is served in a thread)."""
-    kind = saver_kind(saver)
-    if kind in ("sqlite", "postgres"):
-        await asyncio.to_thread(restore_rows, saver, rows)
-        return
-    rows = _decodable(rows, saver.serde)
-    await acreate_table(saver)
-    if kind == "asqlite":
-        await saver.setup()
-        async with saver.lock:
-            for row in rows:
-                await saver.conn.execute(_SQLITE_RESTORE, row)
-            await saver.conn.commit()
-    elif kind == "apostgres":
-        async with saver._cursor() as cur:
-            for row in rows:
-                await cur.execute(*_pg_insert(_keyed(row), saver, row, keep=True))
 
 
 def _entries(rows: Any, serde: Any) -> list[Entry]:
@@ -477,7 +413,7 @@ class _PostgresJournal(_SqlJournal):
         pg_setup(cur)
 
     def record(self, key: TaskKey, entry: Entry) -> None:
-        sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde, self.saver))
+        sql, params = pg_insert(key, self.saver, _row(key, entry, self.saver.serde, self.saver))
         with self.saver._cursor() as cur:  # an autocommit connection: committed on return
             self._setup(cur)
             cur.execute(sql, params)
@@ -519,7 +455,7 @@ class _AsyncPostgresJournal(_Fenced):
             await asyncio.sleep(_poll(attempt))
 
     async def arecord(self, key: TaskKey, entry: Entry) -> None:
-        sql, params = _pg_insert(key, self.saver, _row(key, entry, self.saver.serde, self.saver))
+        sql, params = pg_insert(key, self.saver, _row(key, entry, self.saver.serde, self.saver))
         async with self.saver._cursor() as cur:
             await self._setup(cur)
             await cur.execute(sql, params)
